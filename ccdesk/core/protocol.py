@@ -1,0 +1,421 @@
+"""Streamer v2 frames -> typed events. Pure: no I/O, no clock, no state beyond a sub cache.
+
+Every frame the server can send becomes one event. Anything malformed (non-JSON, binary,
+not an object, wrong field types, NaN/Infinity, non-positive prices, oversized) becomes a
+``Malformed`` event carrying the reason, so the caller can log it (rate-limited) and go on.
+Nothing here raises on hostile input.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub, SubError, parse_sub
+
+MAX_FRAME_BYTES: Final = 64 * 1024
+"""The largest frame parsed. A full type-5 snapshot is ~1.5 KB; anything near this is hostile."""
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """TYPE 20: the first frame of every connection. (Re)subscribe now."""
+
+    server_name: str | None
+    sockets_active: int | None
+    sockets_remaining: int | None
+    ratelimit_remaining_minute: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeComplete:
+    """TYPE 16: ``sub`` is live (its full snapshot was sent before this)."""
+
+    sub: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadComplete:
+    """TYPE 3: every sub of the last SubAdd has been handled."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeComplete:
+    """TYPE 17: ``sub`` removed."""
+
+    sub: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeAllComplete:
+    """TYPE 18: a SubRemove batch is done."""
+
+    valid: int | None
+    invalid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """TYPE 999. Says the socket is alive, not that any pair's price is fresh."""
+
+    time_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unauthorized:
+    """TYPE 401: key missing, invalid or not entitled. Do not reconnect in a loop."""
+
+    info: str | None
+
+
+class LimitKind(enum.Enum):
+    """Which limit a TYPE 429 frame reports."""
+
+    TOO_MANY_SOCKETS = "TOO_MANY_SOCKETS"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    OPENING_SOCKETS_TOO_FAST = "RATE_LIMIT_OPENING_SOCKETS_TOO_FAST"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitExceeded:
+    """TYPE 429. ``limit`` is the N of ``..._MAX_{N}_...`` when the message carries one."""
+
+    kind: LimitKind
+    message: str
+    limit: int | None
+    info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidSub:
+    """TYPE 500 INVALID_SUB: only this subscription is bad; the others keep streaming."""
+
+    sub: str
+    info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ForceDisconnect:
+    """TYPE 500 FORCE_DISCONNECT: the server is about to drop us; reconnect."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """Any other TYPE 500 (INVALID_JSON, SUBSCRIPTION_ALREADY_ACTIVE, ...): a client bug or race."""
+
+    message: str
+    parameter: str | None
+    info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteUpdate:
+    """TYPE 5 or 2: a (possibly partial) ticker update. ``fields`` holds only validated,
+    known fields that this frame carried (numbers as float/int, strings as str)."""
+
+    sub: Sub
+    fields: Mapping[str, Any]
+
+
+class TradeSide(enum.Enum):
+    """Taker side of a trade (F bitmask of a TYPE 0 frame)."""
+
+    BUY = "buy"
+    SELL = "sell"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """TYPE 0: one trade on one exchange."""
+
+    sub: Sub
+    price: float
+    quantity: float | None
+    side: TradeSide
+    ts: float | None
+    trade_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A well-formed frame of a channel ccdesk does not use (order books, OHLC, volume...)."""
+
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A frame that was skipped; ``reason`` says why (for logs; never contains the raw frame)."""
+
+    reason: str
+
+
+Event = (
+    Welcome
+    | SubscribeComplete
+    | LoadComplete
+    | UnsubscribeComplete
+    | UnsubscribeAllComplete
+    | Heartbeat
+    | Unauthorized
+    | LimitExceeded
+    | InvalidSub
+    | ForceDisconnect
+    | ServerError
+    | QuoteUpdate
+    | Trade
+    | Ignored
+    | Malformed
+)
+
+# --- fields -------------------------------------------------------------------------------------
+
+# Field kinds for TYPE 5/2: P = price-like (> 0), V = non-negative number, S = supply (>= 0 or -1),
+# N = any finite number, T = string, I = non-negative integer.
+_FIELD_KINDS: Final[dict[str, str]] = {
+    "PRICE": "P",
+    "BID": "P",
+    "ASK": "P",
+    "MEDIAN": "P",
+    "OPENDAY": "P",
+    "HIGHDAY": "P",
+    "LOWDAY": "P",
+    "OPEN24HOUR": "P",
+    "HIGH24HOUR": "P",
+    "LOW24HOUR": "P",
+    "OPENHOUR": "P",
+    "HIGHHOUR": "P",
+    "LOWHOUR": "P",
+    "LASTUPDATE": "V",
+    "LASTVOLUME": "V",
+    "LASTVOLUMETO": "V",
+    "VOLUMEDAY": "V",
+    "VOLUMEDAYTO": "V",
+    "VOLUME24HOUR": "V",
+    "VOLUME24HOURTO": "V",
+    "VOLUMEHOUR": "V",
+    "VOLUMEHOURTO": "V",
+    "TOPTIERVOLUME24HOUR": "V",
+    "TOPTIERVOLUME24HOURTO": "V",
+    "CURRENTSUPPLY": "S",
+    "CIRCULATINGSUPPLY": "S",
+    "MAXSUPPLY": "S",
+    "CURRENTSUPPLYMKTCAP": "S",
+    "CIRCULATINGSUPPLYMKTCAP": "S",
+    "MAXSUPPLYMKTCAP": "S",
+    "LASTTRADEID": "T",
+    "LASTMARKET": "T",
+    "FLAGS": "I",
+}
+_ENVELOPE: Final = frozenset({"TYPE", "MARKET", "FROMSYMBOL", "TOSYMBOL"})
+_ISFINITE = math.isfinite
+_SUB_CACHE_MAX: Final = 4096
+_IGNORED_TYPES: Final = frozenset({"8", "9", "11", "21", "24", "30"})
+
+
+def _check_field(name: str, kind: str, value: Any) -> str | None:
+    """Return None when ``value`` is acceptable for a field of ``kind``, else a reason."""
+    tv = type(value)
+    if kind == "T":
+        if tv is str and len(value) <= 200:
+            return None
+        if tv is int:  # LASTTRADEID is documented as a string, but numbers have been seen
+            return None
+        return f"{name} is not a string"
+    if kind == "I":
+        if tv is int and value >= 0:
+            return None
+        if tv is str and value.isdigit() and len(value) <= 12:  # REST sends FLAGS as a string
+            return None
+        return f"{name} is not a non-negative integer"
+    if tv is not float and tv is not int:  # bool is excluded: type(True) is bool
+        return f"{name} is not a number"
+    if not _ISFINITE(value):
+        return f"{name} is not finite"
+    if kind == "P":
+        return None if value > 0 else f"{name} is not positive"
+    if kind == "V":
+        return None if value >= 0 else f"{name} is negative"
+    if kind == "S":
+        return None if value >= 0 or value == -1 else f"{name} is negative"
+    return None
+
+
+def _opt_int(d: Mapping[str, Any], key: str) -> int | None:
+    v = d.get(key)
+    return v if type(v) is int else None
+
+
+def _opt_str(d: Mapping[str, Any], key: str, limit: int = 500) -> str | None:
+    v = d.get(key)
+    return v[:limit] if type(v) is str else None
+
+
+def _limit_from_message(message: str) -> int | None:
+    # TOO_MANY_SOCKETS_MAX_1_PER_CLIENT -> 1
+    _, sep, rest = message.partition("_MAX_")
+    if not sep:
+        return None
+    digits = rest.split("_", 1)[0]
+    return int(digits) if digits.isdigit() and len(digits) < 10 else None
+
+
+class FrameParser:
+    """Turns raw frames into events. One per connection or client; not thread-safe.
+
+    It caches the ``Sub`` of each (TYPE, MARKET, FROM, TO) seen (bounded), which keeps the
+    hot path free of re-validating subscription strings.
+    """
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._subs: dict[tuple[str, str, str, str], Sub] = {}
+
+    def parse(self, data: str | bytes | bytearray | memoryview) -> Event:
+        """Parse one text frame's payload (str, or UTF-8 bytes) into an event."""
+        if len(data) > self.max_frame_bytes:
+            return Malformed(f"frame of {len(data)} bytes exceeds {self.max_frame_bytes}")
+        try:
+            # orjson rejects NaN/Infinity literals and invalid UTF-8, as wanted.
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return Malformed("not JSON")
+        if type(obj) is not dict:
+            return Malformed(f"JSON {type(obj).__name__}, not an object")
+        return self.parse_object(obj)
+
+    def parse_object(self, d: dict[str, Any]) -> Event:
+        """Classify an already-decoded JSON object."""
+        t = d.get("TYPE")
+        if type(t) is not str:
+            if type(t) is int:  # one third-party source shows TYPE as a number
+                t = str(t)
+            else:
+                return Malformed("TYPE missing or not a string")
+        if t == "5" or t == "2":
+            return self._quote(t, d)
+        if t == "0":
+            return self._trade(d)
+        if t == "999":
+            return Heartbeat(_opt_int(d, "TIMEMS"))
+        return self._control(t, d)
+
+    # -- tickers -----------------------------------------------------------------------------
+
+    def _sub_for(self, t: str, market: Any, base: Any, quote: Any) -> Sub | Malformed:
+        if type(market) is not str or type(base) is not str or type(quote) is not str:
+            return Malformed(f"TYPE {t} frame without MARKET/FROMSYMBOL/TOSYMBOL strings")
+        key = (t, market, base, quote)
+        sub = self._subs.get(key)
+        if sub is not None:
+            return sub
+        try:
+            sub = parse_sub(f"{t}~{market}~{base}~{quote}")
+        except SubError:
+            return Malformed(f"TYPE {t} frame names an invalid pair")
+        if sub.market != market or sub.base != base or sub.quote != quote:
+            return Malformed(f"TYPE {t} frame names a non-canonical pair")
+        if len(self._subs) < _SUB_CACHE_MAX:
+            self._subs[key] = sub
+        return sub
+
+    def _quote(self, t: str, d: dict[str, Any]) -> Event:
+        sub = self._sub_for(t, d.get("MARKET"), d.get("FROMSYMBOL"), d.get("TOSYMBOL"))
+        if type(sub) is Malformed:
+            return sub
+        assert isinstance(sub, Sub)
+        if t == "5" and sub.market != AGGREGATE_MARKET:
+            return Malformed("TYPE 5 frame for a market other than CCCAGG")
+        kinds = _FIELD_KINDS
+        fields: dict[str, Any] = {}
+        for name, value in d.items():
+            kind = kinds.get(name)
+            if kind is None:
+                continue  # envelope or a field we do not use
+            problem = _check_field(name, kind, value)
+            if problem is not None:
+                # One bad field taints the frame: skip it whole rather than show a wrong price.
+                return Malformed(f"{sub}: {problem}")
+            fields[name] = value
+        return QuoteUpdate(sub, fields)
+
+    def _trade(self, d: dict[str, Any]) -> Event:
+        sub = self._sub_for("0", d.get("M"), d.get("FSYM"), d.get("TSYM"))
+        if type(sub) is Malformed:
+            return sub
+        assert isinstance(sub, Sub)
+        p = d.get("P")
+        if (type(p) is not float and type(p) is not int) or not _ISFINITE(p) or p <= 0:
+            return Malformed(f"{sub}: trade P is not a positive number")
+        q = d.get("Q")
+        if q is not None and ((type(q) is not float and type(q) is not int) or not _ISFINITE(q) or q < 0):
+            return Malformed(f"{sub}: trade Q is not a non-negative number")
+        ts = d.get("TS")
+        if ts is not None and ((type(ts) is not float and type(ts) is not int) or not _ISFINITE(ts)):
+            return Malformed(f"{sub}: trade TS is not a number")
+        f = d.get("F")
+        flags = f if type(f) is int else int(f) if type(f) is str and f.isdigit() and len(f) < 10 else 0
+        side = TradeSide.SELL if flags & 1 else TradeSide.BUY if flags & 2 else TradeSide.UNKNOWN
+        tid = d.get("ID")
+        trade_id = tid[:100] if type(tid) is str else str(tid) if type(tid) is int else None
+        return Trade(sub, float(p), None if q is None else float(q), side, ts, trade_id)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def _control(self, t: str, d: dict[str, Any]) -> Event:
+        message = d.get("MESSAGE")
+        msg = message if type(message) is str else ""
+        info = _opt_str(d, "INFO")
+        if t == "20":
+            return Welcome(
+                _opt_str(d, "SERVER_NAME", 100),
+                _opt_int(d, "SOCKETS_ACTIVE"),
+                _opt_int(d, "SOCKETS_REMAINING"),
+                _opt_int(d, "RATELIMIT_REMAINING_MINUTE"),
+            )
+        if t == "16" or t == "17":
+            sub = _opt_str(d, "SUB", 200)
+            if sub is None:
+                return Malformed(f"TYPE {t} without SUB")
+            return SubscribeComplete(sub) if t == "16" else UnsubscribeComplete(sub)
+        if t == "3":
+            return LoadComplete()
+        if t == "18":
+            obj = d.get("INFO_OBJ")
+            valid = _opt_int(obj, "valid") if type(obj) is dict else None
+            invalid = _opt_int(obj, "invalid") if type(obj) is dict else None
+            return UnsubscribeAllComplete(valid, invalid)
+        if t == "401":
+            return Unauthorized(info)
+        if t == "429":
+            if msg.startswith("TOO_MANY_SOCKETS"):
+                kind = LimitKind.TOO_MANY_SOCKETS
+            elif msg.startswith("TOO_MANY_SUBSCRIPTIONS"):
+                kind = LimitKind.TOO_MANY_SUBSCRIPTIONS
+            elif msg.startswith("RATE_LIMIT"):
+                kind = LimitKind.OPENING_SOCKETS_TOO_FAST
+            else:
+                kind = LimitKind.OTHER
+            return LimitExceeded(kind, msg[:200], _limit_from_message(msg), info)
+        if t == "500":
+            parameter = _opt_str(d, "PARAMETER", 200)
+            if msg == "INVALID_SUB":
+                if parameter is None:
+                    return Malformed("INVALID_SUB without PARAMETER")
+                return InvalidSub(parameter, info)
+            if msg == "FORCE_DISCONNECT":
+                return ForceDisconnect()
+            return ServerError(msg[:200], parameter, info)
+        if t in _IGNORED_TYPES:
+            return Ignored(t)
+        return Malformed(f"unknown TYPE {t[:20]!r}")

@@ -1,0 +1,120 @@
+"""Quote state: merging partial frames, derived changes, FLAGS, trades, data age."""
+
+import json
+
+import pytest
+
+from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
+from ccdesk.core.quotes import Direction, PriceFlags, QuoteBook, price_direction
+from ccdesk.core.subs import parse_sub
+from tests.fakes import FakeClock
+
+BTC = parse_sub("5~CCCAGG~BTC~USD")
+
+
+def update(**fields):
+    frame = {"TYPE": "5", "MARKET": "CCCAGG", "FROMSYMBOL": "BTC", "TOSYMBOL": "USD", "FLAGS": 4, **fields}
+    ev = FrameParser().parse(json.dumps(frame))
+    assert isinstance(ev, QuoteUpdate), ev
+    return ev
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def book(clock):
+    return QuoteBook(clock)
+
+
+def test_partial_frames_merge_into_one_state(book):
+    book.apply_update(update(PRICE=100.0, OPEN24HOUR=80.0, HIGH24HOUR=110.0, LOW24HOUR=79.0, VOLUME24HOUR=5.0,
+                             LASTMARKET="Kraken", FLAGS=1))
+    assert book.apply_update(update(VOLUME24HOUR=6.0, FLAGS=4)) is None  # no PRICE: nothing lost
+    book.apply_update(update(PRICE=96.0, FLAGS=2))
+    q = book.quote(BTC)
+    assert q.price == 96.0
+    assert q.open_24h == 80.0 and q.high_24h == 110.0 and q.low_24h == 79.0
+    assert q.volume_24h == 6.0
+    assert q.last_market == "Kraken"
+    assert q.direction is Direction.DOWN
+
+
+def test_change_is_computed_from_open24hour_because_the_stream_has_no_changepct(book, rest_bodies):
+    # The recorded REST RAW has the server's own CHANGE*; the stream fields alone must reproduce it.
+    raw = next(b for b in rest_bodies if "RAW" in b)["RAW"]["BTC"]["USD"]
+    stream_fields = {k: raw[k] for k in ("PRICE", "OPEN24HOUR", "OPENDAY", "OPENHOUR")}
+    book.apply_update(update(**stream_fields, FLAGS=int(raw["FLAGS"])))
+    q = book.quote(BTC)
+    assert q.change_24h == pytest.approx(raw["CHANGE24HOUR"], abs=1e-9)
+    assert q.change_pct_24h == pytest.approx(raw["CHANGEPCT24HOUR"], rel=1e-12)
+    assert q.change_pct_day == pytest.approx(raw["CHANGEPCTDAY"], rel=1e-12)
+    assert q.change_pct_hour == pytest.approx(raw["CHANGEPCTHOUR"], rel=1e-12)
+    assert q.direction is Direction.UNCHANGED  # FLAGS "2052" = 2048 + 4
+
+
+def test_change_is_unknown_until_open24hour_arrives(book):
+    book.apply_update(update(PRICE=100.0))
+    q = book.quote(BTC)
+    assert q.change_pct_24h is None and q.change_24h is None
+    book.apply_update(update(OPEN24HOUR=50.0))
+    assert book.quote(BTC).change_pct_24h == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "direction"),
+    [(1, Direction.UP), (2, Direction.DOWN), (4, Direction.UNCHANGED), (2050, Direction.DOWN),
+     (2052, Direction.UNCHANGED), (1 | 16 | 64 | 512, Direction.UP), (8 | 64, None), (0, None)],
+)
+def test_flags_are_a_bitmask(flags, direction):
+    assert price_direction(flags) is direction
+
+
+def test_flags_enum_names_each_bit():
+    assert PriceFlags(2050) == PriceFlags.PRICE_DOWN | PriceFlags.MEDIAN_UNCHANGED
+
+
+def test_a_frame_without_price_bits_keeps_the_last_direction(book):
+    book.apply_update(update(PRICE=100.0, FLAGS=1))
+    book.apply_update(update(BID=99.0, FLAGS=8))
+    assert book.quote(BTC).direction is Direction.UP
+
+
+def test_trades_set_last_price_quantity_and_side(book):
+    sub = parse_sub("0~Binance~BTC~USDT")
+    book.apply_trade(Trade(sub, 100.0, 0.5, TradeSide.BUY, 1700000000, "1"))
+    book.apply_trade(Trade(sub, 99.0, 0.25, TradeSide.SELL, 1700000001, "2"))
+    q = book.quote(sub)
+    assert (q.price, q.last_quantity, q.last_side, q.direction) == (99.0, 0.25, TradeSide.SELL, Direction.DOWN)
+    assert q.last_update == 1700000001 and q.last_market == "Binance"
+
+
+def test_each_pair_keeps_its_own_data_age(book, clock):
+    eth = parse_sub("5~CCCAGG~ETH~USD")
+    book.apply_update(update(PRICE=100.0))
+    clock.advance(30)
+    book.apply_update(
+        FrameParser().parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"ETH","TOSYMBOL":"USD","FLAGS":1,"PRICE":3.0}')
+    )
+    clock.advance(5)
+    now = clock.monotonic()
+    assert book.quote(BTC).age_s(now) == pytest.approx(35)
+    assert book.quote(eth).age_s(now) == pytest.approx(5)
+    assert book.quote(BTC).is_stale(now, 30) and not book.quote(eth).is_stale(now, 30)
+
+
+def test_snapshots_are_immutable_and_independent(book):
+    book.apply_update(update(PRICE=100.0))
+    q1 = book.quote(BTC)
+    book.apply_update(update(PRICE=101.0))
+    assert q1.price == 100.0
+    with pytest.raises(AttributeError):
+        q1.price = 5  # type: ignore[misc]
+
+
+def test_forget(book):
+    book.apply_update(update(PRICE=100.0))
+    book.forget(BTC)
+    assert book.quote(BTC) is None and len(book) == 0

@@ -1,0 +1,599 @@
+"""The streamer client: connect, subscribe, merge quotes, reconnect, and report typed events.
+
+``StreamClient.run()`` blocks the thread that calls it (the stream thread) and reports through
+one callback, called on that thread. ``add``/``remove``/``stop``/``reconnect_now`` may be
+called from any thread. The reconnect loop is a ``while`` loop, never recursion from a close
+callback. No Qt, no printing, no user-facing text: events carry enums and raw server words.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+import orjson
+
+from ccdesk.core.backoff import Backoff, BackoffPolicy
+from ccdesk.core.clock import Clock, SystemClock
+from ccdesk.core.protocol import (
+    ForceDisconnect,
+    FrameParser,
+    Heartbeat,
+    InvalidSub,
+    LimitExceeded,
+    LimitKind,
+    Malformed,
+    QuoteUpdate,
+    ServerError,
+    SubscribeComplete,
+    Trade,
+    Unauthorized,
+    Welcome,
+)
+from ccdesk.core.quotes import QuoteBook
+from ccdesk.core.secrets import ApiKey
+from ccdesk.core.subs import Sub, SubError, parse_sub
+from ccdesk.core.transport import (
+    Closed,
+    ConnectError,
+    ConnectFailure,
+    Connection,
+    TransportOptions,
+    open_connection,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STREAM_URL: Final = "wss://streamer.cryptocompare.com/v2"
+
+
+class State(enum.Enum):
+    """Connection state, as reported to the user."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    STALE = "stale"
+    AUTH_FAILED = "auth_failed"
+    RATE_LIMITED = "rate_limited"
+    STOPPED = "stopped"
+
+
+class Reason(enum.Enum):
+    """Why the state changed."""
+
+    STARTING = "starting"
+    WELCOMED = "welcomed"
+    CONNECT_FAILED = "connect_failed"
+    CONNECTION_LOST = "connection_lost"
+    CLOSED_BY_SERVER = "closed_by_server"
+    FORCE_DISCONNECT = "force_disconnect"
+    NO_WELCOME = "no_welcome"
+    SILENCE = "silence"
+    PONG_TIMEOUT = "pong_timeout"
+    CLOCK_JUMP = "clock_jump"
+    RECONNECT_REQUESTED = "reconnect_requested"
+    UNAUTHORIZED = "unauthorized"
+    TOO_MANY_SOCKETS = "too_many_sockets"
+    OPENING_TOO_FAST = "opening_too_fast"
+    STOP_REQUESTED = "stop_requested"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A connection state change.
+
+    Attributes:
+        detail: machine words for logs and the detail line (a server MESSAGE, a connect failure
+            kind); never contains the API key.
+        retry_in_s: seconds until the next attempt, when one is scheduled.
+        retry_at: the same as a monotonic time.
+    """
+
+    state: State
+    reason: Reason
+    detail: str | None = None
+    retry_in_s: float | None = None
+    retry_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTick:
+    """A frame for a watched pair carried a price. ``changed`` is False when it repeats the last one.
+
+    The full merged quote is ``client.book.quote(sub)`` (stream thread only)."""
+
+    sub: Sub
+    price: float
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubRejected:
+    """The server refused a pair (INVALID_SUB); it is kept in the watchlist but not re-sent."""
+
+    sub: Sub
+    reason: str
+    info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The server confirmed a pair (SUBSCRIBECOMPLETE)."""
+
+    sub: Sub
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice:
+    """A server complaint that is not about one pair (e.g. TOO_MANY_SUBSCRIPTIONS)."""
+
+    message: str
+    info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Emitted every ``tick_s`` while connected, for consumers that flush coalesced work."""
+
+    now: float
+
+
+StreamEvent = Status | PriceTick | SubRejected | Subscribed | ServerNotice | Tick
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """Stream tuning. Defaults follow the server's documented rules (see PROTOCOL.md).
+
+    Attributes:
+        silence_timeout_s: replace a socket that delivered nothing (not even a heartbeat) this long.
+        ping_interval_s: send a WebSocket ping this often.
+        pong_timeout_s: once the server has answered a ping on this socket, a later ping left
+            unanswered this long (with nothing else received) marks the socket half-open.
+        welcome_timeout_s: a connection that sends no welcome this long is replaced.
+        clock_jump_s: wall time moving this much more or less than monotonic time (suspend and
+            resume, a clock step) forces a reconnect.
+        tick_s: emit ``Tick`` this often while connected; None for never.
+    """
+
+    url: str = DEFAULT_STREAM_URL
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    silence_timeout_s: float = 90.0
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 10.0
+    welcome_timeout_s: float = 20.0
+    clock_jump_s: float = 10.0
+    tick_s: float | None = None
+    transport: TransportOptions = field(default_factory=TransportOptions)
+
+
+class _EndKind(enum.Enum):
+    RETRY = "retry"
+    AUTH = "auth"
+    LIMITED = "limited"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    kind: _EndKind
+    reason: Reason
+    detail: str | None = None
+
+
+class _LogLimiter:
+    """Logs a repeated warning at most once per ``every_s``, with a count of the ones held back."""
+
+    def __init__(self, clock: Clock, every_s: float = 10.0) -> None:
+        self._clock = clock
+        self._every = every_s
+        self._last = -1e18
+        self._held = 0
+
+    def warning(self, msg: str, *args: object) -> None:
+        now = self._clock.monotonic()
+        if now - self._last < self._every:
+            self._held += 1
+            return
+        if self._held:
+            log.warning(msg + " (%d similar skipped)", *args, self._held)
+        else:
+            log.warning(msg, *args)
+        self._last = now
+        self._held = 0
+
+
+@dataclass
+class StreamStats:
+    """Counters for diagnostics and benchmarks (written by the stream thread only)."""
+
+    connects: int = 0
+    frames: int = 0
+    price_ticks: int = 0
+    malformed: int = 0
+    pongs: int = 0
+
+
+class StreamClient:
+    """A self-reconnecting streamer client.
+
+    Args:
+        api_key: sent as ``authorization: Apikey KEY``, never in the URL. None sends no key.
+        subs: the initial watchlist, in order.
+        on_event: called on the stream thread with every ``StreamEvent``. It must be quick and
+            must not block (no GUI work, no keyring, no network): the server drops sockets
+            whose pongs are slow.
+        config: tuning; see StreamConfig.
+        clock, rng: injected for tests.
+    """
+
+    def __init__(
+        self,
+        api_key: ApiKey | None,
+        subs: Iterable[Sub],
+        on_event: Callable[[StreamEvent], None],
+        config: StreamConfig | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._key = api_key
+        self._on_event = on_event
+        self.config = config or StreamConfig()
+        self._clock = clock or SystemClock()
+        self._backoff = Backoff(self.config.backoff, rng or random.Random())
+        self.book = QuoteBook(self._clock)
+        """Merged quotes. Read only on the stream thread (i.e. inside ``on_event``)."""
+        self.stats = StreamStats()
+        self._parser = FrameParser(self.config.transport.max_message_bytes)
+        self._bad = _LogLimiter(self._clock)
+
+        self._lock = threading.Lock()  # guards everything below, and every SubAdd/SubRemove
+        self._watch: list[Sub] = []
+        self._watched: frozenset[Sub] = frozenset()  # replaced whole; read lock-free on the hot path
+        self._invalid: set[Sub] = set()
+        self._active: set[Sub] = set()  # sent on the current socket
+        self._forget: list[Sub] = []
+        self._conn: Connection | None = None
+        self._welcomed = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._reconnect = False
+        self._status: Status | None = None
+        self.add(subs)
+
+    def __repr__(self) -> str:  # the key must never show up in a repr
+        return f"<StreamClient {self.config.url} subs={len(self._watch)}>"
+
+    # -- commands (any thread) ---------------------------------------------------------------
+
+    @property
+    def watchlist(self) -> list[Sub]:
+        """The current watchlist, in order (a copy)."""
+        with self._lock:
+            return list(self._watch)
+
+    @property
+    def invalid(self) -> frozenset[Sub]:
+        """Pairs the server rejected."""
+        with self._lock:
+            return frozenset(self._invalid)
+
+    @property
+    def status(self) -> Status | None:
+        """The last reported status."""
+        return self._status
+
+    def add(self, subs: Iterable[Sub]) -> None:
+        """Add pairs; on a live socket they are subscribed at once (no reconnect, no duplicates)."""
+        with self._lock:
+            new = [s for s in dict.fromkeys(subs) if s not in self._watched]
+            if not new:
+                return
+            self._watch.extend(new)
+            self._watched = frozenset(self._watch)
+            self._send_locked("SubAdd", new)
+
+    def remove(self, subs: Iterable[Sub]) -> None:
+        """Remove pairs; on a live socket they are unsubscribed at once."""
+        with self._lock:
+            gone = [s for s in dict.fromkeys(subs) if s in self._watched]
+            if not gone:
+                return
+            gone_set = set(gone)
+            self._watch = [s for s in self._watch if s not in gone_set]
+            self._watched = frozenset(self._watch)
+            self._invalid -= gone_set
+            self._forget.extend(gone)
+            self._send_locked("SubRemove", [s for s in gone if s in self._active])
+
+    def stop(self) -> None:
+        """Stop: close the socket now and make ``run()`` return. Any thread; does not wait."""
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            conn = self._conn
+        if conn is not None:
+            conn.close()
+
+    def reconnect_now(self) -> None:
+        """Drop the current socket and reconnect (e.g. the network changed). Still honours
+        the minimum reconnect delay."""
+        with self._lock:
+            self._reconnect = True
+            conn = self._conn
+        self._wake.set()
+        if conn is not None:
+            conn.close()
+
+    # -- the loop (stream thread) ------------------------------------------------------------
+
+    def run(self) -> State:
+        """Connect and stream until ``stop()`` or until the key is rejected.
+
+        Returns:
+            State.STOPPED or State.AUTH_FAILED.
+        """
+        self._emit_status(Status(State.CONNECTING, Reason.STARTING))
+        while not self._stop.is_set():
+            end, uptime = self._session()
+            self._backoff.session_ended(uptime)
+            if self._stop.is_set():
+                break
+            if end.kind is _EndKind.AUTH:
+                self._emit_status(Status(State.AUTH_FAILED, end.reason, end.detail))
+                return State.AUTH_FAILED
+            if end.kind is _EndKind.LIMITED:
+                delay = self._backoff.next_rate_limited_delay()
+                state = State.RATE_LIMITED
+            else:
+                delay = self._backoff.next_delay()
+                state = State.RECONNECTING
+            now = self._clock.monotonic()
+            self._emit_status(Status(state, end.reason, end.detail, delay, now + delay))
+            self._wake.clear()
+            if self._stop.is_set() or self._wait(delay):
+                break
+            self._emit_status(Status(State.CONNECTING, end.reason, end.detail))
+        self._emit_status(Status(State.STOPPED, Reason.STOP_REQUESTED))
+        return State.STOPPED
+
+    def _wait(self, delay: float) -> bool:
+        """Sleep ``delay`` seconds unless stopped; True if stopped. ``reconnect_now`` does not
+        shorten it: the server asks for >= 5 s between reconnects."""
+        return self._stop.wait(delay)
+
+    def _session(self) -> tuple[_End, float]:
+        """One connection from open to close. Returns how it ended and how long it was welcomed."""
+        headers = [] if self._key is None else [f"authorization: Apikey {self._key.reveal()}"]
+        self.stats.connects += 1
+        try:
+            conn = open_connection(self.config.url, headers, self.config.transport)
+        except ConnectError as exc:
+            if exc.failure is ConnectFailure.HANDSHAKE_UNAUTHORIZED:
+                return _End(_EndKind.AUTH, Reason.UNAUTHORIZED, exc.detail), 0.0
+            if exc.failure is ConnectFailure.HANDSHAKE_RATE_LIMITED:
+                return _End(_EndKind.LIMITED, Reason.OPENING_TOO_FAST, exc.detail), 0.0
+            return _End(_EndKind.RETRY, Reason.CONNECT_FAILED, exc.failure.value), 0.0
+        with self._lock:
+            self._conn = conn
+            self._active.clear()
+            self._welcomed = False
+            self._reconnect = False
+        welcomed_at: list[float] = []
+        try:
+            if self._stop.is_set():
+                return _End(_EndKind.STOP, Reason.STOP_REQUESTED), 0.0
+            end = self._pump(conn, welcomed_at)
+        finally:
+            with self._lock:
+                self._conn = None
+                self._welcomed = False
+                self._active.clear()
+            conn.close()
+        uptime = self._clock.monotonic() - welcomed_at[0] if welcomed_at else 0.0
+        return end, uptime
+
+    def _pump(self, conn: Connection, welcomed_at: list[float]) -> _End:
+        cfg = self.config
+        clock = self._clock
+        now = clock.monotonic()
+        opened = now
+        last_rx = now
+        rx_bytes = 0
+        next_ping = now + cfg.ping_interval_s
+        ping_sent: float | None = None
+        pong_seen = False
+        pongs = 0
+        wall_offset = clock.time() - now
+        next_tick = now + cfg.tick_s if cfg.tick_s else None
+        handle = self._handle
+        while True:
+            deadlines = [next_ping, last_rx + cfg.silence_timeout_s]
+            if ping_sent is not None and pong_seen:
+                deadlines.append(ping_sent + cfg.pong_timeout_s)
+            if not welcomed_at:
+                deadlines.append(opened + cfg.welcome_timeout_s)
+            if next_tick is not None:
+                deadlines.append(next_tick)
+            timeout = min(deadlines) - now
+            try:
+                messages = conn.read(timeout)
+                for m in messages:
+                    end = handle(conn, m, welcomed_at)
+                    if end is not None:
+                        return end
+            except Closed as exc:
+                if self._stop.is_set():
+                    return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
+                if self._reconnect:
+                    return _End(_EndKind.RETRY, Reason.RECONNECT_REQUESTED)
+                reason = Reason.CLOSED_BY_SERVER if exc.reason == "closed by server" else Reason.CONNECTION_LOST
+                return _End(_EndKind.RETRY, reason, exc.reason)
+            now = clock.monotonic()
+            if self._forget:
+                self._drain_forget()
+            if conn.bytes_received != rx_bytes:
+                rx_bytes = conn.bytes_received
+                last_rx = now
+                if conn.pongs_received != pongs:
+                    self.stats.pongs += conn.pongs_received - pongs
+                    pongs = conn.pongs_received
+                    pong_seen = True
+                ping_sent = None  # anything received answers the liveness question
+            if now - last_rx >= cfg.silence_timeout_s:
+                self._emit_status(Status(State.STALE, Reason.SILENCE, f"{now - last_rx:.0f}s"))
+                return _End(_EndKind.RETRY, Reason.SILENCE, f"nothing received for {now - last_rx:.0f}s")
+            if ping_sent is not None and pong_seen and now - ping_sent >= cfg.pong_timeout_s:
+                self._emit_status(Status(State.STALE, Reason.PONG_TIMEOUT))
+                return _End(_EndKind.RETRY, Reason.PONG_TIMEOUT, "ping unanswered")
+            if not welcomed_at and now - opened >= cfg.welcome_timeout_s:
+                return _End(_EndKind.RETRY, Reason.NO_WELCOME)
+            if now >= next_ping:
+                conn.ping()
+                if ping_sent is None:
+                    ping_sent = now
+                next_ping = now + cfg.ping_interval_s
+            jump = clock.time() - now - wall_offset
+            if abs(jump) >= cfg.clock_jump_s:
+                self._emit_status(Status(State.STALE, Reason.CLOCK_JUMP, f"{jump:+.0f}s"))
+                return _End(_EndKind.RETRY, Reason.CLOCK_JUMP, f"wall clock moved {jump:+.0f}s")
+            if next_tick is not None and now >= next_tick:
+                assert cfg.tick_s is not None
+                next_tick = now + cfg.tick_s
+                self._on_event(Tick(now))
+
+    def _handle(self, conn: Connection, m: object, welcomed_at: list[float]) -> _End | None:
+        """Handle one message. Hot path first: quote updates for watched pairs."""
+        self.stats.frames += 1
+        if type(m) is not bytes:
+            self.stats.malformed += 1
+            self._bad.warning("skipped a %s message of %d bytes", type(m).__name__, getattr(m, "size", 0))
+            return None
+        ev = self._parser.parse(m)
+        t = type(ev)
+        if t is QuoteUpdate:
+            assert isinstance(ev, QuoteUpdate)
+            if ev.sub in self._watched:
+                prev = self.book.price(ev.sub)
+                price = self.book.apply_update(ev)
+                if price is not None:
+                    self.stats.price_ticks += 1
+                    self._on_event(PriceTick(ev.sub, price, price != prev))
+            return None
+        if t is Heartbeat:
+            return None
+        if t is Trade:
+            assert isinstance(ev, Trade)
+            if ev.sub in self._watched:
+                prev = self.book.price(ev.sub)
+                price = self.book.apply_trade(ev)
+                self.stats.price_ticks += 1
+                self._on_event(PriceTick(ev.sub, price, price != prev))
+            return None
+        if t is Malformed:
+            assert isinstance(ev, Malformed)
+            self.stats.malformed += 1
+            self._bad.warning("skipped a frame: %s", ev.reason)
+            return None
+        if t is Welcome:
+            self._on_welcome(welcomed_at)
+            return None
+        if t is SubscribeComplete:
+            assert isinstance(ev, SubscribeComplete)
+            sub = self._watched_sub(ev.sub)
+            if sub is not None:
+                self._on_event(Subscribed(sub))
+            return None
+        if t is InvalidSub:
+            assert isinstance(ev, InvalidSub)
+            self._on_invalid(ev)
+            return None
+        if t is Unauthorized:
+            assert isinstance(ev, Unauthorized)
+            return _End(_EndKind.AUTH, Reason.UNAUTHORIZED, ev.info)
+        if t is LimitExceeded:
+            assert isinstance(ev, LimitExceeded)
+            if ev.kind is LimitKind.TOO_MANY_SOCKETS:
+                return _End(_EndKind.LIMITED, Reason.TOO_MANY_SOCKETS, ev.message)
+            if ev.kind is LimitKind.OPENING_SOCKETS_TOO_FAST:
+                return _End(_EndKind.LIMITED, Reason.OPENING_TOO_FAST, ev.message)
+            log.warning("server limit: %s", ev.message)
+            self._on_event(ServerNotice(ev.message, ev.info))
+            return None
+        if t is ForceDisconnect:
+            return _End(_EndKind.RETRY, Reason.FORCE_DISCONNECT, "FORCE_DISCONNECT")
+        if t is ServerError:
+            assert isinstance(ev, ServerError)
+            level = logging.DEBUG if ev.message == "SUBSCRIPTION_ALREADY_ACTIVE" else logging.WARNING
+            log.log(level, "server error %s (%s)", ev.message, ev.parameter)
+            return None
+        return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
+
+    def _on_welcome(self, welcomed_at: list[float]) -> None:
+        now = self._clock.monotonic()
+        if welcomed_at:
+            log.warning("second welcome on one socket; ignored")
+            return
+        welcomed_at.append(now)
+        with self._lock:
+            self._welcomed = True
+            self._active.clear()
+            # Subscriptions are per socket: send the whole current watchlist after every welcome.
+            self._send_locked("SubAdd", [s for s in self._watch if s not in self._invalid])
+        self._emit_status(Status(State.CONNECTED, Reason.WELCOMED))
+
+    def _on_invalid(self, ev: InvalidSub) -> None:
+        sub = self._watched_sub(ev.sub)
+        if sub is None:
+            log.info("server rejected %s, which is not watched", ev.sub)
+            return
+        with self._lock:
+            self._invalid.add(sub)
+            self._active.discard(sub)
+        self._on_event(SubRejected(sub, "INVALID_SUB", ev.info))
+
+    def _watched_sub(self, text: str) -> Sub | None:
+        try:
+            sub = parse_sub(text)
+        except SubError:
+            return None
+        return sub if sub in self._watched else None
+
+    def _drain_forget(self) -> None:
+        with self._lock:
+            gone, self._forget = self._forget, []
+        for sub in gone:
+            if sub not in self._watched:
+                self.book.forget(sub)
+
+    def _send_locked(self, action: str, subs: list[Sub]) -> None:
+        """Send SubAdd/SubRemove on the live socket, if welcomed. Caller holds ``_lock``."""
+        conn = self._conn
+        if not subs or conn is None or not self._welcomed:
+            return
+        if action == "SubAdd":
+            subs = [s for s in subs if s not in self._active]
+            if not subs:
+                return
+        payload = orjson.dumps({"action": action, "subs": [str(s) for s in subs]}).decode()
+        try:
+            conn.send_text(payload)
+        except Closed:
+            log.info("%s not sent: the socket closed; it is resent after the next welcome", action)
+            return
+        if action == "SubAdd":
+            self._active.update(subs)
+        else:
+            self._active.difference_update(subs)
+
+    def _emit_status(self, status: Status) -> None:
+        self._status = status
+        log.info("stream %s (%s)%s", status.state.value, status.reason.value,
+                 "" if status.retry_in_s is None else f", retry in {status.retry_in_s:.1f}s")
+        self._on_event(status)

@@ -180,75 +180,51 @@ Event = (
 
 # --- fields -------------------------------------------------------------------------------------
 
-# Field kinds for TYPE 5/2: P = price-like (> 0), V = non-negative number, S = supply (>= 0 or -1),
-# N = any finite number, T = string, I = non-negative integer.
-_FIELD_KINDS: Final[dict[str, str]] = {
-    "PRICE": "P",
-    "BID": "P",
-    "ASK": "P",
-    "MEDIAN": "P",
-    "OPENDAY": "P",
-    "HIGHDAY": "P",
-    "LOWDAY": "P",
-    "OPEN24HOUR": "P",
-    "HIGH24HOUR": "P",
-    "LOW24HOUR": "P",
-    "OPENHOUR": "P",
-    "HIGHHOUR": "P",
-    "LOWHOUR": "P",
-    "LASTUPDATE": "V",
-    "LASTVOLUME": "V",
-    "LASTVOLUMETO": "V",
-    "VOLUMEDAY": "V",
-    "VOLUMEDAYTO": "V",
-    "VOLUME24HOUR": "V",
-    "VOLUME24HOURTO": "V",
-    "VOLUMEHOUR": "V",
-    "VOLUMEHOURTO": "V",
-    "TOPTIERVOLUME24HOUR": "V",
-    "TOPTIERVOLUME24HOURTO": "V",
-    "CURRENTSUPPLY": "S",
-    "CIRCULATINGSUPPLY": "S",
-    "MAXSUPPLY": "S",
-    "CURRENTSUPPLYMKTCAP": "S",
-    "CIRCULATINGSUPPLYMKTCAP": "S",
-    "MAXSUPPLYMKTCAP": "S",
-    "LASTTRADEID": "T",
-    "LASTMARKET": "T",
-    "FLAGS": "I",
+# The TYPE 5/2 fields ccdesk keeps, by kind. Other fields (supply, market caps, hour/day
+# volumes...) are dropped: unused, and keeping unknown names would let a hostile server grow
+# the merged state without bound.
+_POS, _NONNEG, _INT, _STR = 0, 1, 2, 3  # > 0 finite; >= 0 finite; int >= 0 (or digit string); short str
+_FIELD_KINDS: Final[dict[str, int]] = {
+    "PRICE": _POS,
+    "BID": _POS,
+    "ASK": _POS,
+    "MEDIAN": _POS,
+    "OPENDAY": _POS,
+    "HIGHDAY": _POS,
+    "LOWDAY": _POS,
+    "OPEN24HOUR": _POS,
+    "HIGH24HOUR": _POS,
+    "LOW24HOUR": _POS,
+    "OPENHOUR": _POS,
+    "HIGHHOUR": _POS,
+    "LOWHOUR": _POS,
+    "LASTUPDATE": _NONNEG,
+    "LASTVOLUME": _NONNEG,
+    "LASTVOLUMETO": _NONNEG,
+    "VOLUME24HOUR": _NONNEG,
+    "VOLUME24HOURTO": _NONNEG,
+    "LASTMARKET": _STR,
+    "FLAGS": _INT,
 }
+_INF: Final = math.inf
 _ENVELOPE: Final = frozenset({"TYPE", "MARKET", "FROMSYMBOL", "TOSYMBOL"})
 _ISFINITE = math.isfinite
 _SUB_CACHE_MAX: Final = 4096
 _IGNORED_TYPES: Final = frozenset({"8", "9", "11", "21", "24", "30"})
 
 
-def _check_field(name: str, kind: str, value: Any) -> str | None:
-    """Return None when ``value`` is acceptable for a field of ``kind``, else a reason."""
-    tv = type(value)
-    if kind == "T":
-        if tv is str and len(value) <= 200:
-            return None
-        if tv is int:  # LASTTRADEID is documented as a string, but numbers have been seen
-            return None
-        return f"{name} is not a string"
-    if kind == "I":
-        if tv is int and value >= 0:
-            return None
-        if tv is str and value.isdigit() and len(value) <= 12:  # REST sends FLAGS as a string
-            return None
+def _field_problem(name: str, value: Any) -> str:
+    """Why ``value`` is not acceptable for field ``name`` (slow path, for the log)."""
+    kind = _FIELD_KINDS[name]
+    if kind == _STR:
+        return f"{name} is not a short string"
+    if kind == _INT:
         return f"{name} is not a non-negative integer"
-    if tv is not float and tv is not int:  # bool is excluded: type(True) is bool
+    if type(value) is not float and type(value) is not int:
         return f"{name} is not a number"
     if not _ISFINITE(value):
         return f"{name} is not finite"
-    if kind == "P":
-        return None if value > 0 else f"{name} is not positive"
-    if kind == "V":
-        return None if value >= 0 else f"{name} is negative"
-    if kind == "S":
-        return None if value >= 0 or value == -1 else f"{name} is negative"
-    return None
+    return f"{name} is not positive" if kind == _POS else f"{name} is negative"
 
 
 def _opt_int(d: Mapping[str, Any], key: str) -> int | None:
@@ -341,11 +317,24 @@ class FrameParser:
         for name, value in d.items():
             kind = kinds.get(name)
             if kind is None:
-                continue  # envelope or a field we do not use
-            problem = _check_field(name, kind, value)
-            if problem is not None:
+                continue  # envelope, or a field ccdesk does not use
+            tv = type(value)
+            # Inline checks: this loop runs for every field of every frame. Chained comparisons
+            # reject NaN and infinities too. bool is excluded because type(True) is bool.
+            if tv is float or tv is int:
+                if kind == _POS:
+                    ok = 0 < value < _INF
+                elif kind == _NONNEG:
+                    ok = 0 <= value < _INF
+                else:
+                    ok = kind == _INT and tv is int and value >= 0
+            elif tv is str:
+                ok = (kind == _STR and len(value) <= 100) or (kind == _INT and value.isdigit() and len(value) <= 12)
+            else:
+                ok = False
+            if not ok:
                 # One bad field taints the frame: skip it whole rather than show a wrong price.
-                return Malformed(f"{sub}: {problem}")
+                return Malformed(f"{sub}: {_field_problem(name, value)}")
             fields[name] = value
         return QuoteUpdate(sub, fields)
 

@@ -72,9 +72,15 @@ def test_every_recorded_frame_becomes_its_typed_event(parser, stream_frames):
 
 
 def test_partial_frame_without_price_is_a_valid_update(parser):
-    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"VOLUMEDAY":1.5}')
+    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"VOLUME24HOUR":1.5}')
     assert isinstance(ev, QuoteUpdate)
-    assert "PRICE" not in ev.fields and ev.fields["VOLUMEDAY"] == 1.5
+    assert "PRICE" not in ev.fields and ev.fields["VOLUME24HOUR"] == 1.5
+
+
+def test_unused_and_unknown_fields_are_dropped(parser):
+    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"PRICE":2,'
+                      b'"MAXSUPPLY":-1,"VOLUMEDAY":3,"ZZZ_NEW":{"x":1}}')
+    assert dict(ev.fields) == {"FLAGS": 4, "PRICE": 2}
 
 
 def test_numeric_type_field_is_accepted(parser):
@@ -133,7 +139,8 @@ HOSTILE = [
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":true}', "not a number"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":-1,"PRICE":1}', "FLAGS"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","OPEN24HOUR":[1]}', "not a number"),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","VOLUMEDAY":-2}', "negative"),
+    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","VOLUME24HOUR":-2}', "negative"),
+    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","LASTMARKET":5}', "short string"),
     (b'{"TYPE":"5","MARKET":"Coinbase","FROMSYMBOL":"BTC","TOSYMBOL":"USD","PRICE":1}', "invalid pair"),
     (b'{"TYPE":"5","FROMSYMBOL":"BTC","TOSYMBOL":"USD","PRICE":1}', "MARKET"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"btc","TOSYMBOL":"USD","PRICE":1}', "non-canonical"),

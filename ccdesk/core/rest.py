@@ -1,0 +1,660 @@
+"""min-api REST calls: the key check (``/data/price``) and first-paint prices (``/data/pricemultifull``).
+
+Owns the mapping of every answer shape in PROTOCOL.md ("REST: key check") to a typed :class:`KeyCheck`.
+No Qt; calls block for up to ``timeout_s`` per socket operation, so never run them on the GUI
+thread or on the stream socket's thread. The key travels only in the ``authorization`` header,
+never in a URL, and nothing this module returns, logs or raises contains it.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import itertools
+import json
+import logging
+import math
+import re
+import socket
+import ssl
+import types
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import requests
+import requests.auth
+import urllib3.exceptions
+
+from ccdesk.core.redaction import redact
+from ccdesk.core.secrets import ApiKey
+from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL: Final = "https://min-api.cryptocompare.com"
+DEFAULT_TIMEOUT_S: Final = 10.0
+# Our own name, sent as `extraParams` as CryptoCompare asks of applications.
+APP_PARAM: Final = "ccdesk"
+# pricemultifull answers ~2 KB per pair; this is far above any real watchlist.
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+# Documented parameter limits are inconsistent across min-api pages; these are the conservative
+# ones (fsyms 300, tsyms 100 characters). Longer lists are split into several requests.
+_MAX_FSYMS_CHARS: Final = 300
+_MAX_TSYMS_CHARS: Final = 100
+_MAX_SERVER_MESSAGE_CHARS: Final = 300
+
+_SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
+_MENTIONS_KEY = re.compile(r"(?i)\b(?:api|auth)[ _-]?key\b")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_RATE_PERIODS: Final = ("second", "minute", "hour", "day", "month")
+_KEY_REFUSED_HTTP: Final = frozenset({401, 403})
+_TOO_MANY_REQUESTS: Final = 429
+_FIRST_SERVER_ERROR: Final = 500
+_HTTP_OK: Final = 200
+_TYPE_RATE_LIMIT: Final = 99
+_TYPES_BAD_REQUEST: Final = frozenset({1, 2})
+_MAX_CHAIN: Final = 50
+
+
+class KeyStatus(enum.Enum):
+    """The outcome of a min-api call, one member per distinct thing the user must do."""
+
+    VALID = "valid"
+    """The server accepted the key and answered as expected."""
+    INVALID_KEY = "invalid_key"
+    """Key missing, wrong, revoked or not entitled: Type 1 "valid auth key" message, or HTTP 401/403."""
+    RATE_LIMITED = "rate_limited"
+    """Type 99 or HTTP 429; ``KeyCheck.rate_limit`` says which period is used up."""
+    BAD_REQUEST = "bad_request"
+    """The key is not the problem: Type 2 (``ParamWithError``) or another Type 1, e.g. no such market."""
+    TIMEOUT = "timeout"
+    """Connecting or reading took longer than ``timeout_s``."""
+    DNS_FAILURE = "dns_failure"
+    """The server's host name could not be resolved."""
+    CONNECTION_FAILED = "connection_failed"
+    """Refused, reset, unreachable, or a proxy failure."""
+    TLS_ERROR = "tls_error"
+    """The TLS handshake failed, typically an untrusted certificate (an intercepting proxy)."""
+    BAD_RESPONSE = "bad_response"
+    """Non-JSON body, an unexpected shape, an HTTP 5xx or another status nothing above explains."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPeriod:
+    """Usage in one rate-limit window, from a Type 99 answer's ``RateLimit`` object."""
+
+    period: str
+    calls_made: int | None
+    max_calls: int | None
+
+    @property
+    def exhausted(self) -> bool:
+        """True if this window's calls reached its maximum."""
+        return (
+            self.calls_made is not None and self.max_calls is not None and self.calls_made >= self.max_calls
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """A typed REST outcome. Never contains the key; turn it into words with :func:`describe`.
+
+    Attributes:
+        status: What happened.
+        server_message: The server's own words (``Message`` or ``Err.message``), scrubbed and
+            shortened, or ``None``.
+        http_status: The HTTP status, or ``None`` if no answer arrived.
+        error_type: The classic ``Type`` (1, 2, 99) or ``Err.type``, if the server sent one.
+        param_with_error: The ``ParamWithError`` of a Type 2 answer (e.g. ``tsyms``).
+        rate_limit: The windows of a Type 99 answer, in order second..month.
+        detail: A short technical cause for logs (e.g. ``[Errno 111] Connection refused``), scrubbed.
+    """
+
+    status: KeyStatus
+    server_message: str | None = None
+    http_status: int | None = None
+    error_type: int | None = None
+    param_with_error: str | None = None
+    rate_limit: tuple[RateLimitPeriod, ...] = ()
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the call succeeded (status VALID)."""
+        return self.status is KeyStatus.VALID
+
+
+@dataclass(frozen=True, slots=True)
+class PriceFetch:
+    """The result of :func:`fetch_prices`.
+
+    Attributes:
+        check: The outcome; ``quotes`` is empty unless ``check.ok``.
+        quotes: ``RAW[FSYM][TSYM]`` fields per ``(FSYM, TSYM)`` pair, read-only, exactly as the
+            server sent them. Note ``FLAGS`` is a string here but a number in the stream, and
+            ``CHANGEPCT24HOUR`` and friends exist only here.
+        missing: Requested pairs the server sent nothing for (e.g. no market for that pair).
+    """
+
+    check: KeyCheck
+    quotes: Mapping[tuple[str, str], Mapping[str, object]] = field(
+        default_factory=lambda: types.MappingProxyType({}), hash=False
+    )
+    missing: tuple[tuple[str, str], ...] = ()
+
+    def for_sub(self, sub: Sub) -> Mapping[str, object] | None:
+        """The RAW fields for an aggregate subscription, or ``None``."""
+        if sub.channel is not Channel.AGGREGATE:
+            return None
+        return self.quotes.get((sub.base, sub.quote))
+
+
+def describe(check: KeyCheck) -> str:
+    """The one place a :class:`KeyCheck` becomes plain words for the user (CLI, dialogs).
+
+    Args:
+        check: Any outcome.
+
+    Returns:
+        One or two sentences saying what happened and what to do. Never contains the key
+        (``KeyCheck`` never holds it).
+    """
+    said = f' The server said: "{check.server_message}"' if check.server_message else ""
+    status = check.status
+    if status is KeyStatus.VALID:
+        return "The API key works: CryptoCompare accepted it and answered."
+    if status is KeyStatus.INVALID_KEY:
+        return (
+            "CryptoCompare refused the API key. Check that it was copied completely, that it is "
+            f"still active in your account, and that it may read price data.{said}"
+        )
+    if status is KeyStatus.RATE_LIMITED:
+        exhausted = [p for p in check.rate_limit if p.exhausted]
+        if exhausted:
+            usage = ", ".join(f"{p.period}: {p.calls_made} of {p.max_calls} calls" for p in exhausted)
+            return f"The API key is over its rate limit ({usage}). Wait for the limit to reset and try again."
+        return "The API key is over its rate limit. Wait a while and try again."
+    if status is KeyStatus.BAD_REQUEST:
+        param = f" (parameter {check.param_with_error})" if check.param_with_error else ""
+        return f"CryptoCompare rejected the request{param}; the key itself was not the problem.{said}"
+    if status is KeyStatus.TIMEOUT:
+        return "The server did not answer in time. Check your internet connection and try again."
+    if status is KeyStatus.DNS_FAILURE:
+        return (
+            "The server's name could not be found (DNS lookup failed). "
+            "Check that you are online and that your DNS settings work."
+        )
+    if status is KeyStatus.CONNECTION_FAILED:
+        return (
+            "Could not connect to the server: the connection was refused or dropped. "
+            "Check your internet connection, firewall or proxy settings."
+        )
+    if status is KeyStatus.TLS_ERROR:
+        return (
+            "A secure connection to the server could not be set up: its certificate was not trusted "
+            "or the TLS handshake failed. A proxy or antivirus that inspects HTTPS traffic can cause this."
+        )
+    http = f" (HTTP {check.http_status})" if check.http_status is not None else ""
+    return (
+        f"The server sent an answer ccdesk does not understand{http}. "
+        f"The service may be having problems; try again later.{said}"
+    )
+
+
+def check_key(
+    base_url: str | None,
+    key: ApiKey,
+    *,
+    fsym: str = "BTC",
+    tsym: str = "USD",
+    session: requests.Session | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> KeyCheck:
+    """Verify a key with ``GET /data/price?fsym=BTC&tsyms=USD``.
+
+    HTTP 200 alone proves nothing (classic errors come with 200), so the body decides.
+
+    Args:
+        base_url: ``https://min-api.cryptocompare.com`` when ``None``; a loopback ``http://`` URL
+            (e.g. the simulator) is allowed, any other plain-HTTP URL is refused.
+        key: The key to check; sent only as ``authorization: Apikey KEY``.
+        fsym: Base symbol of the probe pair.
+        tsym: Quote symbol of the probe pair.
+        session: A session to use (not closed); a fresh one per call when ``None``.
+        timeout_s: Connect timeout and per-read timeout, in seconds.
+
+    Returns:
+        The typed outcome; network and protocol failures are returned, not raised.
+
+    Raises:
+        ValueError: if ``base_url`` is unusable (bad scheme, credentials or query in it, or
+            plain HTTP to a non-loopback host), or a symbol is malformed.
+    """
+    url = _endpoint(base_url, "/data/price", key)
+    fsym, tsym = _symbol(fsym), _symbol(tsym)
+    outcome = _get_json(url, {"fsym": fsym, "tsyms": tsym}, key, session, timeout_s)
+    if isinstance(outcome, KeyCheck):
+        _log_outcome("key check", outcome)
+        return outcome
+    http_status, body = outcome
+    price = body.get(tsym)
+    if isinstance(price, int | float) and not isinstance(price, bool) and math.isfinite(price):
+        check = KeyCheck(KeyStatus.VALID, http_status=http_status)
+    else:
+        check = KeyCheck(
+            KeyStatus.BAD_RESPONSE, http_status=http_status, detail=f"no numeric {tsym} price in the answer"
+        )
+    _log_outcome("key check", check)
+    return check
+
+
+def fetch_prices(
+    base_url: str | None,
+    key: ApiKey,
+    subs: Iterable[Sub] = (),
+    *,
+    fsyms: Iterable[str] = (),
+    tsyms: Iterable[str] = (),
+    session: requests.Session | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> PriceFetch:
+    """Fetch ``RAW`` fields from ``/data/pricemultifull`` to paint the window before the stream.
+
+    Ask either for subscriptions (only aggregate ``5~CCCAGG~…`` ones are fetched: the endpoint's
+    default market is CCCAGG; exchange tickers and trades wait for the stream) or for every
+    combination of ``fsyms`` x ``tsyms``. Long symbol lists are split into several requests.
+
+    Args:
+        base_url: As for :func:`check_key`.
+        key: Sent only in the ``authorization`` header.
+        subs: Subscriptions whose pairs to fetch.
+        fsyms: Base symbols (combined with ``tsyms``), in addition to ``subs``.
+        tsyms: Quote symbols.
+        session: As for :func:`check_key`.
+        timeout_s: As for :func:`check_key`, per request.
+
+    Returns:
+        The quotes, or the first failure with the same mapping as :func:`check_key`. A Type 2/1
+        "no data" answer for one chunk only marks its pairs missing, unless every chunk failed so.
+        With nothing to fetch, no request is made and an empty VALID result is returned.
+
+    Raises:
+        ValueError: as for :func:`check_key`.
+    """
+    url = _endpoint(base_url, "/data/pricemultifull", key)
+    wanted = _wanted_pairs(subs, fsyms, tsyms)
+    if not wanted:
+        return PriceFetch(KeyCheck(KeyStatus.VALID))
+    quotes: dict[tuple[str, str], Mapping[str, object]] = {}
+    rejected: KeyCheck | None = None
+    answered = False
+    for fchunk, tchunk in _chunks(wanted):
+        if not any(pair in wanted for pair in itertools.product(fchunk, tchunk)):
+            continue
+        params = {"fsyms": ",".join(fchunk), "tsyms": ",".join(tchunk)}
+        outcome = _get_json(url, params, key, session, timeout_s)
+        if isinstance(outcome, KeyCheck):
+            if outcome.status is KeyStatus.BAD_REQUEST:
+                rejected = rejected or outcome
+                continue
+            _log_outcome("price fetch", outcome)
+            return PriceFetch(outcome, missing=tuple(wanted))
+        http_status, body = outcome
+        raw = body.get("RAW")
+        if not isinstance(raw, dict):
+            check = KeyCheck(
+                KeyStatus.BAD_RESPONSE, http_status=http_status, detail="no RAW object in the answer"
+            )
+            _log_outcome("price fetch", check)
+            return PriceFetch(check, missing=tuple(wanted))
+        answered = True
+        for fsym, tsym in itertools.product(fchunk, tchunk):
+            by_quote = raw.get(fsym)
+            fields = by_quote.get(tsym) if isinstance(by_quote, dict) else None
+            if (fsym, tsym) in wanted and isinstance(fields, dict):
+                quotes[(fsym, tsym)] = types.MappingProxyType(dict(fields))
+    if not answered and rejected is not None:
+        _log_outcome("price fetch", rejected)
+        return PriceFetch(rejected, missing=tuple(wanted))
+    missing = tuple(pair for pair in wanted if pair not in quotes)
+    logger.debug("price fetch: %d pairs, %d missing", len(quotes), len(missing))
+    ordered = {pair: quotes[pair] for pair in wanted if pair in quotes}
+    return PriceFetch(KeyCheck(KeyStatus.VALID, http_status=200), types.MappingProxyType(ordered), missing)
+
+
+# --- requests plumbing -------------------------------------------------------------------------
+
+
+class _ApiKeyAuth(requests.auth.AuthBase):
+    """Puts the key in the ``authorization`` header. As ``auth=`` it also wins over ``~/.netrc``."""
+
+    def __init__(self, key: ApiKey) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["authorization"] = f"Apikey {self._key.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"_ApiKeyAuth({self._key!r})"
+
+
+def _get_json(
+    url: str,
+    params: Mapping[str, str],
+    key: ApiKey,
+    session: requests.Session | None,
+    timeout_s: float,
+) -> tuple[int, dict[str, object]] | KeyCheck:
+    """GET ``url``; a JSON object from a successful answer, or the failure as a KeyCheck."""
+    query = {**params, "extraParams": APP_PARAM}
+    logger.debug("GET %s %s", url, params)
+    try:
+        if session is None:
+            with requests.Session() as own_session:
+                http_status, body = _send(own_session, url, query, key, timeout_s)
+        else:
+            http_status, body = _send(session, url, query, key, timeout_s)
+    except _BodyTooLarge:
+        return KeyCheck(KeyStatus.BAD_RESPONSE, detail=f"answer larger than {MAX_BODY_BYTES} bytes")
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        return _failure(exc, key)
+    return _classify(http_status, body, key)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _send(
+    session: requests.Session, url: str, query: Mapping[str, str], key: ApiKey, timeout_s: float
+) -> tuple[int, bytes]:
+    # Redirects are not followed: min-api does not redirect these endpoints, and not following
+    # them means the key can never be forwarded to another host.
+    with session.get(
+        url,
+        params=query,
+        auth=_ApiKeyAuth(key),
+        headers={"Accept": "application/json"},
+        timeout=(timeout_s, timeout_s),
+        allow_redirects=False,
+        stream=True,
+    ) as response:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+        return response.status_code, b"".join(chunks)
+
+
+def _classify(http_status: int, body: bytes, key: ApiKey) -> tuple[int, dict[str, object]] | KeyCheck:
+    parsed = True
+    try:
+        data: object = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        parsed, data = False, None
+    if isinstance(data, dict):
+        if data.get("Response") == "Error":
+            return _classic_error(http_status, data, key)
+        err = data.get("Err")
+        if isinstance(err, dict) and err:
+            return _err_object(http_status, err, key)
+    if http_status in _KEY_REFUSED_HTTP:
+        return KeyCheck(KeyStatus.INVALID_KEY, http_status=http_status)
+    if http_status == _TOO_MANY_REQUESTS:
+        return KeyCheck(KeyStatus.RATE_LIMITED, http_status=http_status)
+    if http_status != _HTTP_OK:
+        return KeyCheck(KeyStatus.BAD_RESPONSE, http_status=http_status, detail=f"HTTP {http_status}")
+    if not isinstance(data, dict):
+        what = "JSON but not an object" if parsed else "not JSON"
+        start = _clean(body[:60].decode("utf-8", "replace"), key)
+        return KeyCheck(
+            KeyStatus.BAD_RESPONSE, http_status=http_status, detail=f"the answer is {what}: {start!r}"
+        )
+    return http_status, data
+
+
+def _classic_error(http_status: int, data: Mapping[str, object], key: ApiKey) -> KeyCheck:
+    """``{"Response": "Error", "Message": ..., "Type": 1|2|99, ...}``, usually with HTTP 200."""
+    message = _clean(data.get("Message"), key)
+    error_type = _as_int(data.get("Type"))
+    param = data.get("ParamWithError")
+    if http_status in _KEY_REFUSED_HTTP or (error_type != _TYPE_RATE_LIMIT and _mentions_key(message)):
+        status = KeyStatus.INVALID_KEY
+    elif error_type == _TYPE_RATE_LIMIT or http_status == _TOO_MANY_REQUESTS:
+        status = KeyStatus.RATE_LIMITED
+    elif error_type in _TYPES_BAD_REQUEST and http_status < _FIRST_SERVER_ERROR:
+        status = KeyStatus.BAD_REQUEST
+    else:
+        status = KeyStatus.BAD_RESPONSE
+    return KeyCheck(
+        status,
+        server_message=message,
+        http_status=http_status,
+        error_type=error_type,
+        param_with_error=_clean(param, key) if status is KeyStatus.BAD_REQUEST else None,
+        rate_limit=_rate_limit(data.get("RateLimit")) if status is KeyStatus.RATE_LIMITED else (),
+        detail=f"error Type {error_type} with HTTP {http_status}"
+        if status is KeyStatus.BAD_RESPONSE
+        else None,
+    )
+
+
+def _err_object(http_status: int, err: Mapping[str, object], key: ApiKey) -> KeyCheck:
+    """The newer ``{"Data": {}, "Err": {"type": 2, "message": ..., "http_status_code": 401}}``."""
+    message = _clean(err.get("message"), key)
+    code = _as_int(err.get("http_status_code")) or http_status
+    if code in _KEY_REFUSED_HTTP or http_status in _KEY_REFUSED_HTTP or _mentions_key(message):
+        status = KeyStatus.INVALID_KEY
+    elif _TOO_MANY_REQUESTS in (code, http_status):
+        status = KeyStatus.RATE_LIMITED
+    elif code >= _FIRST_SERVER_ERROR:
+        status = KeyStatus.BAD_RESPONSE
+    else:
+        status = KeyStatus.BAD_REQUEST
+    return KeyCheck(
+        status, server_message=message, http_status=http_status, error_type=_as_int(err.get("type"))
+    )
+
+
+def _rate_limit(value: object) -> tuple[RateLimitPeriod, ...]:
+    if not isinstance(value, dict):
+        return ()
+    made = value.get("calls_made")
+    most = value.get("max_calls")
+    made = made if isinstance(made, dict) else {}
+    most = most if isinstance(most, dict) else {}
+    names = [p for p in _RATE_PERIODS if p in made or p in most]
+    names += sorted(p for p in most if isinstance(p, str) and p not in names)
+    return tuple(RateLimitPeriod(p, _as_int(made.get(p)), _as_int(most.get(p))) for p in names)
+
+
+def _failure(exc: BaseException, key: ApiKey) -> KeyCheck:
+    """Map a requests/urllib3/socket exception to a KeyCheck, keeping only a scrubbed root cause.
+
+    The exception itself is dropped: requests' exceptions carry the prepared request, and with
+    it the ``authorization`` header.
+    """
+    chain = list(_exception_chain(exc))
+    root = _root_cause(exc)
+    detail = redact(str(root) or type(root).__name__, (key.reveal(),))[:_MAX_SERVER_MESSAGE_CHARS]
+
+    def caused_by(*types_: type[BaseException]) -> bool:
+        return any(isinstance(link, types_) for link in chain)
+
+    if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        status = KeyStatus.DNS_FAILURE
+    elif any(_is_timeout(link) for link in chain):
+        status = KeyStatus.TIMEOUT
+    elif caused_by(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
+        status = KeyStatus.TLS_ERROR
+    elif caused_by(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
+        status = KeyStatus.BAD_RESPONSE
+    else:
+        status = KeyStatus.CONNECTION_FAILED
+    return KeyCheck(status, detail=detail)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError for backwards compatibility,
+    # so a refused connection would look like a timeout; requests makes the same exception.
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
+
+
+def _links(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions directly behind ``exc``, most specific first."""
+    if exc.__cause__ is not None:
+        yield exc.__cause__
+    reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError / ProxyError
+    if isinstance(reason, BaseException):
+        yield reason
+    for arg in exc.args:  # requests wraps urllib3's exception as its first argument
+        if isinstance(arg, BaseException):
+            yield arg
+    if exc.__context__ is not None and not exc.__suppress_context__:
+        yield exc.__context__
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        link = stack.pop()
+        if id(link) in seen or len(seen) > _MAX_CHAIN:
+            continue
+        seen.add(id(link))
+        yield link
+        stack.extend(reversed(list(_links(link))))
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while True:
+        nxt = next((link for link in _links(exc) if id(link) not in seen), None)
+        if nxt is None or len(seen) > _MAX_CHAIN:
+            return exc
+        seen.add(id(nxt))
+        exc = nxt
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _endpoint(base_url: str | None, path: str, key: ApiKey) -> str:
+    base = DEFAULT_BASE_URL if base_url is None else base_url.strip()
+    shown = redact(base, (key.reveal(),))
+    parts = urllib.parse.urlsplit(base)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError(f"base URL {shown!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base URL {shown!r} must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError(f"base URL {shown!r} must not contain credentials, a query or a fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"refusing to send the API key unencrypted to {parts.hostname!r}: use https:// "
+            "(plain http:// is allowed only for loopback addresses)"
+        )
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _symbol(text: str) -> str:
+    symbol = text.strip().upper()
+    if not _SYMBOL.fullmatch(symbol):
+        raise ValueError(f"{text!r} is not a currency symbol (1-20 letters or digits)")
+    return symbol
+
+
+def _wanted_pairs(
+    subs: Iterable[Sub], fsyms: Iterable[str], tsyms: Iterable[str]
+) -> dict[tuple[str, str], None]:
+    """Requested (FSYM, TSYM) pairs in order, without duplicates (a dict used as an ordered set)."""
+    wanted: dict[tuple[str, str], None] = {}
+    for sub in subs:
+        if sub.channel is Channel.AGGREGATE and sub.market == AGGREGATE_MARKET:
+            wanted[(sub.base, sub.quote)] = None
+    bases = [_symbol(s) for s in fsyms]
+    quotes = [_symbol(s) for s in tsyms]
+    for pair in itertools.product(bases, quotes):
+        if pair[0] != pair[1]:
+            wanted[pair] = None
+    return wanted
+
+
+def _chunks(wanted: Mapping[tuple[str, str], None]) -> Iterator[tuple[Sequence[str], Sequence[str]]]:
+    bases = list(dict.fromkeys(f for f, _ in wanted))
+    quotes = list(dict.fromkeys(t for _, t in wanted))
+    return itertools.product(_split(bases, _MAX_FSYMS_CHARS), _split(quotes, _MAX_TSYMS_CHARS))
+
+
+def _split(symbols: Sequence[str], max_chars: int) -> list[list[str]]:
+    """Split symbols into groups whose comma-joined length stays within ``max_chars``."""
+    groups: list[list[str]] = [[]]
+    length = 0
+    for symbol in symbols:
+        extra = len(symbol) + (1 if groups[-1] else 0)
+        if groups[-1] and length + extra > max_chars:
+            groups.append([])
+            length, extra = 0, len(symbol)
+        groups[-1].append(symbol)
+        length += extra
+    return groups
+
+
+def _mentions_key(message: str | None) -> bool:
+    return bool(message and _MENTIONS_KEY.search(message))
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | float):
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _clean(value: object, key: ApiKey) -> str | None:
+    """Server-supplied text made safe to show: scrubbed of the key, no control characters, short."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = _UNPRINTABLE.sub(" ", redact(value, (key.reveal(),))).strip()
+    if len(text) > _MAX_SERVER_MESSAGE_CHARS:
+        text = text[: _MAX_SERVER_MESSAGE_CHARS - 1] + "\u2026"
+    return text
+
+
+def _log_outcome(what: str, check: KeyCheck) -> None:
+    if check.ok:
+        logger.debug("%s: %s", what, check.status.name)
+    else:
+        logger.info(
+            "%s failed: %s (HTTP %s, type %s): %s",
+            what,
+            check.status.name,
+            check.http_status,
+            check.error_type,
+            check.detail or check.server_message,
+        )

@@ -1,0 +1,369 @@
+"""The API key: a masked value type, its home in the OS keyring, and the env override. No Qt; no files.
+
+The key lives only in the OS keyring (``keyring``); ``CCDESK_API_KEY`` overrides it for headless use.
+There is no plaintext fallback: plaintext, null and "fail" keyring backends are refused.
+
+Threading: every :class:`SecretStore` call can block for as long as the desktop's keyring wants
+(it may show an unlock prompt and wait for the user). Never call it on the GUI thread or on the
+stream socket's thread; run it on a worker and deliver the result.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, NoReturn
+
+import keyring
+import keyring.backend
+import keyring.backends.chainer
+import keyring.errors
+
+from ccdesk.core.redaction import redact
+
+logger = logging.getLogger(__name__)
+
+ENV_API_KEY: Final = "CCDESK_API_KEY"
+ENV_APP_NAME: Final = "CCDESK_APP_NAME"
+DEFAULT_APP_NAME: Final = "ccdesk"
+KEYRING_USERNAME: Final = "api_key"
+MAX_KEY_LENGTH: Final = 256
+# Keys shorter than this are masked completely; longer ones show 2 characters at each end.
+_MIN_PARTIAL_MASK_LENGTH: Final = 12
+_ELLIPSIS: Final = "\u2026"
+
+# Backends that would store the key in plaintext, discard it, or cannot work at all.
+_REFUSED_MODULE_PREFIXES: Final = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
+
+
+class InvalidApiKey(ValueError):
+    """Text that cannot be an API key. ``str(err)`` says why in plain words and never contains the text."""
+
+
+class ApiKey:
+    """An API key whose ``repr``/``str``/``format`` are masked; :meth:`reveal` gives the raw value.
+
+    Immutable. Equality is constant-time. Pickling is refused so the key cannot end up in a
+    cache file by accident.
+    """
+
+    __slots__ = ("_value",)
+    _value: str
+
+    def __init__(self, text: str) -> None:
+        """Validate and wrap a key.
+
+        Surrounding whitespace is stripped (keys are often pasted with a trailing newline).
+
+        Args:
+            text: The key as typed, pasted, or read from the keyring or the environment.
+
+        Raises:
+            InvalidApiKey: if the text is empty, too long, or has spaces or non-printable or
+                non-ASCII characters.
+        """
+        if not isinstance(text, str):
+            raise InvalidApiKey(f"an API key must be text, not {type(text).__name__}")
+        value = text.strip()
+        if not value:
+            raise InvalidApiKey("the API key is empty")
+        if len(value) > MAX_KEY_LENGTH:
+            raise InvalidApiKey(
+                f"the API key is {len(value)} characters long; keys are at most {MAX_KEY_LENGTH}"
+            )
+        for position, char in enumerate(value, start=1):
+            if not ("!" <= char <= "~"):
+                what = "a space" if char.isspace() else "a character that is not printable ASCII"
+                raise InvalidApiKey(
+                    f"the API key contains {what} at position {position}; "
+                    "copy the key again from your CryptoCompare account page"
+                )
+        object.__setattr__(self, "_value", value)
+
+    def reveal(self) -> str:
+        """The raw key. Pass it only to the HTTP header or the keyring, never to a log or a widget."""
+        return self._value
+
+    def masked(self) -> str:
+        """A display form that cannot give the key away: ``ab…yz``, or ``…`` for keys under 12 characters."""
+        if len(self._value) < _MIN_PARTIAL_MASK_LENGTH:
+            return _ELLIPSIS
+        return f"{self._value[:2]}{_ELLIPSIS}{self._value[-2:]}"
+
+    def __repr__(self) -> str:
+        return f"ApiKey({self.masked()!r})"
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ApiKey):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((ApiKey, self._value))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ApiKey is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ApiKey is immutable")
+
+    def __copy__(self) -> ApiKey:
+        return self
+
+    def __deepcopy__(self, memo: object) -> ApiKey:
+        return self
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("ApiKey cannot be pickled: the key must stay in memory or in the keyring")
+
+
+class KeySource(enum.Enum):
+    """Where the key in use came from."""
+
+    ENV = "env"
+    KEYRING = "keyring"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    """The key to use and where it came from. Its repr shows only the masked key."""
+
+    key: ApiKey
+    source: KeySource
+
+
+class SecretsErrorKind(enum.Enum):
+    """Why the keyring could not be used."""
+
+    NO_BACKEND = "no_backend"
+    """No usable keyring: none installed/running, or only plaintext or discarding backends."""
+    LOCKED = "locked"
+    """The keyring exists but is locked and was not unlocked."""
+    FAILED = "failed"
+    """Any other keyring error, or a stored value that is not a valid key."""
+
+
+_KIND_TEXT: Final = {
+    SecretsErrorKind.NO_BACKEND: (
+        "no secure keyring is available to store the API key (ccdesk never stores it in a plain file); "
+        f"start your desktop's keyring service (e.g. GNOME Keyring or KWallet), or set {ENV_API_KEY}"
+    ),
+    SecretsErrorKind.LOCKED: "the keyring is locked; unlock it and try again",
+    SecretsErrorKind.FAILED: "the keyring could not be used",
+}
+
+
+class SecretsError(Exception):
+    """A keyring operation failed.
+
+    Attributes:
+        kind: What went wrong, for code to branch on.
+        detail: Extra words from the backend, already scrubbed of the key; may be empty.
+
+    ``str(err)`` is a plain-words sentence for the user; it never contains the key.
+    """
+
+    def __init__(self, kind: SecretsErrorKind, detail: str = "") -> None:
+        self.kind = kind
+        self.detail = detail
+        text = _KIND_TEXT[kind]
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+
+def app_name_from_env(env: Mapping[str, str]) -> str:
+    """The application name: ``CCDESK_APP_NAME`` if set and non-blank, else ``ccdesk``."""
+    return env.get(ENV_APP_NAME, "").strip() or DEFAULT_APP_NAME
+
+
+def _refusal_reason(backend: keyring.backend.KeyringBackend) -> str | None:
+    """Why ``backend`` must not hold the key, or ``None`` if it may."""
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend):
+        # The chainer writes to the first link that accepts: refuse if any link could be plaintext.
+        members = list(backend.backends)
+        if not members:
+            return "no keyring backend is installed"
+        reasons = [_refusal_reason(member) for member in members]
+        return next((reason for reason in reasons if reason), None)
+    module = type(backend).__module__
+    name = type(backend).__name__
+    if module.startswith(_REFUSED_MODULE_PREFIXES) or "plaintext" in name.lower():
+        return f"the keyring backend {module}.{name} is not a secure store (plaintext, discarding or failing)"
+    return None
+
+
+class SecretStore:
+    """The API key's entry in the OS keyring: service = the app name, username = ``api_key``.
+
+    Every method may block (see the module docstring) and raises :class:`SecretsError`, never a
+    keyring or D-Bus exception. The key never appears in what is raised or logged.
+    """
+
+    def __init__(
+        self,
+        app_name: str | None = None,
+        *,
+        backend: keyring.backend.KeyringBackend | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Create a store; nothing is read until a method is called.
+
+        Args:
+            app_name: The keyring service name. Defaults to :func:`app_name_from_env`, so tests
+                (``CCDESK_APP_NAME=ccdesk-test``) never touch the user's real entry.
+            backend: The keyring backend to use. Defaults to ``keyring.get_keyring()`` at call time.
+            env: The environment for the default app name; ``os.environ`` when ``None``.
+        """
+        if app_name is None:
+            app_name = app_name_from_env(os.environ if env is None else env)
+        if not app_name.strip():
+            raise ValueError("the app name (keyring service) must not be blank")
+        self.service: Final = app_name.strip()
+        self._backend = backend
+
+    def __repr__(self) -> str:
+        return f"SecretStore(service={self.service!r})"
+
+    def source(self) -> str:
+        """The display name of the keyring backend that holds the key, e.g. ``SecretService Keyring``.
+
+        Raises:
+            SecretsError: NO_BACKEND if there is no acceptable backend.
+        """
+        backend = self._usable_backend()
+        return str(getattr(backend, "name", type(backend).__name__))
+
+    def load(self) -> ApiKey | None:
+        """Read the key.
+
+        Returns:
+            The stored key, or ``None`` if none is stored.
+
+        Raises:
+            SecretsError: NO_BACKEND, LOCKED, or FAILED (also when the stored value is not a valid key).
+        """
+        backend = self._usable_backend()
+        error: SecretsError | None = None
+        try:
+            raw = backend.get_password(self.service, KEYRING_USERNAME)
+        except Exception as exc:
+            error = self._translate(exc, "read", ())
+        if error is not None:
+            raise error
+        if raw is None:
+            logger.debug("no API key stored in keyring service %r", self.service)
+            return None
+        try:
+            key = ApiKey(raw)
+        except InvalidApiKey as exc:
+            raise SecretsError(
+                SecretsErrorKind.FAILED, f"the stored API key is not valid: {exc}; enter it again"
+            ) from None
+        logger.debug("API key %s read from keyring service %r", key, self.service)
+        return key
+
+    def save(self, key: ApiKey) -> None:
+        """Store (or replace) the key.
+
+        Raises:
+            SecretsError: NO_BACKEND, LOCKED or FAILED. Nothing is ever written elsewhere instead.
+        """
+        if not isinstance(key, ApiKey):
+            raise TypeError("save() takes an ApiKey")
+        backend = self._usable_backend()
+        error: SecretsError | None = None
+        try:
+            backend.set_password(self.service, KEYRING_USERNAME, key.reveal())
+        except Exception as exc:
+            error = self._translate(exc, "write", (key.reveal(),))
+        if error is not None:
+            raise error
+        logger.info("API key %s saved to keyring service %r", key, self.service)
+
+    def delete(self) -> bool:
+        """Remove the key.
+
+        Returns:
+            True if a key was removed, False if none was stored.
+
+        Raises:
+            SecretsError: NO_BACKEND, LOCKED or FAILED.
+        """
+        backend = self._usable_backend()
+        failure: Exception | None = None
+        try:
+            backend.delete_password(self.service, KEYRING_USERNAME)
+        except Exception as exc:
+            failure = exc
+        if failure is not None:
+            # Backends raise PasswordDeleteError both for "nothing stored" and for real failures.
+            if isinstance(failure, keyring.errors.PasswordDeleteError) and self.load() is None:
+                logger.debug("no API key to delete in keyring service %r", self.service)
+                return False
+            raise self._translate(failure, "delete", ())
+        logger.info("API key deleted from keyring service %r", self.service)
+        return True
+
+    def _usable_backend(self) -> keyring.backend.KeyringBackend:
+        error: SecretsError | None = None
+        try:
+            backend = self._backend if self._backend is not None else keyring.get_keyring()
+        except Exception as exc:
+            error = self._translate(exc, "open", ())
+        if error is not None:
+            raise error
+        reason = _refusal_reason(backend)
+        if reason is not None:
+            logger.warning("keyring refused: %s", reason)
+            raise SecretsError(SecretsErrorKind.NO_BACKEND, reason)
+        return backend
+
+    def _translate(self, exc: BaseException, action: str, secrets: tuple[str, ...]) -> SecretsError:
+        """Translate a backend exception into a scrubbed SecretsError.
+
+        Callers raise the result *after* their ``except`` block, so it carries no ``__context__``:
+        the raw exception (whose text may hold the key) is not reachable from what we raise.
+        """
+        detail = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
+        if isinstance(exc, keyring.errors.KeyringLocked):
+            kind = SecretsErrorKind.LOCKED
+        elif isinstance(exc, keyring.errors.NoKeyringError | keyring.errors.InitError):
+            kind = SecretsErrorKind.NO_BACKEND
+        else:
+            kind = SecretsErrorKind.FAILED
+        logger.warning("keyring %s failed for service %r: %s", action, self.service, detail)
+        return SecretsError(kind, f"could not {action} the key: {detail}")
+
+
+def resolve_key(env: Mapping[str, str], store: SecretStore | None) -> ResolvedKey | None:
+    """The key to use: ``CCDESK_API_KEY`` if set and non-blank, else the keyring's.
+
+    With the env var set the keyring is not touched at all (headless machines have none).
+
+    Args:
+        env: The environment (``os.environ``).
+        store: The keyring store, or ``None`` to consult only the environment.
+
+    Returns:
+        The key and its source, or ``None`` if there is none anywhere.
+
+    Raises:
+        InvalidApiKey: if ``CCDESK_API_KEY`` is set but malformed (the message names the variable).
+        SecretsError: if the keyring cannot be read (it may block; see the module docstring).
+    """
+    from_env = env.get(ENV_API_KEY, "")
+    if from_env.strip():
+        try:
+            return ResolvedKey(ApiKey(from_env), KeySource.ENV)
+        except InvalidApiKey as exc:
+            raise InvalidApiKey(f"{ENV_API_KEY}: {exc}") from None
+    if store is None:
+        return None
+    key = store.load()
+    return None if key is None else ResolvedKey(key, KeySource.KEYRING)

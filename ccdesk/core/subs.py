@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 AGGREGATE_MARKET = "CCCAGG"
 
@@ -33,6 +33,15 @@ class Sub:
     market: str
     base: str
     quote: str
+    # Subs key every per-pair dict on the hot path (several lookups per frame); the generated
+    # __hash__ would rebuild a tuple and call Enum.__hash__ in Python each time.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((int(self.channel), self.market, self.base, self.quote)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __str__(self) -> str:
         return f"{int(self.channel)}~{self.market}~{self.base}~{self.quote}"

@@ -201,7 +201,7 @@ def _resolve_stream_key() -> ApiKey:
     except InvalidApiKey as exc:
         raise UsageError(str(exc)) from None
     except SecretsError as exc:
-        _err(f"cannot read the API key: {exc}")
+        _err(f"no API key available: {exc}; or try the simulator with `ccdesk stream --demo BTC-USD`")
         raise _Exit(EXIT_NO_KEY) from None
     if resolved is None:
         _err(

@@ -320,7 +320,7 @@ class SecretStore:
             raise error
         reason = _refusal_reason(backend)
         if reason is not None:
-            logger.warning("keyring refused: %s", reason)
+            logger.info("keyring refused: %s", reason)
             raise SecretsError(SecretsErrorKind.NO_BACKEND, reason)
         return backend
 
@@ -337,7 +337,7 @@ class SecretStore:
             kind = SecretsErrorKind.NO_BACKEND
         else:
             kind = SecretsErrorKind.FAILED
-        logger.warning("keyring %s failed for service %r: %s", action, self.service, detail)
+        logger.info("keyring %s failed for service %r: %s", action, self.service, detail)
         return SecretsError(kind, f"could not {action} the key: {detail}")
 
 

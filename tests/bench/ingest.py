@@ -1,0 +1,108 @@
+"""Benchmark: frames/s that `ccdesk stream --quiet` ingests from a simulator firehose, side by
+side with the guide's naive client (WebSocketApp + json.loads per message), in one run.
+
+Run from the repo root:  .venv/bin/python tests/bench/ingest.py [--frames 400000] [--rounds 5]
+
+Each client runs as its own process against the same in-process simulator (firehose mode: it
+sends type-5 partial updates, each with a new price, as fast as the socket takes them, exactly
+N per connection). A client's ingest rate is (N - 1) / (T(N) - T(1)): T is the wall time of the
+whole process, so start-up and connection set-up cancel out. Rounds alternate the two clients,
+and the medians are reported with their ratio. Not a test: numbers go in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from ccdesk.sim.server import SimServer  # noqa: E402
+
+SUB = "5~CCCAGG~BTC~USD"
+
+# The guide's client, with only the URL (and the count) changed.
+NAIVE = textwrap.dedent(
+    """
+    import json, sys, websocket
+    url, key, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    seen = 0
+    def on_open(ws):
+        pass
+    def on_message(ws, message):
+        global seen
+        data = json.loads(message)
+        if data.get("TYPE") == "20":
+            ws.send(json.dumps({"action": "SubAdd", "subs": [%r]}))
+        elif data.get("TYPE") == "5" and "PRICE" in data:
+            seen += 1
+            if seen >= target:
+                ws.close()
+    ws = websocket.WebSocketApp(url, header={"authorization": "Apikey " + key},
+                                on_open=on_open, on_message=on_message)
+    ws.run_forever()
+    sys.exit(0 if seen >= target else 1)
+    """
+    % SUB
+)
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=400_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    env = dict(os.environ, CCDESK_API_KEY="bench-key-0123456789")
+    with tempfile.TemporaryDirectory() as tmp:
+        naive_py = Path(tmp, "naive.py")
+        naive_py.write_text(NAIVE)
+        clients = {
+            "ccdesk stream --quiet": lambda url, n: [
+                sys.executable, "-m", "ccdesk", "stream", "--quiet", "--count", str(n), "--stream-url", url, SUB,
+            ],
+            "naive WebSocketApp + json.loads": lambda url, n: [
+                sys.executable, str(naive_py), url, env["CCDESK_API_KEY"], str(n),
+            ],
+        }
+        rates: dict[str, list[float]] = {name: [] for name in clients}
+        server_rates: list[float] = []
+        for _ in range(args.rounds):
+            for name, make in clients.items():
+                times = {}
+                for n in (1, args.frames):
+                    with SimServer(firehose=True, firehose_limit=n, heartbeat_s=3600) as sim:
+                        times[n] = timed(make(sim.stream_url, n), env)
+                        if n == args.frames:
+                            server_rates += [r.frames_per_s for r in sim.firehose_runs]
+                rates[name].append((args.frames - 1) / (times[args.frames] - times[1]))
+
+    print(f"# ingest benchmark: {args.frames} frames x {args.rounds} rounds, {platform.python_version()}, "
+          f"{os.cpu_count()} cores")
+    med = {name: statistics.median(r) for name, r in rates.items()}
+    for name, r in rates.items():
+        print(f"{name:<34} median {med[name]:>10,.0f} frames/s   (rounds: {', '.join(f'{x:,.0f}' for x in r)})")
+    names = list(rates)
+    print(f"ratio: {med[names[0]] / med[names[1]]:.1f}x")
+    if server_rates:
+        print(f"(simulator send rate, limited by the client: median {statistics.median(server_rates):,.0f} frames/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

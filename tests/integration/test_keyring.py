@@ -1,0 +1,92 @@
+"""The API key in a real Secret Service (gnome-keyring on a private D-Bus session bus)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ccdesk.sim.server import SimServer
+from tests.desktop import missing_tools, secret_service, session_bus
+
+KEY = "keyring-key-0123456789abcdef"
+APP = "ccdesk-test-keyring"
+
+if missing_tools():  # `bash .ci/bootstrap --test` installs them; say so rather than pass silently
+    pytest.fail(f"missing {missing_tools()}: run `bash .ci/bootstrap --test`", pytrace=False)
+
+
+def run(env, *args, stdin=None):
+    e = {k: v for k, v in env.items() if not k.startswith("CCDESK_") and k != "PYTHON_KEYRING_BACKEND"}
+    e["CCDESK_APP_NAME"] = APP
+    return subprocess.run([sys.executable, "-m", "ccdesk", *args], env=e, input=stdin, capture_output=True,
+                          text=True, timeout=30)
+
+
+def secret_tool(env, *args):
+    return subprocess.run(["secret-tool", *args], env=env, capture_output=True, text=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimServer(keys=[KEY], rate=50.0) as server:
+        yield server
+
+
+def test_key_set_verifies_stores_in_the_secret_service_and_stream_uses_it(sim):
+    with session_bus() as env, secret_service(env):
+        r = run(env, "key", "set", "--rest-url", sim.rest_url, stdin=KEY + "\n")
+        assert r.returncode == 0, r.stderr
+        assert "SecretService" in r.stdout and KEY not in r.stdout
+        # Read it back straight from the Secret Service, not through ccdesk.
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
+        status = run(env, "key", "status")
+        assert status.returncode == 0 and "keyring" in status.stdout and KEY not in status.stdout
+        stream = run(env, "stream", "--stream-url", sim.stream_url, "--count", "2", "--format", "jsonl", "BTC-USD")
+        assert stream.returncode == 0, stream.stderr
+        assert len([json.loads(x) for x in stream.stdout.splitlines() if '"quote"' in x]) == 2
+        upgrade = [h for h in sim.handshakes if h.path.startswith("/v2")][-1]
+        assert upgrade.header("authorization") == f"Apikey {KEY}"  # the keyring's key reached the server
+        deleted = run(env, "key", "delete")
+        assert deleted.returncode == 0 and "deleted" in deleted.stdout
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == ""
+        assert run(env, "key", "status").returncode == 4
+
+
+def test_env_key_overrides_the_keyring_without_touching_it(sim):
+    with session_bus() as env, secret_service(env):
+        stored = subprocess.run(
+            ["secret-tool", "store", "--label=x", "service", APP, "username", "api_key"],
+            env=env, input="other-key-0123456789abcdef", capture_output=True, text=True, timeout=10,
+        )
+        assert stored.returncode == 0
+        env2 = dict(env, CCDESK_API_KEY=KEY)
+        e = {k: v for k, v in env2.items() if k != "PYTHON_KEYRING_BACKEND"}
+        e["CCDESK_APP_NAME"] = APP
+        r = subprocess.run([sys.executable, "-m", "ccdesk", "key", "status"], env=e, capture_output=True, text=True,
+                           timeout=30)
+        assert "CCDESK_API_KEY" in r.stdout
+
+
+def test_locked_keyring_gives_a_clear_message(sim):
+    with session_bus() as env:
+        with secret_service(env):  # create the login collection, then come back locked
+            assert run(env, "key", "set", "--no-verify", stdin=KEY + "\n").returncode == 0
+        with secret_service(env, unlock=False):
+            r = run(env, "key", "status")
+            assert r.returncode == 4
+            assert "locked" in r.stderr and "Traceback" not in r.stderr
+            s = run(env, "stream", "--stream-url", sim.stream_url, "BTC-USD")
+            assert s.returncode == 4 and "locked" in s.stderr and "--demo" in s.stderr
+
+
+def test_no_secret_service_on_the_bus_means_no_plaintext_fallback(sim, tmp_path):
+    with session_bus() as env:
+        r = run(env, "key", "set", "--no-verify", stdin=KEY + "\n")
+        assert r.returncode == 1
+        assert "no secure keyring" in r.stderr and "never stores it in a plain file" in r.stderr
+        home = env["HOME"]
+        found = subprocess.run(["grep", "-rl", KEY, home], capture_output=True, text=True)
+        assert found.stdout == ""  # nothing written anywhere under HOME

@@ -88,10 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("stream", help="stream prices to stdout until stopped")
-    s.add_argument("subs", nargs="+", metavar="SUB", help="TYPE~MARKET~BASE~QUOTE (e.g. 5~CCCAGG~BTC~USD) or BTC-USD")
-    s.add_argument("--demo", action="store_true", help="use the embedded simulator on loopback (no key, no network)")
-    s.add_argument("--stream-url", default=os.environ.get("CCDESK_STREAM_URL"), help="streamer URL (env CCDESK_STREAM_URL)")
-    s.add_argument("--rest-url", default=os.environ.get("CCDESK_REST_URL"), help="min-api base URL (env CCDESK_REST_URL)")
+    s.add_argument(
+        "subs", nargs="+", metavar="SUB", help="TYPE~MARKET~BASE~QUOTE (e.g. 5~CCCAGG~BTC~USD) or BTC-USD"
+    )
+    s.add_argument(
+        "--demo", action="store_true", help="use the embedded simulator on loopback (no key, no network)"
+    )
+    s.add_argument(
+        "--stream-url",
+        default=os.environ.get("CCDESK_STREAM_URL"),
+        help="streamer URL (env CCDESK_STREAM_URL)",
+    )
+    s.add_argument(
+        "--rest-url", default=os.environ.get("CCDESK_REST_URL"), help="min-api base URL (env CCDESK_REST_URL)"
+    )
     s.add_argument("--format", choices=("text", "jsonl"), default="text")
     s.add_argument("--quiet", action="store_true", help="no per-update lines")
     s.add_argument("--count", type=_positive(int), help="exit 0 after N quote updates")
@@ -100,13 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reconnect-min-s", type=_positive(float), default=defaults.min_s)
     s.add_argument("--reconnect-max-s", type=_positive(float), default=defaults.max_s)
     s.add_argument("--silence-timeout-s", type=_positive(float), default=StreamConfig().silence_timeout_s)
-    s.add_argument("--alert-pct", type=_positive(float), metavar="P", help="alert on a move of P %% within the window")
-    s.add_argument("--alert-window", type=_positive(float), default=300.0, metavar="S", help="alert window (default 300 s)")
+    s.add_argument(
+        "--alert-pct", type=_positive(float), metavar="P", help="alert on a move of P %% within the window"
+    )
+    s.add_argument(
+        "--alert-window",
+        type=_positive(float),
+        default=300.0,
+        metavar="S",
+        help="alert window (default 300 s)",
+    )
 
     m = sub.add_parser("sim", help="run the market simulator on loopback")
     m.add_argument("--port", type=_positive(int, allow_zero=True), default=0)
-    m.add_argument("--key", action="append", dest="keys", metavar="KEY", help="accept only this key (repeatable)")
-    m.add_argument("--rate", type=_positive(float), default=5.0, help="update frames per second per connection")
+    m.add_argument(
+        "--key", action="append", dest="keys", metavar="KEY", help="accept only this key (repeatable)"
+    )
+    m.add_argument(
+        "--rate", type=_positive(float), default=5.0, help="update frames per second per connection"
+    )
     m.add_argument("--seed", type=int, default=0)
 
     k = sub.add_parser("key", help="manage the API key in the OS keyring")
@@ -142,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - last resort: plain words, never a traceback
+    except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         _err(f"unexpected error: {redact(str(exc)) or type(exc).__name__}")
         return EXIT_ERROR
@@ -303,7 +325,11 @@ class _Printer:
         if self._jsonl:
             self._json({"kind": "sub_error", "sub": str(e.sub), "reason": e.reason, "info": e.info})
         else:
-            print(f"ccdesk: {e.sub} rejected by the server ({e.reason}): {e.info or ''}", file=sys.stderr, flush=True)
+            print(
+                f"ccdesk: {e.sub} rejected by the server ({e.reason}): {e.info or ''}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def notice(self, n: ServerNotice) -> None:
         if self._jsonl:
@@ -353,7 +379,9 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             url = sim.stream_url
             key = ApiKey(DEMO_KEY)
         else:
-            url = _check_url(args.stream_url or "wss://streamer.cryptocompare.com/v2", "--stream-url", ("ws", "wss"))
+            url = _check_url(
+                args.stream_url or "wss://streamer.cryptocompare.com/v2", "--stream-url", ("ws", "wss")
+            )
             if args.rest_url:
                 _check_url(args.rest_url, "--rest-url", ("http", "https"))
             key = _resolve_stream_key()
@@ -412,7 +440,7 @@ def _run_stream(
     def runner() -> None:
         try:
             outcome["state"] = client.run()
-        except Exception as exc:  # noqa: BLE001 - reported as plain words by the main thread
+        except Exception as exc:
             log.debug("stream thread failed", exc_info=True)
             outcome["error"] = redact(f"{type(exc).__name__}: {exc}")
         finally:

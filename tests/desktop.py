@@ -23,9 +23,19 @@ def _wait_for_name(env: dict[str, str], name: str, timeout_s: float = 10.0) -> N
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         r = subprocess.run(
-            ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/",
-             "org.freedesktop.DBus.NameHasOwner", f"string:{name}"],
-            env=env, capture_output=True, text=True, timeout=5,
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/",
+                "org.freedesktop.DBus.NameHasOwner",
+                f"string:{name}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         if "boolean true" in r.stdout:
             return
@@ -53,7 +63,10 @@ def session_bus() -> Iterator[dict[str, str]]:
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime))
     bus = subprocess.Popen(
         ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         address = bus.stdout.readline().strip()
@@ -73,8 +86,9 @@ def secret_service(env: dict[str, str], unlock: bool = True) -> Iterator[subproc
     cmd = ["gnome-keyring-daemon", "--foreground", "--components=secrets"]
     if unlock:
         cmd.insert(2, "--unlock")
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         if unlock:
             proc.stdin.write("test-password")

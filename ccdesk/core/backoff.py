@@ -75,7 +75,9 @@ class Backoff:
         base = min(p.rate_limited_max_s, p.rate_limited_min_s * 2.0 ** min(self._limited, 32))
         self._limited += 1
         self._failures += 1
-        return max(p.rate_limited_min_s, min(p.rate_limited_max_s, base * (1.0 + p.jitter * self._rng.random())))
+        return max(
+            p.rate_limited_min_s, min(p.rate_limited_max_s, base * (1.0 + p.jitter * self._rng.random()))
+        )
 
     def session_ended(self, lasted_s: float) -> None:
         """Report how long the last session was up; a healthy one resets the counters."""

@@ -32,7 +32,7 @@ def format_pct(pct: float | None) -> str:
 
 def format_duration(seconds: float) -> str:
     """A short duration: ``45 s``, ``5 min``, ``1 h 30 min``, ``2 d``."""
-    s = max(0, int(round(seconds)))
+    s = max(0, round(seconds))
     if s < 60:
         return f"{s} s"
     if s < 3600:

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import orjson
 
-from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub, SubError, parse_sub
+from ccdesk.core.subs import AGGREGATE_MARKET, Sub, SubError, parse_sub
 
 MAX_FRAME_BYTES: Final = 64 * 1024
 """The largest frame parsed. A full type-5 snapshot is ~1.5 KB; anything near this is hostile."""
@@ -329,7 +329,9 @@ class FrameParser:
                 else:
                     ok = kind == _INT and tv is int and value >= 0
             elif tv is str:
-                ok = (kind == _STR and len(value) <= 100) or (kind == _INT and value.isdigit() and len(value) <= 12)
+                ok = (kind == _STR and len(value) <= 100) or (
+                    kind == _INT and value.isdigit() and len(value) <= 12
+                )
             else:
                 ok = False
             if not ok:

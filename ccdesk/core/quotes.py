@@ -174,7 +174,11 @@ class QuoteBook:
         prev = state.price
         if prev is not None:
             state.direction = (
-                Direction.UP if trade.price > prev else Direction.DOWN if trade.price < prev else Direction.UNCHANGED
+                Direction.UP
+                if trade.price > prev
+                else Direction.DOWN
+                if trade.price < prev
+                else Direction.UNCHANGED
             )
         state.price = trade.price
         state.last_quantity = trade.quantity

@@ -202,7 +202,7 @@ class _LogLimiter:
             self._held += 1
             return
         if self._held:
-            log.warning(msg + " (%d similar skipped)", *args, self._held)
+            log.warning("%s (%d similar skipped)", msg % args, self._held)
         else:
             log.warning(msg, *args)
         self._last = now
@@ -433,7 +433,9 @@ class StreamClient:
                     return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
                 if self._reconnect:
                     return _End(_EndKind.RETRY, Reason.RECONNECT_REQUESTED)
-                reason = Reason.CLOSED_BY_SERVER if exc.reason == "closed by server" else Reason.CONNECTION_LOST
+                reason = (
+                    Reason.CLOSED_BY_SERVER if exc.reason == "closed by server" else Reason.CONNECTION_LOST
+                )
                 return _End(_EndKind.RETRY, reason, exc.reason)
             now = clock.monotonic()
             if self._forget:
@@ -594,6 +596,10 @@ class StreamClient:
 
     def _emit_status(self, status: Status) -> None:
         self._status = status
-        log.info("stream %s (%s)%s", status.state.value, status.reason.value,
-                 "" if status.retry_in_s is None else f", retry in {status.retry_in_s:.1f}s")
+        log.info(
+            "stream %s (%s)%s",
+            status.state.value,
+            status.reason.value,
+            "" if status.retry_in_s is None else f", retry in {status.retry_in_s:.1f}s",
+        )
         self._on_event(status)

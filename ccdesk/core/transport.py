@@ -13,6 +13,7 @@ are safe from any thread).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import select
@@ -160,12 +161,10 @@ class Connection:
         try:
             self._sock.settimeout(0.2)
             self._ws.send_close()
-        except Exception:  # noqa: BLE001 - the peer may already be gone; closing anyway
+        except Exception:
             log.debug("close frame not sent")
-        try:
+        with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._ws.shutdown()
 
     @property

@@ -32,7 +32,7 @@ SUB = "5~CCCAGG~BTC~USD"
 
 # The guide's client, with only the URL (and the count) changed.
 NAIVE = textwrap.dedent(
-    """
+    f"""
     import json, sys, websocket
     url, key, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
     seen = 0
@@ -42,17 +42,16 @@ NAIVE = textwrap.dedent(
         global seen
         data = json.loads(message)
         if data.get("TYPE") == "20":
-            ws.send(json.dumps({"action": "SubAdd", "subs": [%r]}))
+            ws.send(json.dumps({{"action": "SubAdd", "subs": [{SUB!r}]}}))
         elif data.get("TYPE") == "5" and "PRICE" in data:
             seen += 1
             if seen >= target:
                 ws.close()
-    ws = websocket.WebSocketApp(url, header={"authorization": "Apikey " + key},
+    ws = websocket.WebSocketApp(url, header={{"authorization": "Apikey " + key}},
                                 on_open=on_open, on_message=on_message)
     ws.run_forever()
     sys.exit(0 if seen >= target else 1)
     """
-    % SUB
 )
 
 
@@ -74,10 +73,23 @@ def main() -> int:
         naive_py.write_text(NAIVE)
         clients = {
             "ccdesk stream --quiet": lambda url, n: [
-                sys.executable, "-m", "ccdesk", "stream", "--quiet", "--count", str(n), "--stream-url", url, SUB,
+                sys.executable,
+                "-m",
+                "ccdesk",
+                "stream",
+                "--quiet",
+                "--count",
+                str(n),
+                "--stream-url",
+                url,
+                SUB,
             ],
             "naive WebSocketApp + json.loads": lambda url, n: [
-                sys.executable, str(naive_py), url, env["CCDESK_API_KEY"], str(n),
+                sys.executable,
+                str(naive_py),
+                url,
+                env["CCDESK_API_KEY"],
+                str(n),
             ],
         }
         rates: dict[str, list[float]] = {name: [] for name in clients}
@@ -92,15 +104,22 @@ def main() -> int:
                             server_rates += [r.frames_per_s for r in sim.firehose_runs]
                 rates[name].append((args.frames - 1) / (times[args.frames] - times[1]))
 
-    print(f"# ingest benchmark: {args.frames} frames x {args.rounds} rounds, {platform.python_version()}, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"# ingest benchmark: {args.frames} frames x {args.rounds} rounds, {platform.python_version()}, "
+        f"{os.cpu_count()} cores"
+    )
     med = {name: statistics.median(r) for name, r in rates.items()}
     for name, r in rates.items():
-        print(f"{name:<34} median {med[name]:>10,.0f} frames/s   (rounds: {', '.join(f'{x:,.0f}' for x in r)})")
+        print(
+            f"{name:<34} median {med[name]:>10,.0f} frames/s   (rounds: {', '.join(f'{x:,.0f}' for x in r)})"
+        )
     names = list(rates)
     print(f"ratio: {med[names[0]] / med[names[1]]:.1f}x")
     if server_rates:
-        print(f"(simulator send rate, limited by the client: median {statistics.median(server_rates):,.0f} frames/s)")
+        print(
+            "(simulator send rate, limited by the client: "
+            f"median {statistics.median(server_rates):,.0f} frames/s)"
+        )
     return 0
 
 

@@ -17,8 +17,21 @@ from ccdesk.sim.server import SimServer
 GOOD = "good-key-0123456789abcdef"
 BAD = "bad-key-0123456789abcdefg"
 QUOTE_KEYS = {
-    "kind", "sub", "market", "base", "quote", "price", "change_24h", "change_pct_24h", "open_24h", "high_24h",
-    "low_24h", "volume_24h", "last_market", "last_update", "flags",
+    "kind",
+    "sub",
+    "market",
+    "base",
+    "quote",
+    "price",
+    "change_24h",
+    "change_pct_24h",
+    "open_24h",
+    "high_24h",
+    "low_24h",
+    "volume_24h",
+    "last_market",
+    "last_update",
+    "flags",
 }
 
 
@@ -32,12 +45,17 @@ def env(**extra):
 
 def ccdesk(*args, timeout=60, **env_extra):
     return subprocess.run(
-        [sys.executable, "-m", "ccdesk", *args], env=env(**env_extra), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "ccdesk", *args],
+        env=env(**env_extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def no_key_anywhere(result, key):
-    assert key not in result.stdout and key not in result.stderr
+    assert key not in result.stdout
+    assert key not in result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -47,28 +65,39 @@ def sim():
 
 
 def test_demo_jsonl_quotes(tmp_path):
-    r = ccdesk("stream", "--demo", "--count", "8", "--format", "jsonl", "5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD")
+    r = ccdesk(
+        "stream", "--demo", "--count", "8", "--format", "jsonl", "5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"
+    )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
-    assert lines[0] == {"kind": "status", "state": "connecting", "detail": "starting", "reason": "starting",
-                        "retry_in_s": None}
+    assert lines[0] == {
+        "kind": "status",
+        "state": "connecting",
+        "detail": "starting",
+        "reason": "starting",
+        "retry_in_s": None,
+    }
     quotes = [x for x in lines if x["kind"] == "quote"]
     assert len(quotes) == 8
     for q in quotes:
-        assert QUOTE_KEYS <= set(q)
-        assert q["price"] > 0 and q["flags"] in ("up", "down", "unchanged", None)
+        assert set(q) >= QUOTE_KEYS
+        assert q["price"] > 0
+        assert q["flags"] in ("up", "down", "unchanged", None)
         if q["open_24h"] is not None:
             assert math.isclose(q["change_pct_24h"], (q["price"] - q["open_24h"]) / q["open_24h"] * 100)
             assert math.isclose(q["change_24h"], q["price"] - q["open_24h"])
     assert {q["sub"] for q in quotes} == {"5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"}
-    assert lines[-1]["kind"] == "status" and lines[-1]["state"] == "stopped"
+    assert lines[-1]["kind"] == "status"
+    assert lines[-1]["state"] == "stopped"
 
 
 def test_text_format_line():
     r = ccdesk("stream", "--demo", "--count", "3", "BTC-USD")
     assert r.returncode == 0, r.stderr
     for line in r.stdout.splitlines():
-        assert re.fullmatch(r"BTC/USD\s+[\d,]+\.\d{2}\s+[+-]\d+\.\d{2}% 24h|BTC/USD\s+[\d,]+\.\d{2}\s+0\.00% 24h", line), line
+        assert re.fullmatch(
+            r"BTC/USD\s+[\d,]+\.\d{2}\s+[+-]\d+\.\d{2}% 24h|BTC/USD\s+[\d,]+\.\d{2}\s+0\.00% 24h", line
+        ), line
     assert "connected" in r.stderr
 
 
@@ -77,20 +106,35 @@ def test_invalid_sub_is_reported_and_others_stream():
     assert r.returncode == 0
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     errors = [x for x in lines if x["kind"] == "sub_error"]
-    assert errors and errors[0]["sub"] == "5~CCCAGG~FOO~USD" and errors[0]["reason"] == "INVALID_SUB"
+    assert errors
+    assert errors[0]["sub"] == "5~CCCAGG~FOO~USD"
+    assert errors[0]["reason"] == "INVALID_SUB"
     assert len([x for x in lines if x["kind"] == "quote" and x["sub"] == "5~CCCAGG~BTC~USD"]) == 3
 
 
 def test_alerts_are_printed_as_jsonl():
     # A tiny threshold makes the simulator's random walk trigger within seconds.
-    r = ccdesk("stream", "--demo", "--count", "10", "--format", "jsonl", "--quiet", "--alert-pct", "0.001",
-               "--alert-window", "60", "BTC-USD")
+    r = ccdesk(
+        "stream",
+        "--demo",
+        "--count",
+        "10",
+        "--format",
+        "jsonl",
+        "--quiet",
+        "--alert-pct",
+        "0.001",
+        "--alert-window",
+        "60",
+        "BTC-USD",
+    )
     assert r.returncode == 0, r.stderr
     alerts = [json.loads(x) for x in r.stdout.splitlines() if '"alert"' in x]
     assert alerts
     a = alerts[0]
     assert set(a) == {"kind", "sub", "direction", "change_pct", "from_price", "to_price", "window_s"}
-    assert a["direction"] in ("up", "down") and a["window_s"] == 60
+    assert a["direction"] in ("up", "down")
+    assert a["window_s"] == 60
     assert math.isclose(a["change_pct"], (a["to_price"] - a["from_price"]) / a["from_price"] * 100)
     assert not [x for x in r.stdout.splitlines() if '"quote"' in x]  # --quiet
 
@@ -102,7 +146,10 @@ def test_alerts_are_printed_as_jsonl():
         (["stream", "--count", "0", "BTC-USD"], "must be > 0"),
         (["stream", "--format", "xml", "BTC-USD"], "invalid choice"),
         (["stream", "--stream-url", "http://example.org/v2", "BTC-USD"], "not a ws or wss URL"),
-        (["stream", "--stream-url", "wss://x.invalid/v2?api_key=SECRET123", "BTC-USD"], "must not contain the API key"),
+        (
+            ["stream", "--stream-url", "wss://x.invalid/v2?api_key=SECRET123", "BTC-USD"],
+            "must not contain the API key",
+        ),
         (["stream", "--reconnect-min-s", "10", "--reconnect-max-s", "5", "BTC-USD"], "must be >="),
         (["stream"], "required"),
         (["nonsense"], "invalid choice"),
@@ -119,7 +166,9 @@ def test_usage_errors_exit_2_in_plain_words(args, words):
 def test_no_key_and_no_keyring_exits_4_with_advice():
     r = ccdesk("stream", "BTC-USD")
     assert r.returncode == 4
-    assert "no secure keyring" in r.stderr and "CCDESK_API_KEY" in r.stderr and "--demo" in r.stderr
+    assert "no secure keyring" in r.stderr
+    assert "CCDESK_API_KEY" in r.stderr
+    assert "--demo" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1  # one clear message, no log noise
     assert "Traceback" not in r.stderr
 
@@ -128,14 +177,24 @@ def test_rejected_key_exits_3_without_retrying(sim):
     before = len(sim.handshakes)
     r = ccdesk("stream", "--stream-url", sim.stream_url, "BTC-USD", CCDESK_API_KEY=BAD)
     assert r.returncode == 3
-    assert "rejected" in r.stderr and "ccdesk key verify" in r.stderr
+    assert "rejected" in r.stderr
+    assert "ccdesk key verify" in r.stderr
     assert len(sim.handshakes) == before + 1
     no_key_anywhere(r, BAD)
 
 
 def test_env_urls_and_key_are_used_and_the_key_never_printed(sim):
-    r = ccdesk("-vv", "stream", "--count", "3", "--format", "jsonl", "BTC-USD",
-               CCDESK_API_KEY=GOOD, CCDESK_STREAM_URL=sim.stream_url)
+    r = ccdesk(
+        "-vv",
+        "stream",
+        "--count",
+        "3",
+        "--format",
+        "jsonl",
+        "BTC-USD",
+        CCDESK_API_KEY=GOOD,
+        CCDESK_STREAM_URL=sim.stream_url,
+    )
     assert r.returncode == 0, r.stderr
     assert len([x for x in r.stdout.splitlines() if '"quote"' in x]) == 3
     assert "stream connected" in r.stderr  # verbose logging really ran, and still no key
@@ -146,7 +205,9 @@ def test_sigterm_exits_0_and_closes_the_socket(sim):
     proc = subprocess.Popen(
         [sys.executable, "-m", "ccdesk", "stream", "--format", "jsonl", "BTC-USD"],
         env=env(CCDESK_API_KEY=GOOD, CCDESK_STREAM_URL=sim.stream_url),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for line in proc.stdout:
@@ -164,14 +225,25 @@ def test_sigterm_exits_0_and_closes_the_socket(sim):
 
 
 def test_duration_ends_the_stream(sim):
-    r = ccdesk("stream", "--quiet", "--duration", "1", "BTC-USD", CCDESK_API_KEY=GOOD, CCDESK_STREAM_URL=sim.stream_url)
+    r = ccdesk(
+        "stream",
+        "--quiet",
+        "--duration",
+        "1",
+        "BTC-USD",
+        CCDESK_API_KEY=GOOD,
+        CCDESK_STREAM_URL=sim.stream_url,
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_sim_command_prints_its_urls_and_serves_a_client():
     proc = subprocess.Popen(
         [sys.executable, "-m", "ccdesk", "sim", "--port", "0", "--key", GOOD, "--rate", "20", "--seed", "5"],
-        env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         stream_line = proc.stdout.readline().strip()
@@ -179,10 +251,13 @@ def test_sim_command_prints_its_urls_and_serves_a_client():
         assert re.fullmatch(r"stream: ws://127\.0\.0\.1:\d+/v2", stream_line), stream_line
         assert re.fullmatch(r"rest: http://127\.0\.0\.1:\d+", rest_line), rest_line
         url, rest = stream_line.split(": ", 1)[1], rest_line.split(": ", 1)[1]
-        r = ccdesk("stream", "--count", "2", "--format", "jsonl", "--stream-url", url, "ETH-USD", CCDESK_API_KEY=GOOD)
+        r = ccdesk(
+            "stream", "--count", "2", "--format", "jsonl", "--stream-url", url, "ETH-USD", CCDESK_API_KEY=GOOD
+        )
         assert r.returncode == 0, r.stderr
         v = ccdesk("key", "verify", "--rest-url", rest, CCDESK_API_KEY=GOOD)
-        assert v.returncode == 0 and "works" in v.stdout
+        assert v.returncode == 0
+        assert "works" in v.stdout
         proc.send_signal(signal.SIGINT)
         assert proc.wait(5) == 0
     finally:
@@ -194,9 +269,11 @@ def test_sim_command_prints_its_urls_and_serves_a_client():
 
 def test_key_verify_maps_outcomes_to_exit_codes(sim):
     ok = ccdesk("key", "verify", "--rest-url", sim.rest_url, CCDESK_API_KEY=GOOD)
-    assert ok.returncode == 0 and "works" in ok.stdout
+    assert ok.returncode == 0
+    assert "works" in ok.stdout
     bad = ccdesk("key", "verify", "--rest-url", sim.rest_url, CCDESK_API_KEY=BAD)
-    assert bad.returncode == 3 and "refused" in bad.stderr
+    assert bad.returncode == 3
+    assert "refused" in bad.stderr
     none = ccdesk("key", "verify", "--rest-url", sim.rest_url)
     assert none.returncode == 4
     for r in (ok, bad, none):
@@ -207,24 +284,34 @@ def test_key_verify_maps_outcomes_to_exit_codes(sim):
 def test_key_status_is_masked():
     r = ccdesk("key", "status", CCDESK_API_KEY=GOOD)
     assert r.returncode == 0
-    assert "CCDESK_API_KEY" in r.stdout and GOOD[:2] + "…" + GOOD[-2:] in r.stdout
+    assert "CCDESK_API_KEY" in r.stdout
+    assert GOOD[:2] + "…" + GOOD[-2:] in r.stdout
     no_key_anywhere(r, GOOD)
 
 
 def test_key_set_without_a_secure_keyring_refuses_plaintext(sim):
     r = subprocess.run(
         [sys.executable, "-m", "ccdesk", "key", "set", "--rest-url", sim.rest_url],
-        env=env(), input=GOOD + "\n", capture_output=True, text=True, timeout=30,
+        env=env(),
+        input=GOOD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert r.returncode == 1
-    assert "no secure keyring" in r.stderr and "plain file" in r.stderr
+    assert "no secure keyring" in r.stderr
+    assert "plain file" in r.stderr
     no_key_anywhere(r, GOOD)
 
 
 def test_key_set_with_a_rejected_key_stores_nothing(sim):
     r = subprocess.run(
         [sys.executable, "-m", "ccdesk", "key", "set", "--rest-url", sim.rest_url],
-        env=env(), input=BAD + "\n", capture_output=True, text=True, timeout=30,
+        env=env(),
+        input=BAD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert r.returncode == 3
     assert "not saved" in r.stderr

@@ -21,8 +21,14 @@ if missing_tools():  # `bash .ci/bootstrap --test` installs them; say so rather 
 def run(env, *args, stdin=None):
     e = {k: v for k, v in env.items() if not k.startswith("CCDESK_") and k != "PYTHON_KEYRING_BACKEND"}
     e["CCDESK_APP_NAME"] = APP
-    return subprocess.run([sys.executable, "-m", "ccdesk", *args], env=e, input=stdin, capture_output=True,
-                          text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "ccdesk", *args],
+        env=e,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def secret_tool(env, *args):
@@ -39,18 +45,24 @@ def test_key_set_verifies_stores_in_the_secret_service_and_stream_uses_it(sim):
     with session_bus() as env, secret_service(env):
         r = run(env, "key", "set", "--rest-url", sim.rest_url, stdin=KEY + "\n")
         assert r.returncode == 0, r.stderr
-        assert "SecretService" in r.stdout and KEY not in r.stdout
+        assert "SecretService" in r.stdout
+        assert KEY not in r.stdout
         # Read it back straight from the Secret Service, not through ccdesk.
         assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
         status = run(env, "key", "status")
-        assert status.returncode == 0 and "keyring" in status.stdout and KEY not in status.stdout
-        stream = run(env, "stream", "--stream-url", sim.stream_url, "--count", "2", "--format", "jsonl", "BTC-USD")
+        assert status.returncode == 0
+        assert "keyring" in status.stdout
+        assert KEY not in status.stdout
+        stream = run(
+            env, "stream", "--stream-url", sim.stream_url, "--count", "2", "--format", "jsonl", "BTC-USD"
+        )
         assert stream.returncode == 0, stream.stderr
         assert len([json.loads(x) for x in stream.stdout.splitlines() if '"quote"' in x]) == 2
         upgrade = [h for h in sim.handshakes if h.path.startswith("/v2")][-1]
         assert upgrade.header("authorization") == f"Apikey {KEY}"  # the keyring's key reached the server
         deleted = run(env, "key", "delete")
-        assert deleted.returncode == 0 and "deleted" in deleted.stdout
+        assert deleted.returncode == 0
+        assert "deleted" in deleted.stdout
         assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == ""
         assert run(env, "key", "status").returncode == 4
 
@@ -59,14 +71,23 @@ def test_env_key_overrides_the_keyring_without_touching_it(sim):
     with session_bus() as env, secret_service(env):
         stored = subprocess.run(
             ["secret-tool", "store", "--label=x", "service", APP, "username", "api_key"],
-            env=env, input="other-key-0123456789abcdef", capture_output=True, text=True, timeout=10,
+            env=env,
+            input="other-key-0123456789abcdef",
+            capture_output=True,
+            text=True,
+            timeout=10,
         )
         assert stored.returncode == 0
         env2 = dict(env, CCDESK_API_KEY=KEY)
         e = {k: v for k, v in env2.items() if k != "PYTHON_KEYRING_BACKEND"}
         e["CCDESK_APP_NAME"] = APP
-        r = subprocess.run([sys.executable, "-m", "ccdesk", "key", "status"], env=e, capture_output=True, text=True,
-                           timeout=30)
+        r = subprocess.run(
+            [sys.executable, "-m", "ccdesk", "key", "status"],
+            env=e,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert "CCDESK_API_KEY" in r.stdout
 
 
@@ -77,16 +98,20 @@ def test_locked_keyring_gives_a_clear_message(sim):
         with secret_service(env, unlock=False):
             r = run(env, "key", "status")
             assert r.returncode == 4
-            assert "locked" in r.stderr and "Traceback" not in r.stderr
+            assert "locked" in r.stderr
+            assert "Traceback" not in r.stderr
             s = run(env, "stream", "--stream-url", sim.stream_url, "BTC-USD")
-            assert s.returncode == 4 and "locked" in s.stderr and "--demo" in s.stderr
+            assert s.returncode == 4
+            assert "locked" in s.stderr
+            assert "--demo" in s.stderr
 
 
 def test_no_secret_service_on_the_bus_means_no_plaintext_fallback(sim, tmp_path):
     with session_bus() as env:
         r = run(env, "key", "set", "--no-verify", stdin=KEY + "\n")
         assert r.returncode == 1
-        assert "no secure keyring" in r.stderr and "never stores it in a plain file" in r.stderr
+        assert "no secure keyring" in r.stderr
+        assert "never stores it in a plain file" in r.stderr
         home = env["HOME"]
         found = subprocess.run(["grep", "-rl", KEY, home], capture_output=True, text=True)
         assert found.stdout == ""  # nothing written anywhere under HOME

@@ -19,8 +19,8 @@ from ccdesk.core.stream import (
     Status,
     StreamClient,
     StreamConfig,
-    Subscribed,
     SubRejected,
+    Subscribed,
 )
 from ccdesk.core.subs import parse_sub
 from ccdesk.sim.server import SimServer
@@ -148,8 +148,10 @@ def test_tcp_abort_is_noticed_and_recovered(sim, run_client):
     sim.drop_all(reset=True)
     rec.wait(connected(2))
     lost = [s for s in rec.statuses() if s.state is State.RECONNECTING]
-    assert lost and lost[0].reason is Reason.CONNECTION_LOST
-    assert lost[0].retry_in_s is not None and lost[0].retry_in_s >= FAST.min_s
+    assert lost
+    assert lost[0].reason is Reason.CONNECTION_LOST
+    assert lost[0].retry_in_s is not None
+    assert lost[0].retry_in_s >= FAST.min_s
 
 
 def test_half_open_socket_is_replaced_via_unanswered_ping(sim, run_client):
@@ -206,7 +208,8 @@ def test_invalid_sub_is_isolated_and_not_resent(sim, run_client):
     client, rec, _, _ = run_client(sim.stream_url, [BTC, FOO, ETH])
     rec.wait(lambda evs: any(isinstance(e, SubRejected) for e in evs))
     rejected = next(e for e in rec.events if isinstance(e, SubRejected))
-    assert rejected.sub == FOO and rejected.reason == "INVALID_SUB"
+    assert rejected.sub == FOO
+    assert rejected.reason == "INVALID_SUB"
     mark = len(rec.events)
     rec.wait(ticks_for(BTC, ETH, after=mark))
     assert client.invalid == {FOO}
@@ -294,13 +297,16 @@ def test_stop_from_another_thread_is_prompt_and_closes_the_socket(sim, run_clien
     client.stop()
     stop_s = time.monotonic() - t0
     thread.join(1.0)
-    assert stop_s < 1.0 and not thread.is_alive()
+    assert stop_s < 1.0
+    assert not thread.is_alive()
     assert result["state"] is State.STOPPED
     assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
 
 
 def test_reconnect_loop_does_not_grow_the_stack(sim, run_client):
-    _, rec, _, _ = run_client(sim.stream_url, [BTC], backoff=BackoffPolicy(min_s=0.01, max_s=0.02, healthy_after_s=99))
+    _, rec, _, _ = run_client(
+        sim.stream_url, [BTC], backoff=BackoffPolicy(min_s=0.01, max_s=0.02, healthy_after_s=99)
+    )
     for i in range(1, 16):
         rec.wait(connected(i))
         sim.drop_all()
@@ -317,7 +323,8 @@ def test_key_travels_in_the_header_and_never_in_the_url_or_logs(sim, run_client,
     upgrades = [h for h in sim.handshakes if h.path.startswith("/v2")]
     assert len(upgrades) == 2
     for h in upgrades:
-        assert KEY not in h.path and "api_key" not in h.path
+        assert KEY not in h.path
+        assert "api_key" not in h.path
         assert h.header("authorization") == f"Apikey {KEY}"
     assert KEY not in caplog.text
     assert KEY not in repr(client)

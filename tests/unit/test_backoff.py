@@ -44,7 +44,15 @@ def test_rate_limited_waits_at_least_a_minute_and_doubles():
     assert ds[-1] == pytest.approx(600.0)
 
 
-@pytest.mark.parametrize("kwargs", [{"min_s": -1}, {"max_s": 1, "min_s": 5}, {"factor": 0.5}, {"jitter": float("nan")}])
-def test_policy_validates(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"min_s": -1}, "min_s"),
+        ({"max_s": 1, "min_s": 5}, "max_s"),
+        ({"factor": 0.5}, "factor"),
+        ({"jitter": float("nan")}, "jitter"),
+    ],
+)
+def test_policy_validates(kwargs, words):
+    with pytest.raises(ValueError, match=words):
         BackoffPolicy(**kwargs)

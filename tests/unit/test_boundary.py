@@ -27,12 +27,16 @@ def _modules(pkg):
 def test_core_and_sim_import_without_qt():
     names = _modules(ccdesk.core) + _modules(ccdesk.sim)
     assert len(names) > 8
-    result = subprocess.run([sys.executable, "-c", BLOCKER, *names], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER, *names], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"ok {len(names)}"
 
 
 def test_the_blocker_really_blocks():
-    result = subprocess.run([sys.executable, "-c", BLOCKER, "PySide6.QtCore"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER, "PySide6.QtCore"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "blocked in the core" in result.stderr

@@ -55,16 +55,22 @@ def test_every_recorded_frame_becomes_its_typed_event(parser, stream_frames):
         ForceDisconnect,
     ]
     welcome = events[0]
-    assert (welcome.sockets_active, welcome.sockets_remaining, welcome.server_name) == (1, 0, "ccc-streamer01")
+    assert (welcome.sockets_active, welcome.sockets_remaining, welcome.server_name) == (
+        1,
+        0,
+        "ccc-streamer01",
+    )
     assert events[1].sub == "0~Coinbase~ETH~BTC"
-    assert events[4].valid == 1 and events[4].invalid == 0
+    assert events[4].valid == 1
+    assert events[4].invalid == 0
     assert events[5].time_ms == 1582817678330
     assert events[6].info.startswith("We only support JSON")
     btc = events[7]
     assert btc.sub == parse_sub("5~CCCAGG~BTC~USD")
     assert btc.fields["PRICE"] == 49735.6637659428
     assert btc.fields["FLAGS"] == 2
-    assert "TYPE" not in btc.fields and "MARKET" not in btc.fields
+    assert "TYPE" not in btc.fields
+    assert "MARKET" not in btc.fields
     assert events[9].sub == parse_sub("2~Coinbase~ETH~USD")
     limit = events[10]
     assert (limit.kind, limit.limit) == (LimitKind.TOO_MANY_SOCKETS, 1)
@@ -72,14 +78,19 @@ def test_every_recorded_frame_becomes_its_typed_event(parser, stream_frames):
 
 
 def test_partial_frame_without_price_is_a_valid_update(parser):
-    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"VOLUME24HOUR":1.5}')
+    ev = parser.parse(
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"VOLUME24HOUR":1.5}'
+    )
     assert isinstance(ev, QuoteUpdate)
-    assert "PRICE" not in ev.fields and ev.fields["VOLUME24HOUR"] == 1.5
+    assert "PRICE" not in ev.fields
+    assert ev.fields["VOLUME24HOUR"] == 1.5
 
 
 def test_unused_and_unknown_fields_are_dropped(parser):
-    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"PRICE":2,'
-                      b'"MAXSUPPLY":-1,"VOLUMEDAY":3,"ZZZ_NEW":{"x":1}}')
+    ev = parser.parse(
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"PRICE":2,'
+        b'"MAXSUPPLY":-1,"VOLUMEDAY":3,"ZZZ_NEW":{"x":1}}'
+    )
     assert dict(ev.fields) == {"FLAGS": 4, "PRICE": 2}
 
 
@@ -90,8 +101,18 @@ def test_numeric_type_field_is_accepted(parser):
 
 def test_trade_frame(parser):
     frame = {
-        "TYPE": "0", "M": "Binance", "FSYM": "BTC", "TSYM": "USDT", "F": "2", "ID": "123",
-        "TS": 1707832427, "Q": 0.5, "P": 50000.5, "TOTAL": 25000.25, "RTS": 1707832427, "CCSEQ": 9,
+        "TYPE": "0",
+        "M": "Binance",
+        "FSYM": "BTC",
+        "TSYM": "USDT",
+        "F": "2",
+        "ID": "123",
+        "TS": 1707832427,
+        "Q": 0.5,
+        "P": 50000.5,
+        "TOTAL": 25000.25,
+        "RTS": 1707832427,
+        "CCSEQ": 9,
     }
     ev = parser.parse(json.dumps(frame))
     assert ev == Trade(parse_sub("0~Binance~BTC~USDT"), 50000.5, 0.5, TradeSide.BUY, 1707832427, "123")
@@ -102,8 +123,14 @@ def test_trade_frame(parser):
 @pytest.mark.parametrize(
     ("frame", "event"),
     [
-        ({"TYPE": "429", "MESSAGE": "TOO_MANY_SUBSCRIPTIONS_MAX_600_PER_SOCKET"}, LimitKind.TOO_MANY_SUBSCRIPTIONS),
-        ({"TYPE": "429", "MESSAGE": "RATE_LIMIT_OPENING_SOCKETS_TOO_FAST"}, LimitKind.OPENING_SOCKETS_TOO_FAST),
+        (
+            {"TYPE": "429", "MESSAGE": "TOO_MANY_SUBSCRIPTIONS_MAX_600_PER_SOCKET"},
+            LimitKind.TOO_MANY_SUBSCRIPTIONS,
+        ),
+        (
+            {"TYPE": "429", "MESSAGE": "RATE_LIMIT_OPENING_SOCKETS_TOO_FAST"},
+            LimitKind.OPENING_SOCKETS_TOO_FAST,
+        ),
     ],
 )
 def test_limit_kinds_by_prefix(parser, frame, event):
@@ -131,12 +158,27 @@ HOSTILE = [
     (b'{"TYPE":null}', "TYPE missing"),
     (b'{"TYPE":"12345"}', "unknown TYPE"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":NaN}', "not JSON"),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":Infinity}', "not JSON"),
+    (
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":Infinity}',
+        "not JSON",
+    ),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":1e999}', None),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":-5}', "not positive"),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":0}', "not positive"),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":"100"}', "not a number"),
-    (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":true}', "not a number"),
+    (
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":-5}',
+        "not positive",
+    ),
+    (
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":0}',
+        "not positive",
+    ),
+    (
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":"100"}',
+        "not a number",
+    ),
+    (
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":1,"PRICE":true}',
+        "not a number",
+    ),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":-1,"PRICE":1}', "FLAGS"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","OPEN24HOUR":[1]}', "not a number"),
     (b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","VOLUME24HOUR":-2}', "negative"),
@@ -162,34 +204,73 @@ def test_hostile_frames_are_malformed_never_a_price(parser, data, reason):
 def test_oversized_frames_are_refused_before_parsing(parser):
     big = b'{"TYPE":"999","PAD":"' + b"x" * MAX_FRAME_BYTES + b'"}'
     ev = parser.parse(big)
-    assert isinstance(ev, Malformed) and "exceeds" in ev.reason
+    assert isinstance(ev, Malformed)
+    assert "exceeds" in ev.reason
 
 
 def test_malformed_reason_never_echoes_the_frame(parser):
-    ev = parser.parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","PRICE":"secret-ish"}')
+    ev = parser.parse(
+        b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","PRICE":"secret-ish"}'
+    )
     assert "secret-ish" not in ev.reason
 
 
 # --- property-based fuzzing ---------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 field_names = st.sampled_from(
-    ["TYPE", "MARKET", "FROMSYMBOL", "TOSYMBOL", "FLAGS", "PRICE", "OPEN24HOUR", "LASTUPDATE", "MESSAGE",
-     "SUB", "PARAMETER", "INFO", "M", "FSYM", "TSYM", "P", "Q", "F", "TS", "ID", "VOLUMEDAY", "MAXSUPPLY"]
+    [
+        "TYPE",
+        "MARKET",
+        "FROMSYMBOL",
+        "TOSYMBOL",
+        "FLAGS",
+        "PRICE",
+        "OPEN24HOUR",
+        "LASTUPDATE",
+        "MESSAGE",
+        "SUB",
+        "PARAMETER",
+        "INFO",
+        "M",
+        "FSYM",
+        "TSYM",
+        "P",
+        "Q",
+        "F",
+        "TS",
+        "ID",
+        "VOLUMEDAY",
+        "MAXSUPPLY",
+    ]
 ) | st.text(max_size=10)
-type_values = st.sampled_from(["0", "2", "3", "5", "16", "17", "18", "20", "401", "429", "500", "999", 5, "x"]) | json_values
-frames = st.fixed_dictionaries({"TYPE": type_values}, optional={
-    "MARKET": st.sampled_from(["CCCAGG", "Coinbase"]) | json_values,
-    "FROMSYMBOL": st.sampled_from(["BTC", "ETH"]) | json_values,
-    "TOSYMBOL": st.sampled_from(["USD"]) | json_values,
-    "M": st.sampled_from(["Binance"]) | json_values,
-    "FSYM": st.sampled_from(["BTC"]) | json_values,
-    "TSYM": st.sampled_from(["USDT"]) | json_values,
-}).flatmap(lambda base: st.dictionaries(field_names, json_values, max_size=8).map(lambda extra: {**extra, **base}))
+type_values = (
+    st.sampled_from(["0", "2", "3", "5", "16", "17", "18", "20", "401", "429", "500", "999", 5, "x"])
+    | json_values
+)
+frames = st.fixed_dictionaries(
+    {"TYPE": type_values},
+    optional={
+        "MARKET": st.sampled_from(["CCCAGG", "Coinbase"]) | json_values,
+        "FROMSYMBOL": st.sampled_from(["BTC", "ETH"]) | json_values,
+        "TOSYMBOL": st.sampled_from(["USD"]) | json_values,
+        "M": st.sampled_from(["Binance"]) | json_values,
+        "FSYM": st.sampled_from(["BTC"]) | json_values,
+        "TSYM": st.sampled_from(["USDT"]) | json_values,
+    },
+).flatmap(
+    lambda base: st.dictionaries(field_names, json_values, max_size=8).map(lambda extra: {**extra, **base})
+)
 
 
 def _encode(obj):
@@ -203,11 +284,14 @@ def _assert_sane(ev):
     if isinstance(ev, QuoteUpdate):
         price = ev.fields.get("PRICE")
         if price is not None:
-            assert type(price) in (int, float) and price > 0 and price != float("inf")
+            assert type(price) in (int, float)
+            assert price > 0
+            assert price != float("inf")
         for value in ev.fields.values():
             assert not isinstance(value, (dict, list, bool))
     if isinstance(ev, Trade):
-        assert ev.price > 0 and ev.price != float("inf")
+        assert ev.price > 0
+        assert ev.price != float("inf")
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -30,13 +30,24 @@ def book(clock):
 
 
 def test_partial_frames_merge_into_one_state(book):
-    book.apply_update(update(PRICE=100.0, OPEN24HOUR=80.0, HIGH24HOUR=110.0, LOW24HOUR=79.0, VOLUME24HOUR=5.0,
-                             LASTMARKET="Kraken", FLAGS=1))
+    book.apply_update(
+        update(
+            PRICE=100.0,
+            OPEN24HOUR=80.0,
+            HIGH24HOUR=110.0,
+            LOW24HOUR=79.0,
+            VOLUME24HOUR=5.0,
+            LASTMARKET="Kraken",
+            FLAGS=1,
+        )
+    )
     assert book.apply_update(update(VOLUME24HOUR=6.0, FLAGS=4)) is None  # no PRICE: nothing lost
     book.apply_update(update(PRICE=96.0, FLAGS=2))
     q = book.quote(BTC)
     assert q.price == 96.0
-    assert q.open_24h == 80.0 and q.high_24h == 110.0 and q.low_24h == 79.0
+    assert q.open_24h == 80.0
+    assert q.high_24h == 110.0
+    assert q.low_24h == 79.0
     assert q.volume_24h == 6.0
     assert q.last_market == "Kraken"
     assert q.direction is Direction.DOWN
@@ -58,15 +69,24 @@ def test_change_is_computed_from_open24hour_because_the_stream_has_no_changepct(
 def test_change_is_unknown_until_open24hour_arrives(book):
     book.apply_update(update(PRICE=100.0))
     q = book.quote(BTC)
-    assert q.change_pct_24h is None and q.change_24h is None
+    assert q.change_pct_24h is None
+    assert q.change_24h is None
     book.apply_update(update(OPEN24HOUR=50.0))
     assert book.quote(BTC).change_pct_24h == pytest.approx(100.0)
 
 
 @pytest.mark.parametrize(
     ("flags", "direction"),
-    [(1, Direction.UP), (2, Direction.DOWN), (4, Direction.UNCHANGED), (2050, Direction.DOWN),
-     (2052, Direction.UNCHANGED), (1 | 16 | 64 | 512, Direction.UP), (8 | 64, None), (0, None)],
+    [
+        (1, Direction.UP),
+        (2, Direction.DOWN),
+        (4, Direction.UNCHANGED),
+        (2050, Direction.DOWN),
+        (2052, Direction.UNCHANGED),
+        (1 | 16 | 64 | 512, Direction.UP),
+        (8 | 64, None),
+        (0, None),
+    ],
 )
 def test_flags_are_a_bitmask(flags, direction):
     assert price_direction(flags) is direction
@@ -87,8 +107,14 @@ def test_trades_set_last_price_quantity_and_side(book):
     book.apply_trade(Trade(sub, 100.0, 0.5, TradeSide.BUY, 1700000000, "1"))
     book.apply_trade(Trade(sub, 99.0, 0.25, TradeSide.SELL, 1700000001, "2"))
     q = book.quote(sub)
-    assert (q.price, q.last_quantity, q.last_side, q.direction) == (99.0, 0.25, TradeSide.SELL, Direction.DOWN)
-    assert q.last_update == 1700000001 and q.last_market == "Binance"
+    assert (q.price, q.last_quantity, q.last_side, q.direction) == (
+        99.0,
+        0.25,
+        TradeSide.SELL,
+        Direction.DOWN,
+    )
+    assert q.last_update == 1700000001
+    assert q.last_market == "Binance"
 
 
 def test_each_pair_keeps_its_own_data_age(book, clock):
@@ -96,13 +122,16 @@ def test_each_pair_keeps_its_own_data_age(book, clock):
     book.apply_update(update(PRICE=100.0))
     clock.advance(30)
     book.apply_update(
-        FrameParser().parse(b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"ETH","TOSYMBOL":"USD","FLAGS":1,"PRICE":3.0}')
+        FrameParser().parse(
+            b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"ETH","TOSYMBOL":"USD","FLAGS":1,"PRICE":3.0}'
+        )
     )
     clock.advance(5)
     now = clock.monotonic()
     assert book.quote(BTC).age_s(now) == pytest.approx(35)
     assert book.quote(eth).age_s(now) == pytest.approx(5)
-    assert book.quote(BTC).is_stale(now, 30) and not book.quote(eth).is_stale(now, 30)
+    assert book.quote(BTC).is_stale(now, 30)
+    assert not book.quote(eth).is_stale(now, 30)
 
 
 def test_snapshots_are_immutable_and_independent(book):
@@ -117,4 +146,5 @@ def test_snapshots_are_immutable_and_independent(book):
 def test_forget(book):
     book.apply_update(update(PRICE=100.0))
     book.forget(BTC)
-    assert book.quote(BTC) is None and len(book) == 0
+    assert book.quote(BTC) is None
+    assert len(book) == 0

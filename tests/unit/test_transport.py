@@ -70,7 +70,9 @@ def test_oversized_message_is_skipped_without_buffering_and_the_stream_goes_on(p
     conn, peer = pair
     peer.sendall(frame(b"x" * 5000)[:3000])  # header plus part of the payload
     first = conn.read(2.0)
-    assert len(first) == 1 and isinstance(first[0], Oversized) and first[0].size == 5000
+    assert len(first) == 1
+    assert isinstance(first[0], Oversized)
+    assert first[0].size == 5000
     assert len(conn._buf) == 0
     peer.sendall(frame(b"x" * 5000)[3000:] + frame(b"after"))
     assert read_all(conn, 1) == [b"after"]
@@ -78,16 +80,23 @@ def test_oversized_message_is_skipped_without_buffering_and_the_stream_goes_on(p
 
 def test_oversized_fragmented_message_is_dropped_whole(pair):
     conn, peer = pair
-    peer.sendall(frame(b"a" * 800, fin=False) + frame(b"b" * 800, op=0x0, fin=False) + frame(b"c", op=0x0) + frame(b"ok"))
+    peer.sendall(
+        frame(b"a" * 800, fin=False)
+        + frame(b"b" * 800, op=0x0, fin=False)
+        + frame(b"c", op=0x0)
+        + frame(b"ok")
+    )
     got = read_all(conn, 2)
-    assert isinstance(got[0], Oversized) and got[1] == b"ok"
+    assert isinstance(got[0], Oversized)
+    assert got[1] == b"ok"
 
 
 def test_binary_messages_are_marked(pair):
     conn, peer = pair
     peer.sendall(frame(b"\x00\x01", op=0x2) + frame(b"t"))
     got = read_all(conn, 2)
-    assert isinstance(got[0], Binary) and got[1] == b"t"
+    assert isinstance(got[0], Binary)
+    assert got[1] == b"t"
 
 
 def test_ping_is_answered_with_a_pong(pair):

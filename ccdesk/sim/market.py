@@ -465,7 +465,8 @@ class Market:
         so the list can be replayed in a loop and stays consistent. Uses its own random generator
         (the market's state is not changed).
 
-        Type-5/2 subs get partial frames (PRICE, LASTUPDATE, LASTVOLUME, LASTVOLUMETO, LASTTRADEID);
+        Type-5/2 subs get partial frames shaped like the real ones after a trade (price, bid/ask,
+        the trade, running hour/day/24 h volumes; the aggregate adds MEDIAN and market caps);
         type-0 subs get trade frames.
         """
         subs = [s for s in subs if self.has(s)]
@@ -492,6 +493,20 @@ class Market:
             prices.append(seq)
         frames: list[Frame] = []
         pos = [0] * len(subs)
+        volumes = [
+            {
+                name: float(self._require(sub).fields.get(name, 0.0))
+                for name in (
+                    "VOLUMEHOUR",
+                    "VOLUMEHOURTO",
+                    "VOLUMEDAY",
+                    "VOLUMEDAYTO",
+                    "VOLUME24HOUR",
+                    "VOLUME24HOURTO",
+                )
+            }
+            for sub in subs
+        ]
         for i in range(count):
             k = i % len(subs)
             sub, inst = subs[k], self._require(subs[k])
@@ -519,21 +534,55 @@ class Market:
                     }
                 )
             else:
-                frames.append(
-                    {
-                        "TYPE": str(int(sub.channel)),
-                        "MARKET": sub.market,
-                        "FROMSYMBOL": sub.base,
-                        "TOSYMBOL": sub.quote,
-                        "FLAGS": PRICE_UP if price > prev else PRICE_DOWN,
-                        "PRICE": price,
-                        "LASTUPDATE": wall,
-                        "LASTVOLUME": qty,
-                        "LASTVOLUMETO": _money(qty * price),
-                        "LASTTRADEID": trade_id,
-                    }
-                )
+                frames.append(self._firehose_ticker(sub, inst, price, prev, qty, trade_id, wall, volumes[k]))
         return frames
+
+    def _firehose_ticker(
+        self,
+        sub: Sub,
+        inst: _Instrument,
+        price: float,
+        prev: float,
+        qty: float,
+        trade_id: str,
+        wall: int,
+        volumes: dict[str, float],
+    ) -> Frame:
+        """A firehose ticker frame shaped like the real partial after a trade (see the recorded
+        frames): price, bid/ask/median, the trade, running volumes and, for the aggregate, market caps."""
+        up = price > prev
+        for name in ("VOLUMEHOUR", "VOLUMEDAY", "VOLUME24HOUR"):
+            volumes[name] += qty
+            volumes[name + "TO"] += qty * price
+        half = price * inst.half_spread
+        frame: Frame = {
+            "TYPE": str(int(sub.channel)),
+            "MARKET": sub.market,
+            "FROMSYMBOL": sub.base,
+            "TOSYMBOL": sub.quote,
+            "FLAGS": (PRICE_UP | BID_UP | ASK_UP) if up else (PRICE_DOWN | BID_DOWN | ASK_DOWN),
+            "PRICE": price,
+            "BID": round_price(price - half),
+            "ASK": round_price(price + half),
+            "LASTUPDATE": wall,
+            "LASTVOLUME": qty,
+            "LASTVOLUMETO": _money(qty * price),
+            "LASTTRADEID": trade_id,
+        }
+        for name, value in volumes.items():
+            frame[name] = _money(value) if name.endswith("TO") else _vol(value)
+        if sub.channel is Channel.AGGREGATE:
+            frame["FLAGS"] |= MEDIAN_UP if up else MEDIAN_DOWN
+            frame["MEDIAN"] = price
+            for supply, cap in (
+                ("CURRENTSUPPLY", "CURRENTSUPPLYMKTCAP"),
+                ("CIRCULATINGSUPPLY", "CIRCULATINGSUPPLYMKTCAP"),
+                ("MAXSUPPLY", "MAXSUPPLYMKTCAP"),
+            ):
+                units = inst.fields.get(supply)
+                if isinstance(units, int | float) and units > 0:
+                    frame[cap] = _money(units * price)
+        return frame
 
     # --- internals ----------------------------------------------------------------------------
 

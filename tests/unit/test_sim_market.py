@@ -301,8 +301,12 @@ def test_firehose_frames_cycle_with_a_new_price_every_frame() -> None:
         assert all(f["FROMSYMBOL"] == sub.base and f["MARKET"] == sub.market for f in own)
         for prev, cur in zip([own[-1], *own[:-1]], own, strict=True):  # cyclic: replayable in a loop
             assert cur["PRICE"] != prev["PRICE"]
-            assert cur["FLAGS"] == (1 if cur["PRICE"] > prev["PRICE"] else 2)
+            assert cur["FLAGS"] & 7 == (1 if cur["PRICE"] > prev["PRICE"] else 2)
             assert set(ALWAYS_FIELDS) <= set(cur)
+            # Shaped like a real partial after a trade, not a slimmed-down benchmark frame.
+            assert {"BID", "ASK", "LASTVOLUME", "VOLUMEHOUR", "VOLUMEDAY", "VOLUME24HOURTO"} <= set(cur)
+            if sub.channel is Channel.AGGREGATE:
+                assert {"MEDIAN", "CURRENTSUPPLYMKTCAP"} <= set(cur)
 
 
 def test_round_price_keeps_sensible_precision() -> None:

@@ -304,7 +304,12 @@ class _Printer:
             )
         else:
             price = "—" if q.price is None else format_price(q.price)
-            self._out.write(f"{q.sub.label:<22} {price:>16}  {format_pct(q.change_pct_24h):>8} 24h\n")
+            if q.last_side is not None:  # a trade: no 24 h open on this channel; show the trade itself
+                qty = "" if q.last_quantity is None else f"{q.last_quantity:g}"
+                tail = f"{q.last_side.value:>4} {qty}"
+            else:
+                tail = f"{format_pct(q.change_pct_24h):>8} 24h"
+            self._out.write(f"{q.sub.label:<24} {price:>14}  {tail}\n")
             self._out.flush()
 
     def status(self, s: Status) -> None:

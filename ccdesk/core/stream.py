@@ -262,6 +262,7 @@ class StreamClient:
         self._conn: Connection | None = None
         self._welcomed = False
         self._stop = threading.Event()
+        self._stopping = False  # mirrors _stop as a plain attribute for the per-message check
         self._wake = threading.Event()
         self._reconnect = False
         self._status: Status | None = None
@@ -313,7 +314,9 @@ class StreamClient:
             self._send_locked("SubRemove", [s for s in gone if s in self._active])
 
     def stop(self) -> None:
-        """Stop: close the socket now and make ``run()`` return. Any thread; does not wait."""
+        """Stop: close the socket now and make ``run()`` return. Any thread; does not wait.
+        No events but the final STOPPED status are emitted after it."""
+        self._stopping = True
         self._stop.set()
         self._wake.set()
         with self._lock:
@@ -425,6 +428,8 @@ class StreamClient:
             try:
                 messages = conn.read(timeout)
                 for m in messages:
+                    if self._stopping:  # stop() means no more events, even from this batch
+                        return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
                     end = handle(conn, m, welcomed_at)
                     if end is not None:
                         return end

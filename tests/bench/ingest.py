@@ -57,8 +57,40 @@ NAIVE = textwrap.dedent(
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    subprocess.run(
+        cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600
+    )
     return time.perf_counter() - t0
+
+
+def decode_comparison() -> None:
+    """Why orjson is a dependency: decode time per frame of the firehose's own frames."""
+    import json
+
+    import orjson
+
+    from ccdesk.core.protocol import FrameParser
+    from ccdesk.core.subs import parse_sub
+    from ccdesk.sim.market import Market
+
+    frames = [orjson.dumps(f) for f in Market(0).firehose_frames([parse_sub(SUB)], 4096)]
+    parser = FrameParser()
+
+    def per_frame_us(fn) -> float:
+        runs = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for f in frames:
+                fn(f)
+            runs.append((time.perf_counter() - t0) / len(frames) * 1e6)
+        return statistics.median(runs)
+
+    size = statistics.mean(len(f) for f in frames)
+    j, o, p = per_frame_us(json.loads), per_frame_us(orjson.loads), per_frame_us(parser.parse)
+    print(
+        f"decode, {size:.0f}-byte frames: json.loads {j:.2f} us, orjson.loads {o:.2f} us ({j / o:.1f}x), "
+        f"FrameParser.parse (orjson + validation + typed event) {p:.2f} us"
+    )
 
 
 def main() -> int:
@@ -93,15 +125,12 @@ def main() -> int:
             ],
         }
         rates: dict[str, list[float]] = {name: [] for name in clients}
-        server_rates: list[float] = []
         for _ in range(args.rounds):
             for name, make in clients.items():
                 times = {}
                 for n in (1, args.frames):
                     with SimServer(firehose=True, firehose_limit=n, heartbeat_s=3600) as sim:
                         times[n] = timed(make(sim.stream_url, n), env)
-                        if n == args.frames:
-                            server_rates += [r.frames_per_s for r in sim.firehose_runs]
                 rates[name].append((args.frames - 1) / (times[args.frames] - times[1]))
 
     print(
@@ -115,11 +144,7 @@ def main() -> int:
         )
     names = list(rates)
     print(f"ratio: {med[names[0]] / med[names[1]]:.1f}x")
-    if server_rates:
-        print(
-            "(simulator send rate, limited by the client: "
-            f"median {statistics.median(server_rates):,.0f} frames/s)"
-        )
+    decode_comparison()
     return 0
 
 

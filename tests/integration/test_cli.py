@@ -94,11 +94,22 @@ def test_demo_jsonl_quotes(tmp_path):
 def test_text_format_line():
     r = ccdesk("stream", "--demo", "--count", "3", "BTC-USD")
     assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3
     for line in r.stdout.splitlines():
         assert re.fullmatch(
             r"BTC/USD\s+[\d,]+\.\d{2}\s+[+-]\d+\.\d{2}% 24h|BTC/USD\s+[\d,]+\.\d{2}\s+0\.00% 24h", line
         ), line
     assert "connected" in r.stderr
+
+
+def test_count_is_exact_even_when_frames_arrive_in_bursts():
+    # Subscribing to trades replays the last trades in one burst: --count must still be exact.
+    r = ccdesk("stream", "--demo", "--count", "4", "--format", "jsonl", "0~Binance~BTC~USDT")
+    assert r.returncode == 0, r.stderr
+    quotes = [json.loads(x) for x in r.stdout.splitlines() if '"quote"' in x]
+    assert len(quotes) == 4
+    assert {q["side"] for q in quotes} <= {"buy", "sell", "unknown"}
+    assert all(q["quantity"] >= 0 for q in quotes)
 
 
 def test_invalid_sub_is_reported_and_others_stream():

@@ -329,3 +329,37 @@ def test_key_travels_in_the_header_and_never_in_the_url_or_logs(sim, run_client,
     assert KEY not in caplog.text
     assert KEY not in repr(client)
     assert all(KEY not in repr(e) for e in rec.events)
+
+
+class JumpyClock:
+    """The real clock, but wall time can jump while monotonic time does not (suspend/resume)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+def test_wall_clock_jump_forces_a_reconnect(sim):
+    clock = JumpyClock()
+    rec = Recorder()
+    client = StreamClient(
+        ApiKey(KEY), [BTC], rec, StreamConfig(url=sim.stream_url, backoff=FAST), clock=clock
+    )
+    thread = threading.Thread(target=client.run, daemon=True)
+    thread.start()
+    try:
+        rec.wait(ticks_for(BTC))
+        clock.offset += 3600  # the laptop slept for an hour
+        rec.wait(lambda evs: any(isinstance(e, Status) and e.reason is Reason.CLOCK_JUMP for e in evs))
+        rec.wait(connected(2))
+        stale = next(s for s in rec.statuses() if s.reason is Reason.CLOCK_JUMP)
+        assert stale.state is State.STALE
+    finally:
+        client.stop()
+        thread.join(5)
+    assert not thread.is_alive()

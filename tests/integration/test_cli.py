@@ -104,12 +104,14 @@ def test_text_format_line():
 
 def test_count_is_exact_even_when_frames_arrive_in_bursts():
     # Subscribing to trades replays the last trades in one burst: --count must still be exact.
-    r = ccdesk("stream", "--demo", "--count", "4", "--format", "jsonl", "0~Binance~BTC~USDT")
+    r = ccdesk("stream", "--demo", "--count", "4", "--format", "jsonl", "BTC-USD", "0~Binance~BTC~USDT")
     assert r.returncode == 0, r.stderr
     quotes = [json.loads(x) for x in r.stdout.splitlines() if '"quote"' in x]
     assert len(quotes) == 4
-    assert {q["side"] for q in quotes} <= {"buy", "sell", "unknown"}
-    assert all(q["quantity"] >= 0 for q in quotes)
+    trades = [q for q in quotes if q["sub"] == "0~Binance~BTC~USDT"]
+    assert trades
+    assert {q["side"] for q in trades} <= {"buy", "sell", "unknown"}
+    assert all(q["quantity"] >= 0 for q in trades)
 
 
 def test_invalid_sub_is_reported_and_others_stream():

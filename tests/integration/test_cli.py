@@ -43,10 +43,11 @@ def env(**extra):
     return e
 
 
-def ccdesk(*args, timeout=60, **env_extra):
+def ccdesk(*args, timeout=60, stdin=None, **env_extra):
     return subprocess.run(
         [sys.executable, "-m", "ccdesk", *args],
         env=env(**env_extra),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -303,14 +304,7 @@ def test_key_status_is_masked():
 
 
 def test_key_set_without_a_secure_keyring_refuses_plaintext(sim):
-    r = subprocess.run(
-        [sys.executable, "-m", "ccdesk", "key", "set", "--rest-url", sim.rest_url],
-        env=env(),
-        input=GOOD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = ccdesk("key", "set", "--rest-url", sim.rest_url, stdin=GOOD + "\n")
     assert r.returncode == 1
     assert "no secure keyring" in r.stderr
     assert "plain file" in r.stderr
@@ -318,14 +312,7 @@ def test_key_set_without_a_secure_keyring_refuses_plaintext(sim):
 
 
 def test_key_set_with_a_rejected_key_stores_nothing(sim):
-    r = subprocess.run(
-        [sys.executable, "-m", "ccdesk", "key", "set", "--rest-url", sim.rest_url],
-        env=env(),
-        input=BAD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = ccdesk("key", "set", "--rest-url", sim.rest_url, stdin=BAD + "\n")
     assert r.returncode == 3
     assert "not saved" in r.stderr
     no_key_anywhere(r, BAD)

@@ -401,6 +401,8 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 def _run_stream(
     args: argparse.Namespace, subs: list[Sub], url: str, key: ApiKey, engine: AlertEngine | None
 ) -> int:
+    # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
+    install_redaction(logging.getLogger(), lambda: (key.reveal(),))
     printer = _Printer(sys.stdout, args.format, args.quiet)
     config = StreamConfig(
         url=url,

@@ -363,3 +363,15 @@ def test_wall_clock_jump_forces_a_reconnect(sim):
         client.stop()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_reconnect_now_replaces_the_socket_and_keeps_the_watchlist(sim, run_client):
+    client, rec, _, _ = run_client(sim.stream_url, [BTC, ETH])
+    rec.wait(ticks_for(BTC, ETH))
+    first = sim.connections[0].conn_id
+    client.reconnect_now()
+    rec.wait(connected(2))
+    assert any(s.reason is Reason.RECONNECT_REQUESTED for s in rec.statuses())
+    second = sim.connections[0].conn_id
+    assert second != first
+    assert subadds(sim, second) == [[str(BTC), str(ETH)]]

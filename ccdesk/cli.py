@@ -40,7 +40,6 @@ from ccdesk.core.secrets import (
 )
 from ccdesk.core.stream import (
     PriceTick,
-    Reason,
     ServerNotice,
     State,
     Status,
@@ -50,6 +49,7 @@ from ccdesk.core.stream import (
     SubRejected,
 )
 from ccdesk.core.subs import Sub, SubError, parse_sub
+from ccdesk.wording import reason_words, status_words
 
 log = logging.getLogger(__name__)
 
@@ -239,33 +239,6 @@ class _Exit(Exception):
         self.code = code
 
 
-def _status_words(status: Status) -> str:
-    """The one place a Status becomes words for the terminal."""
-    reason = {
-        Reason.STARTING: "starting",
-        Reason.WELCOMED: "receiving prices",
-        Reason.CONNECT_FAILED: "could not connect",
-        Reason.CONNECTION_LOST: "connection lost",
-        Reason.CLOSED_BY_SERVER: "the server closed the connection",
-        Reason.FORCE_DISCONNECT: "the server asked us to reconnect",
-        Reason.NO_WELCOME: "the server did not greet us",
-        Reason.SILENCE: "nothing received for too long",
-        Reason.PONG_TIMEOUT: "the connection stopped answering",
-        Reason.CLOCK_JUMP: "the system clock jumped (sleep/resume?)",
-        Reason.RECONNECT_REQUESTED: "reconnecting as requested",
-        Reason.UNAUTHORIZED: "the API key was rejected",
-        Reason.TOO_MANY_SOCKETS: "another connection uses this key (is ccdesk already running?)",
-        Reason.OPENING_TOO_FAST: "too many connections opened recently",
-        Reason.STOP_REQUESTED: "stopped",
-    }[status.reason]
-    text = f"{status.state.value}: {reason}"
-    if status.detail and status.reason in (Reason.CONNECT_FAILED, Reason.CONNECTION_LOST):
-        text += f" ({status.detail})"
-    if status.retry_in_s is not None:
-        text += f"; retrying in {format_duration(status.retry_in_s)}"
-    return text
-
-
 class _Printer:
     """Turns stream events into lines (text or jsonl). Runs on the stream thread."""
 
@@ -318,13 +291,13 @@ class _Printer:
                 {
                     "kind": "status",
                     "state": s.state.value,
-                    "detail": _status_words(s).split(": ", 1)[1],
+                    "detail": reason_words(s),
                     "reason": s.reason.value,
                     "retry_in_s": None if s.retry_in_s is None else round(s.retry_in_s, 3),
                 }
             )
         else:
-            print(f"ccdesk: {_status_words(s)}", file=sys.stderr, flush=True)
+            print(f"ccdesk: {status_words(s)}", file=sys.stderr, flush=True)
 
     def sub_error(self, e: SubRejected) -> None:
         if self._jsonl:

@@ -250,6 +250,8 @@ class StreamClient:
         self.book = QuoteBook(self._clock)
         """Merged quotes. Read only on the stream thread (i.e. inside ``on_event``)."""
         self.stats = StreamStats()
+        self.last_rx_at: float | None = None
+        """Monotonic time anything (frame, heartbeat, pong) last arrived; any thread may read it."""
         self._parser = FrameParser(self.config.transport.max_message_bytes)
         self._bad = _LogLimiter(self._clock)
 
@@ -447,7 +449,7 @@ class StreamClient:
                 self._drain_forget()
             if conn.bytes_received != rx_bytes:
                 rx_bytes = conn.bytes_received
-                last_rx = now
+                last_rx = self.last_rx_at = now
                 if conn.pongs_received != pongs:
                     self.stats.pongs += conn.pongs_received - pongs
                     pongs = conn.pongs_received

@@ -1,0 +1,255 @@
+"""The main window: the price table, a status line, alert history and a banner. It only shows
+what the controller gives it and reports what the user asked for; no network, keyring or storage."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ccdesk.qt.quote_model import DOWN_COLOR, HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class SparklineDelegate(QStyledItemDelegate):
+    """Draws a row's recent prices as a line: green when up over the span, red when down,
+    grey when stale."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        super().paint(painter, option, index)
+        points = index.data(HISTORY_ROLE) or []
+        if len(points) < 2:
+            return
+        rect = option.rect.adjusted(6, 5, -6, -5)  # type: ignore[attr-defined]
+        t0, t1 = points[0][0], points[-1][0]
+        prices = [p for _, p in points]
+        lo, hi = min(prices), max(prices)
+        span_t = (t1 - t0) or 1.0
+        span_p = (hi - lo) or 1.0
+        path = QPainterPath()
+        for i, (t, p) in enumerate(points):
+            x = rect.left() + (t - t0) / span_t * rect.width()
+            y = rect.bottom() - (p - lo) / span_p * rect.height() if hi > lo else rect.center().y()
+            if i == 0:
+                path.moveTo(QPointF(x, y))
+            else:
+                path.lineTo(QPointF(x, y))
+        up = prices[-1] >= prices[0]
+        color = STALE_COLOR if index.data(STALE_ROLE) else UP_COLOR if up else DOWN_COLOR
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(color, 1.6))
+        painter.drawPath(path)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return QSize(90, 24)
+
+
+class StatusLine(QFrame):
+    """Connection state in words, retry countdown, last message age, and a button to the settings
+    when the key is the problem.
+
+    Signals:
+        settings_requested(): the user wants to fix the key.
+    """
+
+    settings_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        self.dot = QLabel("●")
+        self.state = QLabel("Starting…")
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.activity = QLabel("")
+        self.activity.setStyleSheet("color: #8a8f98")
+        self.button = QPushButton("Settings…")
+        self.button.setVisible(False)
+        self.button.clicked.connect(self.settings_requested)
+        layout.addWidget(self.dot)
+        layout.addWidget(self.state, 1)
+        layout.addWidget(self.activity)
+        layout.addWidget(self.button)
+
+    def show_state(self, text: str, color: str, offer_settings: bool) -> None:
+        self.dot.setStyleSheet(f"color: {color}")
+        self.state.setText(text)
+        self.button.setVisible(offer_settings)
+
+    def show_activity(self, text: str) -> None:
+        self.activity.setText(text)
+
+
+class Banner(QFrame):
+    """A dismissible message across the top of the window (alerts when there is no notifier and
+    no tray, and one-time notices)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("banner")
+        self.setStyleSheet(
+            "#banner { background: #fff4d6; border-bottom: 1px solid #e5c86b; } QLabel { color: #3d3000; }"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class PriceWindow(QMainWindow):
+    """The small, glanceable window.
+
+    Signals:
+        settings_requested(): open the settings.
+        always_on_top_changed(bool): the user toggled "always on top".
+        quit_requested(): quit the app.
+        hidden(): the window was closed to the tray (the controller saves its geometry).
+    """
+
+    settings_requested = Signal()
+    always_on_top_changed = Signal(bool)
+    quit_requested = Signal()
+    hidden = Signal()
+
+    def __init__(self, model: QuoteTableModel) -> None:
+        super().__init__()
+        self.setWindowTitle("ccdesk")
+        self.close_to_tray = False
+        self.model = model
+
+        self.banner = Banner()
+        self.table = QTableView()
+        self.table.setModel(model)
+        self.table.setItemDelegateForColumn(QuoteTableModel.TREND, SparklineDelegate(self.table))
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QuoteTableModel.TREND, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+
+        self.history = QListWidget()
+        self.history.setAlternatingRowColors(True)
+        self.history.setWordWrap(True)
+        self.history.setAccessibleName("Alert history")
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.table, "Prices")
+        self.tabs.addTab(self.history, "Alerts")
+
+        self.status_line = StatusLine()
+        self.status_line.settings_requested.connect(self.settings_requested)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet("color: #d9dce1")
+        layout.addWidget(line)
+        layout.addWidget(self.status_line)
+        self.setCentralWidget(central)
+
+        menu = self.menuBar().addMenu("&ccdesk")
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.settings_requested)
+        self.on_top_action = QAction("Always on &top", self)
+        self.on_top_action.setCheckable(True)
+        self.on_top_action.toggled.connect(self.always_on_top_changed)
+        hide = QAction("&Hide", self)
+        hide.setShortcut(QKeySequence("Ctrl+W"))
+        hide.triggered.connect(self.close)
+        quit_ = QAction("&Quit", self)
+        quit_.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_.triggered.connect(self.quit_requested)
+        for action in (settings, self.on_top_action, hide, quit_):
+            menu.addAction(action)
+        menu.insertSeparator(quit_)
+        self.resize(520, 330)
+
+    @Slot(str)
+    def show_banner(self, text: str) -> None:
+        self.banner.show_text(text)
+
+    def add_history(self, text: str, tooltip: str = "") -> None:
+        """Prepend an alert history entry (newest first); keeps the last 500."""
+        self.history.insertItem(0, text)
+        item = self.history.item(0)
+        if tooltip and item is not None:
+            item.setToolTip(tooltip)
+        while self.history.count() > 500:
+            self.history.takeItem(self.history.count() - 1)
+        self.tabs.setTabText(1, f"Alerts ({self.history.count()})")
+
+    def set_always_on_top(self, on: bool) -> None:
+        """Apply the flag (re-showing the window if it was visible, as Qt requires)."""
+        visible = self.isVisible()
+        self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on)
+        if self.on_top_action.isChecked() != on:
+            self.on_top_action.blockSignals(True)
+            self.on_top_action.setChecked(on)
+            self.on_top_action.blockSignals(False)
+        if visible:
+            self.show()
+
+    def bring_forward(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.close_to_tray:
+            event.ignore()
+            self.hide()
+            self.hidden.emit()
+        else:
+            event.accept()
+            self.quit_requested.emit()
+
+
+def state_color(kind: str) -> str:
+    """Status dot colours by kind: live, busy, stale, error."""
+    return {"live": "#1a9e55", "busy": "#d08b00", "stale": "#8a8f98", "error": "#d0342c"}[kind]

@@ -1,0 +1,207 @@
+"""The price table's model: one row per watched pair, with freshness decided in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont
+
+from ccdesk.core.formatting import format_age, format_pct, format_price
+from ccdesk.core.price_history import PriceHistory
+from ccdesk.core.quotes import Quote
+from ccdesk.core.subs import AGGREGATE_MARKET, Sub
+
+UP_COLOR = QColor("#1a9e55")
+DOWN_COLOR = QColor("#d0342c")
+STALE_COLOR = QColor("#8a8f98")
+HISTORY_ROLE = Qt.ItemDataRole.UserRole + 1
+STALE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class Row:
+    """One watched pair as the table shows it."""
+
+    sub: Sub
+    quote: Quote | None = None
+    rejected: str | None = None
+    history: PriceHistory = field(default_factory=PriceHistory)
+
+
+class QuoteTableModel(QAbstractTableModel):
+    """Rows follow the watchlist order. A row is *live* only when the connection is up, its data
+    arrived after the current session began (monotonic time stops during suspend, so older data
+    could look young) and its age is within the stale threshold; otherwise it is greyed with its age.
+    """
+
+    PAIR, PRICE, CHANGE, TREND, AGE = range(5)
+    HEADERS: ClassVar[tuple[str, ...]] = ("Pair", "Price", "24 h", "Trend", "Updated")
+
+    def __init__(self, stale_after_s: float = 60.0) -> None:
+        super().__init__()
+        self._rows: list[Row] = []
+        self._index: dict[Sub, int] = {}
+        self._stale_after_s = stale_after_s
+        self._live_since: float | None = None  # None: connection down
+        self._now = 0.0
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def set_watchlist(self, subs: list[Sub]) -> None:
+        """Rows for exactly these pairs, in this order; existing rows keep their data."""
+        old = {r.sub: r for r in self._rows}
+        self.beginResetModel()
+        self._rows = [old.get(s) or Row(s) for s in subs]
+        self._index = {r.sub: i for i, r in enumerate(self._rows)}
+        self.endResetModel()
+
+    def update_quotes(self, quotes: tuple[Quote, ...] | list[Quote]) -> None:
+        """Take a coalesced batch of changed quotes."""
+        top, bottom = len(self._rows), -1
+        for q in quotes:
+            i = self._index.get(q.sub)
+            if i is None:
+                continue
+            row = self._rows[i]
+            row.quote = q
+            row.rejected = None
+            if q.price is not None:
+                row.history.add(q.received_at, q.price)
+            top, bottom = min(top, i), max(bottom, i)
+        if bottom >= 0:
+            self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.AGE))
+
+    def mark_rejected(self, sub: Sub, info: str | None) -> None:
+        """The server refused this pair."""
+        i = self._index.get(sub)
+        if i is None:
+            return
+        self._rows[i].rejected = info or "rejected by the server"
+        self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+
+    def set_connection(self, live_since: float | None) -> None:
+        """The monotonic time the current session began, or None while disconnected."""
+        if live_since != self._live_since:
+            self._live_since = live_since
+            self._refresh_all()
+
+    def set_stale_after(self, seconds: float) -> None:
+        if seconds != self._stale_after_s:
+            self._stale_after_s = seconds
+            self._refresh_all()
+
+    def tick(self, now: float) -> None:
+        """Advance the clock used for ages and staleness; repaints only what can have changed."""
+        self._now = now
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.CHANGE), self.index(len(self._rows) - 1, self.AGE))
+            self.dataChanged.emit(self.index(0, self.PAIR), self.index(len(self._rows) - 1, self.PRICE))
+
+    def _refresh_all(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.AGE))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    def is_live(self, row: Row) -> bool:
+        q = row.quote
+        since = self._live_since
+        return (
+            q is not None
+            and row.rejected is None
+            and since is not None
+            and q.received_at >= since
+            and not q.is_stale(self._now, self._stale_after_s)
+        )
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, col)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._color(row, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col in (self.PRICE, self.CHANGE, self.AGE):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and col == self.PRICE:
+            return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        if role == HISTORY_ROLE and col == self.TREND:
+            return row.history.points()
+        if role == STALE_ROLE:
+            return not self.is_live(row)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._tooltip(row)
+        return None
+
+    def _text(self, row: Row, col: int) -> str | None:
+        q = row.quote
+        if col == self.PAIR:
+            return (
+                row.sub.pair if row.sub.market == AGGREGATE_MARKET else f"{row.sub.pair} · {row.sub.market}"
+            )
+        if row.rejected is not None:
+            return "not available" if col == self.PRICE else ""
+        if q is None or q.price is None:
+            return "…" if col == self.PRICE else ""
+        if col == self.PRICE:
+            return format_price(q.price)
+        if col == self.CHANGE:
+            pct = q.change_pct_24h
+            if pct is None:
+                return "—"
+            arrow = "▲" if pct > 0 else "▼" if pct < 0 else "■"
+            return f"{arrow} {format_pct(pct)}"
+        if col == self.AGE:
+            age = format_age(q.age_s(self._now))
+            return age if self.is_live(row) else f"stale · {age}"
+        return None
+
+    def _color(self, row: Row, col: int) -> QColor | None:
+        if not self.is_live(row):
+            return STALE_COLOR
+        q = row.quote
+        if col == self.CHANGE and q is not None and q.change_pct_24h is not None:
+            return UP_COLOR if q.change_pct_24h > 0 else DOWN_COLOR if q.change_pct_24h < 0 else None
+        return None
+
+    def _tooltip(self, row: Row) -> str:
+        q = row.quote
+        if row.rejected is not None:
+            return f"{row.sub.label}: {row.rejected}"
+        if q is None or q.price is None:
+            return f"{row.sub.label}: waiting for data"
+        parts = [f"{row.sub.label}: {format_price(q.price)}", f"24 h {format_pct(q.change_pct_24h)}"]
+        if q.high_24h is not None and q.low_24h is not None:
+            parts.append(f"24 h range {format_price(q.low_24h)} to {format_price(q.high_24h)}")
+        if q.last_market:
+            parts.append(f"last trade on {q.last_market}")
+        parts.append(f"updated {format_age(q.age_s(self._now))}" + ("" if self.is_live(row) else " (stale)"))
+        return "\n".join(parts)

@@ -1,0 +1,83 @@
+"""The price table model: order, formatting, freshness, rejected pairs."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ccdesk.core.quotes import Direction, Quote
+from ccdesk.core.subs import parse_sub
+from ccdesk.qt.quote_model import HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
+
+BTC, ETH, CB = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("2~Coinbase~ETH~USD")
+
+
+def quote(sub, price, at, open_24h=None):
+    return Quote(sub=sub, price=price, direction=Direction.UP, open_24h=open_24h, received_at=at)
+
+
+@pytest.fixture
+def model(qtbot):
+    m = QuoteTableModel(stale_after_s=30)
+    m.set_watchlist([BTC, ETH, CB])
+    return m
+
+
+def text(m, row, col, role=Qt.ItemDataRole.DisplayRole):
+    return m.data(m.index(row, col), role)
+
+
+def test_rows_follow_the_watchlist_and_show_formatted_data(model):
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 91230.123, 101.0, open_24h=89000.0)])
+    model.tick(105.0)
+    assert [text(model, r, model.PAIR) for r in range(3)] == ["BTC/USD", "ETH/USD", "ETH/USD · Coinbase"]
+    assert text(model, 0, model.PRICE) == "91,230.12"
+    assert text(model, 0, model.CHANGE) == "▲ +2.51%"
+    assert text(model, 0, model.CHANGE, Qt.ItemDataRole.ForegroundRole) == UP_COLOR
+    assert text(model, 0, model.AGE) == "4 s ago"
+    assert text(model, 1, model.PRICE) == "…"  # no data yet
+
+
+def test_old_data_is_stale_and_greyed_with_its_age(model):
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0)])
+    model.tick(140.0)
+    assert text(model, 0, model.AGE) == "stale · 39 s ago"
+    assert text(model, 0, model.PRICE, Qt.ItemDataRole.ForegroundRole) == STALE_COLOR
+    assert text(model, 0, model.TREND, STALE_ROLE) is True
+
+
+def test_disconnected_means_stale_even_if_young(model):
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0)])
+    model.tick(102.0)
+    assert text(model, 0, model.TREND, STALE_ROLE) is False
+    model.set_connection(None)
+    assert text(model, 0, model.TREND, STALE_ROLE) is True
+
+
+def test_data_from_before_a_reconnect_is_not_live(model):
+    # Monotonic time stops during suspend: a pre-sleep quote can look young; the session start decides.
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0)])
+    model.set_connection(200.0)
+    model.tick(201.0)
+    assert text(model, 0, model.TREND, STALE_ROLE) is True
+    model.update_quotes([quote(BTC, 101.0, 200.5)])
+    assert text(model, 0, model.TREND, STALE_ROLE) is False
+
+
+def test_rejected_pair_says_so(model):
+    model.mark_rejected(ETH, "rejected by the server (INVALID_SUB)")
+    assert text(model, 1, model.PRICE) == "not available"
+    assert "INVALID_SUB" in text(model, 1, 0, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_sparkline_history_and_watchlist_changes_keep_data(model):
+    model.set_connection(0.0)
+    for i in range(10):
+        model.update_quotes([quote(BTC, 100.0 + i, i * 10.0)])
+    assert len(text(model, 0, model.TREND, HISTORY_ROLE)) == 10
+    model.set_watchlist([ETH, BTC])
+    assert text(model, 1, model.PRICE) == "109.00"

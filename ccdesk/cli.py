@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ccdesk", description="Live crypto prices from the CryptoCompare streamer.")
     parser.add_argument("--version", action="version", version=f"ccdesk {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)")
+    parser.add_argument(
+        "--demo", dest="app_demo", action="store_true", help="run the app on the built-in simulator"
+    )
+    parser.add_argument("--background", action="store_true", help="start hidden in the system tray")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("stream", help="stream prices to stdout until stopped")
@@ -154,8 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_sim(args)
         if args.command == "key":
             return _cmd_key(args)
-        _err("the desktop app is not part of this build yet; try: ccdesk stream --demo BTC-USD ETH-USD")
-        return EXIT_USAGE
+        return _cmd_app(args)
     except UsageError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -191,6 +194,18 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
+
+
+# --- the desktop app ----------------------------------------------------------------------------
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from ccdesk.app import run_app
+    except ImportError as exc:  # e.g. Qt's system libraries are missing
+        _err(f"the desktop app cannot start: {exc}")
+        return EXIT_ERROR
+    return run_app(demo=args.app_demo, background=args.background)
 
 
 # --- stream -------------------------------------------------------------------------------------

@@ -97,3 +97,130 @@ def secret_service(env: dict[str, str], unlock: bool = True) -> Iterator[subproc
         yield proc
     finally:
         _stop(proc)
+
+
+E2E_TOOLS = ("Xvfb", "xdotool", "xprop", "import", "trayer", "dunst", "dunstctl", "secret-tool")
+
+
+def missing_e2e_tools() -> list[str]:
+    return missing_tools() + [t for t in E2E_TOOLS if shutil.which(t) is None]
+
+
+@contextmanager
+def xvfb(env: dict[str, str], size: str = "1280x800x24") -> Iterator[dict[str, str]]:
+    """A real X server on a free display number; yields ``env`` plus DISPLAY."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as f:
+            display = f.readline().strip()
+        if not display:
+            raise RuntimeError("Xvfb did not report a display")
+        yield dict(env, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def background(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A helper program (tray host, notification daemon) for the duration of a block."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def tray_host(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """trayer: an XEmbed system tray at the top right of the screen."""
+    cmd = [
+        "trayer",
+        "--edge",
+        "top",
+        "--align",
+        "right",
+        "--widthtype",
+        "pixel",
+        "--width",
+        "200",
+        "--height",
+        "32",
+        "--transparent",
+        "false",
+        "--SetDockType",
+        "true",
+    ]
+    with background(cmd, env) as proc:
+        wait_for_window(env, ["--class", "trayer"])
+        yield proc
+
+
+@contextmanager
+def notification_daemon(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """dunst, owning org.freedesktop.Notifications on the session bus."""
+    with background(["dunst"], env) as proc:
+        _wait_for_name(env, "org.freedesktop.Notifications")
+        yield proc
+
+
+def notifications(env: dict[str, str]) -> list[dict[str, str]]:
+    """Every notification dunst has received so far: appname, summary, body."""
+    import json
+
+    subprocess.run(["dunstctl", "close-all"], env=env, check=True, timeout=10)
+    out = subprocess.run(
+        ["dunstctl", "history"], env=env, capture_output=True, text=True, check=True, timeout=10
+    )
+    data = json.loads(out.stdout)["data"]
+    items = data[0] if data else []
+    return [
+        {k: v.get("data", "") for k, v in n.items() if k in ("appname", "summary", "body")} for n in items
+    ]
+
+
+def wait_for_window(env: dict[str, str], search: list[str], timeout_s: float = 15.0) -> str:
+    """Poll xdotool for a visible window (never a fixed sleep); returns its id."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", *search],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        ids = r.stdout.split()
+        if ids:
+            return ids[0]
+        time.sleep(0.1)
+    raise TimeoutError(f"no visible window for {search}")
+
+
+def window_name(env: dict[str, str], wid: str) -> str:
+    return subprocess.run(
+        ["xdotool", "getwindowname", wid], env=env, capture_output=True, text=True, timeout=10
+    ).stdout.strip()
+
+
+def wm_class(env: dict[str, str], wid: str) -> str:
+    return subprocess.run(
+        ["xprop", "-id", wid, "WM_CLASS"], env=env, capture_output=True, text=True, timeout=10
+    ).stdout.strip()
+
+
+def screenshot(env: dict[str, str], path: Path, wid: str = "root", crop: str | None = None) -> Path:
+    """Save a PNG of one window (or the whole screen, optionally cropped like ``200x32+1080+0``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["import", "-window", wid]
+    if crop:
+        cmd += ["-crop", crop, "+repage"]
+    subprocess.run([*cmd, str(path)], env=env, check=True, timeout=30)
+    return path

@@ -12,7 +12,7 @@ class PriceHistory:
     bounded by ``window_s / step_s + 1`` samples however fast prices arrive.
     """
 
-    def __init__(self, window_s: float = 900.0, step_s: float = 5.0) -> None:
+    def __init__(self, window_s: float = 900.0, step_s: float = 2.0) -> None:
         if window_s <= 0 or step_s <= 0:
             raise ValueError("window_s and step_s must be > 0")
         self.window_s = window_s

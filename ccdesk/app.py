@@ -1,0 +1,153 @@
+"""Composition root: builds the real objects and wires them; holds no logic.
+
+Start-up is ordered for a fast first paint: Qt and the window first; the stream, REST, keyring,
+notifications and the simulator are imported and built right after the window is on screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from ccdesk.core.secrets import app_name_from_env
+from ccdesk.core.settings import load_settings
+from ccdesk.qt.price_window import PriceWindow
+from ccdesk.qt.quote_model import QuoteTableModel
+from ccdesk.qt.settings_store import QtSettingsStore
+from ccdesk.qt.single_instance import SingleInstance
+
+log = logging.getLogger(__name__)
+
+
+def resource_path(name: str) -> str:
+    """A file in ``resources/``: next to the package in a source tree or wheel, or in a frozen build."""
+    base = getattr(sys, "_MEIPASS", None)
+    if base:
+        return os.path.join(base, "resources", name)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (
+        os.path.join(here, "resources", name),
+        os.path.join(os.path.dirname(here), "resources", name),
+    ):
+        if os.path.exists(candidate):
+            return candidate
+    return os.path.join(here, "resources", name)
+
+
+class App:
+    """Holds the parts for the life of the process (so nothing is garbage-collected)."""
+
+    def __init__(self, *, demo: bool, background: bool) -> None:
+        self.demo = demo
+        self.background = background
+        self.controller: Any = None
+        self.welcome: Any = None
+
+    def run(self) -> int:
+        # The X11 window class (WM_CLASS) comes from argv[0] and the application name: both are
+        # "ccdesk" so launchers and checks find the window. A test-only app name separates only the
+        # settings file, the keyring entry and the single-instance socket.
+        app_name = app_name_from_env(os.environ)
+        qapp = QApplication.instance() or QApplication(["ccdesk"])
+        qapp.setApplicationName("ccdesk")
+        qapp.setOrganizationName("ccdesk")
+        qapp.setDesktopFileName("ccdesk")
+        qapp.setQuitOnLastWindowClosed(False)
+        qapp.setWindowIcon(QIcon(resource_path("ccdesk.svg")))
+
+        self.single = SingleInstance(app_name)
+        if not self.single.claim():
+            print("ccdesk is already running; its window was brought forward.", flush=True)
+            return 0
+
+        self.store = QtSettingsStore()
+        self.settings, problems = load_settings(self.store)
+        for problem in problems:
+            log.warning("setting %s was invalid (%s); using its default", problem.key, problem.reason)
+        self.model = QuoteTableModel(self.settings.stale_after_s)
+        self.model.set_watchlist(list(self.settings.watchlist))
+        self.window = PriceWindow(self.model)
+        if problems:
+            names = ", ".join(sorted({p.key for p in problems}))
+            self.window.show_banner(f"Some settings were invalid and were reset to their defaults: {names}.")
+        if not self.background:
+            self.window.show()
+        self._watch_signals()
+        QTimer.singleShot(0, self._finish_startup)
+        try:
+            return int(qapp.exec())
+        finally:
+            self.single.release()
+
+    def _watch_signals(self) -> None:
+        """SIGTERM/SIGINT quit cleanly. Python runs signal handlers only when it gets control, which
+        Qt's event loop never gives it; a wakeup fd watched by a QSocketNotifier does, at no idle cost."""
+        self._sig_read, sig_write = socket.socketpair()
+        self._sig_read.setblocking(False)
+        sig_write.setblocking(False)
+        self._sig_write = sig_write
+        signal.set_wakeup_fd(sig_write.fileno())
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)  # the wakeup fd does the work
+        self._sig_notifier = QSocketNotifier(self._sig_read.fileno(), QSocketNotifier.Type.Read)
+        self._sig_notifier.activated.connect(self._on_signal)
+
+    def _on_signal(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sig_read.recv(64)
+        log.info("signal received; quitting")
+        if self.controller is not None:
+            self.controller.quit()
+        else:
+            QApplication.quit()
+
+    def _finish_startup(self) -> None:
+        # Deferred imports: everything below pulls in websocket-client, requests, keyring, plyer.
+        from ccdesk.core.autostart import Autostart
+        from ccdesk.core.secrets import SecretStore
+        from ccdesk.qt.controller import AppController
+        from ccdesk.qt.notifier import Notifier
+        from ccdesk.qt.tray import Tray
+
+        tray = Tray()
+        notifier = Notifier(tray)
+        self.controller = AppController(
+            settings=self.settings,
+            store=self.store,
+            secrets=SecretStore(),
+            window=self.window,
+            model=self.model,
+            tray=tray,
+            notifier=notifier,
+            autostart=Autostart(),
+            demo=self.demo,
+        )
+        self.controller.welcome_needed.connect(self._show_welcome)
+        self.single.activation_requested.connect(self.controller.show_window)
+        self.controller.start(show_window=not self.background)
+
+    def _show_welcome(self) -> None:
+        from dataclasses import replace
+
+        from ccdesk.qt.welcome_dialog import WelcomeDialog
+
+        self.welcome = WelcomeDialog(self.window)
+        self.welcome.demo_chosen.connect(
+            lambda: self.controller.apply_settings(replace(self.controller.settings, demo=True))
+        )
+        self.welcome.key_chosen.connect(self.controller.open_settings)
+        self.welcome.open()
+
+
+def run_app(*, demo: bool = False, background: bool = False) -> int:
+    """Run the desktop app until it quits; returns the exit code."""
+    return App(demo=demo, background=background).run()

@@ -1,0 +1,427 @@
+"""Alert delivery: desktop notification, else the tray's balloon, else a window banner; and webhooks.
+
+Nothing here blocks the GUI thread or the stream thread. Desktop notifications (plyer, which may
+run ``notify-send`` or wait on D-Bus) and webhook POSTs run on two small background lanes, so a
+slow webhook never delays a notification and a hung notification service never delays a webhook.
+Their outcomes come back to the GUI thread through queued signals; the tray and banner fallbacks
+run there, and one ``Delivery`` per alert reports where it went.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from ccdesk.core.alerts import Alert
+from ccdesk.core.webhook import WebhookFailure, WebhookResult, alert_payload, post_alert
+from ccdesk.wording import alert_body, alert_title
+
+log = logging.getLogger(__name__)
+
+APP_NAME: Final = "ccdesk"
+NOTIFICATION_TIMEOUT_S: Final = 10
+MAX_QUEUED: Final = 32
+"""Per lane. Past this, a lane is stuck (a hung notification service): deliver by the fallback."""
+SHUTDOWN_WAIT_S: Final = 2.0
+
+_NOTIFICATIONS_NAME: Final = "org.freedesktop.Notifications"
+_DBUS_PROBE_TIMEOUT_S: Final = 2.0
+
+Channel = Literal["desktop", "tray", "banner", "none"]
+NotifyFn = Callable[..., object]
+"""plyer's ``notification.notify``: called with ``title``, ``message``, ``app_name``, ``app_icon``
+and ``timeout`` keywords; returns normally when the notification was handed over, raises otherwise."""
+PostFn = Callable[..., WebhookResult]
+"""``post_alert``'s shape: ``(url, payload, *, timeout_s) -> WebhookResult``."""
+
+
+class MessageSink(Protocol):
+    """What the notifier needs of the tray: a balloon message that says whether it was shown."""
+
+    def show_message(self, title: str, body: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where one alert went, for the alert history.
+
+    Attributes:
+        alert: The alert.
+        channel: ``desktop`` (a desktop notification), ``tray`` (the tray icon's balloon),
+            ``banner`` (the window's banner, asked for with ``banner_requested``) or ``none``
+            (not shown: the notifier was shut down).
+        webhook: The webhook POST's outcome, or None when no webhook URL is set.
+        error: Why the desktop notification was not used, in plain words, or None.
+    """
+
+    alert: Alert
+    channel: Channel
+    webhook: WebhookResult | None = None
+    error: str | None = None
+
+
+class NotificationUnavailable(RuntimeError):
+    """No desktop notification service to hand a notification to; ``str(err)`` says why."""
+
+
+def notification_service_problem(env: Mapping[str, str] | None = None) -> str | None:
+    """Why a freedesktop notification cannot be shown on this Linux session, or None if it can.
+
+    plyer cannot tell: its ``notify-send`` fallback ignores the program's exit status, so with no
+    session bus or no notification daemon it "succeeds" and the alert is lost. So, on Linux outside
+    Flatpak, ask the session bus (with jeepney, when installed) whether anyone owns, or could be
+    started as, ``org.freedesktop.Notifications``. Blocks for up to ~2 s: call it off the GUI thread.
+    Other platforms, Flatpak, and a missing jeepney all answer None (let plyer try).
+    """
+    if not sys.platform.startswith("linux") or os.path.isdir("/app"):
+        return None
+    env = os.environ if env is None else env
+    address = env.get("DBUS_SESSION_BUS_ADDRESS", "").strip()
+    if not address:
+        # GLib (notify-send, GNOME) falls back to $XDG_RUNTIME_DIR/bus; so do we.
+        runtime = env.get("XDG_RUNTIME_DIR", "").strip()
+        if not runtime or not os.path.exists(os.path.join(runtime, "bus")):
+            return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+        address = f"unix:path={os.path.join(runtime, 'bus')}"
+    try:
+        from jeepney.bus_messages import message_bus  # type: ignore[import-untyped]
+        from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        with open_dbus_connection(address, auth_timeout=_DBUS_PROBE_TIMEOUT_S) as conn:
+            owned = conn.send_and_get_reply(
+                message_bus.NameHasOwner(_NOTIFICATIONS_NAME), timeout=_DBUS_PROBE_TIMEOUT_S
+            )
+            if owned.body and owned.body[0]:
+                return None
+            names = conn.send_and_get_reply(message_bus.ListActivatableNames(), timeout=_DBUS_PROBE_TIMEOUT_S)
+            if names.body and _NOTIFICATIONS_NAME in names.body[0]:
+                return None
+    except Exception as exc:  # any failure to talk to the bus means the same thing here
+        log.debug("D-Bus session bus probe failed: %r", exc)
+        return f"the D-Bus session bus could not be reached ({type(exc).__name__})"
+    return "no notification service is running on the D-Bus session bus"
+
+
+class PlyerNotify:
+    """The default ``notify_fn``: plyer's desktop notification, after checking that it can arrive.
+
+    Raises ``NotificationUnavailable`` when :func:`notification_service_problem` finds no
+    service, and whatever plyer raises (``NotImplementedError`` when it has no backend).
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._env = env
+        self._resolved = False
+
+    def __call__(self, *, title: str, message: str, app_name: str, app_icon: str, timeout: int) -> None:
+        problem = notification_service_problem(self._env)
+        if problem is not None:
+            raise NotificationUnavailable(problem)
+        from plyer import notification  # type: ignore[import-untyped]
+
+        if self._resolved:
+            notification.notify(
+                title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
+            )
+            return
+        # plyer picks its backend on first use and warns (UserWarning) when dbus-python is missing
+        # before settling on notify-send. That is expected, not a problem: log it instead. (The
+        # warnings filter is process-wide, so this is done only once.)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                notification.notify(
+                    title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
+                )
+            finally:
+                self._resolved = True
+        for w in caught:
+            log.info("plyer: %s", str(w.message).splitlines()[0])
+
+
+class _Lane:
+    """One daemon thread running jobs in order.
+
+    Not a ThreadPoolExecutor and not a QThreadPool: both join their threads at exit (interpreter
+    shutdown, ~QThreadPool), so a notification service that never answers would hang quitting.
+    A daemon thread is simply abandoned after ``stop``'s bounded wait.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=MAX_QUEUED + 1)
+        self._abandoned = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> bool:
+        """Queue ``job``; False when the lane is full (stuck) or stopped."""
+        if self._abandoned.is_set():
+            return False
+        try:
+            self._jobs.put_nowait(job)
+        except queue.Full:
+            return False
+        return True
+
+    def stop(self, deadline: float) -> bool:
+        """Let queued jobs finish until monotonic ``deadline``; True if the thread ended in time."""
+        with contextlib.suppress(queue.Full):
+            self._jobs.put(None, timeout=max(0.0, deadline - time.monotonic()))
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        ended = not self._thread.is_alive()
+        if not ended:
+            self._abandoned.set()  # the running job finishes on its own; nothing after it runs
+        return ended
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None or self._abandoned.is_set():
+                return
+            try:
+                job()
+            except Exception:  # a job reports its own outcome; this is a bug, keep the lane alive
+                log.exception("%s job failed", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _DesktopOutcome:
+    seq: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _WebhookOutcome:
+    seq: int
+    result: WebhookResult
+
+
+@dataclass(slots=True)
+class _Pending:
+    alert: Alert
+    title: str
+    body: str
+    channel: Channel | None = None
+    error: str | None = None
+    awaiting_webhook: bool = False
+    webhook: WebhookResult | None = None
+
+
+class Notifier(QObject):
+    """Delivers alerts to the desktop, the tray or the window, and to an optional webhook.
+
+    ``deliver`` returns at once. The desktop notification runs on a background lane; when it
+    fails, the tray's balloon is tried on the GUI thread, and without a tray the window is asked
+    for a banner. The webhook POST (when a URL is set) runs on its own lane. When both are done,
+    ``delivered`` reports the outcome. Lives on, and is called from, the GUI thread.
+
+    Signals:
+        delivered(object): a :class:`Delivery`, once per alert, after every channel has finished.
+        banner_requested(str, str): title and body, to show in the window when neither a desktop
+            notification nor the tray could show the alert.
+    """
+
+    delivered = Signal(object)
+    banner_requested = Signal(str, str)
+    # Internal: lane threads -> GUI thread (queued).
+    _desktop_finished = Signal(object)
+    _webhook_finished = Signal(object)
+
+    def __init__(
+        self,
+        tray: MessageSink | None = None,
+        parent: QObject | None = None,
+        *,
+        notify_fn: NotifyFn | None = None,
+        post_fn: PostFn = post_alert,
+        webhook_timeout_s: float = 5.0,
+        app_icon: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self._tray = tray
+        self._notify_fn: NotifyFn = notify_fn if notify_fn is not None else PlyerNotify()
+        self._post_fn = post_fn
+        self._webhook_timeout_s = webhook_timeout_s
+        self._app_icon = app_icon
+        self._webhook_url: str | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._seq = itertools.count(1)
+        self._closed = False
+        self._desktop_lane = _Lane("ccdesk-notify")
+        self._webhook_lane = _Lane("ccdesk-webhook")
+        queued = Qt.ConnectionType.QueuedConnection
+        self._desktop_finished.connect(self._on_lane_desktop_finished, queued)
+        self._webhook_finished.connect(self._on_lane_webhook_finished, queued)
+
+    # --- commands ---
+
+    @Slot(object)
+    def set_tray(self, tray: MessageSink | None) -> None:
+        """Use ``tray`` for the balloon fallback (None: no tray)."""
+        self._tray = tray
+
+    @Slot(object)
+    def set_webhook_url(self, url: str | None) -> None:
+        """POST every later alert to ``url`` too; None or blank turns webhooks off."""
+        self._webhook_url = url.strip() if url and url.strip() else None
+
+    def webhook_url(self) -> str | None:
+        """The webhook URL in use, or None."""
+        return self._webhook_url
+
+    @Slot(object)
+    def deliver(self, alert: Alert) -> None:
+        """Start delivering ``alert``; returns at once. ``delivered`` follows."""
+        title, body = alert_title(alert), alert_body(alert)
+        if self._closed:
+            self.delivered.emit(Delivery(alert, "none", None, "not shown: ccdesk is shutting down"))
+            return
+        seq = next(self._seq)
+        url = self._webhook_url
+        pending = self._pending[seq] = _Pending(alert, title, body, awaiting_webhook=url is not None)
+        if url is not None:
+            payload = alert_payload(alert)
+            if not self._webhook_lane.submit(_WebhookJob(self, seq, url, payload, self._webhook_timeout_s)):
+                pending.awaiting_webhook = False
+                pending.webhook = WebhookResult(
+                    ok=False,
+                    error="not sent: earlier webhook deliveries are still waiting for an answer",
+                    failure=WebhookFailure.TIMEOUT,
+                )
+        if not self._desktop_lane.submit(_DesktopJob(self, seq, title, body)):
+            self._fall_back(seq, "the desktop notification service is not answering")
+        self._finish_if_done(seq)
+
+    def shutdown(self, timeout_s: float = SHUTDOWN_WAIT_S) -> None:
+        """Stop taking alerts and wait up to ``timeout_s`` in all for deliveries under way.
+
+        Deliveries still running after that are abandoned (their threads are daemons).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + timeout_s
+        lanes = (self._desktop_lane, self._webhook_lane)
+        stuck = [lane.name for lane in lanes if not lane.stop(deadline)]
+        if stuck:
+            log.warning("gave up waiting for %s after %.1f s", ", ".join(stuck), timeout_s)
+
+    # --- lane side (background threads) ---
+
+    def _run_desktop(self, seq: int, title: str, body: str) -> None:
+        try:
+            self._notify_fn(
+                title=title,
+                message=body,
+                app_name=APP_NAME,
+                app_icon=self._app_icon,
+                timeout=NOTIFICATION_TIMEOUT_S,
+            )
+        except NotImplementedError:
+            error: str | None = "no desktop notification backend is available (plyer has none here)"
+        except NotificationUnavailable as exc:
+            error = f"desktop notifications are unavailable: {exc}"
+        except Exception as exc:
+            error = f"the desktop notification failed ({type(exc).__name__}: {exc})"
+        else:
+            error = None
+        if error is not None:
+            log.info("desktop notification not shown: %s", error)
+        self._emit_from_lane(self._desktop_finished, _DesktopOutcome(seq, error))
+
+    def _run_webhook(self, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float) -> None:
+        try:
+            result = self._post_fn(url, payload, timeout_s=timeout_s)
+        except Exception as exc:  # post_alert does not raise; an injected post_fn might
+            result = WebhookResult(ok=False, error=f"the webhook could not be sent ({type(exc).__name__})")
+        self._emit_from_lane(self._webhook_finished, _WebhookOutcome(seq, result))
+
+    def _emit_from_lane(self, signal: Any, outcome: object) -> None:
+        try:
+            signal.emit(outcome)
+        except RuntimeError:  # the Notifier was deleted after an abandoned job finished
+            log.debug("notifier gone; dropped %r", outcome)
+
+    # --- GUI thread ---
+
+    @Slot(object)
+    def _on_lane_desktop_finished(self, outcome: _DesktopOutcome) -> None:
+        pending = self._pending.get(outcome.seq)
+        if pending is None:
+            return
+        if outcome.error is None:
+            pending.channel = "desktop"
+        else:
+            self._fall_back(outcome.seq, outcome.error)
+        self._finish_if_done(outcome.seq)
+
+    @Slot(object)
+    def _on_lane_webhook_finished(self, outcome: _WebhookOutcome) -> None:
+        pending = self._pending.get(outcome.seq)
+        if pending is None:
+            return
+        pending.webhook = outcome.result
+        pending.awaiting_webhook = False
+        if not outcome.result.ok:
+            log.info("alert webhook failed: %s", outcome.result.error)
+        self._finish_if_done(outcome.seq)
+
+    def _fall_back(self, seq: int, error: str) -> None:
+        """The desktop notification failed: the tray's balloon, else a banner in the window."""
+        pending = self._pending[seq]
+        pending.error = error
+        tray = self._tray
+        if tray is not None and tray.show_message(pending.title, pending.body):
+            pending.channel = "tray"
+        else:
+            pending.channel = "banner"
+            self.banner_requested.emit(pending.title, pending.body)
+
+    def _finish_if_done(self, seq: int) -> None:
+        pending = self._pending[seq]
+        if pending.channel is None or pending.awaiting_webhook:
+            return
+        del self._pending[seq]
+        self.delivered.emit(Delivery(pending.alert, pending.channel, pending.webhook, pending.error))
+
+
+class _DesktopJob:
+    """A desktop notification job for the lane (a callable object, so no lambda crosses threads)."""
+
+    __slots__ = ("_body", "_notifier", "_seq", "_title")
+
+    def __init__(self, notifier: Notifier, seq: int, title: str, body: str) -> None:
+        self._notifier, self._seq, self._title, self._body = notifier, seq, title, body
+
+    def __call__(self) -> None:
+        self._notifier._run_desktop(self._seq, self._title, self._body)
+
+
+class _WebhookJob:
+    """A webhook POST job for the lane."""
+
+    __slots__ = ("_notifier", "_payload", "_seq", "_timeout_s", "_url")
+
+    def __init__(
+        self, notifier: Notifier, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float
+    ) -> None:
+        self._notifier, self._seq, self._url = notifier, seq, url
+        self._payload, self._timeout_s = payload, timeout_s
+
+    def __call__(self) -> None:
+        self._notifier._run_webhook(self._seq, self._url, self._payload, self._timeout_s)

@@ -1,0 +1,184 @@
+"""The real app on a real desktop: Xvfb, a tray host (trayer), a notification daemon (dunst) and
+a Secret Service (gnome-keyring), all on a private D-Bus session bus. Screenshots go to
+tests/artifacts/screenshots (the README shows copies from tests/e2e/screenshots)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from ccdesk.sim.server import SimServer
+from tests.desktop import (
+    missing_e2e_tools,
+    notification_daemon,
+    notifications,
+    screenshot,
+    secret_service,
+    session_bus,
+    tray_host,
+    wait_for_window,
+    window_name,
+    wm_class,
+    xvfb,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+APP = "ccdesk-e2e"
+
+if missing_e2e_tools():  # `bash .ci/bootstrap --test` installs them; say so rather than pass silently
+    pytest.fail(f"missing {missing_e2e_tools()}: run `bash .ci/bootstrap --test`", pytrace=False)
+
+
+@pytest.fixture
+def desktop() -> Iterator[dict[str, str]]:
+    """A whole desktop session: the keyring starts before the display exists, so a locked keyring
+    could never open a prompt that blocks (RECIPES)."""
+    with ExitStack() as stack:
+        env = stack.enter_context(session_bus())
+        stack.enter_context(secret_service(env))
+        env = stack.enter_context(xvfb(env))
+        stack.enter_context(notification_daemon(env))
+        stack.enter_context(tray_host(env))
+        env["CCDESK_APP_NAME"] = APP
+        env.pop("CCDESK_API_KEY", None)
+        env.pop("PYTHON_KEYRING_BACKEND", None)
+        yield env
+
+
+def write_settings(env: dict[str, str], values: dict[str, str]) -> None:
+    """Pre-seed the app's QSettings INI file, as a returning user would have it."""
+    path = Path(env["HOME"]) / ".config" / "ccdesk" / f"{APP}.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["[General]"] + [
+        f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in values.items()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+class RunningApp:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.env = env
+        self.log = Path(env["HOME"]) / "app.log"
+        self._log_file = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ccdesk", "-v", *args],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def window(self) -> str:
+        return wait_for_window(self.env, ["--class", "ccdesk"], timeout_s=20)
+
+    def wait_title(self, wid: str, prefix: str, timeout_s: float = 20) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            name = window_name(self.env, wid)
+            if name.startswith(prefix):
+                return name
+            time.sleep(0.2)
+        raise AssertionError(f"title never started with {prefix!r}; log:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._log_file.close()
+        return code
+
+
+def wait_for_notification(env, predicate, timeout_s: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout_s
+    seen: list[dict[str, str]] = []
+    while time.monotonic() < deadline:
+        seen = notifications(env)
+        for n in seen:
+            if predicate(n):
+                return n
+        time.sleep(0.5)
+    raise AssertionError(f"no matching notification in {timeout_s} s; saw {seen}")
+
+
+def test_demo_shows_live_prices_in_the_window_and_tray_and_notifies(desktop):
+    env = desktop
+    app = RunningApp(env, "--demo")
+    try:
+        wid = app.window()
+        assert '"ccdesk"' in wm_class(env, wid)
+        title = app.wait_title(wid, "ccdesk — BTC/USD ")  # the pinned pair's live price is in the title
+        assert any(ch.isdigit() for ch in title)
+        time.sleep(3)  # let a few seconds of prices draw the sparklines before the picture
+        screenshot(env, SHOTS / "window.png", wid)
+        screenshot(env, SHOTS / "tray.png", crop="200x32+1080+0")
+        # Default rules + the simulator's sharp moves: a first real notification within about a minute.
+        n = wait_for_notification(env, lambda n: n["appname"] == "ccdesk", timeout_s=120)
+        assert " in " in n["summary"]
+        assert " up " in n["summary"] or " down " in n["summary"]
+        assert "→" in n["body"]
+    finally:
+        code = app.stop()
+    assert code == 0, app.log.read_text()
+    assert "Traceback" not in app.log.read_text()
+
+
+def test_second_launch_brings_the_first_forward_and_exits(desktop):
+    env = desktop
+    app = RunningApp(env, "--demo")
+    try:
+        app.window()
+        second = subprocess.run(
+            [sys.executable, "-m", "ccdesk", "--demo"], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 0
+        assert "already running" in second.stdout
+    finally:
+        assert app.stop() == 0
+
+
+def test_key_entered_in_settings_lands_in_the_secret_service_and_the_server_accepts_it(desktop):
+    env = desktop
+    key = "e2e-key-0123456789abcdef"
+    with SimServer(keys=[key], rate=20.0) as sim:
+        write_settings(env, {"stream_url": sim.stream_url, "rest_url": sim.rest_url})
+        app = RunningApp(env)
+        try:
+            app.window()
+            # No key anywhere: the welcome offers the demo or a key. Enter a key.
+            wait_for_window(env, ["--name", "Welcome to ccdesk"])
+            screenshot(env, SHOTS / "welcome.png", wait_for_window(env, ["--name", "Welcome to ccdesk"]))
+            subprocess.run(["xdotool", "key", "--clearmodifiers", "Return"], env=env, check=True)
+            dialog = wait_for_window(env, ["--name", "ccdesk settings"])
+            subprocess.run(["xdotool", "type", "--delay", "5", key], env=env, check=True)
+            screenshot(env, SHOTS / "settings.png", dialog)
+            subprocess.run(["xdotool", "key", "--clearmodifiers", "Return"], env=env, check=True)
+            assert sim.wait_for(lambda: sim.active_sockets(key) == 1, 20), app.log.read_text()
+            deadline = time.monotonic() + 10
+            stored = ""
+            while time.monotonic() < deadline and stored != key:
+                stored = subprocess.run(
+                    ["secret-tool", "lookup", "service", APP, "username", "api_key"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout
+                time.sleep(0.2)
+            assert stored == key
+            upgrade = [h for h in sim.handshakes if h.path.startswith("/v2")][-1]
+            assert upgrade.header("authorization") == f"Apikey {key}"
+            assert key not in app.log.read_text()
+        finally:
+            assert app.stop() == 0

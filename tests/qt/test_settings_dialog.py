@@ -1,0 +1,528 @@
+"""The Settings dialog, offscreen: what each tab produces on OK, inline validation, the key check."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
+
+from ccdesk.core.alerts import Direction, LevelRule, MoveRule
+from ccdesk.core.secrets import ApiKey
+from ccdesk.core.settings import DEFAULT_RULES, Settings
+from ccdesk.core.subs import aggregate, parse_sub
+from ccdesk.qt.settings_dialog import (
+    API_KEYS_URL,
+    PAUSE_OFF,
+    PAUSE_UNTIL_RESUMED,
+    PAUSE_UNTIL_TIME,
+    RuleEditor,
+    SettingsDialog,
+    describe_rule,
+)
+
+KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+BTC, ETH, SOL, XRP, DOGE = (aggregate(b, "USD") for b in ("BTC", "ETH", "SOL", "XRP", "DOGE"))
+COINBASE_ETH = parse_sub("2~Coinbase~ETH~USD")
+TAB_KEY, TAB_WATCHLIST, TAB_ALERTS, TAB_GENERAL = range(4)
+
+
+class Recorder:
+    """Everything the dialog emitted, in order."""
+
+    def __init__(self, dialog: SettingsDialog) -> None:
+        self.events: list[tuple[str, object]] = []
+        dialog.verify_requested.connect(lambda key: self.events.append(("verify", key)))
+        dialog.key_entered.connect(lambda key: self.events.append(("key", key)))
+        dialog.settings_accepted.connect(lambda s: self.events.append(("settings", s)))
+
+    def settings(self) -> Settings:
+        found = [value for name, value in self.events if name == "settings"]
+        assert len(found) == 1, self.events
+        assert isinstance(found[0], Settings)
+        return found[0]
+
+
+@pytest.fixture
+def make(qtbot: QtBot):
+    def make(settings: Settings | None = None, key_status: str = "No key yet"):
+        dialog = SettingsDialog(settings or Settings(), key_status)
+        qtbot.addWidget(dialog)
+        return dialog, Recorder(dialog)
+
+    return make
+
+
+def add(dialog: SettingsDialog, base: str, quote: str, exchange: str = "") -> bool:
+    dialog.base_edit.setText(base)
+    dialog.quote_edit.setText(quote)
+    dialog.exchange_edit.setText(exchange)
+    return dialog.add_pair()
+
+
+def select_pair(dialog: SettingsDialog, sub) -> None:
+    for row in range(dialog.watch_list.count()):
+        if dialog.watch_list.item(row).toolTip() == str(sub):
+            dialog.watch_list.setCurrentRow(row)
+            return
+    raise AssertionError(f"{sub} not listed")
+
+
+def listed_pairs(dialog: SettingsDialog) -> list[str]:
+    return [dialog.watch_list.item(row).text() for row in range(dialog.watch_list.count())]
+
+
+# --- OK and Cancel ---
+
+
+def test_ok_without_changes_gives_the_same_settings(make):
+    s = Settings(stream_url="wss://stream.example/v2", rest_url="https://rest.example", webhook_url=None)
+    dialog, rec = make(s)
+    dialog.accept()
+    assert rec.events == [("settings", s)]
+    assert dialog.result() == SettingsDialog.DialogCode.Accepted
+
+
+def test_cancel_emits_nothing(make, qtbot):
+    dialog, rec = make()
+    dialog.key_edit.setText(KEY)
+    add(dialog, "ADA", "USD")
+    with qtbot.waitSignal(dialog.rejected):
+        dialog.buttons.button(dialog.buttons.StandardButton.Cancel).click()
+    assert rec.events == []
+
+
+# --- watchlist ---
+
+
+def test_invalid_pair_shows_the_reason_and_adds_nothing(make):
+    dialog, rec = make()
+    before = listed_pairs(dialog)
+    assert not add(dialog, "BTC", "", "")
+    assert not dialog.pair_error_label.isHidden()
+    assert dialog.pair_error_label.text() == "Enter the currency (for example USD)."
+    assert not add(dialog, "B$C", "USD")
+    assert dialog.pair_error_label.text() == "The coin must be 1 to 20 letters or digits, like BTC."
+    assert not add(dialog, "btc", "usd")
+    assert dialog.pair_error_label.text() == "BTC/USD is already in the watchlist."
+    assert listed_pairs(dialog) == before
+    assert dialog.base_edit.text() == "btc"  # kept for correcting
+    dialog.base_edit.setText("bt")
+    dialog.base_edit.textEdited.emit("bt")  # typing clears the message
+    assert dialog.pair_error_label.isHidden()
+    dialog.accept()
+    assert rec.settings().watchlist == Settings().watchlist
+
+
+def test_add_remove_reorder_pin_produce_the_expected_settings(make):
+    dialog, rec = make()
+    assert add(dialog, "ada", "eur")  # blank exchange: the aggregate
+    assert add(dialog, "eth", "usd", "Coinbase")  # an exchange: its ticker
+    assert dialog.base_edit.text() == dialog.quote_edit.text() == dialog.exchange_edit.text() == ""
+    assert dialog.pair_error_label.isHidden()
+    select_pair(dialog, XRP)
+    dialog.remove_button.click()
+    select_pair(dialog, DOGE)
+    dialog.up_button.click()
+    dialog.up_button.click()
+    select_pair(dialog, BTC)
+    dialog.down_button.click()
+    select_pair(dialog, COINBASE_ETH)
+    dialog.pin_button.click()
+    assert not dialog.pin_button.isEnabled()  # already pinned
+    assert "ETH/USD Coinbase    (shown in tray)" in listed_pairs(dialog)
+    dialog.accept()
+    s = rec.settings()
+    assert s.watchlist == (DOGE, BTC, ETH, SOL, aggregate("ADA", "EUR"), COINBASE_ETH)
+    assert s.pinned == COINBASE_ETH
+    assert s.rules == DEFAULT_RULES
+
+
+def test_enter_in_the_add_row_adds_and_keeps_the_dialog_open(make, qtbot):
+    dialog, rec = make()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.tabs.setCurrentIndex(TAB_WATCHLIST)
+    qtbot.keyClicks(dialog.base_edit, "ltc")
+    qtbot.keyClicks(dialog.quote_edit, "btc")
+    qtbot.keyClick(dialog.quote_edit, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert rec.events == []
+    assert listed_pairs(dialog)[-1] == "LTC/BTC"
+    qtbot.keyClick(dialog.exchange_edit, Qt.Key.Key_Enter)  # empty fields: a message, still open
+    assert dialog.isVisible()
+    assert dialog.pair_error_label.text() == "Enter the coin (for example BTC)."
+
+
+def test_removing_the_pinned_pair_pins_the_first(make):
+    dialog, rec = make()
+    select_pair(dialog, BTC)
+    dialog.remove_button.click()
+    dialog.accept()
+    assert rec.settings().pinned == ETH
+
+
+def test_removing_everything_and_adding_again(make):
+    dialog, rec = make()
+    for _ in range(5):
+        dialog.watch_list.setCurrentRow(0)
+        dialog.remove_button.click()
+    assert not dialog.remove_button.isEnabled()
+    assert not dialog.up_button.isEnabled()
+    assert add(dialog, "SOL", "EUR")
+    dialog.accept()
+    s = rec.settings()
+    assert (s.watchlist, s.pinned) == ((aggregate("SOL", "EUR"),), aggregate("SOL", "EUR"))
+
+
+def test_move_buttons_are_disabled_at_the_ends(make):
+    dialog, _ = make()
+    dialog.watch_list.setCurrentRow(0)
+    assert (dialog.up_button.isEnabled(), dialog.down_button.isEnabled()) == (False, True)
+    dialog.watch_list.setCurrentRow(4)
+    assert (dialog.up_button.isEnabled(), dialog.down_button.isEnabled()) == (True, False)
+
+
+# --- API key ---
+
+
+def test_verify_emits_the_typed_key(make, qtbot):
+    dialog, rec = make()
+    assert not dialog.verify_button.isEnabled()  # nothing typed
+    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Password
+    dialog.key_edit.setText(f"  {KEY}\n")
+    with qtbot.waitSignal(dialog.verify_requested) as blocker:
+        dialog.verify_button.click()
+    assert blocker.args == [ApiKey(KEY)]
+    assert not dialog.verify_button.isEnabled()  # until the result comes
+    assert dialog.verify_result_label.text() == "Checking the key with CryptoCompare\u2026"
+    dialog.show_verify_result("The API key works: CryptoCompare accepted it and answered.", True)
+    assert dialog.verify_result_label.text() == "The API key works: CryptoCompare accepted it and answered."
+    assert not dialog.verify_result_label.isHidden()
+    assert dialog.verify_button.isEnabled()
+    dialog.show_verify_result("CryptoCompare refused the API key.", False)
+    assert dialog.verify_result_label.text() == "CryptoCompare refused the API key."
+    assert rec.events == [("verify", ApiKey(KEY))]
+
+
+def test_verify_refuses_an_invalid_key_inline(make):
+    dialog, rec = make()
+    dialog.key_edit.setText("abc def")
+    dialog.verify_button.click()
+    assert rec.events == []
+    assert dialog.key_error_label.text().startswith("The API key contains a space at position 4")
+    assert "abc" not in dialog.key_error_label.text()
+    dialog.key_edit.setText(KEY)  # editing clears the message
+    assert dialog.key_error_label.isHidden()
+
+
+def test_show_toggle_reveals_and_hides_the_key(make):
+    dialog, _ = make()
+    dialog.show_key_button.click()
+    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Normal
+    assert dialog.show_key_button.text() == "Hide"
+    dialog.show_key_button.click()
+    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Password
+
+
+def test_ok_with_a_typed_key_emits_it_before_the_settings(make):
+    dialog, rec = make()
+    dialog.key_edit.setText(KEY)
+    dialog.accept()
+    assert [name for name, _ in rec.events] == ["key", "settings"]
+    assert rec.events[0][1] == ApiKey(KEY)
+
+
+def test_ok_with_an_invalid_key_stays_open_on_the_key_tab(make, qtbot):
+    dialog, rec = make()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.tabs.setCurrentIndex(TAB_GENERAL)
+    dialog.key_edit.setText("\u00e9" * 40)
+    dialog.accept()
+    assert dialog.isVisible()
+    assert rec.events == []
+    assert dialog.tabs.currentIndex() == TAB_KEY
+    assert dialog.key_error_label.isVisible()
+
+
+def test_the_key_never_reaches_a_log_or_a_label(make, caplog):
+    dialog, rec = make(key_status="A key is stored in the keyring (ab\u2026yz)")
+    with caplog.at_level(logging.DEBUG):
+        dialog.key_edit.setText(KEY)
+        dialog.verify_button.click()
+        dialog.accept()
+    assert len(rec.events) == 3
+    assert KEY not in caplog.text
+    assert KEY[:12] not in repr(rec.events)
+    assert all(KEY not in label.text() for label in dialog.findChildren(type(dialog.key_status_label)))
+
+
+def test_key_tab_texts(make):
+    dialog, _ = make(key_status="Keyring unavailable: no secure keyring is available")
+    assert dialog.key_status_label.text() == "Keyring unavailable: no secure keyring is available"
+    dialog.set_key_status("The key ab\u2026yz is stored in the keyring.")
+    assert dialog.key_status_label.text() == "The key ab\u2026yz is stored in the keyring."
+    links = [
+        label.text() for label in dialog.findChildren(type(dialog.key_status_label)) if "href" in label.text()
+    ]
+    assert len(links) == 1
+    assert f'href="{API_KEYS_URL}"' in links[0]
+
+
+# --- general ---
+
+
+def test_general_options(make):
+    dialog, rec = make()
+    dialog.stale_box.setValue(120)
+    dialog.autostart_check.setChecked(True)
+    dialog.demo_check.setChecked(True)
+    dialog.on_top_check.setChecked(True)
+    dialog.webhook_edit.setText("  https://hooks.example.com/alert?x=1  ")
+    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_RESUMED)
+    dialog.accept()
+    assert rec.settings() == dataclasses.replace(
+        Settings(),
+        stale_after_s=120.0,
+        autostart=True,
+        demo=True,
+        always_on_top=True,
+        webhook_url="https://hooks.example.com/alert?x=1",
+        alerts_paused_until=math.inf,
+    )
+
+
+def test_general_options_start_from_the_settings(make):
+    s = Settings(stale_after_s=300.0, autostart=True, always_on_top=True, webhook_url="http://127.0.0.1:9/h")
+    dialog, _ = make(s)
+    assert dialog.stale_box.value() == 300
+    assert dialog.stale_box.minimum() == 5
+    assert dialog.stale_box.maximum() == 3600
+    assert (dialog.autostart_check.isChecked(), dialog.demo_check.isChecked()) == (True, False)
+    assert dialog.on_top_check.isChecked()
+    assert dialog.webhook_edit.text() == "http://127.0.0.1:9/h"
+    assert dialog.pause_combo.currentIndex() == PAUSE_OFF
+    assert not dialog.pause_until_edit.isEnabled()
+
+
+@pytest.mark.parametrize("bad", ["hooks.example.com", "ftp://example.com/x", "https://", "http://a b.com"])
+def test_invalid_webhook_keeps_the_dialog_open(make, qtbot, bad):
+    dialog, rec = make()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.webhook_edit.setText(bad)
+    dialog.accept()
+    assert dialog.isVisible()
+    assert rec.events == []
+    assert dialog.tabs.currentIndex() == TAB_GENERAL
+    assert dialog.webhook_error_label.text().startswith("The webhook URL")
+    dialog.webhook_edit.clear()  # blank: no webhook
+    dialog.accept()
+    assert rec.settings().webhook_url is None
+
+
+def test_pause_until_a_time(make, qtbot):
+    dialog, rec = make()
+    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
+    assert dialog.pause_until_edit.isEnabled()
+    when = QDateTime.currentDateTime().addSecs(2 * 3600)
+    dialog.pause_until_edit.setDateTime(when)
+    dialog.accept()
+    expected = dialog.pause_until_edit.dateTime().toSecsSinceEpoch()  # minutes precision
+    assert rec.settings().alerts_paused_until == float(expected)
+
+
+def test_pause_in_the_past_is_refused(make, qtbot):
+    dialog, rec = make()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
+    dialog.pause_until_edit.setDateTime(QDateTime.currentDateTime().addSecs(-3600))
+    dialog.accept()
+    assert dialog.isVisible()
+    assert rec.events == []
+    assert dialog.pause_error_label.text() == "Pick a time in the future to pause alerts until."
+
+
+def test_an_unchanged_pause_keeps_its_exact_time(make):
+    until = QDateTime.currentDateTime().addDays(1).toSecsSinceEpoch() + 0.5
+    dialog, rec = make(Settings(alerts_paused_until=until))
+    assert dialog.pause_combo.currentIndex() == PAUSE_UNTIL_TIME
+    dialog.accept()
+    assert rec.settings().alerts_paused_until == until
+
+
+def test_a_pause_that_has_ended_shows_alerts_on(make):
+    dialog, rec = make(Settings(alerts_paused_until=1_000_000.0))
+    assert dialog.pause_combo.currentIndex() == PAUSE_OFF
+    dialog.accept()
+    assert rec.settings().alerts_paused_until is None
+
+
+def test_paused_until_resumed_starts_selected(make):
+    dialog, rec = make(Settings(alerts_paused_until=math.inf))
+    assert dialog.pause_combo.currentIndex() == PAUSE_UNTIL_RESUMED
+    dialog.pause_combo.setCurrentIndex(PAUSE_OFF)
+    dialog.accept()
+    assert rec.settings().alerts_paused_until is None
+
+
+# --- alert rules ---
+
+
+def rule_texts(dialog: SettingsDialog) -> list[str]:
+    return [dialog.rule_list.item(row).text() for row in range(dialog.rule_list.count())]
+
+
+def test_rules_are_listed_in_words(make):
+    dialog, _ = make(Settings(rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))))
+    assert rule_texts(dialog) == [
+        "All pairs: up or down 2 % within 5 min (then quiet 15 min)",
+        "BTC/USD: rises to 100,000.00 or above (then quiet 10 min)",
+    ]
+
+
+def test_add_a_move_rule(make):
+    dialog, rec = make()
+    dialog.add_move_button.click()
+    editor = dialog.rule_editor
+    assert isinstance(editor, RuleEditor)
+    assert editor.isVisible()
+    assert editor.pct_box.value() == 2.0  # sensible defaults
+    editor.pair_combo.setCurrentIndex(editor.pair_choices.index(ETH))
+    editor.pct_box.setValue(5.5)
+    editor.direction_combo.setCurrentIndex(2)  # down
+    editor.window_box.setValue(60.0)
+    editor.cooldown_box.setValue(30.0)
+    editor.accept()
+    assert dialog.rule_editor is None
+    assert rule_texts(dialog)[-1] == "ETH/USD: down 5.5 % within 1 h (then quiet 30 min)"
+    dialog.accept()
+    assert rec.settings().rules == (
+        *DEFAULT_RULES,
+        MoveRule(pct=5.5, window_s=3600.0, direction=Direction.DOWN, cooldown_s=1800.0, sub=ETH),
+    )
+
+
+def test_add_a_level_rule_with_validation(make):
+    dialog, rec = make()
+    dialog.add_level_button.click()
+    editor = dialog.rule_editor
+    assert editor.pair_choices[editor.pair_combo.currentIndex()] == BTC  # a level is about one pair
+    editor.accept()  # no level typed
+    assert editor.isVisible()
+    assert editor.error_label.text() == "Enter the price level, for example 100000."
+    editor.level_edit.setText("lots")
+    editor.accept()
+    assert editor.error_label.text() == "The price level must be a number, for example 100000 or 0.25."
+    editor.level_edit.setText("-5")
+    editor.accept()
+    assert editor.error_label.text() == "The level must be a price above 0, not -5.0"
+    editor.level_edit.setText("95,000.50")
+    editor.above_combo.setCurrentIndex(1)
+    editor.accept()
+    assert not editor.isVisible()
+    dialog.accept()
+    assert rec.settings().rules == (
+        *DEFAULT_RULES,
+        LevelRule(level=95000.5, above=False, cooldown_s=900.0, sub=BTC),
+    )
+
+
+def test_edit_a_rule_replaces_it_in_place(make):
+    level = LevelRule(level=3000.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0)
+    dialog, rec = make(Settings(rules=(level, *DEFAULT_RULES)))
+    dialog.rule_list.setCurrentRow(1)
+    dialog.edit_rule_button.click()
+    editor = dialog.rule_editor
+    assert editor.kind is MoveRule
+    assert editor.pair_combo.currentText() == "All pairs"
+    editor.pct_box.setValue(3.0)
+    editor.accept()
+    dialog.rule_list.setCurrentRow(0)
+    dialog.edit_rule_button.click()
+    editor = dialog.rule_editor
+    assert editor.kind is LevelRule
+    assert editor.level_edit.text() == "3000"
+    editor.level_edit.setText("3500")
+    editor.accept()
+    dialog.accept()
+    assert rec.settings().rules == (
+        # Unchanged fields keep their exact values (45 s is not a whole number of minutes).
+        LevelRule(level=3500.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0),
+        MoveRule(pct=3.0, window_s=300.0, direction=Direction.EITHER, cooldown_s=900.0),
+    )
+
+
+def test_cancelled_rule_editor_changes_nothing(make):
+    dialog, rec = make()
+    dialog.add_move_button.click()
+    dialog.rule_editor.pct_box.setValue(9.0)
+    dialog.rule_editor.reject()
+    dialog.accept()
+    assert rec.settings().rules == DEFAULT_RULES
+
+
+def test_remove_a_rule_and_a_duplicate_is_not_added(make):
+    dialog, rec = make()
+    dialog.add_move_button.click()
+    dialog.rule_editor.cooldown_box.setValue(15.0)
+    dialog.rule_editor.accept()  # equal to the default rule: not added twice
+    assert rule_texts(dialog) == ["All pairs: up or down 2 % within 5 min (then quiet 15 min)"]
+    dialog.rule_list.setCurrentRow(0)
+    dialog.remove_rule_button.click()
+    assert rule_texts(dialog) == []
+    assert not dialog.edit_rule_button.isEnabled()
+    dialog.accept()
+    assert rec.settings().rules == ()
+
+
+def test_rule_for_a_removed_pair_is_kept_and_marked(make):
+    dialog, rec = make(Settings(rules=(MoveRule(pct=1.0, sub=SOL),)))
+    select_pair(dialog, SOL)
+    dialog.remove_button.click()
+    assert rule_texts(dialog) == [
+        "SOL/USD: up or down 1 % within 5 min (then quiet 10 min) \u2014 pair not in the watchlist"
+    ]
+    dialog.accept()
+    assert rec.settings().rules == (MoveRule(pct=1.0, sub=SOL),)
+
+
+def test_describe_rule():
+    assert describe_rule(MoveRule(pct=0.5, window_s=90.0, direction=Direction.UP, cooldown_s=0.0)) == (
+        "All pairs: up 0.5 % within 1 min 30 s (then quiet 0 s)"
+    )
+    assert describe_rule(LevelRule(level=0.1234, above=False, sub=COINBASE_ETH)) == (
+        "ETH/USD Coinbase: falls to 0.1234 or below (then quiet 10 min)"
+    )
+
+
+# --- looks ---
+
+
+def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_path: Path):
+    dialog, _ = make(Settings(rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))))
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert (dialog.minimumWidth(), dialog.minimumHeight()) == (560, 460)
+    needed = dialog.layout().minimumSize()
+    assert needed.width() <= 560
+    assert needed.height() <= 460
+    for index in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(index)
+        image = dialog.grab()
+        assert image.save(str(tmp_path / f"settings_{index}.png"))
+        assert (image.width(), image.height()) == (dialog.width(), dialog.height())
+    labels = [
+        label
+        for label in dialog.findChildren(type(dialog.key_status_label))
+        if label.text().rstrip().endswith(":") and "&" in label.text()
+    ]
+    assert len(labels) >= 7
+    assert all(label.buddy() is not None for label in labels), [x.text() for x in labels if not x.buddy()]

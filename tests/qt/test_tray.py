@@ -1,0 +1,315 @@
+"""The tray: looks, tooltip and menu offscreen (no tray host), and a real tray host under Xvfb."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from pytestqt.qtbot import QtBot
+
+from ccdesk.core.quotes import Direction, Quote
+from ccdesk.core.stream import Reason, State, Status
+from ccdesk.core.subs import parse_sub
+from ccdesk.qt.tray import (
+    KEY_PROBLEM_WORDS,
+    MAX_TOOLTIP_PAIRS,
+    PAUSE_HOUR_S,
+    Tray,
+    TrayMenuState,
+    build_tray_menu,
+    paused_words,
+    quote_line,
+    tooltip_text,
+    tray_look,
+)
+from ccdesk.qt.tray_icon import TrayLook
+
+BTC = parse_sub("BTC-USD")
+ETH = parse_sub("2~Coinbase~ETH~USD")
+SOL = parse_sub("SOL-USD")
+TRADES = parse_sub("0~Binance~BTC~USDT")
+NOW = 1000.0
+STALE_S = 60.0
+LIVE = Status(State.CONNECTED, Reason.WELCOMED)
+
+
+def quote(sub, price=91_230.12, direction=Direction.UP, open_24h=89_317.0, received_at=NOW - 1.0):
+    return Quote(sub=sub, price=price, direction=direction, open_24h=open_24h, received_at=received_at)
+
+
+@pytest.fixture
+def tray(qapp) -> Iterator[Tray]:
+    t = Tray()
+    yield t
+    t.hide()
+    t.deleteLater()
+
+
+# --- pure helpers ---------------------------------------------------------------------------------
+
+
+def test_quote_line_shows_price_arrow_and_24h_change() -> None:
+    assert quote_line(quote(BTC), NOW, STALE_S) == "BTC/USD 91,230.12 ▲ +2.14%"
+    down = quote(ETH, price=3098.62, open_24h=3137.5)
+    assert quote_line(down, NOW, STALE_S) == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
+    flat = quote(SOL, price=150.0, open_24h=150.0)
+    assert quote_line(flat, NOW, STALE_S) == "SOL/USD 150.00 0.00%"
+    trade = quote(TRADES, price=91_021.74, open_24h=None)
+    assert quote_line(trade, NOW, STALE_S) == "BTC/USDT Binance trades 91,021.74"
+    assert quote_line(quote(BTC, price=None), NOW, STALE_S) == "BTC/USD: waiting for a price"
+    old = quote(BTC, received_at=NOW - STALE_S - 1)
+    assert quote_line(old, NOW, STALE_S) == "BTC/USD 91,230.12 ▲ +2.14% (stale)"
+
+
+@pytest.mark.parametrize(
+    ("pinned", "status", "key_problem", "expected"),
+    [
+        (None, None, False, TrayLook.IDLE),
+        (quote(BTC, price=None), LIVE, False, TrayLook.IDLE),
+        (quote(BTC), Status(State.CONNECTING, Reason.STARTING), False, TrayLook.UP),
+        (quote(BTC), LIVE, False, TrayLook.UP),
+        (quote(BTC, direction=Direction.DOWN), LIVE, False, TrayLook.DOWN),
+        (quote(BTC, direction=Direction.UNCHANGED), LIVE, False, TrayLook.FLAT),
+        (quote(BTC, direction=None), LIVE, False, TrayLook.FLAT),
+        (quote(BTC, received_at=NOW - 61), LIVE, False, TrayLook.STALE),
+        (quote(BTC), Status(State.STALE, Reason.SILENCE), False, TrayLook.STALE),
+        (quote(BTC), Status(State.RECONNECTING, Reason.CONNECTION_LOST), False, TrayLook.DISCONNECTED),
+        (quote(BTC), Status(State.RATE_LIMITED, Reason.TOO_MANY_SOCKETS), False, TrayLook.DISCONNECTED),
+        (quote(BTC), Status(State.STOPPED, Reason.STOP_REQUESTED), False, TrayLook.DISCONNECTED),
+        (quote(BTC), Status(State.AUTH_FAILED, Reason.UNAUTHORIZED), False, TrayLook.KEY_PROBLEM),
+        (None, Status(State.RECONNECTING, Reason.CONNECT_FAILED), True, TrayLook.KEY_PROBLEM),
+    ],
+)
+def test_tray_look_precedence(pinned, status, key_problem, expected) -> None:
+    assert tray_look(pinned, status, NOW, STALE_S, key_problem=key_problem) is expected
+
+
+def test_paused_words() -> None:
+    assert paused_words(None) is None
+    assert paused_words(math.inf) == "paused until resumed"
+    assert paused_words(0.0).startswith("paused until ")
+    assert len(paused_words(0.0).removeprefix("paused until ")) == 5  # HH:MM
+
+
+def test_tooltip_lists_every_pair_with_price_and_change() -> None:
+    text = tooltip_text(
+        [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5)], LIVE, NOW, STALE_S, paused_until=math.inf
+    )
+    assert text.splitlines() == [
+        "ccdesk: Live",
+        "BTC/USD 91,230.12 ▲ +2.14%",
+        "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
+        "Alerts paused until resumed",
+    ]
+    assert tooltip_text([], None, NOW, STALE_S).splitlines() == ["ccdesk", "No prices yet"]
+    assert tooltip_text([], LIVE, NOW, STALE_S, key_problem="API key rejected").splitlines()[0] == (
+        "ccdesk: API key rejected"
+    )
+
+
+def test_tooltip_is_cut_after_many_pairs() -> None:
+    subs = [parse_sub(f"C{i}-USD") for i in range(MAX_TOOLTIP_PAIRS + 5)]
+    lines = tooltip_text([quote(s) for s in subs], LIVE, NOW, STALE_S).splitlines()
+    assert len(lines) == 1 + MAX_TOOLTIP_PAIRS + 1
+    assert lines[-1] == "… and 5 more"
+
+
+def test_menu_builds_without_a_tray(qapp) -> None:
+    menu = QMenu()
+    actions = build_tray_menu(menu)
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == [
+        "Waiting for prices…",
+        "Show window",
+        "Pause alerts",
+        "Resume alerts",
+        "Settings…",
+        "Quit",
+    ]
+    assert [a.text() for a in actions.pause_menu.actions()] == ["For 1 hour", "Until I resume"]
+    assert not actions.pinned.isEnabled()
+    assert not actions.resume.isVisible()
+
+    actions.apply(
+        TrayMenuState(pinned_text="BTC/USD 91,230.12 ▲ +2.14%", window_visible=True, paused_until=math.inf)
+    )
+    assert actions.pinned.text() == "BTC/USD 91,230.12 ▲ +2.14%"
+    assert actions.pinned.isEnabled()
+    assert actions.window.text() == "Hide window"
+    assert not actions.pause_menu.menuAction().isVisible()
+    assert actions.resume.isVisible()
+    assert actions.resume.text() == "Resume alerts (paused until resumed)"
+
+    actions.apply(TrayMenuState())
+    assert actions.window.text() == "Show window"
+    assert actions.pause_menu.menuAction().isVisible()
+    assert not actions.resume.isVisible()
+
+
+# --- the Tray object, offscreen (never a tray here) ------------------------------------------------
+
+
+def test_offscreen_there_is_no_tray_and_nothing_is_shown(tray: Tray) -> None:
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+    assert not tray.available()
+    assert tray.show() is False
+    assert not tray.is_shown()
+    assert tray.show_message("BTC/USD up 1.3 % in 5 min", "91,000.00 → 92,183.00") is False
+    tray.hide()  # harmless without a tray
+    assert tray.look() is TrayLook.IDLE
+    assert tray.tooltip() == "ccdesk\nNo prices yet"
+
+
+def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
+    quotes = [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5, direction=Direction.DOWN)]
+    tray.set_connection(LIVE)
+    tray.set_quotes(quotes, ETH, NOW, STALE_S)
+    assert tray.look() is TrayLook.DOWN
+    assert tray.tooltip().splitlines()[1:] == [
+        "BTC/USD 91,230.12 ▲ +2.14%",
+        "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
+    ]
+    assert tray._icon.toolTip() == tray.tooltip()
+    assert tray.menu().pinned.text() == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
+
+    tray.set_quotes(quotes, None, NOW, STALE_S)  # no pinned pair: the first one leads
+    assert tray.look() is TrayLook.UP
+    assert tray.menu().pinned.text() == "BTC/USD 91,230.12 ▲ +2.14%"
+
+    tray.set_quotes(quotes, BTC, NOW + 120, STALE_S)
+    assert tray.look() is TrayLook.STALE
+    assert tray.menu().pinned.text().endswith("(stale)")
+
+    tray.set_quotes(quotes, SOL, NOW, STALE_S)  # pinned pair without data yet
+    assert tray.look() is TrayLook.IDLE
+    assert tray.menu().pinned.text() == "Waiting for prices…"
+    assert not tray.menu().pinned.isEnabled()
+
+
+def test_the_icon_changes_only_when_the_look_does(tray: Tray) -> None:
+    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    key = tray._icon.icon().cacheKey()
+    tray.set_quotes([quote(BTC, price=91_300.0)], BTC, NOW + 1, STALE_S)
+    assert tray._icon.icon().cacheKey() == key
+    tray.set_quotes([quote(BTC, direction=Direction.DOWN)], BTC, NOW + 2, STALE_S)
+    assert tray._icon.icon().cacheKey() != key
+
+
+def test_connection_and_key_problems_change_the_look(tray: Tray) -> None:
+    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    tray.set_connection(Status(State.RECONNECTING, Reason.CONNECTION_LOST))
+    assert tray.look() is TrayLook.DISCONNECTED
+    assert tray.tooltip().startswith("ccdesk: Reconnecting\n")
+    tray.set_connection(Status(State.AUTH_FAILED, Reason.UNAUTHORIZED))
+    assert tray.look() is TrayLook.KEY_PROBLEM
+    tray.set_connection(LIVE)
+    assert tray.look() is TrayLook.UP
+    tray.set_key_problem(True)
+    assert tray.look() is TrayLook.KEY_PROBLEM
+    assert tray.tooltip().startswith(f"ccdesk: {KEY_PROBLEM_WORDS}\n")
+    tray.set_key_problem("No API key yet")
+    assert tray.tooltip().startswith("ccdesk: No API key yet\n")
+    tray.set_key_problem(False)
+    assert tray.look() is TrayLook.UP
+
+
+def test_paused_alerts_offer_resume_with_the_time(tray: Tray) -> None:
+    tray.set_paused(0.0)
+    resume = tray.menu().resume
+    assert resume.isVisible()
+    assert resume.text() == f"Resume alerts ({paused_words(0.0)})"
+    assert tray.tooltip().endswith(f"Alerts {paused_words(0.0)}")
+    tray.set_paused(None)
+    assert not resume.isVisible()
+    assert "Alerts paused" not in tray.tooltip()
+
+
+def test_window_entry_follows_the_window(tray: Tray) -> None:
+    tray.set_window_visible(True)
+    assert tray.menu().window.text() == "Hide window"
+    tray.set_window_visible(False)
+    assert tray.menu().window.text() == "Show window"
+
+
+def test_menu_entries_emit_requests(tray: Tray, qtbot: QtBot) -> None:
+    a = tray.menu()
+    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    with qtbot.waitSignal(tray.show_window_requested, timeout=1000):
+        a.pinned.trigger()
+    with qtbot.waitSignal(tray.toggle_window_requested, timeout=1000):
+        a.window.trigger()
+    with qtbot.waitSignal(tray.pause_requested, timeout=1000) as hour:
+        a.pause_hour.trigger()
+    assert hour.args == [PAUSE_HOUR_S]
+    with qtbot.waitSignal(tray.pause_requested, timeout=1000) as forever:
+        a.pause_forever.trigger()
+    assert forever.args == [math.inf]
+    tray.set_paused(math.inf)
+    with qtbot.waitSignal(tray.resume_requested, timeout=1000):
+        a.resume.trigger()
+    with qtbot.waitSignal(tray.settings_requested, timeout=1000):
+        a.settings.trigger()
+    with qtbot.waitSignal(tray.quit_requested, timeout=1000):
+        a.quit.trigger()
+
+
+def test_left_click_toggles_the_window_and_nothing_else_does(tray: Tray, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(tray.toggle_window_requested, timeout=1000):
+        tray._icon.activated.emit(QSystemTrayIcon.ActivationReason.Trigger)
+    with qtbot.assertNotEmitted(tray.toggle_window_requested):
+        tray._icon.activated.emit(QSystemTrayIcon.ActivationReason.Context)
+        tray._icon.activated.emit(QSystemTrayIcon.ActivationReason.MiddleClick)
+
+
+# --- a real tray host: Xvfb + trayer (XEmbed) ---------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from PySide6.QtWidgets import QApplication
+    from ccdesk.qt.tray import Tray
+    app = QApplication(sys.argv)
+    tray = Tray()
+    deadline = time.monotonic() + 15
+    while not tray.available() and time.monotonic() < deadline:  # trayer takes a moment to start
+        app.processEvents()
+        time.sleep(0.05)
+    print("available", tray.available())
+    print("shown", tray.show(), tray.is_shown())
+    app.processEvents()
+    print("message", tray.show_message("BTC/USD up 1.3 % in 5 min", "91,000.00 -> 92,183.00"))
+    tray.hide()
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("xvfb-run") and shutil.which("trayer")), reason="needs xvfb-run and trayer"
+)
+def test_with_a_real_tray_host_the_icon_shows_and_messages_work(tmp_path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    inner = (
+        "trayer --edge top --align right --widthtype pixel --width 200 --height 32 --transparent false "
+        ">/dev/null 2>&1 & T=$!; "
+        f"{sys.executable} {script}; rc=$?; kill $T; wait $T 2>/dev/null; exit $rc"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb")
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # XEmbed via trayer, not a D-Bus tray
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24 -nolisten tcp", "bash", "-c", inner],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["available True", "shown True True", "message True"], result.stderr

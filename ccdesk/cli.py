@@ -25,7 +25,7 @@ from ccdesk import __version__
 from ccdesk.core.alerts import Alert, AlertEngine, MoveRule, RuleError
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
-from ccdesk.core.formatting import format_duration, format_pct, format_price
+from ccdesk.core.formatting import format_pct, format_price
 from ccdesk.core.quotes import Quote
 from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.rest import KeyStatus, check_key, describe
@@ -49,7 +49,7 @@ from ccdesk.core.stream import (
     SubRejected,
 )
 from ccdesk.core.subs import Sub, SubError, parse_sub
-from ccdesk.wording import reason_words, status_words
+from ccdesk.wording import alert_body, alert_title, reason_words, status_words
 
 log = logging.getLogger(__name__)
 
@@ -345,10 +345,7 @@ class _Printer:
                 }
             )
         else:
-            self._out.write(
-                f"ALERT {a.sub.label} {direction} {abs(a.change_pct):.2f}% in {format_duration(a.window_s)}: "
-                f"{format_price(a.from_price)} -> {format_price(a.to_price)}\n"
-            )
+            self._out.write(f"ALERT {alert_title(a)}: {alert_body(a)}\n")
             self._out.flush()
 
 

@@ -65,7 +65,9 @@ def alert_title(alert: Alert) -> str:
         side = "above" if alert.rule.above else "below"
         return f"{alert.sub.label} {side} {format_price(alert.rule.level)}"
     move = f"{abs(alert.change_pct):.1f} %"
-    return f"{alert.sub.label} {alert.direction.value} {move} in {format_duration(alert.window_s)}"
+    # How long the move really took says more than the rule's window (a 2 % drop in 15 s is news).
+    took = alert.elapsed_s if alert.elapsed_s > 0 else alert.window_s
+    return f"{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
 
 
 def alert_body(alert: Alert) -> str:

@@ -204,6 +204,18 @@ def wait_for_window(env: dict[str, str], search: list[str], timeout_s: float = 1
     raise TimeoutError(f"no visible window for {search}")
 
 
+def keys(env: dict[str, str], wid: str, *keys: str) -> None:
+    """Focus a window (XSetInputFocus: works without a window manager) and press keys in it."""
+    subprocess.run(["xdotool", "windowfocus", "--sync", wid], env=env, check=True, timeout=10)
+    subprocess.run(["xdotool", "key", "--clearmodifiers", *keys], env=env, check=True, timeout=10)
+
+
+def type_text(env: dict[str, str], wid: str, text: str) -> None:
+    """Focus a window and type ``text`` into its focused widget."""
+    subprocess.run(["xdotool", "windowfocus", "--sync", wid], env=env, check=True, timeout=10)
+    subprocess.run(["xdotool", "type", "--delay", "5", text], env=env, check=True, timeout=30)
+
+
 def window_name(env: dict[str, str], wid: str) -> str:
     return subprocess.run(
         ["xdotool", "getwindowname", wid], env=env, capture_output=True, text=True, timeout=10

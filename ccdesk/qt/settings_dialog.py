@@ -307,6 +307,7 @@ class SettingsDialog(QDialog):
 
         self._refresh_watchlist()
         self._refresh_rules()
+        self.key_edit.setFocus()  # the first tab is the key; most people open settings to enter one
 
     # --- API key tab ---
 

@@ -45,6 +45,7 @@ class WelcomeDialog(QDialog):
         layout.addSpacing(8)
         layout.addWidget(buttons)
         self.setMinimumWidth(440)
+        self.key_button.setFocus()
 
     def _on_demo_clicked(self) -> None:
         self.accept()

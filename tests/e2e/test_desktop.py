@@ -17,6 +17,7 @@ import pytest
 
 from ccdesk.sim.server import SimServer
 from tests.desktop import (
+    keys,
     missing_e2e_tools,
     notification_daemon,
     notifications,
@@ -24,6 +25,7 @@ from tests.desktop import (
     secret_service,
     session_bus,
     tray_host,
+    type_text,
     wait_for_window,
     window_name,
     wm_class,
@@ -120,14 +122,16 @@ def test_demo_shows_live_prices_in_the_window_and_tray_and_notifies(desktop):
         assert '"ccdesk"' in wm_class(env, wid)
         title = app.wait_title(wid, "ccdesk — BTC/USD ")  # the pinned pair's live price is in the title
         assert any(ch.isdigit() for ch in title)
-        time.sleep(3)  # let a few seconds of prices draw the sparklines before the picture
-        screenshot(env, SHOTS / "window.png", wid)
-        screenshot(env, SHOTS / "tray.png", crop="200x32+1080+0")
         # Default rules + the simulator's sharp moves: a first real notification within about a minute.
+        t0 = time.monotonic()
         n = wait_for_notification(env, lambda n: n["appname"] == "ccdesk", timeout_s=120)
+        print(f"first notification after {time.monotonic() - t0:.0f} s: {n}")
         assert " in " in n["summary"]
         assert " up " in n["summary"] or " down " in n["summary"]
         assert "→" in n["body"]
+        # By now the sparklines have data; take the pictures the README shows.
+        screenshot(env, SHOTS / "window.png", wid)
+        screenshot(env, SHOTS / "tray.png", crop="200x32+1080+0")
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()
@@ -157,13 +161,13 @@ def test_key_entered_in_settings_lands_in_the_secret_service_and_the_server_acce
         try:
             app.window()
             # No key anywhere: the welcome offers the demo or a key. Enter a key.
-            wait_for_window(env, ["--name", "Welcome to ccdesk"])
-            screenshot(env, SHOTS / "welcome.png", wait_for_window(env, ["--name", "Welcome to ccdesk"]))
-            subprocess.run(["xdotool", "key", "--clearmodifiers", "Return"], env=env, check=True)
+            welcome = wait_for_window(env, ["--name", "Welcome to ccdesk"])
+            screenshot(env, SHOTS / "welcome.png", welcome)
+            keys(env, welcome, "Return")
             dialog = wait_for_window(env, ["--name", "ccdesk settings"])
-            subprocess.run(["xdotool", "type", "--delay", "5", key], env=env, check=True)
+            type_text(env, dialog, key)
             screenshot(env, SHOTS / "settings.png", dialog)
-            subprocess.run(["xdotool", "key", "--clearmodifiers", "Return"], env=env, check=True)
+            keys(env, dialog, "Return")
             assert sim.wait_for(lambda: sim.active_sockets(key) == 1, 20), app.log.read_text()
             deadline = time.monotonic() + 10
             stored = ""

@@ -72,6 +72,7 @@ class AppController(QObject):
         demo: bool = False,
         clock: Clock | None = None,
         env: dict[str, str] | None = None,
+        worker: StreamWorker | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -96,7 +97,7 @@ class AppController(QObject):
         self._quitting = False
         self._streaming = False
 
-        self.worker = StreamWorker(self._clock)
+        self.worker = worker or StreamWorker(self._clock)
         self.worker.quotes_changed.connect(self._on_worker_quotes_changed)
         self.worker.status_changed.connect(self._on_worker_status_changed)
         self.worker.sub_rejected.connect(self._on_worker_sub_rejected)

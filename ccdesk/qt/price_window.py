@@ -4,7 +4,7 @@ what the controller gives it and reports what the user asked for; no network, ke
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -161,7 +161,20 @@ class PriceWindow(QMainWindow):
         self.table.verticalHeader().setDefaultSectionSize(28)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Widths are measured once from typical content. ResizeToContents would re-measure every
+        # cell on each update (several times a second), which dominated the GUI thread's time.
+        metrics = self.table.fontMetrics()
+        bold = self.table.font()
+        bold.setBold(True)
+        samples = {
+            QuoteTableModel.PAIR: metrics.horizontalAdvance("DOGE/USDT · Coinbase"),
+            QuoteTableModel.PRICE: QFontMetrics(bold).horizontalAdvance("999,999.99"),
+            QuoteTableModel.CHANGE: metrics.horizontalAdvance("▲ +99.99%"),
+            QuoteTableModel.AGE: metrics.horizontalAdvance("stale · 59 min ago"),
+        }
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in samples.items():
+            header.resizeSection(column, width + 18)
         header.setSectionResizeMode(QuoteTableModel.TREND, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(60)
 
@@ -207,7 +220,7 @@ class PriceWindow(QMainWindow):
         for action in (settings, self.on_top_action, hide, quit_):
             menu.addAction(action)
         menu.insertSeparator(quit_)
-        self.resize(520, 330)
+        self.resize(600, 330)
 
     @Slot(str)
     def show_banner(self, text: str) -> None:

@@ -20,6 +20,19 @@ HISTORY_ROLE = Qt.ItemDataRole.UserRole + 1
 STALE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
+_SERVED_ROLES = frozenset(
+    int(r)
+    for r in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        HISTORY_ROLE,
+        STALE_ROLE,
+    )
+)
 
 
 @dataclass
@@ -137,7 +150,8 @@ class QuoteTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Views ask for a dozen roles per cell on every repaint; answer the unused ones first.
+        if role not in _SERVED_ROLES or not index.isValid():
             return None
         row = self._rows[index.row()]
         col = index.column()

@@ -54,6 +54,9 @@ def mask_key(key: str | None) -> str:
     return f"{key[:2]}***({len(key)} chars)"
 
 
+PACE_S = 0.02  # paced firehose: one write every 20 ms
+
+
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """websockets logs request lines and headers at DEBUG; this keeps keys out of them."""
 
@@ -162,6 +165,8 @@ class SimServer:
         sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
         firehose: after a SubAdd, send update frames as fast as the socket takes them instead of at ``rate``.
         firehose_limit: with ``firehose``, stop after exactly this many frames per connection.
+        firehose_rate: with ``firehose``, send this many frames per second (paced every 20 ms)
+            instead of as fast as the socket takes them.
         ping_interval_s: interval of WebSocket pings to clients (the real streamer: 30 s).
         slow_pong_s: two pongs in a row slower than this get ``500 FORCE_DISCONNECT`` (real: 10 s).
         market_step_s: how often the market model moves on.
@@ -180,6 +185,7 @@ class SimServer:
         sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB,
         firehose: bool = False,
         firehose_limit: int | None = None,
+        firehose_rate: float | None = None,
         ping_interval_s: float = 30.0,
         slow_pong_s: float = 10.0,
         market_step_s: float = 0.1,
@@ -194,6 +200,7 @@ class SimServer:
         self._max_sockets = max_sockets_per_key
         self._firehose = firehose
         self._firehose_limit = firehose_limit
+        self._firehose_rate = firehose_rate
         self._ping_interval_s = ping_interval_s
         self._slow_pong_s = slow_pong_s
         self._market_step_s = market_step_s
@@ -823,6 +830,11 @@ class SimServer:
         sent = nbytes = 0
         started = loop.time()
         transport = c.ws.transport
+        cycle = len(encoded)
+        # Paced: firehose_rate frames/s, sent every PACE_S; unpaced: a whole cycle per write.
+        per_write = cycle if self._firehose_rate is None else max(1, round(self._firehose_rate * PACE_S))
+        pos = 0
+        next_at = started
         try:
             while c.subs and c.ws.protocol.state is State.OPEN:
                 if limit is not None and sent >= limit:
@@ -830,14 +842,24 @@ class SimServer:
                 if c.frozen:
                     await asyncio.sleep(0.05)
                     continue
-                n = len(encoded) if limit is None else min(len(encoded), limit - sent)
-                chunk = blob if n == len(encoded) else blob[: offsets[n]]
+                n = per_write if limit is None else min(per_write, limit - sent)
+                chunk = b""
+                todo = n
+                while todo:  # frames pos.. in the cycle, wrapping around
+                    take = min(todo, cycle - pos)
+                    chunk += blob[offsets[pos] : offsets[pos + take]]
+                    pos = (pos + take) % cycle
+                    todo -= take
                 transport.write(chunk)
                 sent += n
                 c.frames_sent += n
                 nbytes += len(chunk)
                 await c.ws.drain()  # waits while the transport's buffer is above the high-water mark
-                await asyncio.sleep(0)  # and lets the loop breathe when the reader keeps up
+                if self._firehose_rate is None:
+                    await asyncio.sleep(0)  # let the loop breathe when the reader keeps up
+                else:
+                    next_at += PACE_S
+                    await asyncio.sleep(max(0.0, next_at - loop.time()))
         finally:
             run = FirehoseRun(c.conn_id, sent, nbytes, loop.time() - started)
             with self._cond:

@@ -1,0 +1,295 @@
+"""Benchmark: the desktop app's costs on this machine. Not a test; numbers go in the README.
+
+Run from the repo root (needs `bash .ci/bootstrap --test` for Xvfb/trayer/dbus):
+    .venv/bin/python tests/bench/gui.py [--rounds 3] [--seconds 10] [--idle-seconds 60] [--rss-minutes 10]
+
+1. GUI-thread CPU at 10,000 frames/s: the real controller, window and worker (offscreen), fed by a
+   paced simulator firehose, side by side with a naive design that emits one Qt signal per message
+   (same worker, same model, no coalescing). Main-thread CPU time / wall time, rounds alternate.
+2. Idle CPU of the whole app process under Xvfb with a tray host, nothing changing (a simulator
+   that sends no updates): window visible, then hidden in the tray (--background).
+3. RSS of the app process over a run at 1,000 frames/s, sampled every 15 s.
+4. First window painted: process start until its window is mapped (xdotool), cold then warm runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from ccdesk.sim.server import SimServer  # noqa: E402
+
+WATCH = ["BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "DOGE-USD"]
+KEY = "bench-key-0123456789"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- 1. GUI thread under load (in process, offscreen) ---------------------------------------------
+
+
+def gui_thread_cpu(rounds: int, seconds: float) -> None:
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["CCDESK_API_KEY"] = KEY
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ccdesk.core.autostart import Autostart
+    from ccdesk.core.secrets import SecretStore
+    from ccdesk.core.settings import MemoryStore, Settings
+    from ccdesk.core.stream import PriceTick
+    from ccdesk.core.subs import parse_sub
+    from ccdesk.qt.controller import AppController
+    from ccdesk.qt.notifier import Notifier
+    from ccdesk.qt.price_window import PriceWindow
+    from ccdesk.qt.quote_model import QuoteTableModel
+    from ccdesk.qt.stream_worker import StreamWorker
+    from ccdesk.qt.tray import Tray
+
+    class NaiveWorker(StreamWorker):
+        """The per-message design: every price becomes its own cross-thread signal."""
+
+        def _on_event(self, ev):  # type: ignore[no-untyped-def]
+            if type(ev) is PriceTick:
+                engine = self._engine
+                if engine is not None:
+                    for alert in engine.on_price(ev.sub, ev.price):
+                        self.alert_fired.emit(alert)
+                client = self._client
+                q = client.book.quote(ev.sub) if client is not None else None
+                if q is not None:
+                    self.quotes_changed.emit((q,))
+            else:
+                super()._on_event(ev)
+
+    app = QApplication.instance() or QApplication(["ccdesk"])
+    results: dict[str, list[float]] = {"coalesced (ccdesk)": [], "naive: one signal per message": []}
+    frames_in: dict[str, list[float]] = {name: [] for name in results}
+    for _ in range(rounds):
+        for name, worker_cls in (
+            ("coalesced (ccdesk)", StreamWorker),
+            ("naive: one signal per message", NaiveWorker),
+        ):
+            with SimServer(firehose=True, firehose_rate=10_000, heartbeat_s=3600) as sim:
+                settings = Settings(watchlist=tuple(parse_sub(s) for s in WATCH), stream_url=sim.stream_url)
+                model = QuoteTableModel(settings.stale_after_s)
+                window = PriceWindow(model)
+                tray = Tray()
+                controller = AppController(
+                    settings=settings,
+                    store=MemoryStore(),
+                    secrets=SecretStore(),
+                    window=window,
+                    model=model,
+                    tray=tray,
+                    notifier=Notifier(tray, notify_fn=lambda **_: None),
+                    autostart=Autostart(env={"XDG_CONFIG_HOME": tempfile.mkdtemp()}),
+                    worker=worker_cls(),
+                )
+                controller.start()
+                marks: dict[str, float] = {}
+
+                def begin(marks=marks, controller=controller) -> None:
+                    marks["cpu"], marks["wall"] = time.thread_time(), time.perf_counter()
+                    marks["ticks"] = (
+                        controller.worker._client.stats.price_ticks if controller.worker._client else 0
+                    )
+
+                def end(marks=marks, controller=controller) -> None:
+                    marks["cpu"] = time.thread_time() - marks["cpu"]
+                    marks["wall"] = time.perf_counter() - marks["wall"]
+                    client = controller.worker._client
+                    marks["ticks"] = (client.stats.price_ticks if client else 0) - marks["ticks"]
+                    controller.quit()
+
+                QTimer.singleShot(2000, begin)  # warm-up: connect, subscribe, first paint
+                QTimer.singleShot(int(2000 + seconds * 1000), end)
+                app.exec()
+                results[name].append(marks["cpu"] / marks["wall"] * 100)
+                frames_in[name].append(marks["ticks"] / marks["wall"])
+                window.deleteLater()
+    print(
+        f"## GUI-thread CPU with the simulator sending 10,000 frames/s ({rounds} rounds x {seconds:.0f} s, "
+        "% of one core, median)"
+    )
+    base = statistics.median(results["coalesced (ccdesk)"])
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(
+            f"  {name:<32} {med:6.2f} %   (rounds: {', '.join(f'{v:.2f}' for v in values)})  "
+            f"{med / base:.1f}x; frames ingested {statistics.median(frames_in[name]):,.0f}/s"
+        )
+
+
+# --- helpers for the subprocess measurements ---------------------------------------------------
+
+
+def proc_cpu_s(pid: int, tid: int | None = None) -> float:
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def write_settings(home: Path, app_name: str, stream_url: str) -> None:
+    ini = home / ".config" / "ccdesk" / f"{app_name}.ini"
+    ini.parent.mkdir(parents=True, exist_ok=True)
+    watch = ", ".join(f'\\"5~CCCAGG~{s.split("-")[0]}~USD\\"' for s in WATCH)
+    ini.write_text(f'[General]\nstream_url={stream_url}\nwatchlist="[{watch}]"\n')
+
+
+def desktop(stack: ExitStack) -> dict[str, str]:
+    from tests.desktop import session_bus, tray_host, xvfb
+
+    env = stack.enter_context(session_bus())
+    env = stack.enter_context(xvfb(env))
+    stack.enter_context(tray_host(env))
+    return env
+
+
+def launch(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccdesk", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# --- 2. idle CPU --------------------------------------------------------------------------------
+
+
+def idle_cpu(seconds: float) -> None:
+    from tests.desktop import wait_for_window
+
+    print(
+        f"## Idle CPU, nothing changing (whole process, {seconds:.0f} s after a 10 s settle, % of one core)"
+    )
+    for label, args in (("window visible", ()), ("hidden in the tray", ("--background",))):
+        with ExitStack() as stack, SimServer(rate=0.0, heartbeat_s=30) as sim:
+            env = desktop(stack)
+            env.update(CCDESK_APP_NAME="ccdesk-bench", CCDESK_API_KEY=KEY)
+            write_settings(Path(env["HOME"]), "ccdesk-bench", sim.stream_url)
+            proc = launch(env, *args)
+            try:
+                if not args:
+                    wait_for_window(env, ["--class", "ccdesk"], timeout_s=30)
+                time.sleep(10)
+                c0, t0 = proc_cpu_s(proc.pid), time.monotonic()
+                time.sleep(seconds)
+                cpu = (proc_cpu_s(proc.pid) - c0) / (time.monotonic() - t0) * 100
+                print(f"  {label:<20} {cpu:6.3f} %   (RSS {rss_mb(proc.pid):.0f} MB)")
+            finally:
+                stop(proc)
+
+
+# --- 3. RSS over time -----------------------------------------------------------------------------
+
+
+def rss_over_time(minutes: float) -> None:
+    from tests.desktop import wait_for_window
+
+    with ExitStack() as stack, SimServer(firehose=True, firehose_rate=1000, heartbeat_s=30) as sim:
+        env = desktop(stack)
+        env.update(CCDESK_APP_NAME="ccdesk-bench", CCDESK_API_KEY=KEY)
+        write_settings(Path(env["HOME"]), "ccdesk-bench", sim.stream_url)
+        proc = launch(env)
+        try:
+            wait_for_window(env, ["--class", "ccdesk"], timeout_s=30)
+            samples: list[tuple[float, float]] = []
+            c0 = proc_cpu_s(proc.pid)
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < minutes * 60:
+                time.sleep(15)
+                samples.append((time.monotonic() - t0, rss_mb(proc.pid)))
+            cpu = (proc_cpu_s(proc.pid) - c0) / (time.monotonic() - t0) * 100
+            values = [v for _, v in samples]
+            after_warmup = [v for t, v in samples if t >= 60] or values
+            print(f"## RSS at 1,000 frames/s for {minutes:.0f} min (sampled every 15 s)")
+            print(
+                f"  first {values[0]:.1f} MB, at 1 min {after_warmup[0]:.1f} MB, max {max(values):.1f} MB, "
+                f"last {values[-1]:.1f} MB; growth after the first minute {after_warmup[-1] - after_warmup[0]:+.1f} MB"
+            )
+            print(f"  whole-process CPU meanwhile {cpu:.1f} % of one core")
+        finally:
+            stop(proc)
+
+
+# --- 4. first paint -----------------------------------------------------------------------------
+
+
+def first_paint(runs: int) -> None:
+    times = []
+    with ExitStack() as stack, SimServer(rate=5.0) as sim:
+        env = desktop(stack)
+        env.update(CCDESK_APP_NAME="ccdesk-bench", CCDESK_API_KEY=KEY)
+        write_settings(Path(env["HOME"]), "ccdesk-bench", sim.stream_url)
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            proc = launch(env)
+            try:
+                while True:
+                    r = subprocess.run(
+                        ["xdotool", "search", "--onlyvisible", "--class", "ccdesk"],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    )
+                    if r.stdout.strip():
+                        times.append(time.perf_counter() - t0)
+                        break
+                    if time.perf_counter() - t0 > 30:
+                        raise TimeoutError("no window")
+                    time.sleep(0.005)
+            finally:
+                stop(proc)
+    print(
+        f"## First window mapped after process start: cold {times[0]:.2f} s; warm median "
+        f"{statistics.median(times[1:]):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times[1:])})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--rss-minutes", type=float, default=10.0)
+    parser.add_argument("--paint-runs", type=int, default=5)
+    parser.add_argument("--only", choices=("gui", "idle", "rss", "paint"))
+    args = parser.parse_args()
+    print(f"# ccdesk desktop benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if args.only in (None, "paint"):
+        first_paint(args.paint_runs)
+    if args.only in (None, "idle"):
+        idle_cpu(args.idle_seconds)
+    if args.only in (None, "gui"):
+        gui_thread_cpu(args.rounds, args.seconds)
+    if args.only in (None, "rss"):
+        rss_over_time(args.rss_minutes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import keyring.backend
+import keyring.errors
+
 
 class FakeClock:
     """A clock that moves only when told to. ``monotonic()`` and ``time()`` advance together
@@ -24,3 +27,27 @@ class FakeClock:
     def jump_wall(self, seconds: float) -> None:
         """Wall time jumps (suspend/resume, NTP step) while monotonic time does not."""
         self._wall += seconds
+
+
+# KeyringBackend subclasses register themselves globally with keyring; `viable = False` keeps
+# them out of keyring's own backend detection and out of its ChainerBackend.
+class InMemoryKeyring(keyring.backend.KeyringBackend):
+    """A secure-enough backend for tests: a dict."""
+
+    viable = False
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.items:
+            raise keyring.errors.PasswordDeleteError("No such password!")
+        del self.items[(service, username)]

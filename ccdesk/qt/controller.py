@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal, Slot
+from PySide6.QtNetwork import QNetworkInformation
 
 from ccdesk.core.alerts import Alert
 from ccdesk.core.autostart import Autostart, AutostartError
@@ -123,6 +124,25 @@ class AppController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._on_timer_timeout)
+        self._watch_network()
+
+    def _watch_network(self) -> None:
+        """Reconnect at once when the network comes back (Wi-Fi switch, VPN, cable): a socket
+        from the old network would otherwise only be found dead by the liveness checks."""
+        try:
+            if not QNetworkInformation.loadDefaultBackend():
+                return
+        except RuntimeError:  # no backend on this platform
+            return
+        info = QNetworkInformation.instance()
+        if info is not None:
+            info.reachabilityChanged.connect(self._on_network_reachability_changed)
+
+    @Slot(QNetworkInformation.Reachability)
+    def _on_network_reachability_changed(self, reachability: QNetworkInformation.Reachability) -> None:
+        log.info("network reachability: %s", reachability.name)
+        if reachability == QNetworkInformation.Reachability.Online and self._streaming:
+            self.worker.reconnect_now()
 
     # -- start-up ------------------------------------------------------------------------------
 

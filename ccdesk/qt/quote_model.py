@@ -61,6 +61,7 @@ class QuoteTableModel(QAbstractTableModel):
         self._stale_after_s = stale_after_s
         self._live_since: float | None = None  # None: connection down
         self._now = 0.0
+        self._shown: dict[Sub, tuple[bool, str | None]] = {}  # what tick() last showed per row
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -84,6 +85,7 @@ class QuoteTableModel(QAbstractTableModel):
             row = self._rows[i]
             row.quote = q
             row.rejected = None
+            self._shown.pop(q.sub, None)
             if q.price is not None:
                 row.history.add(q.received_at, q.price)
             top, bottom = min(top, i), max(bottom, i)
@@ -110,13 +112,24 @@ class QuoteTableModel(QAbstractTableModel):
             self._refresh_all()
 
     def tick(self, now: float) -> None:
-        """Advance the clock used for ages and staleness; repaints only what can have changed."""
+        """Advance the clock used for ages and staleness. Repaints only the cells that changed: an
+        age cell when its text moved on ("4 s ago" -> "5 s ago"), a whole row when it went stale.
+        An idle window therefore repaints a few small cells a second, not every sparkline."""
         self._now = now
-        if self._rows:
-            self.dataChanged.emit(self.index(0, self.CHANGE), self.index(len(self._rows) - 1, self.AGE))
-            self.dataChanged.emit(self.index(0, self.PAIR), self.index(len(self._rows) - 1, self.PRICE))
+        for i, row in enumerate(self._rows):
+            shown = (self.is_live(row), self._text(row, self.AGE))
+            before = self._shown.get(row.sub)
+            if before == shown:
+                continue
+            self._shown[row.sub] = shown
+            if before is None or before[0] != shown[0]:
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+            else:
+                age = self.index(i, self.AGE)
+                self.dataChanged.emit(age, age)
 
     def _refresh_all(self) -> None:
+        self._shown.clear()
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.AGE))
 

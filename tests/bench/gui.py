@@ -227,9 +227,10 @@ def rss_over_time(minutes: float) -> None:
             values = [v for _, v in samples]
             after_warmup = [v for t, v in samples if t >= 60] or values
             print(f"## RSS at 1,000 frames/s for {minutes:.0f} min (sampled every 15 s)")
+            growth = after_warmup[-1] - after_warmup[0]
             print(
                 f"  first {values[0]:.1f} MB, at 1 min {after_warmup[0]:.1f} MB, max {max(values):.1f} MB, "
-                f"last {values[-1]:.1f} MB; growth after the first minute {after_warmup[-1] - after_warmup[0]:+.1f} MB"
+                f"last {values[-1]:.1f} MB; growth after the first minute {growth:+.1f} MB"
             )
             print(f"  whole-process CPU meanwhile {cpu:.1f} % of one core")
         finally:

@@ -81,3 +81,21 @@ def test_sparkline_history_and_watchlist_changes_keep_data(model):
     assert len(text(model, 0, model.TREND, HISTORY_ROLE)) == 10
     model.set_watchlist([ETH, BTC])
     assert text(model, 1, model.PRICE) == "109.00"
+
+
+def test_tick_repaints_only_cells_that_changed(model, qtbot):
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0), quote(ETH, 10.0, 101.0)])
+    changed = []
+    model.dataChanged.connect(
+        lambda tl, br, roles=(): changed.append((tl.row(), tl.column(), br.row(), br.column()))
+    )
+    model.tick(102.0)  # first tick after the update: the rows it touched get one refresh
+    changed.clear()
+    model.tick(102.4)  # "1 s ago" in both: nothing to repaint
+    assert changed == []
+    model.tick(103.2)  # ages moved on: only the age cells
+    assert changed == [(0, model.AGE, 0, model.AGE), (1, model.AGE, 1, model.AGE)]
+    changed.clear()
+    model.tick(140.0)  # both went stale: whole rows
+    assert changed == [(0, 0, 0, model.AGE), (1, 0, 1, model.AGE)]

@@ -39,31 +39,11 @@ KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 SERVICE = "ccdesk-test"
 
 
+from tests.fakes import InMemoryKeyring  # noqa: E402
+
 # --- hand-written keyring backends -------------------------------------------------------------
 # KeyringBackend subclasses register themselves globally with keyring; `viable = False` keeps
 # them out of keyring's own backend detection and out of its ChainerBackend.
-
-
-class InMemoryKeyring(keyring.backend.KeyringBackend):
-    """A secure-enough backend for tests: a dict."""
-
-    viable = False
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.items:
-            raise keyring.errors.PasswordDeleteError("No such password!")
-        del self.items[(service, username)]
 
 
 class RaisingKeyring(keyring.backend.KeyringBackend):
@@ -242,7 +222,7 @@ def test_store_repr_and_source(memory: InMemoryKeyring) -> None:
     store = SecretStore(SERVICE, backend=memory)
     store.save(ApiKey(KEY))
     assert repr(store) == "SecretStore(service='ccdesk-test')"
-    assert store.source() == "test secrets InMemoryKeyring"  # keyring's display name
+    assert store.source() == "fakes InMemoryKeyring"  # keyring's display name
 
 
 def test_default_backend_is_keyrings_current_one(

@@ -1,0 +1,224 @@
+"""The main-thread controller with the real worker thread, window, model, notifier and simulator
+(offscreen): start-up paths, live watchlist changes, alerts and pausing, key handling, sleep/resume,
+network changes, and a bounded quit with no leaked thread."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import pytest
+from PySide6.QtNetwork import QNetworkInformation
+
+from ccdesk.core.alerts import MoveRule
+from ccdesk.core.autostart import Autostart
+from ccdesk.core.secrets import ApiKey, SecretStore
+from ccdesk.core.settings import MemoryStore, Settings, load_settings
+from ccdesk.core.stream import State
+from ccdesk.core.subs import parse_sub
+from ccdesk.qt.controller import AppController
+from ccdesk.qt.notifier import Notifier
+from ccdesk.qt.price_window import PriceWindow
+from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
+from ccdesk.qt.tray import Tray
+from ccdesk.sim.server import SimServer
+from tests.fakes import InMemoryKeyring
+
+BTC, ETH, SOL = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("SOL-USD")
+KEY = "controller-key-0123456789"
+
+
+class JumpyClock:
+    """Real time, but wall time can jump while monotonic time does not (suspend/resume)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+class Harness:
+    def __init__(self, qtbot, tmp_path, *, sim=None, settings=None, env=None, keyring=None, clock=None, **kw):
+        self.keyring = keyring or InMemoryKeyring()
+        self.notified: list[dict] = []
+        self.store = MemoryStore()
+        self.model = QuoteTableModel()
+        self.window = PriceWindow(self.model)
+        qtbot.addWidget(self.window)
+        self.tray = Tray()
+        self.notifier = Notifier(self.tray, notify_fn=lambda **kw: self.notified.append(kw))
+        url = sim.stream_url if sim is not None else None
+        self.controller = AppController(
+            settings=settings or Settings(watchlist=(BTC, ETH), stream_url=url, rules=()),
+            store=self.store,
+            secrets=SecretStore("ccdesk-test", backend=self.keyring),
+            window=self.window,
+            model=self.model,
+            tray=self.tray,
+            notifier=self.notifier,
+            autostart=Autostart(env={"XDG_CONFIG_HOME": str(tmp_path)}),
+            env={"CCDESK_API_KEY": KEY} if env is None else env,
+            clock=clock,
+            **kw,
+        )
+
+    def live_rows(self):
+        return [r.sub for r in self.model.rows() if self.model.is_live(r)]
+
+    def close(self):
+        c = self.controller
+        if not c._quitting:
+            c.quit()
+        assert c._thread.thread.isFinished(), "the stream thread leaked"
+
+
+@pytest.fixture
+def sim():
+    with SimServer(rate=50.0, seed=5) as server:
+        yield server
+
+
+@pytest.fixture
+def harness(qtbot, tmp_path):
+    made: list[Harness] = []
+
+    def make(**kw):
+        h = Harness(qtbot, tmp_path, **kw)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.close()
+
+
+def test_starts_streams_and_shows_live_prices(qtbot, sim, harness):
+    h = harness(sim=sim)
+    h.controller.start()
+    qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
+    assert h.window.status_line.state.text() == "Live"
+    assert sim.handshakes[-1].header("authorization") == f"Apikey {KEY}"
+    h.controller._on_timer_timeout()
+    assert h.window.windowTitle().startswith("ccdesk — BTC/USD ")
+
+
+def test_watchlist_changes_apply_live_without_reconnecting(qtbot, sim, harness):
+    h = harness(sim=sim)
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    conn = sim.connections[0].conn_id
+    new = replace(h.controller.settings, watchlist=(BTC, SOL))
+    h.controller.apply_settings(new)
+    qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, SOL}, timeout=5000)
+    assert [r.sub for r in h.model.rows()] == [BTC, SOL]
+    assert sim.connections[0].conn_id == conn
+    assert sim.connections[0].subs == (str(BTC), str(SOL))
+    saved, problems = load_settings(h.store)
+    assert saved.watchlist == (BTC, SOL) and not problems
+
+
+def test_alerts_are_delivered_and_recorded_and_pausing_records_without_delivering(qtbot, sim, harness):
+    rule = MoveRule(pct=0.0001, window_s=60, cooldown_s=3600)
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC,), stream_url=sim.stream_url, rules=(rule,)))
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.notified) == 1, timeout=10000)
+    assert h.notified[0]["title"].startswith("BTC/USD ")
+    qtbot.waitUntil(lambda: "notified" in h.window.history.item(0).text(), timeout=5000)
+    h.controller.pause_alerts(math.inf)
+    h.controller.worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
+    qtbot.waitUntil(lambda: "paused" in h.window.history.item(0).text(), timeout=10000)
+    assert len(h.notified) == 1
+    assert h.tray.menu().resume_action.isVisible() if hasattr(h.tray.menu(), "resume_action") else True
+    h.controller.resume_alerts()
+    assert h.controller.settings.alerts_paused_until is None
+
+
+def test_no_key_anywhere_asks_for_the_welcome(qtbot, harness):
+    h = harness(env={})
+    with qtbot.waitSignal(h.controller.welcome_needed, timeout=5000):
+        h.controller.start()
+    assert h.window.status_line.button.isVisibleTo(h.window)
+
+
+def test_key_from_the_keyring_is_used(qtbot, sim, harness):
+    keyring = InMemoryKeyring()
+    keyring.set_password("ccdesk-test", "api_key", KEY)
+    h = harness(sim=sim, env={}, keyring=keyring)
+    h.controller.start()
+    qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
+
+
+def test_rejected_key_offers_the_settings(qtbot, harness):
+    with SimServer(keys=["the-right-key-0123456"]) as sim:
+        h = harness(sim=sim)
+        h.controller.start()
+        qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
+        assert "rejected" in h.window.status_line.state.text()
+        assert h.tray.look().name == "KEY_PROBLEM"
+
+
+def test_entering_a_key_saves_it_and_restarts_the_stream_with_it(qtbot, harness):
+    with SimServer(keys=[KEY]) as sim:
+        h = harness(sim=sim, env={})
+        h.controller.start()
+        qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
+        h.controller._on_dialog_key_entered(ApiKey(KEY))
+        qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
+        qtbot.waitUntil(lambda: h.keyring.get_password("ccdesk-test", "api_key") == KEY, timeout=5000)
+
+
+def test_sleep_resume_marks_everything_stale_until_fresh_data(qtbot, sim, harness):
+    clock = JumpyClock()
+    h = harness(sim=sim, clock=clock)
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    conn = sim.connections[0].conn_id
+    sim.set_rate(0)  # no fresh data after the "resume" for now
+    clock.offset += 3600
+    qtbot.waitUntil(lambda: h.live_rows() == [], timeout=5000)  # stale as soon as the jump is seen
+    index = h.model.index(0, QuoteTableModel.TREND)
+    assert h.model.data(index, STALE_ROLE) is True
+    qtbot.waitUntil(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, timeout=15000)
+    # The new session's snapshots are fresh data: rows come back live only with them.
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    since = h.model._live_since
+    assert all(r.quote.received_at >= since for r in h.model.rows())
+
+
+def test_network_coming_back_reconnects_at_once(qtbot, sim, harness):
+    h = harness(sim=sim)
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    conn = sim.connections[0].conn_id
+    h.controller._on_network_reachability_changed(QNetworkInformation.Reachability.Online)
+    qtbot.waitUntil(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, timeout=15000)
+
+
+def test_quit_closes_the_socket_and_ends_the_thread_within_two_seconds(qtbot, sim, harness):
+    h = harness(sim=sim)
+    h.controller.start()
+    qtbot.waitUntil(lambda: sim.active_sockets() == 1, timeout=5000)
+    t0 = time.monotonic()
+    h.controller.quit()
+    assert time.monotonic() - t0 < 2.0
+    assert h.controller._thread.thread.isFinished()
+    assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
+    assert h.controller.worker._client is None or h.controller.worker._client.status.state is State.STOPPED
+
+
+def test_geometry_is_remembered(qtbot, sim, harness):
+    h = harness(sim=sim)
+    h.window.resize(640, 300)
+    h.window.move(40, 50)
+    h.controller.start()
+    h.controller.quit()
+    assert h.store.get("window/geometry")
+    h2 = harness(sim=sim)
+    h2.store.set("window/geometry", h.store.get("window/geometry"))
+    h2.controller.start()
+    assert h2.window.size().width() == 640

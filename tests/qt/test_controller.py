@@ -119,7 +119,8 @@ def test_watchlist_changes_apply_live_without_reconnecting(qtbot, sim, harness):
     assert sim.connections[0].conn_id == conn
     assert sim.connections[0].subs == (str(BTC), str(SOL))
     saved, problems = load_settings(h.store)
-    assert saved.watchlist == (BTC, SOL) and not problems
+    assert saved.watchlist == (BTC, SOL)
+    assert not problems
 
 
 def test_alerts_are_delivered_and_recorded_and_pausing_records_without_delivering(qtbot, sim, harness):
@@ -133,9 +134,11 @@ def test_alerts_are_delivered_and_recorded_and_pausing_records_without_deliverin
     h.controller.worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
     qtbot.waitUntil(lambda: "paused" in h.window.history.item(0).text(), timeout=10000)
     assert len(h.notified) == 1
-    assert h.tray.menu().resume_action.isVisible() if hasattr(h.tray.menu(), "resume_action") else True
+    assert h.tray.menu().resume.isVisible()
+    assert not h.tray.menu().pause_menu.menuAction().isVisible()
     h.controller.resume_alerts()
     assert h.controller.settings.alerts_paused_until is None
+    assert not h.tray.menu().resume.isVisible()
 
 
 def test_no_key_anywhere_asks_for_the_welcome(qtbot, harness):

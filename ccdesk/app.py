@@ -18,7 +18,7 @@ from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from ccdesk.core.secrets import app_name_from_env
+from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.settings import load_settings
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel

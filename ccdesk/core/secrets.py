@@ -23,13 +23,12 @@ import keyring.backend
 import keyring.backends.chainer
 import keyring.errors
 
+from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.redaction import redact
 
 logger = logging.getLogger(__name__)
 
 ENV_API_KEY: Final = "CCDESK_API_KEY"
-ENV_APP_NAME: Final = "CCDESK_APP_NAME"
-DEFAULT_APP_NAME: Final = "ccdesk"
 KEYRING_USERNAME: Final = "api_key"
 MAX_KEY_LENGTH: Final = 256
 # Keys shorter than this are masked completely; longer ones show 2 characters at each end.
@@ -175,11 +174,6 @@ class SecretsError(Exception):
         self.detail = detail
         text = _KIND_TEXT[kind]
         super().__init__(f"{text} ({detail})" if detail else text)
-
-
-def app_name_from_env(env: Mapping[str, str]) -> str:
-    """The application name: ``CCDESK_APP_NAME`` if set and non-blank, else ``ccdesk``."""
-    return env.get(ENV_APP_NAME, "").strip() or DEFAULT_APP_NAME
 
 
 def _refusal_reason(backend: keyring.backend.KeyringBackend) -> str | None:

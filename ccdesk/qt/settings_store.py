@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ccdesk.core.secrets import app_name_from_env
+from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.settings import Settings, SettingsProblem, load_settings, save_settings
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class QtSettingsStore:
         Args:
             path: An explicit INI file (tests). By default the user-scope INI file named after
                 the application in the user's config location.
-            app_name: The application name; :func:`~ccdesk.core.secrets.app_name_from_env` when None.
+            app_name: The application name; :func:`~ccdesk.core.identity.app_name_from_env` when None.
             env: The environment for the default app name; ``os.environ`` when None.
         """
         if path is not None:

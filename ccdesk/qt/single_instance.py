@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from ccdesk.core.secrets import app_name_from_env
+from ccdesk.core.identity import app_name_from_env
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -217,10 +218,16 @@ class PriceWindow(QMainWindow):
         quit_ = QAction("&Quit", self)
         quit_.setShortcut(QKeySequence.StandardKey.Quit)
         quit_.triggered.connect(self.quit_requested)
-        for action in (settings, self.on_top_action, hide, quit_):
+        about = QAction("&About ccdesk", self)
+        about.triggered.connect(self.show_about)
+        for action in (settings, self.on_top_action, hide, about, quit_):
             menu.addAction(action)
-        menu.insertSeparator(quit_)
+        menu.insertSeparator(about)
         self.resize(600, 330)
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About ccdesk", about_text())
 
     @Slot(str)
     def show_banner(self, text: str) -> None:
@@ -266,3 +273,15 @@ class PriceWindow(QMainWindow):
 def state_color(kind: str) -> str:
     """Status dot colours by kind: live, busy, stale, error."""
     return {"live": "#1a9e55", "busy": "#d08b00", "stale": "#8a8f98", "error": "#d0342c"}[kind]
+
+
+def about_text() -> str:
+    """The About box: name, version (from the package metadata, the one place it is kept), purpose."""
+    from ccdesk import __version__
+
+    return (
+        f"<h3>ccdesk {__version__}</h3>"
+        "<p>Live crypto prices from the CryptoCompare streamer, in a small window and the system tray, "
+        "with desktop alerts when a coin moves.</p>"
+        "<p>Price data: CryptoCompare (CoinDesk Data). The API key is kept in your system keyring.</p>"
+    )

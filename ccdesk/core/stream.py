@@ -8,6 +8,7 @@ callback. No Qt, no printing, no user-facing text: events carry enums and raw se
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import random
@@ -93,6 +94,9 @@ class Status:
             kind); never contains the API key.
         retry_in_s: seconds until the next attempt, when one is scheduled.
         retry_at: the same as a monotonic time.
+        at: monotonic time of the change, stamped on the stream thread. For CONNECTED it is the
+            session start: every frame of the session arrived after it (a GUI-thread clock read
+            when the event is handled could be later than the session's first frames).
     """
 
     state: State
@@ -100,6 +104,7 @@ class Status:
     detail: str | None = None
     retry_in_s: float | None = None
     retry_at: float | None = None
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,6 +607,8 @@ class StreamClient:
             self._active.difference_update(subs)
 
     def _emit_status(self, status: Status) -> None:
+        if status.at is None:
+            status = dataclasses.replace(status, at=self._clock.monotonic())
         self._status = status
         log.info(
             "stream %s (%s)%s",

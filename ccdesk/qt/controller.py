@@ -244,7 +244,7 @@ class AppController(QObject):
     def _on_worker_status_changed(self, status: Status) -> None:
         self._status = status
         if status.state is State.CONNECTED:
-            self.model.set_connection(self._clock.monotonic())
+            self.model.set_connection(status.at if status.at is not None else self._clock.monotonic())
         else:
             self.model.set_connection(None)
         self.tray.set_connection(status)

@@ -46,7 +46,17 @@ def format_duration(seconds: float) -> str:
 
 
 def format_age(seconds: float) -> str:
-    """How old data is: ``now``, ``4 s ago``, ``3 min ago``."""
+    """How old data is: ``now``, ``4 s ago``, ``25 s ago``, ``3 min ago``, ``2 h ago``.
+
+    Second by second below 10 s, then in 5-second steps up to a minute, then whole minutes and
+    hours: an age is read at a glance, and a coarser text changes (and repaints) less often.
+    """
     if seconds < 1:
         return "now"
-    return f"{format_duration(seconds)} ago"
+    if seconds < 10:
+        return f"{int(seconds)} s ago"
+    if seconds < 60:
+        return f"{int(seconds) // 5 * 5} s ago"
+    if seconds < 3600:
+        return f"{int(seconds) // 60} min ago"
+    return f"{int(seconds) // 3600} h ago"

@@ -164,7 +164,10 @@ class StreamConfig:
         welcome_timeout_s: a connection that sends no welcome this long is replaced.
         clock_jump_s: wall time moving this much more or less than monotonic time (suspend and
             resume, a clock step) forces a reconnect.
-        tick_s: emit ``Tick`` this often while connected; None for never.
+        clock_check_s: how often an otherwise idle loop wakes to look for such a jump.
+        tick_s: emit ``Tick`` this often while connected and ``client.wants_tick`` is True (a
+            consumer with coalesced work pending sets it); None for never. An idle client then
+            sleeps until a deadline or data instead of waking ten times a second.
     """
 
     url: str = DEFAULT_STREAM_URL
@@ -174,6 +177,7 @@ class StreamConfig:
     pong_timeout_s: float = 10.0
     welcome_timeout_s: float = 20.0
     clock_jump_s: float = 10.0
+    clock_check_s: float = 5.0
     tick_s: float | None = None
     transport: TransportOptions = field(default_factory=TransportOptions)
 
@@ -255,6 +259,8 @@ class StreamClient:
         self.book = QuoteBook(self._clock)
         """Merged quotes. Read only on the stream thread (i.e. inside ``on_event``)."""
         self.stats = StreamStats()
+        self.wants_tick = False
+        """Set by a consumer (any thread) while it has coalesced work to flush on the next Tick."""
         self.last_rx_at: float | None = None
         """Monotonic time anything (frame, heartbeat, pong) last arrived; any thread may read it."""
         self._parser = FrameParser(self.config.transport.max_message_bytes)
@@ -424,12 +430,12 @@ class StreamClient:
         next_tick = now + cfg.tick_s if cfg.tick_s else None
         handle = self._handle
         while True:
-            deadlines = [next_ping, last_rx + cfg.silence_timeout_s]
+            deadlines = [next_ping, last_rx + cfg.silence_timeout_s, now + cfg.clock_check_s]
             if ping_sent is not None and pong_seen:
                 deadlines.append(ping_sent + cfg.pong_timeout_s)
             if not welcomed_at:
                 deadlines.append(opened + cfg.welcome_timeout_s)
-            if next_tick is not None:
+            if next_tick is not None and self.wants_tick:
                 deadlines.append(next_tick)
             timeout = min(deadlines) - now
             try:
@@ -480,7 +486,8 @@ class StreamClient:
             if next_tick is not None and now >= next_tick:
                 assert cfg.tick_s is not None
                 next_tick = now + cfg.tick_s
-                self._on_event(Tick(now))
+                if self.wants_tick:
+                    self._on_event(Tick(now))
 
     def _handle(self, conn: Connection, m: object, welcomed_at: list[float]) -> _End | None:
         """Handle one message. Hot path first: quote updates for watched pairs."""

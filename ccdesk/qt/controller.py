@@ -19,7 +19,7 @@ from PySide6.QtNetwork import QNetworkInformation
 from ccdesk.core.alerts import Alert
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
-from ccdesk.core.formatting import format_duration, format_price
+from ccdesk.core.formatting import format_age, format_duration, format_price
 from ccdesk.core.quotes import Quote
 from ccdesk.core.rest import check_key, describe
 from ccdesk.core.secrets import ApiKey, KeySource, ResolvedKey, SecretsError, SecretStore, resolve_key
@@ -97,6 +97,8 @@ class AppController(QObject):
         self._dialog: Any = None
         self._quitting = False
         self._streaming = False
+        self._tray_dirty = True
+        self._tray_at = -1e9
 
         self.worker = worker or StreamWorker(self._clock)
         self.worker.quotes_changed.connect(self._on_worker_quotes_changed)
@@ -238,6 +240,7 @@ class AppController(QObject):
     def _on_worker_quotes_changed(self, quotes: tuple[Quote, ...]) -> None:
         for q in quotes:
             self._quotes[q.sub] = q
+        self._tray_dirty = True
         self.model.update_quotes(quotes)
 
     @Slot(object)
@@ -317,19 +320,28 @@ class AppController(QObject):
     @Slot()
     def _on_timer_timeout(self) -> None:
         now = self._clock.monotonic()
+        # Ages tick by the second only while someone can see them; hidden, the tray's staleness
+        # and the pause expiry are all that need the clock, and every 5 s is plenty for them.
+        interval = 1000 if self.window.isVisible() else 5000
+        if self._timer.interval() != interval:
+            self._timer.setInterval(interval)
         if self.window.isVisible():
             self.model.tick(now)
             last = self.worker.last_rx_at
             self.window.status_line.show_activity(
-                "" if last is None else f"last message {format_duration(now - last)} ago"
+                "" if last is None else f"last message {format_age(now - last)}"
             )
             status = self._status
             if status.retry_at is not None and status.state in (State.RECONNECTING, State.RATE_LIMITED):
                 self._show_status(status, max(0.0, status.retry_at - now))
             self._update_title()
-        self.tray.set_quotes(
-            list(self._quotes.values()), self.settings.pinned, now, self.settings.stale_after_s
-        )
+        # The tray needs new quotes when they changed, and the clock only for staleness, which
+        # turns over slowly: rebuilding its tooltip every second would be idle work.
+        if self._tray_dirty or now - self._tray_at >= 5.0:
+            self._tray_dirty = False
+            self._tray_at = now
+            quotes = list(self._quotes.values())
+            self.tray.set_quotes(quotes, self.settings.pinned, now, self.settings.stale_after_s)
         until = self.settings.alerts_paused_until
         if until is not None and math.isfinite(until) and self._clock.time() >= until:
             self.resume_alerts()
@@ -354,7 +366,7 @@ class AppController(QObject):
     def show_window(self) -> None:
         self.window.bring_forward()
         self.tray.set_window_visible(True)
-        self.model.tick(self._clock.monotonic())
+        self._on_timer_timeout()  # fresh ages at once, and back to ticking every second
 
     @Slot(float)
     def pause_alerts(self, seconds: float) -> None:

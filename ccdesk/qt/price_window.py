@@ -84,6 +84,11 @@ class StatusLine(QFrame):
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.activity = QLabel("")
         self.activity.setStyleSheet("color: #8a8f98")
+        # A fixed width keeps the per-second text change from relayouting the whole window.
+        self.activity.setFixedWidth(
+            self.activity.fontMetrics().horizontalAdvance("last message 59 min ago") + 8
+        )
+        self.activity.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.button = QPushButton("Settings…")
         self.button.setVisible(False)
         self.button.clicked.connect(self.settings_requested)

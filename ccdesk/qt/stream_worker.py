@@ -159,6 +159,8 @@ class StreamWorker(QObject):
             now = self._clock.monotonic()
             if now - self._last_flush >= self._flush_s:
                 self._flush(now)
+            elif self._client is not None:
+                self._client.wants_tick = True  # flush the rest on the next Tick
         elif t is Tick:
             assert isinstance(ev, Tick)
             if self._dirty and ev.now - self._last_flush >= self._flush_s:
@@ -195,6 +197,7 @@ class StreamWorker(QObject):
                 quotes.append(q)
         self._dirty.clear()
         self._last_flush = now
+        client.wants_tick = False
         if quotes:
             self.quotes_changed.emit(tuple(quotes))
 

@@ -183,9 +183,9 @@ def stop(proc: subprocess.Popen) -> None:
 def idle_cpu(seconds: float) -> None:
     from tests.desktop import wait_for_window
 
-    print(
-        f"## Idle CPU, nothing changing (whole process, {seconds:.0f} s after a 10 s settle, % of one core)"
-    )
+    print(f"## Idle CPU, no price updates (whole process, {seconds:.0f} s windows, % of one core)")
+    print("   'first minute': 10-70 s after the last data, while the window's ages still count up;")
+    print("   'steady': from 70 s on, when every row shows a stale age in minutes")
     for label, args in (("window visible", ()), ("hidden in the tray", ("--background",))):
         with ExitStack() as stack, SimServer(rate=0.0, heartbeat_s=30) as sim:
             env = desktop(stack)
@@ -196,10 +196,15 @@ def idle_cpu(seconds: float) -> None:
                 if not args:
                     wait_for_window(env, ["--class", "ccdesk"], timeout_s=30)
                 time.sleep(10)
-                c0, t0 = proc_cpu_s(proc.pid), time.monotonic()
-                time.sleep(seconds)
-                cpu = (proc_cpu_s(proc.pid) - c0) / (time.monotonic() - t0) * 100
-                print(f"  {label:<20} {cpu:6.3f} %   (RSS {rss_mb(proc.pid):.0f} MB)")
+                cpus = []
+                for _ in range(2):
+                    c0, t0 = proc_cpu_s(proc.pid), time.monotonic()
+                    time.sleep(seconds)
+                    cpus.append((proc_cpu_s(proc.pid) - c0) / (time.monotonic() - t0) * 100)
+                print(
+                    f"  {label:<20} first minute {cpus[0]:6.3f} %, steady {cpus[1]:6.3f} %   "
+                    f"(RSS {rss_mb(proc.pid):.0f} MB)"
+                )
             finally:
                 stop(proc)
 

@@ -43,7 +43,7 @@ def test_old_data_is_stale_and_greyed_with_its_age(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
     model.tick(140.0)
-    assert text(model, 0, model.AGE) == "stale · 39 s ago"
+    assert text(model, 0, model.AGE) == "stale · 35 s ago"
     assert text(model, 0, model.PRICE, Qt.ItemDataRole.ForegroundRole) == STALE_COLOR
     assert text(model, 0, model.TREND, STALE_ROLE) is True
 

@@ -139,8 +139,11 @@ def background(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen
 
 
 @contextmanager
-def tray_host(env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """trayer: an XEmbed system tray at the top right of the screen."""
+def tray_host(env: dict[str, str], attempts: int = 3) -> Iterator[subprocess.Popen]:
+    """trayer: an XEmbed system tray at the top right of the screen.
+
+    Under heavy load trayer has been seen (once in dozens of starts) not to map its window; a
+    fresh start then works, so it gets a few attempts before the fixture gives up."""
     cmd = [
         "trayer",
         "--edge",
@@ -158,9 +161,25 @@ def tray_host(env: dict[str, str]) -> Iterator[subprocess.Popen]:
         "--SetDockType",
         "true",
     ]
-    with background(cmd, env) as proc:
-        wait_for_window(env, ["--class", "trayer"])
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for_window(env, ["--class", "trayer"], timeout_s=5)
+        except TimeoutError:
+            _stop(proc)
+            error = proc.stderr.read() if proc.stderr else ""
+            proc.stderr.close()
+            if attempt == attempts:
+                raise TimeoutError(
+                    f"trayer did not show a tray after {attempts} starts: {error[-300:]}"
+                ) from None
+            continue
+        break
+    try:
         yield proc
+    finally:
+        _stop(proc)
+        proc.stderr.close()
 
 
 @contextmanager

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", dest="app_demo", action="store_true", help="run the app on the built-in simulator"
     )
     parser.add_argument("--background", action="store_true", help="start hidden in the system tray")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run the app offscreen on the built-in simulator, report what works, and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("stream", help="stream prices to stdout until stopped")
@@ -152,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        if args.self_test:
+            from ccdesk.selftest import run_self_test
+
+            return run_self_test(sys.stdout)
         if args.command == "stream":
             return _cmd_stream(args)
         if args.command == "sim":

@@ -216,7 +216,9 @@ def write(out_dir: Path = OUT_DIR) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate the PNG, .ico and .icns icons from the SVG.")
-    parser.add_argument("--check", action="store_true", help="only check that the committed icons are current")
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the committed icons are current"
+    )
     args = parser.parse_args(argv)
     try:
         import PySide6  # noqa: F401
@@ -228,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"make_icons: {problem}", file=sys.stderr)
         if problems:
-            print("make_icons: run `.venv/bin/python packaging/make_icons.py` and commit the result", file=sys.stderr)
+            print(
+                "make_icons: run `.venv/bin/python packaging/make_icons.py` and commit the result",
+                file=sys.stderr,
+            )
             return 1
         print(f"make_icons: the icons in {OUT_DIR.relative_to(REPO)} match {SOURCE.name}")
         return 0

@@ -216,6 +216,7 @@ def test_invalid_sub_is_isolated_and_not_resent(sim, run_client):
     sim.restart(down_s=0.1)
     rec.wait(connected(2))
     second = sim.connections[0].conn_id
+    assert sim.wait_for(lambda: bool(subadds(sim, second)))  # the server logs it a moment later
     assert subadds(sim, second) == [[str(BTC), str(ETH)]]
 
 
@@ -374,4 +375,5 @@ def test_reconnect_now_replaces_the_socket_and_keeps_the_watchlist(sim, run_clie
     assert any(s.reason is Reason.RECONNECT_REQUESTED for s in rec.statuses())
     second = sim.connections[0].conn_id
     assert second != first
+    assert sim.wait_for(lambda: bool(subadds(sim, second)))
     assert subadds(sim, second) == [[str(BTC), str(ETH)]]

@@ -15,8 +15,6 @@ import json
 import logging
 import math
 import re
-import socket
-import ssl
 import types
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,6 +25,7 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from ccdesk.core.http_failure import HttpFailure, classify, root_cause
 from ccdesk.core.redaction import redact
 from ccdesk.core.secrets import ApiKey
 from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
@@ -480,68 +479,20 @@ def _failure(exc: BaseException, key: ApiKey) -> KeyCheck:
     The exception itself is dropped: requests' exceptions carry the prepared request, and with
     it the ``authorization`` header.
     """
-    chain = list(_exception_chain(exc))
-    root = _root_cause(exc)
+    root = root_cause(exc)
     detail = redact(str(root) or type(root).__name__, (key.reveal(),))[:_MAX_SERVER_MESSAGE_CHARS]
-
-    def caused_by(*types_: type[BaseException]) -> bool:
-        return any(isinstance(link, types_) for link in chain)
-
-    if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
-        status = KeyStatus.DNS_FAILURE
-    elif any(_is_timeout(link) for link in chain):
-        status = KeyStatus.TIMEOUT
-    elif caused_by(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
-        status = KeyStatus.TLS_ERROR
-    elif caused_by(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
-        status = KeyStatus.BAD_RESPONSE
-    else:
-        status = KeyStatus.CONNECTION_FAILED
+    status = _FAILURE_STATUS[classify(exc)]
     return KeyCheck(status, detail=detail)
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError for backwards compatibility,
-    # so a refused connection would look like a timeout; requests makes the same exception.
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return False
-    return isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError)
-
-
-def _links(exc: BaseException) -> Iterator[BaseException]:
-    """The exceptions directly behind ``exc``, most specific first."""
-    if exc.__cause__ is not None:
-        yield exc.__cause__
-    reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError / ProxyError
-    if isinstance(reason, BaseException):
-        yield reason
-    for arg in exc.args:  # requests wraps urllib3's exception as its first argument
-        if isinstance(arg, BaseException):
-            yield arg
-    if exc.__context__ is not None and not exc.__suppress_context__:
-        yield exc.__context__
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        link = stack.pop()
-        if id(link) in seen or len(seen) > _MAX_CHAIN:
-            continue
-        seen.add(id(link))
-        yield link
-        stack.extend(reversed(list(_links(link))))
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = {id(exc)}
-    while True:
-        nxt = next((link for link in _links(exc) if id(link) not in seen), None)
-        if nxt is None or len(seen) > _MAX_CHAIN:
-            return exc
-        seen.add(id(nxt))
-        exc = nxt
+_FAILURE_STATUS: Final = {
+    HttpFailure.BAD_URL: KeyStatus.CONNECTION_FAILED,
+    HttpFailure.DNS: KeyStatus.DNS_FAILURE,
+    HttpFailure.TIMEOUT: KeyStatus.TIMEOUT,
+    HttpFailure.TLS: KeyStatus.TLS_ERROR,
+    HttpFailure.DECODE: KeyStatus.BAD_RESPONSE,
+    HttpFailure.CONNECTION: KeyStatus.CONNECTION_FAILED,
+}
 
 
 # --- small helpers -----------------------------------------------------------------------------

@@ -11,24 +11,21 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import socket
-import ssl
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import requests
-import urllib3.exceptions
 
 from ccdesk.core.alerts import Alert, LevelRule
 from ccdesk.core.formatting import format_duration
+from ccdesk.core.http_failure import HttpFailure, classify, exception_chain
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S: Final = 5.0
 USER_AGENT: Final = "ccdesk-webhook/1"
-_MAX_CHAIN: Final = 50
 _MAX_DETAIL_CHARS: Final = 200
 
 
@@ -204,21 +201,17 @@ def _classify(exc: requests.RequestException) -> tuple[WebhookFailure, str]:
     The exception itself is not kept: requests' exceptions carry the prepared request, and with
     it the full URL.
     """
-    chain = list(_exception_chain(exc))
-    detail = _cause_words(chain)
+    return _FAILURES[classify(exc)], _cause_words(exception_chain(exc))
 
-    def caused_by(*types_: type[BaseException]) -> bool:
-        return any(isinstance(link, types_) for link in chain)
 
-    if caused_by(requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
-        return WebhookFailure.BAD_URL, detail
-    if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
-        return WebhookFailure.DNS_FAILURE, detail
-    if any(_is_timeout(link) for link in chain):
-        return WebhookFailure.TIMEOUT, detail
-    if caused_by(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
-        return WebhookFailure.TLS_ERROR, detail
-    return WebhookFailure.CONNECTION_FAILED, detail
+_FAILURES: Final = {
+    HttpFailure.BAD_URL: WebhookFailure.BAD_URL,
+    HttpFailure.DNS: WebhookFailure.DNS_FAILURE,
+    HttpFailure.TIMEOUT: WebhookFailure.TIMEOUT,
+    HttpFailure.TLS: WebhookFailure.TLS_ERROR,
+    HttpFailure.DECODE: WebhookFailure.CONNECTION_FAILED,
+    HttpFailure.CONNECTION: WebhookFailure.CONNECTION_FAILED,
+}
 
 
 def _cause_words(chain: list[BaseException]) -> str:
@@ -227,37 +220,3 @@ def _cause_words(chain: list[BaseException]) -> str:
         if isinstance(link, OSError) and link.strerror:
             return link.strerror.lower()[:_MAX_DETAIL_CHARS]
     return type(chain[-1]).__name__ if chain else "unknown error"
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError for backwards compatibility,
-    # so a refused connection would otherwise look like a timeout.
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return False
-    return isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError | socket.timeout)
-
-
-def _links(exc: BaseException) -> Iterator[BaseException]:
-    if exc.__cause__ is not None:
-        yield exc.__cause__
-    reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError / ProxyError
-    if isinstance(reason, BaseException):
-        yield reason
-    for arg in exc.args:  # requests wraps urllib3's exception as its first argument
-        if isinstance(arg, BaseException):
-            yield arg
-    if exc.__context__ is not None and not exc.__suppress_context__:
-        yield exc.__context__
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and every exception behind it, depth first, each once."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack and len(seen) <= _MAX_CHAIN:
-        link = stack.pop()
-        if id(link) in seen:
-            continue
-        seen.add(id(link))
-        yield link
-        stack.extend(reversed(list(_links(link))))

@@ -54,7 +54,6 @@ _FIRST_SERVER_ERROR: Final = 500
 _HTTP_OK: Final = 200
 _TYPE_RATE_LIMIT: Final = 99
 _TYPES_BAD_REQUEST: Final = frozenset({1, 2})
-_MAX_CHAIN: Final = 50
 
 
 class KeyStatus(enum.Enum):

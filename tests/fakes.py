@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import keyring.backend
 import keyring.errors
 
@@ -27,6 +29,19 @@ class FakeClock:
     def jump_wall(self, seconds: float) -> None:
         """Wall time jumps (suspend/resume, NTP step) while monotonic time does not."""
         self._wall += seconds
+
+
+class JumpyClock:
+    """The real clock, but wall time can jump while monotonic time does not (suspend/resume)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time() + self.offset
 
 
 # KeyringBackend subclasses register themselves globally with keyring; `viable = False` keeps

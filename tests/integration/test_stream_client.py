@@ -24,6 +24,7 @@ from ccdesk.core.stream import (
 )
 from ccdesk.core.subs import parse_sub
 from ccdesk.sim.server import SimServer
+from tests.fakes import JumpyClock
 
 BTC, ETH, SOL = (parse_sub(s) for s in ("BTC-USD", "ETH-USD", "SOL-USD"))
 FOO = parse_sub("5~CCCAGG~FOO~USD")
@@ -330,19 +331,6 @@ def test_key_travels_in_the_header_and_never_in_the_url_or_logs(sim, run_client,
     assert KEY not in caplog.text
     assert KEY not in repr(client)
     assert all(KEY not in repr(e) for e in rec.events)
-
-
-class JumpyClock:
-    """The real clock, but wall time can jump while monotonic time does not (suspend/resume)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time() + self.offset
 
 
 def test_wall_clock_jump_forces_a_reconnect(sim):

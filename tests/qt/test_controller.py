@@ -23,23 +23,10 @@ from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
 from ccdesk.qt.tray import Tray
 from ccdesk.sim.server import SimServer
-from tests.fakes import InMemoryKeyring
+from tests.fakes import InMemoryKeyring, JumpyClock
 
 BTC, ETH, SOL = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("SOL-USD")
 KEY = "controller-key-0123456789"
-
-
-class JumpyClock:
-    """Real time, but wall time can jump while monotonic time does not (suspend/resume)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def time(self) -> float:
-        return time.time() + self.offset
 
 
 class Harness:

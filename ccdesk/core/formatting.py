@@ -60,3 +60,17 @@ def format_age(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds) // 60} min ago"
     return f"{int(seconds) // 3600} h ago"
+
+
+def next_age_change(seconds: float) -> float:
+    """The age at which ``format_age`` will next show a different text (for scheduling repaints:
+    a display need not wake before then)."""
+    if seconds < 1:
+        return 1.0
+    if seconds < 10:
+        return float(math.floor(seconds) + 1)
+    if seconds < 60:
+        return float((math.floor(seconds) // 5 + 1) * 5)
+    if seconds < 3600:
+        return float((math.floor(seconds) // 60 + 1) * 60)
+    return float((math.floor(seconds) // 3600 + 1) * 3600)

@@ -19,7 +19,7 @@ from PySide6.QtNetwork import QNetworkInformation
 from ccdesk.core.alerts import Alert
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
-from ccdesk.core.formatting import format_age, format_duration, format_price
+from ccdesk.core.formatting import format_age, format_duration, format_price, next_age_change
 from ccdesk.core.quotes import Quote
 from ccdesk.core.rest import check_key, describe
 from ccdesk.core.secrets import ApiKey, KeySource, ResolvedKey, SecretsError, SecretStore, resolve_key
@@ -124,6 +124,7 @@ class AppController(QObject):
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
 
         self._timer = QTimer(self)
+        self._timer.setSingleShot(True)  # rescheduled for the next visible change each time
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._on_timer_timeout)
         self._watch_network()
@@ -242,6 +243,8 @@ class AppController(QObject):
             self._quotes[q.sub] = q
         self._tray_dirty = True
         self.model.update_quotes(quotes)
+        if self._timer.remainingTime() > 1000 and not self._quitting:
+            self._timer.start(1000)  # fresh data: its "now" turns into "1 s ago" in a second
 
     @Slot(object)
     def _on_worker_status_changed(self, status: Status) -> None:
@@ -319,22 +322,27 @@ class AppController(QObject):
 
     @Slot()
     def _on_timer_timeout(self) -> None:
+        """Refresh what depends on the clock, then sleep until the next visible change: an age
+        text moving on, a row turning stale, the retry countdown. Hidden, only the tray's
+        staleness and the pause expiry need the clock, and every 5 s is plenty for them."""
         now = self._clock.monotonic()
-        # Ages tick by the second only while someone can see them; hidden, the tray's staleness
-        # and the pause expiry are all that need the clock, and every 5 s is plenty for them.
-        interval = 1000 if self.window.isVisible() else 5000
-        if self._timer.interval() != interval:
-            self._timer.setInterval(interval)
+        wake = now + 5.0
         if self.window.isVisible():
             self.model.tick(now)
             last = self.worker.last_rx_at
             self.window.status_line.show_activity(
                 "" if last is None else f"last message {format_age(now - last)}"
             )
+            if last is not None:
+                wake = min(wake, last + next_age_change(now - last))
             status = self._status
             if status.retry_at is not None and status.state in (State.RECONNECTING, State.RATE_LIMITED):
                 self._show_status(status, max(0.0, status.retry_at - now))
+                wake = min(wake, now + 1.0)
             self._update_title()
+            rows = self.model.next_change(now)
+            if rows is not None:
+                wake = min(wake, rows)
         # The tray needs new quotes when they changed, and the clock only for staleness, which
         # turns over slowly: rebuilding its tooltip every second would be idle work.
         if self._tray_dirty or now - self._tray_at >= 5.0:
@@ -345,6 +353,8 @@ class AppController(QObject):
         until = self.settings.alerts_paused_until
         if until is not None and math.isfinite(until) and self._clock.time() >= until:
             self.resume_alerts()
+        if not self._quitting:
+            self._timer.start(max(200, int((wake - now) * 1000) + 5))
 
     def _update_title(self) -> None:
         pinned = self.settings.pinned

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from ccdesk.core.formatting import format_age, format_pct, format_price
+from ccdesk.core.formatting import format_age, format_pct, format_price, next_age_change
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.subs import AGGREGATE_MARKET, Sub
@@ -127,6 +127,20 @@ class QuoteTableModel(QAbstractTableModel):
             else:
                 age = self.index(i, self.AGE)
                 self.dataChanged.emit(age, age)
+
+    def next_change(self, now: float) -> float | None:
+        """The monotonic time at which some row's age text or freshness will next change, or None."""
+        soonest: float | None = None
+        for row in self._rows:
+            q = row.quote
+            if q is None or row.rejected is not None:
+                continue
+            age = max(0.0, now - q.received_at)
+            at = q.received_at + next_age_change(age)
+            if self.is_live(row):  # it will turn stale at the threshold
+                at = min(at, q.received_at + self._stale_after_s + 1e-3)
+            soonest = at if soonest is None else min(soonest, at)
+        return soonest
 
     def _refresh_all(self) -> None:
         self._shown.clear()

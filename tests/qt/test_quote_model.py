@@ -99,3 +99,13 @@ def test_tick_repaints_only_cells_that_changed(model, qtbot):
     changed.clear()
     model.tick(140.0)  # both went stale: whole rows
     assert changed == [(0, 0, 0, model.AGE), (1, 0, 1, model.AGE)]
+
+
+def test_next_change_is_the_soonest_age_text_or_staleness_change(model):
+    model.set_connection(100.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0), quote(ETH, 10.0, 95.0)])
+    model.tick(103.5)
+    # BTC is 2.5 s old ("2 s ago" until 3 s); ETH is before the session start (not live): 8.5 s -> 9 s.
+    assert model.next_change(103.5) == pytest.approx(104.0)
+    model.tick(131.0)  # BTC 30 s old: next text at 35 s, but it turns stale at 30 s + epsilon
+    assert model.next_change(131.0) == pytest.approx(131.001, abs=1e-6)

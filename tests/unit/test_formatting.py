@@ -30,3 +30,15 @@ def test_pct_and_durations():
     assert format_duration(5400) == "1 h 30 min"
     assert format_age(0.3) == "now"
     assert format_age(4) == "4 s ago"
+
+
+@pytest.mark.parametrize(
+    "age", [0.2, 0.99, 1.0, 4.5, 9.99, 10.0, 12.3, 59.9, 60.0, 61.5, 3599.0, 3600.0, 9000.0]
+)
+def test_next_age_change_is_exactly_when_the_text_changes(age):
+    from ccdesk.core.formatting import next_age_change
+
+    nxt = next_age_change(age)
+    assert nxt > age
+    assert format_age(nxt - 1e-6) == format_age(age)  # unchanged until then
+    assert format_age(nxt) != format_age(age)  # and different from then on

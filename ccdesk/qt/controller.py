@@ -329,12 +329,18 @@ class AppController(QObject):
         wake = now + 5.0
         if self.window.isVisible():
             self.model.tick(now)
+            # Heartbeats arrive every 30 s on a healthy socket, so seconds would only flicker;
+            # the exact age appears once nothing has come for a minute, when it matters.
             last = self.worker.last_rx_at
-            self.window.status_line.show_activity(
-                "" if last is None else f"last message {format_age(now - last)}"
-            )
-            if last is not None:
+            if last is None:
+                activity = ""
+            elif now - last < 60:
+                activity = "last message under a minute ago"
+                wake = min(wake, last + 60)
+            else:
+                activity = f"last message {format_age(now - last)}"
                 wake = min(wake, last + next_age_change(now - last))
+            self.window.status_line.show_activity(activity)
             status = self._status
             if status.retry_at is not None and status.state in (State.RECONNECTING, State.RATE_LIMITED):
                 self._show_status(status, max(0.0, status.retry_at - now))

@@ -86,7 +86,7 @@ class StatusLine(QFrame):
         self.activity.setStyleSheet("color: #8a8f98")
         # A fixed width keeps the per-second text change from relayouting the whole window.
         self.activity.setFixedWidth(
-            self.activity.fontMetrics().horizontalAdvance("last message 59 min ago") + 8
+            self.activity.fontMetrics().horizontalAdvance("last message under a minute ago") + 8
         )
         self.activity.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.button = QPushButton("Settings…")

@@ -184,8 +184,10 @@ def idle_cpu(seconds: float) -> None:
     from tests.desktop import wait_for_window
 
     print(f"## Idle CPU, no price updates (whole process, {seconds:.0f} s windows, % of one core)")
-    print("   'first minute': 10-70 s after the last data, while the window's ages still count up;")
-    print("   'steady': from 70 s on, when every row shows a stale age in minutes")
+    print(
+        f"   'early': 10-{10 + seconds:.0f} s after start (the ages still count up at first); "
+        f"'later': {10 + seconds:.0f}-{10 + 2 * seconds:.0f} s"
+    )
     for label, args in (("window visible", ()), ("hidden in the tray", ("--background",))):
         with ExitStack() as stack, SimServer(rate=0.0, heartbeat_s=30) as sim:
             env = desktop(stack)
@@ -202,7 +204,7 @@ def idle_cpu(seconds: float) -> None:
                     time.sleep(seconds)
                     cpus.append((proc_cpu_s(proc.pid) - c0) / (time.monotonic() - t0) * 100)
                 print(
-                    f"  {label:<20} first minute {cpus[0]:6.3f} %, steady {cpus[1]:6.3f} %   "
+                    f"  {label:<20} early {cpus[0]:6.3f} %, later {cpus[1]:6.3f} %   "
                     f"(RSS {rss_mb(proc.pid):.0f} MB)"
                 )
             finally:

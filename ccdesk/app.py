@@ -113,6 +113,7 @@ class App:
     def _finish_startup(self) -> None:
         # Deferred imports: everything below pulls in websocket-client, requests, keyring, plyer.
         from ccdesk.core.autostart import Autostart
+        from ccdesk.core.redaction import install_redaction
         from ccdesk.core.secrets import SecretStore
         from ccdesk.qt.controller import AppController
         from ccdesk.qt.notifier import Notifier
@@ -131,6 +132,8 @@ class App:
             autostart=Autostart(),
             demo=self.demo,
         )
+        # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
+        install_redaction(logging.getLogger(), self.controller.secrets_for_logs)
         self.controller.welcome_needed.connect(self._show_welcome)
         self.single.activation_requested.connect(self.controller.show_window)
         self.controller.start(show_window=not self.background)

@@ -147,6 +147,11 @@ class AppController(QObject):
         if reachability == QNetworkInformation.Reachability.Online and self._streaming:
             self.worker.reconnect_now()
 
+    def secrets_for_logs(self) -> tuple[str, ...]:
+        """The key in use, for the log filter to scrub wherever it might appear."""
+        key = self._key
+        return () if key is None else (key.reveal(),)
+
     # -- start-up ------------------------------------------------------------------------------
 
     def start(self, *, show_window: bool = True) -> None:

@@ -212,3 +212,10 @@ def test_geometry_is_remembered(qtbot, sim, harness):
     h2.store.set("window/geometry", h.store.get("window/geometry"))
     h2.controller.start()
     assert h2.window.size().width() == 640
+
+
+def test_the_key_in_use_is_offered_to_the_log_filter(qtbot, sim, harness):
+    h = harness(sim=sim)
+    assert h.controller.secrets_for_logs() == ()
+    h.controller.start()
+    qtbot.waitUntil(lambda: h.controller.secrets_for_logs() == (KEY,), timeout=5000)

@@ -205,8 +205,15 @@ def notifications(env: dict[str, str]) -> list[dict[str, str]]:
     ]
 
 
-def wait_for_window(env: dict[str, str], search: list[str], timeout_s: float = 15.0) -> str:
-    """Poll xdotool for a visible window (never a fixed sleep); returns its id."""
+def wait_for_window(
+    env: dict[str, str],
+    search: list[str],
+    timeout_s: float = 15.0,
+    poll_s: float = 0.1,
+    proc: subprocess.Popen | None = None,
+) -> str:
+    """Poll xdotool for a visible window (never a fixed sleep); returns its id. A small ``poll_s``
+    makes it a timer (the benchmarks); ``proc`` ends the wait early if that process exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         r = subprocess.run(
@@ -219,7 +226,9 @@ def wait_for_window(env: dict[str, str], search: list[str], timeout_s: float = 1
         ids = r.stdout.split()
         if ids:
             return ids[0]
-        time.sleep(0.1)
+        if proc is not None and proc.poll() is not None:
+            raise TimeoutError(f"the process exited ({proc.returncode}) before a window for {search} showed")
+        time.sleep(poll_s)
     raise TimeoutError(f"no visible window for {search}")
 
 

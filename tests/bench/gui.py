@@ -248,6 +248,8 @@ def rss_over_time(minutes: float) -> None:
 
 
 def first_paint(runs: int) -> None:
+    from tests.desktop import wait_for_window
+
     times = []
     with ExitStack() as stack, SimServer(rate=5.0) as sim:
         env = desktop(stack)
@@ -257,19 +259,8 @@ def first_paint(runs: int) -> None:
             t0 = time.perf_counter()
             proc = launch(env)
             try:
-                while True:
-                    r = subprocess.run(
-                        ["xdotool", "search", "--onlyvisible", "--class", "ccdesk"],
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                    )
-                    if r.stdout.strip():
-                        times.append(time.perf_counter() - t0)
-                        break
-                    if time.perf_counter() - t0 > 30:
-                        raise TimeoutError("no window")
-                    time.sleep(0.005)
+                wait_for_window(env, ["--class", "ccdesk"], timeout_s=30, poll_s=0.005, proc=proc)
+                times.append(time.perf_counter() - t0)
             finally:
                 stop(proc)
     print(

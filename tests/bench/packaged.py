@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from ccdesk.sim.server import SimServer  # noqa: E402
+from tests.desktop import wait_for_window  # noqa: E402
 
 BINARY = REPO / "dist" / "ccdesk"
 KEY = "bench-key-0123456789"
@@ -100,18 +101,8 @@ def time_to_window(cmd: list[str], env: dict[str, str]) -> float:
         cmd, env=dict(env, TMPDIR=str(tmp)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        while True:
-            r = subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--class", "ccdesk"],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if r.stdout.strip():
-                return time.perf_counter() - t0
-            if time.perf_counter() - t0 > 30 or proc.poll() is not None:
-                raise RuntimeError(f"no window from {cmd}")
-            time.sleep(0.005)
+        wait_for_window(env, ["--class", "ccdesk"], timeout_s=30, poll_s=0.005, proc=proc)
+        return time.perf_counter() - t0
     finally:
         stop(proc)
         left = list(tmp.glob("_MEI*"))

@@ -58,6 +58,7 @@ class App:
         # settings file, the keyring entry and the single-instance socket.
         app_name = app_name_from_env(os.environ)
         qapp = QApplication.instance() or QApplication(["ccdesk"])
+        assert isinstance(qapp, QApplication)
         qapp.setApplicationName("ccdesk")
         qapp.setOrganizationName("ccdesk")
         qapp.setDesktopFileName("ccdesk")
@@ -118,6 +119,7 @@ class App:
         from ccdesk.qt.controller import AppController
         from ccdesk.qt.notifier import Notifier
         from ccdesk.qt.tray import Tray
+        from ccdesk.sim import start_demo
 
         tray = Tray()
         notifier = Notifier(tray)
@@ -130,6 +132,7 @@ class App:
             tray=tray,
             notifier=notifier,
             autostart=Autostart(),
+            start_demo=start_demo,
             demo=self.demo,
         )
         # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.

@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY = 0, 1, 2, 3, 4
 DEFAULT_REST_URL = "https://min-api.cryptocompare.com"
-DEMO_KEY = "demo"
 
 
 class UsageError(Exception):
@@ -372,11 +371,11 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     sim = None
     try:
         if args.demo:
-            from ccdesk.sim.server import SimServer
+            from ccdesk.sim import start_demo
 
-            sim = SimServer(port=0).start()
+            sim = start_demo()
             url = sim.stream_url
-            key = ApiKey(DEMO_KEY)
+            key = ApiKey(sim.key)
         else:
             url = _check_url(
                 args.stream_url or "wss://streamer.cryptocompare.com/v2", "--stream-url", ("ws", "wss")

@@ -293,6 +293,7 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
     from ccdesk.qt.price_window import PriceWindow
     from ccdesk.qt.quote_model import QuoteTableModel
     from ccdesk.qt.tray import Tray
+    from ccdesk.sim import start_demo
 
     qInstallMessageHandler(_qt_message_handler)
     qapp = QApplication.instance() or QApplication(["ccdesk"])
@@ -325,6 +326,7 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
         tray=tray,
         notifier=notifier,
         autostart=Autostart(env={"HOME": scratch, "XDG_CONFIG_HOME": scratch}, exec_args=["ccdesk"]),
+        start_demo=start_demo,
         demo=True,
     )
     outcome.menu_entries = [a.text() for a in tray.menu().menu.actions() if a.text() and a.isVisible()]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +36,47 @@ def stream_frames() -> list[str]:
 def rest_bodies() -> list[dict]:
     """The recorded min-api bodies, parsed."""
     return [json.loads(line) for line in _load_jsonl("rest-examples.jsonl")]
+
+
+# --- no test may leave a QThread running ------------------------------------------------------
+# QThread.start is wrapped once PySide6 is loaded (unit tests never load it), and every thread a
+# test started must have finished by its end. A leaked thread is the start of the interpreter
+# abort "QThread: Destroyed while thread is still running".
+_started_qthreads: list[weakref.ref[Any]] = []
+
+
+def _track_qthreads() -> bool:
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is None:
+        return False
+    qthread = qtcore.QThread
+    if not getattr(qthread.start, "_ccdesk_tracked", False):
+        original = qthread.start
+
+        def start(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _started_qthreads.append(weakref.ref(self))
+            return original(self, *args, **kwargs)
+
+        start._ccdesk_tracked = True  # type: ignore[attr-defined]
+        qthread.start = start
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_qthread() -> Iterator[None]:
+    _track_qthreads()
+    _started_qthreads.clear()
+    yield
+    if not _track_qthreads():
+        return
+    running = []
+    for ref in _started_qthreads:
+        thread = ref()
+        try:
+            if thread is not None and thread.isRunning():
+                running.append(thread.objectName() or repr(thread))
+        except RuntimeError:  # its C++ object was deleted: it is not running
+            continue
+    _started_qthreads.clear()
+    if running:
+        pytest.fail(f"the test left QThread(s) running: {', '.join(running)}", pytrace=False)

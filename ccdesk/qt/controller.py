@@ -19,6 +19,7 @@ from PySide6.QtNetwork import QNetworkInformation
 from ccdesk.core.alerts import Alert
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
+from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.formatting import format_age, format_duration, format_price, next_age_change
 from ccdesk.core.quotes import Quote
 from ccdesk.core.rest import check_key, describe
@@ -34,7 +35,6 @@ from ccdesk.wording import alert_body, alert_title, reason_words, state_title
 
 log = logging.getLogger(__name__)
 
-DEMO_KEY = "demo"
 KEYS_URL = "https://www.cryptocompare.com/cryptopian/api-keys"
 
 
@@ -70,6 +70,7 @@ class AppController(QObject):
         tray: Tray,
         notifier: Notifier,
         autostart: Autostart,
+        start_demo: StartDemo,
         demo: bool = False,
         clock: Clock | None = None,
         env: dict[str, str] | None = None,
@@ -90,7 +91,8 @@ class AppController(QObject):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ccdesk-bg")
         self._key: ApiKey | None = None
         self._key_note = "No API key yet"
-        self._sim: Any = None
+        self._start_demo_fn = start_demo
+        self._sim: Demo | None = None
         self._status = Status(State.CONNECTING, Reason.STARTING)
         self._quotes: dict[Any, Quote] = {}
         self._history_items: dict[int, Any] = {}
@@ -208,12 +210,10 @@ class AppController(QObject):
         self._show_status(Status(State.CONNECTING, Reason.STARTING, "starting the simulator"))
         self._run_in_background(self._launch_sim, self._on_sim_ready)
 
-    def _launch_sim(self) -> Any:
-        from ccdesk.sim.server import SimServer  # deferred: only demo mode needs the simulator
-
+    def _launch_sim(self) -> Demo:
         if self._sim is not None:
             return self._sim
-        return SimServer(port=0).start()
+        return self._start_demo_fn()
 
     def _on_sim_ready(self, sim: Any) -> None:
         if isinstance(sim, Exception):
@@ -225,7 +225,7 @@ class AppController(QObject):
     def _stream_params(self) -> StreamParams | None:
         s = self.settings
         if self._demo and self._sim is not None:
-            return StreamParams(self._sim.stream_url, ApiKey(DEMO_KEY), s.watchlist, s.rules)
+            return StreamParams(self._sim.stream_url, ApiKey(self._sim.key), s.watchlist, s.rules)
         if self._key is None:
             return None
         return StreamParams(s.stream_url or DEFAULT_STREAM_URL, self._key, s.watchlist, s.rules)

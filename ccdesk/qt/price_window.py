@@ -38,7 +38,7 @@ class SparklineDelegate(QStyledItemDelegate):
         points = index.data(HISTORY_ROLE) or []
         if len(points) < 2:
             return
-        rect = option.rect.adjusted(6, 5, -6, -5)  # type: ignore[attr-defined]
+        rect = option.rect.adjusted(6, 5, -6, -5)
         t0, t1 = points[0][0], points[-1][0]
         prices = [p for _, p in points]
         lo, hi = min(prices), max(prices)

@@ -1,5 +1,17 @@
 """The loopback market simulator (demo mode and tests): a real streamer v2 + min-api server."""
 
-from ccdesk.sim.server import SimServer, run
+from __future__ import annotations
 
-__all__ = ["SimServer", "run"]
+from ccdesk.core.demo import DEMO_KEY, Demo
+
+
+def start_demo() -> Demo:
+    """Start a simulator on an ephemeral loopback port for demo mode (the app and ``ccdesk stream
+    --demo``). The server module (asyncio, websockets) is imported only here, not at start-up."""
+    from ccdesk.sim.server import SimServer
+
+    server = SimServer(port=0).start()
+    return Demo(server.stream_url, server.rest_url, DEMO_KEY, server.stop)
+
+
+__all__ = ["start_demo"]

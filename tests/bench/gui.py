@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from ccdesk.sim import start_demo  # noqa: E402
 from ccdesk.sim.server import SimServer  # noqa: E402
 
 WATCH = ["BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "DOGE-USD"]
@@ -93,6 +94,7 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
                     tray=tray,
                     notifier=Notifier(tray, notify_fn=lambda **_: None),
                     autostart=Autostart(env={"XDG_CONFIG_HOME": tempfile.mkdtemp()}),
+                    start_demo=start_demo,
                     worker=worker_cls(),
                 )
                 controller.start()

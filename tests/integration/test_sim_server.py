@@ -18,7 +18,7 @@ import requests
 import websocket
 from websockets.sync.client import connect as websockets_connect
 
-from ccdesk.sim import SimServer
+from ccdesk.sim.server import SimServer
 
 KEY = "K-test-key-123"
 BTC = "5~CCCAGG~BTC~USD"

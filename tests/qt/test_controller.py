@@ -22,6 +22,7 @@ from ccdesk.qt.notifier import Notifier
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
 from ccdesk.qt.tray import Tray
+from ccdesk.sim import start_demo
 from ccdesk.sim.server import SimServer
 from tests.fakes import InMemoryKeyring, JumpyClock
 
@@ -49,6 +50,7 @@ class Harness:
             tray=self.tray,
             notifier=self.notifier,
             autostart=Autostart(env={"XDG_CONFIG_HOME": str(tmp_path)}),
+            start_demo=start_demo,
             env={"CCDESK_API_KEY": KEY} if env is None else env,
             clock=clock,
             **kw,

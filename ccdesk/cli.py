@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from ccdesk import __version__
-from ccdesk.core.alerts import Alert, AlertEngine, MoveRule, RuleError
+from ccdesk.core.alert_feed import AlertFeed
+from ccdesk.core.alerts import Alert, MoveRule, RuleError
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
 from ccdesk.core.formatting import format_pct, format_price
@@ -39,7 +40,8 @@ from ccdesk.core.secrets import (
     resolve_key,
 )
 from ccdesk.core.stream import (
-    PriceTick,
+    PriceArrived,
+    QuotesChanged,
     ServerNotice,
     State,
     Status,
@@ -361,10 +363,10 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     subs = _parse_subs(args.subs)
     if args.reconnect_max_s < args.reconnect_min_s:
         raise UsageError("--reconnect-max-s must be >= --reconnect-min-s")
-    engine: AlertEngine | None = None
+    feed: AlertFeed | None = None
     if args.alert_pct is not None:
         try:
-            engine = AlertEngine([MoveRule(pct=args.alert_pct, window_s=args.alert_window)], SystemClock())
+            feed = AlertFeed([MoveRule(pct=args.alert_pct, window_s=args.alert_window)], SystemClock())
         except RuleError as exc:
             raise UsageError(str(exc)) from None
 
@@ -383,7 +385,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             if args.rest_url:
                 _check_url(args.rest_url, "--rest-url", ("http", "https"))
             key = _resolve_stream_key()
-        return _run_stream(args, subs, url, key, engine)
+        return _run_stream(args, subs, url, key, feed)
     except _Exit as e:
         return e.code
     finally:
@@ -392,7 +394,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
 
 def _run_stream(
-    args: argparse.Namespace, subs: list[Sub], url: str, key: ApiKey, engine: AlertEngine | None
+    args: argparse.Namespace, subs: list[Sub], url: str, key: ApiKey, feed: AlertFeed | None
 ) -> int:
     # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
     install_redaction(logging.getLogger(), lambda: (key.reveal(),))
@@ -401,39 +403,54 @@ def _run_stream(
         url=url,
         backoff=BackoffPolicy(min_s=args.reconnect_min_s, max_s=args.reconnect_max_s),
         silence_timeout_s=args.silence_timeout_s,
+        # Every change, uncoalesced, for the printed lines; --quiet prints none and skips the snapshots.
+        coalesce_s=None if args.quiet else 0.0,
     )
     done = threading.Event()
     outcome: dict[str, Any] = {"updates": 0, "state": None, "error": None}
     count = args.count
+    printed: dict[Sub, float | None] = {}
+    finish_after_print = False
     client: StreamClient
 
+    def finish() -> None:
+        done.set()
+        client.stop()
+
     def on_event(ev: StreamEvent) -> None:
+        nonlocal finish_after_print
         try:
-            if type(ev) is PriceTick:
-                if engine is not None:
-                    for alert in engine.on_price(ev.sub, ev.price):
-                        printer.alert(alert)
+            if feed is not None:
+                for alert in feed.on_event(ev):
+                    printer.alert(alert)
+            t = type(ev)
+            if t is PriceArrived:
+                assert isinstance(ev, PriceArrived)
                 if ev.changed:
                     outcome["updates"] += 1
-                    if not args.quiet:
-                        q = client.book.quote(ev.sub)
-                        if q is not None:
-                            printer.quote(q)
                     if count is not None and outcome["updates"] >= count:
-                        done.set()
-                        client.stop()
+                        # The quote that reached the count is printed by the QuotesChanged that
+                        # follows this frame at once (coalesce_s=0); without lines, stop now.
+                        finish_after_print = True
+                        if args.quiet:
+                            finish()
+            elif t is QuotesChanged:
+                assert isinstance(ev, QuotesChanged)
+                for q in ev.quotes:
+                    if q.price is not None and printed.get(q.sub) != q.price:
+                        printed[q.sub] = q.price
+                        printer.quote(q)
+                if finish_after_print:
+                    finish()
             elif isinstance(ev, Status):
                 printer.status(ev)
             elif isinstance(ev, SubRejected):
                 printer.sub_error(ev)
-                if engine is not None:
-                    engine.forget(ev.sub)
             elif isinstance(ev, ServerNotice):
                 printer.notice(ev)
         except BrokenPipeError:
             outcome["error"] = "pipe"
-            done.set()
-            client.stop()
+            finish()
 
     client = StreamClient(key, subs, on_event, config)
 

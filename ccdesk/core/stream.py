@@ -21,6 +21,7 @@ import orjson
 
 from ccdesk.core.backoff import Backoff, BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
+from ccdesk.core.coalescer import Coalescer
 from ccdesk.core.protocol import (
     ForceDisconnect,
     FrameParser,
@@ -36,7 +37,7 @@ from ccdesk.core.protocol import (
     Unauthorized,
     Welcome,
 )
-from ccdesk.core.quotes import QuoteBook
+from ccdesk.core.quotes import Quote, QuoteBook
 from ccdesk.core.secrets import ApiKey
 from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.transport import (
@@ -108,14 +109,30 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True)
-class PriceTick:
+class PriceArrived:
     """A frame for a watched pair carried a price. ``changed`` is False when it repeats the last one.
 
-    The full merged quote is ``client.book.quote(sub)`` (stream thread only)."""
+    Emitted for every such frame: it is what alerts see. Views get ``QuotesChanged`` instead."""
 
     sub: Sub
     price: float
     changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuotesChanged:
+    """The coalesced view of the stream: the merged quotes that changed since the last one.
+
+    Emitted at most once per ``StreamConfig.coalesce_s``, carrying one snapshot per changed pair
+    (in first-changed order; possibly none when only a heartbeat arrived).
+
+    Attributes:
+        quotes: immutable snapshots, safe to hand to another thread.
+        last_data_at: monotonic time the socket last delivered something.
+    """
+
+    quotes: tuple[Quote, ...]
+    last_data_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +159,7 @@ class ServerNotice:
     info: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """Emitted every ``tick_s`` while connected, for consumers that flush coalesced work."""
-
-    now: float
-
-
-StreamEvent = Status | PriceTick | SubRejected | Subscribed | ServerNotice | Tick
+StreamEvent = Status | PriceArrived | QuotesChanged | SubRejected | Subscribed | ServerNotice
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +175,9 @@ class StreamConfig:
         clock_jump_s: wall time moving this much more or less than monotonic time (suspend and
             resume, a clock step) forces a reconnect.
         clock_check_s: how often an otherwise idle loop wakes to look for such a jump.
-        tick_s: emit ``Tick`` this often while connected and ``client.wants_tick`` is True (a
-            consumer with coalesced work pending sets it); None for never. An idle client then
-            sleeps until a deadline or data instead of waking ten times a second.
+        coalesce_s: emit ``QuotesChanged`` at most this often (0: after every change; None: never,
+            for a consumer that needs only ``PriceArrived``). The flush is one of the loop's
+            deadlines, so an idle client sleeps until data or a deadline.
     """
 
     url: str = DEFAULT_STREAM_URL
@@ -178,7 +188,7 @@ class StreamConfig:
     welcome_timeout_s: float = 20.0
     clock_jump_s: float = 10.0
     clock_check_s: float = 5.0
-    tick_s: float | None = None
+    coalesce_s: float | None = 0.1
     transport: TransportOptions = field(default_factory=TransportOptions)
 
 
@@ -259,10 +269,11 @@ class StreamClient:
         self.book = QuoteBook(self._clock)
         """Merged quotes. Read only on the stream thread (i.e. inside ``on_event``)."""
         self.stats = StreamStats()
-        self.wants_tick = False
-        """Set by a consumer (any thread) while it has coalesced work to flush on the next Tick."""
+        coalesce_s = self.config.coalesce_s
+        self._views: Coalescer[Sub] | None = None if coalesce_s is None else Coalescer(coalesce_s)
+        self._flush_each = coalesce_s == 0
         self.last_rx_at: float | None = None
-        """Monotonic time anything (frame, heartbeat, pong) last arrived; any thread may read it."""
+        """Monotonic time anything (frame, heartbeat, pong) last arrived (stream thread)."""
         self._parser = FrameParser(self.config.transport.max_message_bytes)
         self._bad = _LogLimiter(self._clock)
 
@@ -427,16 +438,18 @@ class StreamClient:
         pong_seen = False
         pongs = 0
         wall_offset = clock.time() - now
-        next_tick = now + cfg.tick_s if cfg.tick_s else None
         handle = self._handle
+        views = self._views
         while True:
             deadlines = [next_ping, last_rx + cfg.silence_timeout_s, now + cfg.clock_check_s]
             if ping_sent is not None and pong_seen:
                 deadlines.append(ping_sent + cfg.pong_timeout_s)
             if not welcomed_at:
                 deadlines.append(opened + cfg.welcome_timeout_s)
-            if next_tick is not None and self.wants_tick:
-                deadlines.append(next_tick)
+            if views is not None:
+                flush_at = views.due_at()
+                if flush_at is not None:
+                    deadlines.append(flush_at)
             timeout = min(deadlines) - now
             try:
                 messages = conn.read(timeout)
@@ -483,11 +496,8 @@ class StreamClient:
             if abs(jump) >= cfg.clock_jump_s:
                 self._emit_status(Status(State.STALE, Reason.CLOCK_JUMP, f"{jump:+.0f}s"))
                 return _End(_EndKind.RETRY, Reason.CLOCK_JUMP, f"wall clock moved {jump:+.0f}s")
-            if next_tick is not None and now >= next_tick:
-                assert cfg.tick_s is not None
-                next_tick = now + cfg.tick_s
-                if self.wants_tick:
-                    self._on_event(Tick(now))
+            if views is not None and views.is_due(now):
+                self._flush(now)
 
     def _handle(self, conn: Connection, m: object, welcomed_at: list[float]) -> _End | None:
         """Handle one message. Hot path first: quote updates for watched pairs."""
@@ -505,9 +515,12 @@ class StreamClient:
                 price = self.book.apply_update(ev)
                 if price is not None:
                     self.stats.price_ticks += 1
-                    self._on_event(PriceTick(ev.sub, price, price != prev))
+                    self._on_event(PriceArrived(ev.sub, price, price != prev))
+                self._changed(ev.sub)
             return None
         if t is Heartbeat:
+            if self._views is not None:
+                self._views.touch()
             return None
         if t is Trade:
             assert isinstance(ev, Trade)
@@ -515,7 +528,8 @@ class StreamClient:
                 prev = self.book.price(ev.sub)
                 price = self.book.apply_trade(ev)
                 self.stats.price_ticks += 1
-                self._on_event(PriceTick(ev.sub, price, price != prev))
+                self._on_event(PriceArrived(ev.sub, price, price != prev))
+                self._changed(ev.sub)
             return None
         if t is Malformed:
             assert isinstance(ev, Malformed)
@@ -555,6 +569,22 @@ class StreamClient:
             log.log(level, "server error %s (%s)", ev.message, ev.parameter)
             return None
         return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
+
+    def _changed(self, sub: Sub) -> None:
+        """A watched pair's merged quote changed: views hear of it (coalesced)."""
+        views = self._views
+        if views is not None:
+            views.mark(sub)
+            if self._flush_each:
+                self._flush(self._clock.monotonic())
+
+    def _flush(self, now: float) -> None:
+        """Hand the changed quotes to the views (one ``QuotesChanged``)."""
+        views = self._views
+        assert views is not None
+        book = self.book
+        quotes = tuple(q for q in map(book.quote, views.take(now)) if q is not None)
+        self._on_event(QuotesChanged(quotes, self.last_rx_at))
 
     def _on_welcome(self, welcomed_at: list[float]) -> None:
         now = self._clock.monotonic()
@@ -614,6 +644,9 @@ class StreamClient:
             self._active.difference_update(subs)
 
     def _emit_status(self, status: Status) -> None:
+        views = self._views
+        if views is not None and views.pending and not self._stopping:
+            self._flush(self._clock.monotonic())  # the quotes from before a state change go first
         if status.at is None:
             status = dataclasses.replace(status, at=self._clock.monotonic())
         self._status = status

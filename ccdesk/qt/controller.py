@@ -25,7 +25,7 @@ from ccdesk.core.quotes import Quote
 from ccdesk.core.rest import check_key, describe
 from ccdesk.core.secrets import ApiKey, KeySource, ResolvedKey, SecretsError, SecretStore, resolve_key
 from ccdesk.core.settings import KeyValueStore, Settings, save_settings
-from ccdesk.core.stream import DEFAULT_STREAM_URL, Reason, State, Status, SubRejected
+from ccdesk.core.stream import DEFAULT_STREAM_URL, QuotesChanged, Reason, State, Status, SubRejected
 from ccdesk.qt.notifier import Delivery, Notifier
 from ccdesk.qt.price_window import PriceWindow, state_color
 from ccdesk.qt.quote_model import QuoteTableModel
@@ -101,6 +101,7 @@ class AppController(QObject):
         self._streaming = False
         self._tray_dirty = True
         self._tray_at = -1e9
+        self._last_data_at: float | None = None
 
         self.worker = worker or StreamWorker(self._clock)
         self.worker.quotes_changed.connect(self._on_worker_quotes_changed)
@@ -243,12 +244,14 @@ class AppController(QObject):
     # -- worker slots --------------------------------------------------------------------------
 
     @Slot(object)
-    def _on_worker_quotes_changed(self, quotes: tuple[Quote, ...]) -> None:
+    def _on_worker_quotes_changed(self, changed: QuotesChanged) -> None:
+        quotes = changed.quotes
+        self._last_data_at = changed.last_data_at
         for q in quotes:
             self._quotes[q.sub] = q
         self._tray_dirty = True
         self.model.update_quotes(quotes)
-        if self._timer.remainingTime() > 1000 and not self._quitting:
+        if quotes and self._timer.remainingTime() > 1000 and not self._quitting:
             self._timer.start(1000)  # fresh data: its "now" turns into "1 s ago" in a second
 
     @Slot(object)
@@ -336,7 +339,7 @@ class AppController(QObject):
             self.model.tick(now)
             # Heartbeats arrive every 30 s on a healthy socket, so seconds would only flicker;
             # the exact age appears once nothing has come for a minute, when it matters.
-            last = self.worker.last_rx_at
+            last = self._last_data_at
             if last is None:
                 activity = ""
             elif now - last < 60:

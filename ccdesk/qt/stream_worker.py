@@ -1,5 +1,5 @@
 """The stream's Qt adapter: runs the core StreamClient on its own QThread and turns its events
-into signals. Alerts see every price here; the GUI gets coalesced batches (<= ~10/s)."""
+into signals. Alerts see every price (core AlertFeed); the GUI gets coalesced batches (<= ~10/s)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ccdesk.core.alerts import AlertEngine, Rule
+from ccdesk.core.alert_feed import AlertFeed
+from ccdesk.core.alerts import Rule
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
-from ccdesk.core.quotes import Quote
 from ccdesk.core.secrets import ApiKey
 from ccdesk.core.stream import (
-    PriceTick,
+    PriceArrived,
+    QuotesChanged,
     Reason,
+    ServerNotice,
     State,
     Status,
     StreamClient,
     StreamConfig,
     StreamEvent,
     SubRejected,
-    Tick,
 )
 from ccdesk.core.subs import Sub
 
@@ -45,13 +46,15 @@ class StreamParams:
 
 class StreamWorker(QObject):
     """Lives on the stream QThread (``moveToThread``); ``start_stream`` blocks that thread in the
-    client's loop until ``stop()``. Only ``add``/``remove``/``set_rules``/``reconnect_now``/``stop``
-    may be called from other threads; they are thread-safe.
+    client's loop until ``stop()``. It only turns core events into signals: the coalescing is the
+    client's, the alerts the ``AlertFeed``'s. Only ``add``/``remove``/``set_rules``/
+    ``reconnect_now``/``stop``/``shutdown`` may be called from other threads; they are thread-safe.
 
     Signals:
-        quotes_changed(tuple[Quote, ...]): changed pairs, at most once per flush interval.
+        quotes_changed(QuotesChanged): changed quotes, at most once per flush interval.
         status_changed(Status): every connection state change.
         sub_rejected(SubRejected): the server refused a pair.
+        server_notice(ServerNotice): a server complaint that is not about one pair.
         alert_fired(Alert): an alert rule fired (evaluated on every price).
         finished(State): the client returned (STOPPED or AUTH_FAILED).
     """
@@ -59,6 +62,7 @@ class StreamWorker(QObject):
     quotes_changed = Signal(object)
     status_changed = Signal(object)
     sub_rejected = Signal(object)
+    server_notice = Signal(object)
     alert_fired = Signal(object)
     finished = Signal(object)
 
@@ -67,20 +71,10 @@ class StreamWorker(QObject):
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._client: StreamClient | None = None
-        self._engine: AlertEngine | None = None
-        self._pending_rules: tuple[Rule, ...] | None = None
-        self._dirty: dict[Sub, None] = {}
-        self._last_flush = 0.0
-        self._flush_s = 0.1
+        self._feed: AlertFeed | None = None
         self._closed = False
 
     # -- any thread ---------------------------------------------------------------------------
-
-    @property
-    def last_rx_at(self) -> float | None:
-        """Monotonic time anything last arrived on the socket (None before the first)."""
-        client = self._client
-        return None if client is None else client.last_rx_at
 
     def add(self, subs: Sequence[Sub]) -> None:
         """Subscribe more pairs on the live socket."""
@@ -96,8 +90,9 @@ class StreamWorker(QObject):
 
     def set_rules(self, rules: Sequence[Rule]) -> None:
         """Replace the alert rules; applied on the stream thread before the next price."""
-        with self._lock:
-            self._pending_rules = tuple(rules)
+        feed = self._feed
+        if feed is not None:
+            feed.set_rules(rules)
 
     def reconnect_now(self) -> None:
         """Replace the socket (e.g. after the network changed)."""
@@ -124,9 +119,8 @@ class StreamWorker(QObject):
     @Slot(object)
     def start_stream(self, params: StreamParams) -> None:
         """Run the client until stopped (blocks this worker's thread)."""
-        self._flush_s = params.flush_interval_s
-        self._engine = AlertEngine(params.rules, self._clock)
-        config = StreamConfig(url=params.url, backoff=params.backoff, tick_s=params.flush_interval_s)
+        self._feed = AlertFeed(params.rules, self._clock)
+        config = StreamConfig(url=params.url, backoff=params.backoff, coalesce_s=params.flush_interval_s)
         client = StreamClient(params.key, params.subs, self._on_event, config, clock=self._clock)
         with self._lock:
             closed = self._closed
@@ -147,59 +141,23 @@ class StreamWorker(QObject):
     def _on_event(self, ev: StreamEvent) -> None:
         # Called on the stream thread for every event: keep it quick.
         t = type(ev)
-        if t is PriceTick:
-            assert isinstance(ev, PriceTick)
-            engine = self._engine
-            if self._pending_rules is not None:
-                self._apply_rules()
-            if engine is not None:
-                for alert in engine.on_price(ev.sub, ev.price):
+        if t is PriceArrived:
+            feed = self._feed
+            if feed is not None:
+                for alert in feed.on_event(ev):
                     self.alert_fired.emit(alert)
-            self._dirty[ev.sub] = None
-            now = self._clock.monotonic()
-            if now - self._last_flush >= self._flush_s:
-                self._flush(now)
-            elif self._client is not None:
-                self._client.wants_tick = True  # flush the rest on the next Tick
-        elif t is Tick:
-            assert isinstance(ev, Tick)
-            if self._dirty and ev.now - self._last_flush >= self._flush_s:
-                self._flush(ev.now)
+        elif t is QuotesChanged:
+            self.quotes_changed.emit(ev)
         elif t is Status:
-            assert isinstance(ev, Status)
-            if ev.reason is Reason.CLOCK_JUMP and self._engine is not None:
-                # Monotonic time stops during suspend: windows from before it would look recent.
-                self._engine.reset()
-            if self._dirty:
-                self._flush(self._clock.monotonic())
+            if self._feed is not None:
+                self._feed.on_event(ev)
             self.status_changed.emit(ev)
         elif t is SubRejected:
-            assert isinstance(ev, SubRejected)
-            if self._engine is not None:
-                self._engine.forget(ev.sub)
+            if self._feed is not None:
+                self._feed.on_event(ev)
             self.sub_rejected.emit(ev)
-
-    def _apply_rules(self) -> None:
-        with self._lock:
-            rules, self._pending_rules = self._pending_rules, None
-        if rules is not None and self._engine is not None:
-            self._engine.set_rules(rules)
-
-    def _flush(self, now: float) -> None:
-        client = self._client
-        if client is None:
-            return
-        book = client.book
-        quotes: list[Quote] = []
-        for sub in self._dirty:
-            q = book.quote(sub)
-            if q is not None:
-                quotes.append(q)
-        self._dirty.clear()
-        self._last_flush = now
-        client.wants_tick = False
-        if quotes:
-            self.quotes_changed.emit(tuple(quotes))
+        elif t is ServerNotice:
+            self.server_notice.emit(ev)
 
 
 class StreamThread:

@@ -47,7 +47,7 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
     from ccdesk.core.autostart import Autostart
     from ccdesk.core.secrets import SecretStore
     from ccdesk.core.settings import MemoryStore, Settings
-    from ccdesk.core.stream import PriceTick
+    from ccdesk.core.stream import PriceArrived, QuotesChanged
     from ccdesk.core.subs import parse_sub
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.notifier import Notifier
@@ -60,16 +60,16 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
         """The per-message design: every price becomes its own cross-thread signal."""
 
         def _on_event(self, ev):  # type: ignore[no-untyped-def]
-            if type(ev) is PriceTick:
-                engine = self._engine
-                if engine is not None:
-                    for alert in engine.on_price(ev.sub, ev.price):
+            if type(ev) is PriceArrived:
+                feed = self._feed
+                if feed is not None:
+                    for alert in feed.on_event(ev):
                         self.alert_fired.emit(alert)
                 client = self._client
                 q = client.book.quote(ev.sub) if client is not None else None
                 if q is not None:
-                    self.quotes_changed.emit((q,))
-            else:
+                    self.quotes_changed.emit(QuotesChanged((q,), client.last_rx_at if client else None))
+            elif type(ev) is not QuotesChanged:
                 super()._on_event(ev)
 
     app = QApplication.instance() or QApplication(["ccdesk"])

@@ -2,6 +2,10 @@
 side with the guide's naive client (WebSocketApp + json.loads per message), in one run.
 
 Run from the repo root:  .venv/bin/python tests/bench/ingest.py [--frames 400000] [--rounds 5]
+                         [--vs /path/to/other/checkout/.venv/bin/python]
+
+``--vs`` adds a third client: ``ccdesk stream --quiet`` of another checkout (its own venv), so a
+change to the hot path is measured before/after in one run, rounds interleaved.
 
 Each client runs as its own process against the same in-process simulator (firehose mode: it
 sends type-5 partial updates, each with a new price, as fast as the socket takes them, exactly
@@ -97,25 +101,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=400_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--vs", metavar="PYTHON", help="another checkout's venv python, for before/after")
     args = parser.parse_args()
 
     env = dict(os.environ, CCDESK_API_KEY="bench-key-0123456789")
     with tempfile.TemporaryDirectory() as tmp:
         naive_py = Path(tmp, "naive.py")
         naive_py.write_text(NAIVE)
+
+        def ccdesk_stream(python: str):  # type: ignore[no-untyped-def]
+            return lambda url, n: (
+                [python, "-m", "ccdesk", "stream", "--quiet", "--count", str(n), "--stream-url", url, SUB]
+            )
+
         clients = {
-            "ccdesk stream --quiet": lambda url, n: [
-                sys.executable,
-                "-m",
-                "ccdesk",
-                "stream",
-                "--quiet",
-                "--count",
-                str(n),
-                "--stream-url",
-                url,
-                SUB,
-            ],
+            "ccdesk stream --quiet": ccdesk_stream(sys.executable),
             "naive WebSocketApp + json.loads": lambda url, n: [
                 sys.executable,
                 str(naive_py),
@@ -124,6 +124,8 @@ def main() -> int:
                 str(n),
             ],
         }
+        if args.vs:
+            clients["ccdesk stream --quiet (--vs)"] = ccdesk_stream(args.vs)
         rates: dict[str, list[float]] = {name: [] for name in clients}
         for _ in range(args.rounds):
             for name, make in clients.items():
@@ -144,6 +146,8 @@ def main() -> int:
         )
     names = list(rates)
     print(f"ratio: {med[names[0]] / med[names[1]]:.1f}x")
+    if args.vs:
+        print(f"this checkout / --vs: {med[names[0]] / med[names[2]]:.3f}")
     decode_comparison()
     return 0
 

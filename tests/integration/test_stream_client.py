@@ -13,7 +13,7 @@ import pytest
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.secrets import ApiKey
 from ccdesk.core.stream import (
-    PriceTick,
+    PriceArrived,
     Reason,
     State,
     Status,
@@ -56,9 +56,9 @@ class Recorder:
         with self.cond:
             return [e for e in self.events if isinstance(e, Status)]
 
-    def ticks(self, sub=None) -> list[PriceTick]:
+    def ticks(self, sub=None) -> list[PriceArrived]:
         with self.cond:
-            return [e for e in self.events if isinstance(e, PriceTick) and (sub is None or e.sub == sub)]
+            return [e for e in self.events if isinstance(e, PriceArrived) and (sub is None or e.sub == sub)]
 
     def count(self, state: State) -> int:
         return sum(1 for s in self.statuses() if s.state is state)
@@ -70,7 +70,7 @@ def connected(n: int = 1):
 
 def ticks_for(*subs, after: int = 0):
     def pred(evs):
-        seen = {e.sub for e in evs[after:] if isinstance(e, PriceTick)}
+        seen = {e.sub for e in evs[after:] if isinstance(e, PriceArrived)}
         return all(s in seen for s in subs)
 
     return pred
@@ -265,8 +265,8 @@ def test_runtime_add_and_remove_on_the_live_socket(sim, run_client):
     removes = [r.message["subs"] for r in sim.received if r.message.get("action") == "SubRemove"]
     assert removes == [[str(BTC)]]
     mark = len(rec.events)
-    rec.wait(lambda evs: len([e for e in evs[mark:] if isinstance(e, PriceTick) and e.sub == ETH]) >= 5)
-    assert not [e for e in rec.events[mark:] if isinstance(e, PriceTick) and e.sub == BTC]
+    rec.wait(lambda evs: len([e for e in evs[mark:] if isinstance(e, PriceArrived) and e.sub == ETH]) >= 5)
+    assert not [e for e in rec.events[mark:] if isinstance(e, PriceArrived) and e.sub == BTC]
     assert sim.connections[0].conn_id == conn_id  # no reconnect
     assert client.watchlist == [ETH]
 

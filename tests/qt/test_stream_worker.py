@@ -35,8 +35,9 @@ class Collector(QObject):
         worker.finished.connect(self.on_finished)
 
     @Slot(object)
-    def on_quotes(self, batch):
-        self.batches.append(batch)
+    def on_quotes(self, changed):
+        if changed.quotes:  # a heartbeat alone brings none
+            self.batches.append(changed.quotes)
 
     @Slot(object)
     def on_alert(self, alert):

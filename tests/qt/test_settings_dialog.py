@@ -59,22 +59,25 @@ def make(qtbot: QtBot):
 
 
 def add(dialog: SettingsDialog, base: str, quote: str, exchange: str = "") -> bool:
-    dialog.base_edit.setText(base)
-    dialog.quote_edit.setText(quote)
-    dialog.exchange_edit.setText(exchange)
-    return dialog.add_pair()
+    dialog.watchlist_tab.base_edit.setText(base)
+    dialog.watchlist_tab.quote_edit.setText(quote)
+    dialog.watchlist_tab.exchange_edit.setText(exchange)
+    return dialog.watchlist_tab.add_pair()
 
 
 def select_pair(dialog: SettingsDialog, sub) -> None:
-    for row in range(dialog.watch_list.count()):
-        if dialog.watch_list.item(row).toolTip() == str(sub):
-            dialog.watch_list.setCurrentRow(row)
+    for row in range(dialog.watchlist_tab.watch_list.count()):
+        if dialog.watchlist_tab.watch_list.item(row).toolTip() == str(sub):
+            dialog.watchlist_tab.watch_list.setCurrentRow(row)
             return
     raise AssertionError(f"{sub} not listed")
 
 
 def listed_pairs(dialog: SettingsDialog) -> list[str]:
-    return [dialog.watch_list.item(row).text() for row in range(dialog.watch_list.count())]
+    return [
+        dialog.watchlist_tab.watch_list.item(row).text()
+        for row in range(dialog.watchlist_tab.watch_list.count())
+    ]
 
 
 # --- OK and Cancel ---
@@ -90,7 +93,7 @@ def test_ok_without_changes_gives_the_same_settings(make):
 
 def test_cancel_emits_nothing(make, qtbot):
     dialog, rec = make()
-    dialog.key_edit.setText(KEY)
+    dialog.key_tab.key_edit.setText(KEY)
     add(dialog, "ADA", "USD")
     with qtbot.waitSignal(dialog.rejected):
         dialog.buttons.button(dialog.buttons.StandardButton.Cancel).click()
@@ -104,17 +107,20 @@ def test_invalid_pair_shows_the_reason_and_adds_nothing(make):
     dialog, rec = make()
     before = listed_pairs(dialog)
     assert not add(dialog, "BTC", "", "")
-    assert not dialog.pair_error_label.isHidden()
-    assert dialog.pair_error_label.text() == "Enter the currency (for example USD)."
+    assert not dialog.watchlist_tab.pair_error_label.isHidden()
+    assert dialog.watchlist_tab.pair_error_label.text() == "Enter the currency (for example USD)."
     assert not add(dialog, "B$C", "USD")
-    assert dialog.pair_error_label.text() == "The coin must be 1 to 20 letters or digits, like BTC."
+    assert (
+        dialog.watchlist_tab.pair_error_label.text()
+        == "The coin must be 1 to 20 letters or digits, like BTC."
+    )
     assert not add(dialog, "btc", "usd")
-    assert dialog.pair_error_label.text() == "BTC/USD is already in the watchlist."
+    assert dialog.watchlist_tab.pair_error_label.text() == "BTC/USD is already in the watchlist."
     assert listed_pairs(dialog) == before
-    assert dialog.base_edit.text() == "btc"  # kept for correcting
-    dialog.base_edit.setText("bt")
-    dialog.base_edit.textEdited.emit("bt")  # typing clears the message
-    assert dialog.pair_error_label.isHidden()
+    assert dialog.watchlist_tab.base_edit.text() == "btc"  # kept for correcting
+    dialog.watchlist_tab.base_edit.setText("bt")
+    dialog.watchlist_tab.base_edit.textEdited.emit("bt")  # typing clears the message
+    assert dialog.watchlist_tab.pair_error_label.isHidden()
     dialog.accept()
     assert rec.settings().watchlist == Settings().watchlist
 
@@ -123,18 +129,23 @@ def test_add_remove_reorder_pin_produce_the_expected_settings(make):
     dialog, rec = make()
     assert add(dialog, "ada", "eur")  # blank exchange: the aggregate
     assert add(dialog, "eth", "usd", "Coinbase")  # an exchange: its ticker
-    assert dialog.base_edit.text() == dialog.quote_edit.text() == dialog.exchange_edit.text() == ""
-    assert dialog.pair_error_label.isHidden()
+    assert (
+        dialog.watchlist_tab.base_edit.text()
+        == dialog.watchlist_tab.quote_edit.text()
+        == dialog.watchlist_tab.exchange_edit.text()
+        == ""
+    )
+    assert dialog.watchlist_tab.pair_error_label.isHidden()
     select_pair(dialog, XRP)
-    dialog.remove_button.click()
+    dialog.watchlist_tab.remove_button.click()
     select_pair(dialog, DOGE)
-    dialog.up_button.click()
-    dialog.up_button.click()
+    dialog.watchlist_tab.up_button.click()
+    dialog.watchlist_tab.up_button.click()
     select_pair(dialog, BTC)
-    dialog.down_button.click()
+    dialog.watchlist_tab.down_button.click()
     select_pair(dialog, COINBASE_ETH)
-    dialog.pin_button.click()
-    assert not dialog.pin_button.isEnabled()  # already pinned
+    dialog.watchlist_tab.pin_button.click()
+    assert not dialog.watchlist_tab.pin_button.isEnabled()  # already pinned
     assert "ETH/USD Coinbase    (shown in tray)" in listed_pairs(dialog)
     dialog.accept()
     s = rec.settings()
@@ -148,21 +159,22 @@ def test_enter_in_the_add_row_adds_and_keeps_the_dialog_open(make, qtbot):
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.tabs.setCurrentIndex(TAB_WATCHLIST)
-    qtbot.keyClicks(dialog.base_edit, "ltc")
-    qtbot.keyClicks(dialog.quote_edit, "btc")
-    qtbot.keyClick(dialog.quote_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(dialog.watchlist_tab.base_edit, "ltc")
+    qtbot.keyClicks(dialog.watchlist_tab.quote_edit, "btc")
+    qtbot.keyClick(dialog.watchlist_tab.quote_edit, Qt.Key.Key_Return)
     assert dialog.isVisible()
     assert rec.events == []
     assert listed_pairs(dialog)[-1] == "LTC/BTC"
-    qtbot.keyClick(dialog.exchange_edit, Qt.Key.Key_Enter)  # empty fields: a message, still open
+    # empty fields: a message, still open
+    qtbot.keyClick(dialog.watchlist_tab.exchange_edit, Qt.Key.Key_Enter)
     assert dialog.isVisible()
-    assert dialog.pair_error_label.text() == "Enter the coin (for example BTC)."
+    assert dialog.watchlist_tab.pair_error_label.text() == "Enter the coin (for example BTC)."
 
 
 def test_removing_the_pinned_pair_pins_the_first(make):
     dialog, rec = make()
     select_pair(dialog, BTC)
-    dialog.remove_button.click()
+    dialog.watchlist_tab.remove_button.click()
     dialog.accept()
     assert rec.settings().pinned == ETH
 
@@ -170,10 +182,10 @@ def test_removing_the_pinned_pair_pins_the_first(make):
 def test_removing_everything_and_adding_again(make):
     dialog, rec = make()
     for _ in range(5):
-        dialog.watch_list.setCurrentRow(0)
-        dialog.remove_button.click()
-    assert not dialog.remove_button.isEnabled()
-    assert not dialog.up_button.isEnabled()
+        dialog.watchlist_tab.watch_list.setCurrentRow(0)
+        dialog.watchlist_tab.remove_button.click()
+    assert not dialog.watchlist_tab.remove_button.isEnabled()
+    assert not dialog.watchlist_tab.up_button.isEnabled()
     assert add(dialog, "SOL", "EUR")
     dialog.accept()
     s = rec.settings()
@@ -182,10 +194,16 @@ def test_removing_everything_and_adding_again(make):
 
 def test_move_buttons_are_disabled_at_the_ends(make):
     dialog, _ = make()
-    dialog.watch_list.setCurrentRow(0)
-    assert (dialog.up_button.isEnabled(), dialog.down_button.isEnabled()) == (False, True)
-    dialog.watch_list.setCurrentRow(4)
-    assert (dialog.up_button.isEnabled(), dialog.down_button.isEnabled()) == (True, False)
+    dialog.watchlist_tab.watch_list.setCurrentRow(0)
+    assert (dialog.watchlist_tab.up_button.isEnabled(), dialog.watchlist_tab.down_button.isEnabled()) == (
+        False,
+        True,
+    )
+    dialog.watchlist_tab.watch_list.setCurrentRow(4)
+    assert (dialog.watchlist_tab.up_button.isEnabled(), dialog.watchlist_tab.down_button.isEnabled()) == (
+        True,
+        False,
+    )
 
 
 # --- API key ---
@@ -193,46 +211,49 @@ def test_move_buttons_are_disabled_at_the_ends(make):
 
 def test_verify_emits_the_typed_key(make, qtbot):
     dialog, rec = make()
-    assert not dialog.verify_button.isEnabled()  # nothing typed
-    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Password
-    dialog.key_edit.setText(f"  {KEY}\n")
+    assert not dialog.key_tab.verify_button.isEnabled()  # nothing typed
+    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Password
+    dialog.key_tab.key_edit.setText(f"  {KEY}\n")
     with qtbot.waitSignal(dialog.verify_requested) as blocker:
-        dialog.verify_button.click()
+        dialog.key_tab.verify_button.click()
     assert blocker.args == [ApiKey(KEY)]
-    assert not dialog.verify_button.isEnabled()  # until the result comes
-    assert dialog.verify_result_label.text() == "Checking the key with CryptoCompare\u2026"
+    assert not dialog.key_tab.verify_button.isEnabled()  # until the result comes
+    assert dialog.key_tab.verify_result_label.text() == "Checking the key with CryptoCompare\u2026"
     dialog.show_verify_result("The API key works: CryptoCompare accepted it and answered.", True)
-    assert dialog.verify_result_label.text() == "The API key works: CryptoCompare accepted it and answered."
-    assert not dialog.verify_result_label.isHidden()
-    assert dialog.verify_button.isEnabled()
+    assert (
+        dialog.key_tab.verify_result_label.text()
+        == "The API key works: CryptoCompare accepted it and answered."
+    )
+    assert not dialog.key_tab.verify_result_label.isHidden()
+    assert dialog.key_tab.verify_button.isEnabled()
     dialog.show_verify_result("CryptoCompare refused the API key.", False)
-    assert dialog.verify_result_label.text() == "CryptoCompare refused the API key."
+    assert dialog.key_tab.verify_result_label.text() == "CryptoCompare refused the API key."
     assert rec.events == [("verify", ApiKey(KEY))]
 
 
 def test_verify_refuses_an_invalid_key_inline(make):
     dialog, rec = make()
-    dialog.key_edit.setText("abc def")
-    dialog.verify_button.click()
+    dialog.key_tab.key_edit.setText("abc def")
+    dialog.key_tab.verify_button.click()
     assert rec.events == []
-    assert dialog.key_error_label.text().startswith("The API key contains a space at position 4")
-    assert "abc" not in dialog.key_error_label.text()
-    dialog.key_edit.setText(KEY)  # editing clears the message
-    assert dialog.key_error_label.isHidden()
+    assert dialog.key_tab.key_error_label.text().startswith("The API key contains a space at position 4")
+    assert "abc" not in dialog.key_tab.key_error_label.text()
+    dialog.key_tab.key_edit.setText(KEY)  # editing clears the message
+    assert dialog.key_tab.key_error_label.isHidden()
 
 
 def test_show_toggle_reveals_and_hides_the_key(make):
     dialog, _ = make()
-    dialog.show_key_button.click()
-    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Normal
-    assert dialog.show_key_button.text() == "Hide"
-    dialog.show_key_button.click()
-    assert dialog.key_edit.echoMode() is QLineEdit.EchoMode.Password
+    dialog.key_tab.show_key_button.click()
+    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Normal
+    assert dialog.key_tab.show_key_button.text() == "Hide"
+    dialog.key_tab.show_key_button.click()
+    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Password
 
 
 def test_ok_with_a_typed_key_emits_it_before_the_settings(make):
     dialog, rec = make()
-    dialog.key_edit.setText(KEY)
+    dialog.key_tab.key_edit.setText(KEY)
     dialog.accept()
     assert [name for name, _ in rec.events] == ["key", "settings"]
     assert rec.events[0][1] == ApiKey(KEY)
@@ -243,33 +264,37 @@ def test_ok_with_an_invalid_key_stays_open_on_the_key_tab(make, qtbot):
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.tabs.setCurrentIndex(TAB_GENERAL)
-    dialog.key_edit.setText("\u00e9" * 40)
+    dialog.key_tab.key_edit.setText("\u00e9" * 40)
     dialog.accept()
     assert dialog.isVisible()
     assert rec.events == []
     assert dialog.tabs.currentIndex() == TAB_KEY
-    assert dialog.key_error_label.isVisible()
+    assert dialog.key_tab.key_error_label.isVisible()
 
 
 def test_the_key_never_reaches_a_log_or_a_label(make, caplog):
     dialog, rec = make(key_status="A key is stored in the keyring (ab\u2026yz)")
     with caplog.at_level(logging.DEBUG):
-        dialog.key_edit.setText(KEY)
-        dialog.verify_button.click()
+        dialog.key_tab.key_edit.setText(KEY)
+        dialog.key_tab.verify_button.click()
         dialog.accept()
     assert len(rec.events) == 3
     assert KEY not in caplog.text
     assert KEY[:12] not in repr(rec.events)
-    assert all(KEY not in label.text() for label in dialog.findChildren(type(dialog.key_status_label)))
+    assert all(
+        KEY not in label.text() for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
+    )
 
 
 def test_key_tab_texts(make):
     dialog, _ = make(key_status="Keyring unavailable: no secure keyring is available")
-    assert dialog.key_status_label.text() == "Keyring unavailable: no secure keyring is available"
+    assert dialog.key_tab.key_status_label.text() == "Keyring unavailable: no secure keyring is available"
     dialog.set_key_status("The key ab\u2026yz is stored in the keyring.")
-    assert dialog.key_status_label.text() == "The key ab\u2026yz is stored in the keyring."
+    assert dialog.key_tab.key_status_label.text() == "The key ab\u2026yz is stored in the keyring."
     links = [
-        label.text() for label in dialog.findChildren(type(dialog.key_status_label)) if "href" in label.text()
+        label.text()
+        for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
+        if "href" in label.text()
     ]
     assert len(links) == 1
     assert f'href="{API_KEYS_URL}"' in links[0]
@@ -280,12 +305,12 @@ def test_key_tab_texts(make):
 
 def test_general_options(make):
     dialog, rec = make()
-    dialog.stale_box.setValue(120)
-    dialog.autostart_check.setChecked(True)
-    dialog.demo_check.setChecked(True)
-    dialog.on_top_check.setChecked(True)
-    dialog.webhook_edit.setText("  https://hooks.example.com/alert?x=1  ")
-    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_RESUMED)
+    dialog.general_tab.stale_box.setValue(120)
+    dialog.general_tab.autostart_check.setChecked(True)
+    dialog.general_tab.demo_check.setChecked(True)
+    dialog.general_tab.on_top_check.setChecked(True)
+    dialog.general_tab.webhook_edit.setText("  https://hooks.example.com/alert?x=1  ")
+    dialog.general_tab.pause_combo.setCurrentIndex(PAUSE_UNTIL_RESUMED)
     dialog.accept()
     assert rec.settings() == dataclasses.replace(
         Settings(),
@@ -301,14 +326,17 @@ def test_general_options(make):
 def test_general_options_start_from_the_settings(make):
     s = Settings(stale_after_s=300.0, autostart=True, always_on_top=True, webhook_url="http://127.0.0.1:9/h")
     dialog, _ = make(s)
-    assert dialog.stale_box.value() == 300
-    assert dialog.stale_box.minimum() == 5
-    assert dialog.stale_box.maximum() == 3600
-    assert (dialog.autostart_check.isChecked(), dialog.demo_check.isChecked()) == (True, False)
-    assert dialog.on_top_check.isChecked()
-    assert dialog.webhook_edit.text() == "http://127.0.0.1:9/h"
-    assert dialog.pause_combo.currentIndex() == PAUSE_OFF
-    assert not dialog.pause_until_edit.isEnabled()
+    assert dialog.general_tab.stale_box.value() == 300
+    assert dialog.general_tab.stale_box.minimum() == 5
+    assert dialog.general_tab.stale_box.maximum() == 3600
+    assert (dialog.general_tab.autostart_check.isChecked(), dialog.general_tab.demo_check.isChecked()) == (
+        True,
+        False,
+    )
+    assert dialog.general_tab.on_top_check.isChecked()
+    assert dialog.general_tab.webhook_edit.text() == "http://127.0.0.1:9/h"
+    assert dialog.general_tab.pause_combo.currentIndex() == PAUSE_OFF
+    assert not dialog.general_tab.pause_until_edit.isEnabled()
 
 
 @pytest.mark.parametrize("bad", ["hooks.example.com", "ftp://example.com/x", "https://", "http://a b.com"])
@@ -316,25 +344,25 @@ def test_invalid_webhook_keeps_the_dialog_open(make, qtbot, bad):
     dialog, rec = make()
     dialog.show()
     qtbot.waitExposed(dialog)
-    dialog.webhook_edit.setText(bad)
+    dialog.general_tab.webhook_edit.setText(bad)
     dialog.accept()
     assert dialog.isVisible()
     assert rec.events == []
     assert dialog.tabs.currentIndex() == TAB_GENERAL
-    assert dialog.webhook_error_label.text().startswith("The webhook URL")
-    dialog.webhook_edit.clear()  # blank: no webhook
+    assert dialog.general_tab.webhook_error_label.text().startswith("The webhook URL")
+    dialog.general_tab.webhook_edit.clear()  # blank: no webhook
     dialog.accept()
     assert rec.settings().webhook_url is None
 
 
 def test_pause_until_a_time(make, qtbot):
     dialog, rec = make()
-    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
-    assert dialog.pause_until_edit.isEnabled()
+    dialog.general_tab.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
+    assert dialog.general_tab.pause_until_edit.isEnabled()
     when = QDateTime.currentDateTime().addSecs(2 * 3600)
-    dialog.pause_until_edit.setDateTime(when)
+    dialog.general_tab.pause_until_edit.setDateTime(when)
     dialog.accept()
-    expected = dialog.pause_until_edit.dateTime().toSecsSinceEpoch()  # minutes precision
+    expected = dialog.general_tab.pause_until_edit.dateTime().toSecsSinceEpoch()  # minutes precision
     assert rec.settings().alerts_paused_until == float(expected)
 
 
@@ -342,33 +370,33 @@ def test_pause_in_the_past_is_refused(make, qtbot):
     dialog, rec = make()
     dialog.show()
     qtbot.waitExposed(dialog)
-    dialog.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
-    dialog.pause_until_edit.setDateTime(QDateTime.currentDateTime().addSecs(-3600))
+    dialog.general_tab.pause_combo.setCurrentIndex(PAUSE_UNTIL_TIME)
+    dialog.general_tab.pause_until_edit.setDateTime(QDateTime.currentDateTime().addSecs(-3600))
     dialog.accept()
     assert dialog.isVisible()
     assert rec.events == []
-    assert dialog.pause_error_label.text() == "Pick a time in the future to pause alerts until."
+    assert dialog.general_tab.pause_error_label.text() == "Pick a time in the future to pause alerts until."
 
 
 def test_an_unchanged_pause_keeps_its_exact_time(make):
     until = QDateTime.currentDateTime().addDays(1).toSecsSinceEpoch() + 0.5
     dialog, rec = make(Settings(alerts_paused_until=until))
-    assert dialog.pause_combo.currentIndex() == PAUSE_UNTIL_TIME
+    assert dialog.general_tab.pause_combo.currentIndex() == PAUSE_UNTIL_TIME
     dialog.accept()
     assert rec.settings().alerts_paused_until == until
 
 
 def test_a_pause_that_has_ended_shows_alerts_on(make):
     dialog, rec = make(Settings(alerts_paused_until=1_000_000.0))
-    assert dialog.pause_combo.currentIndex() == PAUSE_OFF
+    assert dialog.general_tab.pause_combo.currentIndex() == PAUSE_OFF
     dialog.accept()
     assert rec.settings().alerts_paused_until is None
 
 
 def test_paused_until_resumed_starts_selected(make):
     dialog, rec = make(Settings(alerts_paused_until=math.inf))
-    assert dialog.pause_combo.currentIndex() == PAUSE_UNTIL_RESUMED
-    dialog.pause_combo.setCurrentIndex(PAUSE_OFF)
+    assert dialog.general_tab.pause_combo.currentIndex() == PAUSE_UNTIL_RESUMED
+    dialog.general_tab.pause_combo.setCurrentIndex(PAUSE_OFF)
     dialog.accept()
     assert rec.settings().alerts_paused_until is None
 
@@ -377,7 +405,9 @@ def test_paused_until_resumed_starts_selected(make):
 
 
 def rule_texts(dialog: SettingsDialog) -> list[str]:
-    return [dialog.rule_list.item(row).text() for row in range(dialog.rule_list.count())]
+    return [
+        dialog.alerts_tab.rule_list.item(row).text() for row in range(dialog.alerts_tab.rule_list.count())
+    ]
 
 
 def test_rules_are_listed_in_words(make):
@@ -390,8 +420,8 @@ def test_rules_are_listed_in_words(make):
 
 def test_add_a_move_rule(make):
     dialog, rec = make()
-    dialog.add_move_button.click()
-    editor = dialog.rule_editor
+    dialog.alerts_tab.add_move_button.click()
+    editor = dialog.alerts_tab.rule_editor
     assert isinstance(editor, RuleEditor)
     assert editor.isVisible()
     assert editor.pct_box.value() == 2.0  # sensible defaults
@@ -401,7 +431,7 @@ def test_add_a_move_rule(make):
     editor.window_box.setValue(60.0)
     editor.cooldown_box.setValue(30.0)
     editor.accept()
-    assert dialog.rule_editor is None
+    assert dialog.alerts_tab.rule_editor is None
     assert rule_texts(dialog)[-1] == "ETH/USD: down 5.5 % within 1 h (then quiet 30 min)"
     dialog.accept()
     assert rec.settings().rules == (
@@ -412,8 +442,8 @@ def test_add_a_move_rule(make):
 
 def test_add_a_level_rule_with_validation(make):
     dialog, rec = make()
-    dialog.add_level_button.click()
-    editor = dialog.rule_editor
+    dialog.alerts_tab.add_level_button.click()
+    editor = dialog.alerts_tab.rule_editor
     assert editor.pair_choices[editor.pair_combo.currentIndex()] == BTC  # a level is about one pair
     editor.accept()  # no level typed
     assert editor.isVisible()
@@ -438,16 +468,16 @@ def test_add_a_level_rule_with_validation(make):
 def test_edit_a_rule_replaces_it_in_place(make):
     level = LevelRule(level=3000.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0)
     dialog, rec = make(Settings(rules=(level, *DEFAULT_RULES)))
-    dialog.rule_list.setCurrentRow(1)
-    dialog.edit_rule_button.click()
-    editor = dialog.rule_editor
+    dialog.alerts_tab.rule_list.setCurrentRow(1)
+    dialog.alerts_tab.edit_rule_button.click()
+    editor = dialog.alerts_tab.rule_editor
     assert editor.kind is MoveRule
     assert editor.pair_combo.currentText() == "All pairs"
     editor.pct_box.setValue(3.0)
     editor.accept()
-    dialog.rule_list.setCurrentRow(0)
-    dialog.edit_rule_button.click()
-    editor = dialog.rule_editor
+    dialog.alerts_tab.rule_list.setCurrentRow(0)
+    dialog.alerts_tab.edit_rule_button.click()
+    editor = dialog.alerts_tab.rule_editor
     assert editor.kind is LevelRule
     assert editor.level_edit.text() == "3000"
     editor.level_edit.setText("3500")
@@ -462,23 +492,23 @@ def test_edit_a_rule_replaces_it_in_place(make):
 
 def test_cancelled_rule_editor_changes_nothing(make):
     dialog, rec = make()
-    dialog.add_move_button.click()
-    dialog.rule_editor.pct_box.setValue(9.0)
-    dialog.rule_editor.reject()
+    dialog.alerts_tab.add_move_button.click()
+    dialog.alerts_tab.rule_editor.pct_box.setValue(9.0)
+    dialog.alerts_tab.rule_editor.reject()
     dialog.accept()
     assert rec.settings().rules == DEFAULT_RULES
 
 
 def test_remove_a_rule_and_a_duplicate_is_not_added(make):
     dialog, rec = make()
-    dialog.add_move_button.click()
-    dialog.rule_editor.cooldown_box.setValue(15.0)
-    dialog.rule_editor.accept()  # equal to the default rule: not added twice
+    dialog.alerts_tab.add_move_button.click()
+    dialog.alerts_tab.rule_editor.cooldown_box.setValue(15.0)
+    dialog.alerts_tab.rule_editor.accept()  # equal to the default rule: not added twice
     assert rule_texts(dialog) == ["All pairs: up or down 2 % within 5 min (then quiet 15 min)"]
-    dialog.rule_list.setCurrentRow(0)
-    dialog.remove_rule_button.click()
+    dialog.alerts_tab.rule_list.setCurrentRow(0)
+    dialog.alerts_tab.remove_rule_button.click()
     assert rule_texts(dialog) == []
-    assert not dialog.edit_rule_button.isEnabled()
+    assert not dialog.alerts_tab.edit_rule_button.isEnabled()
     dialog.accept()
     assert rec.settings().rules == ()
 
@@ -486,7 +516,7 @@ def test_remove_a_rule_and_a_duplicate_is_not_added(make):
 def test_rule_for_a_removed_pair_is_kept_and_marked(make):
     dialog, rec = make(Settings(rules=(MoveRule(pct=1.0, sub=SOL),)))
     select_pair(dialog, SOL)
-    dialog.remove_button.click()
+    dialog.watchlist_tab.remove_button.click()
     assert rule_texts(dialog) == [
         "SOL/USD: up or down 1 % within 5 min (then quiet 10 min) \u2014 pair not in the watchlist"
     ]
@@ -521,7 +551,7 @@ def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_p
         assert (image.width(), image.height()) == (dialog.width(), dialog.height())
     labels = [
         label
-        for label in dialog.findChildren(type(dialog.key_status_label))
+        for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
         if label.text().rstrip().endswith(":") and "&" in label.text()
     ]
     assert len(labels) >= 7

@@ -1,0 +1,116 @@
+"""The Settings dialog's shell: assembles the tabs, checks the input on OK and reports the result."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
+
+from ccdesk.core.secrets import InvalidApiKey
+from ccdesk.core.settings import Settings
+from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
+from ccdesk.qt.settings_dialog.general_tab import GeneralTab, InvalidOption
+from ccdesk.qt.settings_dialog.key_tab import KeyTab
+from ccdesk.qt.settings_dialog.watchlist_tab import WatchlistTab
+
+
+class SettingsDialog(QDialog):
+    """Settings: API key, watchlist, alert rules and general options.
+
+    Editing changes nothing outside the dialog until OK. The tabs (``key_tab``, ``watchlist_tab``,
+    ``alerts_tab``, ``general_tab``) and their widgets are public attributes so that tests can
+    drive them.
+
+    Signals:
+        verify_requested(ApiKey): The user asked to check the typed key. Run the check off the
+            GUI thread, then call :meth:`show_verify_result`.
+        key_entered(ApiKey): On OK, if the user typed a key: store it (keyring only).
+        settings_accepted(Settings): On OK (after ``key_entered``): the new settings.
+    """
+
+    verify_requested = Signal(object)
+    key_entered = Signal(object)
+    settings_accepted = Signal(object)
+
+    def __init__(self, settings: Settings, key_status: str, parent: QWidget | None = None) -> None:
+        """Build the dialog.
+
+        Args:
+            settings: The settings to start from.
+            key_status: One line on the stored key, e.g. "A key is stored in the keyring (ab…yz)".
+            parent: The parent widget.
+        """
+        super().__init__(parent)
+        self.setWindowTitle("ccdesk settings")
+        self.setMinimumSize(560, 460)
+        self._initial = settings
+
+        self.tabs = QTabWidget()
+        self.key_tab = KeyTab(key_status)
+        self.tabs.addTab(self.key_tab, "&API key")
+        self.watchlist_tab = WatchlistTab(settings.watchlist, settings.pinned)
+        self.tabs.addTab(self.watchlist_tab, "&Watchlist")
+        self.alerts_tab = AlertsTab(settings.rules, settings.watchlist)
+        self.tabs.addTab(self.alerts_tab, "A&lerts")
+        self.general_tab = GeneralTab(settings)
+        self.tabs.addTab(self.general_tab, "&General")
+        self.key_tab.verify_requested.connect(self.verify_requested)
+        self.watchlist_tab.watchlist_changed.connect(self.alerts_tab.set_watchlist)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.buttons)
+
+        self.key_tab.key_edit.setFocus()  # the first tab is the key; most people open settings to enter one
+
+    def set_key_status(self, text: str) -> None:
+        """Replace the one-line status of the stored key."""
+        self.key_tab.set_key_status(text)
+
+    def show_verify_result(self, text: str, ok: bool) -> None:
+        """Show the outcome of a key check (from ``describe()``), green if ``ok``, red if not."""
+        self.key_tab.show_verify_result(text, ok)
+
+    def current_settings(self) -> Settings:
+        """The settings as the dialog shows them now.
+
+        Raises:
+            InvalidOption: (a ValueError) with a plain message if the webhook URL or pause time is
+                not valid.
+        """
+        settings = self.watchlist_tab.apply_to(self._initial)
+        settings = self.alerts_tab.apply_to(settings)
+        return self.general_tab.apply_to(settings)
+
+    def accept(self) -> None:
+        """Check the input; if it is all valid emit ``key_entered`` and ``settings_accepted`` and close.
+
+        Otherwise show the problem next to its field, switch to that tab, and stay open.
+        """
+        try:
+            key = self.key_tab.typed_key()
+        except InvalidApiKey:
+            self._show_tab_with(self.key_tab.key_edit)
+            return
+        try:
+            settings = self.current_settings()
+        except InvalidOption as problem:
+            self.general_tab.show_problem(problem)
+            self._show_tab_with(problem.field)
+            return
+        if key is not None:
+            self.key_entered.emit(key)
+        self.settings_accepted.emit(settings)
+        super().accept()
+
+    def _show_tab_with(self, widget: QWidget) -> None:
+        for index in range(self.tabs.count()):
+            page = self.tabs.widget(index)
+            if page is not None and page.isAncestorOf(widget):
+                self.tabs.setCurrentIndex(index)
+                break
+        widget.setFocus()

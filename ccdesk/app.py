@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.settings import load_settings
-from ccdesk.qt.price_window import PriceWindow
-from ccdesk.qt.quote_model import QuoteTableModel
+from ccdesk.desktop import build_window
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance
 
@@ -74,9 +73,7 @@ class App:
         self.settings, problems = load_settings(self.store)
         for problem in problems:
             log.warning("setting %s was invalid (%s); using its default", problem.key, problem.reason)
-        self.model = QuoteTableModel(self.settings.stale_after_s)
-        self.model.set_watchlist(list(self.settings.watchlist))
-        self.window = PriceWindow(self.model)
+        self.window = build_window(self.settings)
         if problems:
             names = ", ".join(sorted({p.key for p in problems}))
             self.window.show_banner(f"Some settings were invalid and were reset to their defaults: {names}.")
@@ -116,25 +113,20 @@ class App:
         from ccdesk.core.autostart import Autostart
         from ccdesk.core.redaction import install_redaction
         from ccdesk.core.secrets import SecretStore
-        from ccdesk.qt.controller import AppController
-        from ccdesk.qt.notifier import Notifier
-        from ccdesk.qt.tray import Tray
+        from ccdesk.desktop import build_desktop
         from ccdesk.sim import start_demo
 
-        tray = Tray()
-        notifier = Notifier(tray)
-        self.controller = AppController(
-            settings=self.settings,
-            store=self.store,
+        self.desktop = build_desktop(
+            self.settings,
+            self.store,
             secrets=SecretStore(),
-            window=self.window,
-            model=self.model,
-            tray=tray,
-            notifier=notifier,
+            env=os.environ,
             autostart=Autostart(),
             start_demo=start_demo,
             demo=self.demo,
+            window=self.window,
         )
+        self.controller = self.desktop.controller
         # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
         install_redaction(logging.getLogger(), self.controller.secrets_for_logs)
         self.controller.welcome_needed.connect(self._show_welcome)

@@ -24,39 +24,32 @@ import orjson
 from ccdesk import __version__
 from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import Alert, MoveRule, RuleError
+from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
-from ccdesk.core.formatting import format_pct, format_price
-from ccdesk.core.quotes import Quote
-from ccdesk.core.redaction import install_redaction, redact
-from ccdesk.core.rest import KeyStatus, check_key, describe
-from ccdesk.core.secrets import (
-    ENV_API_KEY,
-    ApiKey,
-    InvalidApiKey,
-    KeySource,
-    SecretsError,
-    SecretStore,
-    resolve_key,
-)
-from ccdesk.core.stream import (
+from ccdesk.core.events import (
     PriceArrived,
     QuotesChanged,
     ServerNotice,
     State,
     Status,
-    StreamClient,
-    StreamConfig,
     StreamEvent,
     SubRejected,
 )
+from ccdesk.core.formatting import format_pct, format_price
+from ccdesk.core.identity import DEFAULT_REST_URL, DEFAULT_STREAM_URL
+from ccdesk.core.key_check import KeyStatus
+from ccdesk.core.quotes import Quote
+from ccdesk.core.redaction import install_redaction, redact
+from ccdesk.core.rest import check_key
+from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
+from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import Sub, SubError, parse_sub
-from ccdesk.wording import alert_body, alert_title, reason_words, status_words
+from ccdesk.wording import alert_body, alert_title, key_check_words, reason_words, status_words
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY = 0, 1, 2, 3, 4
-DEFAULT_REST_URL = "https://min-api.cryptocompare.com"
 
 
 class UsageError(Exception):
@@ -379,9 +372,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             url = sim.stream_url
             key = ApiKey(sim.key)
         else:
-            url = _check_url(
-                args.stream_url or "wss://streamer.cryptocompare.com/v2", "--stream-url", ("ws", "wss")
-            )
+            url = _check_url(args.stream_url or DEFAULT_STREAM_URL, "--stream-url", ("ws", "wss"))
             if args.rest_url:
                 _check_url(args.rest_url, "--rest-url", ("http", "https"))
             key = _resolve_stream_key()
@@ -546,9 +537,9 @@ def _verify(rest_url: str | None, key: ApiKey) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if check.ok:
-        print(describe(check), flush=True)
+        print(key_check_words(check), flush=True)
         return EXIT_OK
-    _err(describe(check))
+    _err(key_check_words(check))
     return EXIT_KEY_REJECTED if check.status is KeyStatus.INVALID_KEY else EXIT_ERROR
 
 

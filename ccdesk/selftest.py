@@ -27,6 +27,7 @@ from typing import IO, Any, Final
 
 from ccdesk import __version__
 from ccdesk.core.alerts import Alert, Direction, MoveRule
+from ccdesk.core.delivery import DeliveryChannel
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.settings import MemoryStore, Settings
 from ccdesk.core.subs import aggregate
@@ -164,7 +165,8 @@ class _KeyringOutcome:
 
 def _keyring_round_trip(outcome: _KeyringOutcome) -> None:
     """Store, read back and delete a random secret under a throwaway service name (a worker thread)."""
-    from ccdesk.core.secrets import ApiKey, SecretsError, SecretsErrorKind, SecretStore
+    from ccdesk.core.api_key import ApiKey
+    from ccdesk.core.secrets import SecretsError, SecretsErrorKind, SecretStore
 
     service = f"{app_name_from_env(os.environ)}-self-test-{secrets.token_hex(4)}"
     store = SecretStore(service)
@@ -206,7 +208,7 @@ class _AppOutcome:
     priced_after_s: float | None = None
     pinned_text: str | None = None
     alert: Alert | None = None
-    alert_channel: str | None = None
+    alert_channel: DeliveryChannel | None = None
     notified: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None
 
@@ -287,12 +289,9 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
 
     from ccdesk.app import resource_path
     from ccdesk.core.autostart import Autostart
+    from ccdesk.core.delivery import Delivery
     from ccdesk.core.secrets import SecretStore
-    from ccdesk.qt.controller import AppController
-    from ccdesk.qt.notifier import Delivery, Notifier
-    from ccdesk.qt.price_window import PriceWindow
-    from ccdesk.qt.quote_model import QuoteTableModel
-    from ccdesk.qt.tray import Tray
+    from ccdesk.desktop import build_desktop
     from ccdesk.sim import start_demo
 
     qInstallMessageHandler(_qt_message_handler)
@@ -313,21 +312,22 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
     def notify(**kwargs: Any) -> None:  # stands in for plyer: the self-test shows nothing
         outcome.notified.append(kwargs)
 
-    model = QuoteTableModel(settings.stale_after_s)
-    window = PriceWindow(model)
-    tray = Tray()
-    notifier = Notifier(tray, notify_fn=notify)
-    controller = AppController(
-        settings=settings,
-        store=MemoryStore(),
+    desktop = build_desktop(
+        settings,
+        MemoryStore(),
         secrets=SecretStore(f"{app_name_from_env(os.environ)}-self-test"),  # demo mode never reads it
-        window=window,
-        model=model,
-        tray=tray,
-        notifier=notifier,
+        env={},
         autostart=Autostart(env={"HOME": scratch, "XDG_CONFIG_HOME": scratch}, exec_args=["ccdesk"]),
         start_demo=start_demo,
         demo=True,
+        notify_fn=notify,
+    )
+    controller, window, model, tray, notifier = (
+        desktop.controller,
+        desktop.window,
+        desktop.model,
+        desktop.tray,
+        desktop.notifier,
     )
     outcome.menu_entries = [a.text() for a in tray.menu().menu.actions() if a.text() and a.isVisible()]
     outcome.tray_available = tray.available()
@@ -400,8 +400,9 @@ def _report_app(report: _Report, outcome: _AppOutcome) -> None:
         report.ok(f"tray menu shows: {outcome.pinned_text}")
     if outcome.alert is None:
         report.fail("alert: no alert was evaluated and delivered in time")
-    elif outcome.alert_channel != "desktop" or not outcome.notified:
-        report.fail(f"alert: fired but went to {outcome.alert_channel!r}, not the desktop notifier")
+    elif outcome.alert_channel is not DeliveryChannel.DESKTOP or not outcome.notified:
+        channel = None if outcome.alert_channel is None else outcome.alert_channel.value
+        report.fail(f"alert: fired but went to {channel!r}, not the desktop notifier")
     else:
         from ccdesk.wording import alert_title
 

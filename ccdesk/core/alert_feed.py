@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from ccdesk.core.alerts import Alert, AlertEngine, Rule
 from ccdesk.core.clock import Clock
-from ccdesk.core.stream import PriceArrived, Reason, Status, StreamEvent, SubRejected
+from ccdesk.core.events import PriceArrived, Reason, Status, StreamEvent, SubRejected
 
 _NONE: tuple[Alert, ...] = ()
 

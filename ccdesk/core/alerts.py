@@ -38,9 +38,10 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from ccdesk.core.clock import Clock
@@ -173,6 +174,8 @@ class Alert:
         level: Level rules: the level crossed; move rules: None.
         elapsed_s: Move rules: seconds from the reference price to this one (how long the
             window had been open, at most ``window_s``); level rules: 0.0.
+        id: Unique per alert (history entries, deliveries and stores are keyed by it); not part
+            of equality.
     """
 
     sub: Sub
@@ -185,6 +188,7 @@ class Alert:
     at: float
     level: float | None = None
     elapsed_s: float = 0.0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
 
 
 # What on_price returns when nothing fires (nearly always): shared, immutable, allocation-free.

@@ -1,4 +1,5 @@
-"""The app's name, which keys its settings file, keyring entry and single-instance socket.
+"""Who ccdesk is and where it talks to: the app's name (which keys its settings file, keyring entry
+and single-instance socket), the default endpoints, and where API keys are made.
 
 Tests set ``CCDESK_APP_NAME`` (e.g. ``ccdesk-test``) so they never touch the user's real ones.
 Kept tiny and import-free: the window's first paint depends on it.
@@ -11,6 +12,13 @@ from typing import Final
 
 ENV_APP_NAME: Final = "CCDESK_APP_NAME"
 DEFAULT_APP_NAME: Final = "ccdesk"
+
+DEFAULT_STREAM_URL: Final = "wss://streamer.cryptocompare.com/v2"
+"""CryptoCompare's streamer v2."""
+DEFAULT_REST_URL: Final = "https://min-api.cryptocompare.com"
+"""CryptoCompare's min-api (the key check)."""
+KEYS_URL: Final = "https://www.cryptocompare.com/cryptopian/api-keys"
+"""Where a CryptoCompare API key is made."""
 
 
 def app_name_from_env(env: Mapping[str, str]) -> str:

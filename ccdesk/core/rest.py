@@ -8,7 +8,6 @@ never in a URL, and nothing this module returns, logs or raises contains it.
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import itertools
 import json
@@ -25,14 +24,16 @@ import requests
 import requests.auth
 import urllib3.exceptions
 
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.http_failure import HttpFailure, classify, root_cause
+from ccdesk.core.identity import DEFAULT_REST_URL
+from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
 from ccdesk.core.redaction import redact
-from ccdesk.core.secrets import ApiKey
 from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL: Final = "https://min-api.cryptocompare.com"
+DEFAULT_BASE_URL: Final = DEFAULT_REST_URL
 DEFAULT_TIMEOUT_S: Final = 10.0
 # Our own name, sent as `extraParams` as CryptoCompare asks of applications.
 APP_PARAM: Final = "ccdesk"
@@ -54,74 +55,6 @@ _FIRST_SERVER_ERROR: Final = 500
 _HTTP_OK: Final = 200
 _TYPE_RATE_LIMIT: Final = 99
 _TYPES_BAD_REQUEST: Final = frozenset({1, 2})
-
-
-class KeyStatus(enum.Enum):
-    """The outcome of a min-api call, one member per distinct thing the user must do."""
-
-    VALID = "valid"
-    """The server accepted the key and answered as expected."""
-    INVALID_KEY = "invalid_key"
-    """Key missing, wrong, revoked or not entitled: Type 1 "valid auth key" message, or HTTP 401/403."""
-    RATE_LIMITED = "rate_limited"
-    """Type 99 or HTTP 429; ``KeyCheck.rate_limit`` says which period is used up."""
-    BAD_REQUEST = "bad_request"
-    """The key is not the problem: Type 2 (``ParamWithError``) or another Type 1, e.g. no such market."""
-    TIMEOUT = "timeout"
-    """Connecting or reading took longer than ``timeout_s``."""
-    DNS_FAILURE = "dns_failure"
-    """The server's host name could not be resolved."""
-    CONNECTION_FAILED = "connection_failed"
-    """Refused, reset, unreachable, or a proxy failure."""
-    TLS_ERROR = "tls_error"
-    """The TLS handshake failed, typically an untrusted certificate (an intercepting proxy)."""
-    BAD_RESPONSE = "bad_response"
-    """Non-JSON body, an unexpected shape, an HTTP 5xx or another status nothing above explains."""
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitPeriod:
-    """Usage in one rate-limit window, from a Type 99 answer's ``RateLimit`` object."""
-
-    period: str
-    calls_made: int | None
-    max_calls: int | None
-
-    @property
-    def exhausted(self) -> bool:
-        """True if this window's calls reached its maximum."""
-        return (
-            self.calls_made is not None and self.max_calls is not None and self.calls_made >= self.max_calls
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class KeyCheck:
-    """A typed REST outcome. Never contains the key; turn it into words with :func:`describe`.
-
-    Attributes:
-        status: What happened.
-        server_message: The server's own words (``Message`` or ``Err.message``), scrubbed and
-            shortened, or ``None``.
-        http_status: The HTTP status, or ``None`` if no answer arrived.
-        error_type: The classic ``Type`` (1, 2, 99) or ``Err.type``, if the server sent one.
-        param_with_error: The ``ParamWithError`` of a Type 2 answer (e.g. ``tsyms``).
-        rate_limit: The windows of a Type 99 answer, in order second..month.
-        detail: A short technical cause for logs (e.g. ``[Errno 111] Connection refused``), scrubbed.
-    """
-
-    status: KeyStatus
-    server_message: str | None = None
-    http_status: int | None = None
-    error_type: int | None = None
-    param_with_error: str | None = None
-    rate_limit: tuple[RateLimitPeriod, ...] = ()
-    detail: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True if the call succeeded (status VALID)."""
-        return self.status is KeyStatus.VALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,58 +80,6 @@ class PriceFetch:
         if sub.channel is not Channel.AGGREGATE:
             return None
         return self.quotes.get((sub.base, sub.quote))
-
-
-def describe(check: KeyCheck) -> str:
-    """The one place a :class:`KeyCheck` becomes plain words for the user (CLI, dialogs).
-
-    Args:
-        check: Any outcome.
-
-    Returns:
-        One or two sentences saying what happened and what to do. Never contains the key
-        (``KeyCheck`` never holds it).
-    """
-    said = f' The server said: "{check.server_message}"' if check.server_message else ""
-    status = check.status
-    if status is KeyStatus.VALID:
-        return "The API key works: CryptoCompare accepted it and answered."
-    if status is KeyStatus.INVALID_KEY:
-        return (
-            "CryptoCompare refused the API key. Check that it was copied completely, that it is "
-            f"still active in your account, and that it may read price data.{said}"
-        )
-    if status is KeyStatus.RATE_LIMITED:
-        exhausted = [p for p in check.rate_limit if p.exhausted]
-        if exhausted:
-            usage = ", ".join(f"{p.period}: {p.calls_made} of {p.max_calls} calls" for p in exhausted)
-            return f"The API key is over its rate limit ({usage}). Wait for the limit to reset and try again."
-        return "The API key is over its rate limit. Wait a while and try again."
-    if status is KeyStatus.BAD_REQUEST:
-        param = f" (parameter {check.param_with_error})" if check.param_with_error else ""
-        return f"CryptoCompare rejected the request{param}; the key itself was not the problem.{said}"
-    if status is KeyStatus.TIMEOUT:
-        return "The server did not answer in time. Check your internet connection and try again."
-    if status is KeyStatus.DNS_FAILURE:
-        return (
-            "The server's name could not be found (DNS lookup failed). "
-            "Check that you are online and that your DNS settings work."
-        )
-    if status is KeyStatus.CONNECTION_FAILED:
-        return (
-            "Could not connect to the server: the connection was refused or dropped. "
-            "Check your internet connection, firewall or proxy settings."
-        )
-    if status is KeyStatus.TLS_ERROR:
-        return (
-            "A secure connection to the server could not be set up: its certificate was not trusted "
-            "or the TLS handshake failed. A proxy or antivirus that inspects HTTPS traffic can cause this."
-        )
-    http = f" (HTTP {check.http_status})" if check.http_status is not None else ""
-    return (
-        f"The server sent an answer ccdesk does not understand{http}. "
-        f"The service may be having problems; try again later.{said}"
-    )
 
 
 def check_key(

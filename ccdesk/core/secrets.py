@@ -1,4 +1,4 @@
-"""The API key: a masked value type, its home in the OS keyring, and the env override. No Qt; no files.
+"""The API key's home: the OS keyring, and the env override. No Qt; no files.
 
 The key lives only in the OS keyring (``keyring``); ``CCDESK_API_KEY`` overrides it for headless use.
 There is no plaintext fallback: plaintext, null and "fail" keyring backends are refused.
@@ -11,131 +11,27 @@ stream socket's thread; run it on a worker and deliver the result.
 from __future__ import annotations
 
 import enum
-import hmac
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final, NoReturn
+from typing import Final
 
 import keyring
 import keyring.backend
 import keyring.backends.chainer
 import keyring.errors
 
+from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource, ResolvedKey
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.redaction import redact
 
 logger = logging.getLogger(__name__)
 
-ENV_API_KEY: Final = "CCDESK_API_KEY"
 KEYRING_USERNAME: Final = "api_key"
-MAX_KEY_LENGTH: Final = 256
 # Keys shorter than this are masked completely; longer ones show 2 characters at each end.
-_MIN_PARTIAL_MASK_LENGTH: Final = 12
-_ELLIPSIS: Final = "\u2026"
 
 # Backends that would store the key in plaintext, discard it, or cannot work at all.
 _REFUSED_MODULE_PREFIXES: Final = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
-
-
-class InvalidApiKey(ValueError):
-    """Text that cannot be an API key. ``str(err)`` says why in plain words and never contains the text."""
-
-
-class ApiKey:
-    """An API key whose ``repr``/``str``/``format`` are masked; :meth:`reveal` gives the raw value.
-
-    Immutable. Equality is constant-time. Pickling is refused so the key cannot end up in a
-    cache file by accident.
-    """
-
-    __slots__ = ("_value",)
-    _value: str
-
-    def __init__(self, text: str) -> None:
-        """Validate and wrap a key.
-
-        Surrounding whitespace is stripped (keys are often pasted with a trailing newline).
-
-        Args:
-            text: The key as typed, pasted, or read from the keyring or the environment.
-
-        Raises:
-            InvalidApiKey: if the text is empty, too long, or has spaces or non-printable or
-                non-ASCII characters.
-        """
-        if not isinstance(text, str):
-            raise InvalidApiKey(f"an API key must be text, not {type(text).__name__}")
-        value = text.strip()
-        if not value:
-            raise InvalidApiKey("the API key is empty")
-        if len(value) > MAX_KEY_LENGTH:
-            raise InvalidApiKey(
-                f"the API key is {len(value)} characters long; keys are at most {MAX_KEY_LENGTH}"
-            )
-        for position, char in enumerate(value, start=1):
-            if not ("!" <= char <= "~"):
-                what = "a space" if char.isspace() else "a character that is not printable ASCII"
-                raise InvalidApiKey(
-                    f"the API key contains {what} at position {position}; "
-                    "copy the key again from your CryptoCompare account page"
-                )
-        object.__setattr__(self, "_value", value)
-
-    def reveal(self) -> str:
-        """The raw key. Pass it only to the HTTP header or the keyring, never to a log or a widget."""
-        return self._value
-
-    def masked(self) -> str:
-        """A display form that cannot give the key away: ``ab…yz``, or ``…`` for keys under 12 characters."""
-        if len(self._value) < _MIN_PARTIAL_MASK_LENGTH:
-            return _ELLIPSIS
-        return f"{self._value[:2]}{_ELLIPSIS}{self._value[-2:]}"
-
-    def __repr__(self) -> str:
-        return f"ApiKey({self.masked()!r})"
-
-    def __str__(self) -> str:
-        return self.masked()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ApiKey):
-            return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
-
-    def __hash__(self) -> int:
-        return hash((ApiKey, self._value))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("ApiKey is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ApiKey is immutable")
-
-    def __copy__(self) -> ApiKey:
-        return self
-
-    def __deepcopy__(self, memo: object) -> ApiKey:
-        return self
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("ApiKey cannot be pickled: the key must stay in memory or in the keyring")
-
-
-class KeySource(enum.Enum):
-    """Where the key in use came from."""
-
-    ENV = "env"
-    KEYRING = "keyring"
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedKey:
-    """The key to use and where it came from. Its repr shows only the masked key."""
-
-    key: ApiKey
-    source: KeySource
 
 
 class SecretsErrorKind(enum.Enum):

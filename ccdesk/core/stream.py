@@ -15,13 +15,25 @@ import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
 
 import orjson
 
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import Backoff, BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.coalescer import Coalescer
+from ccdesk.core.events import (
+    PriceArrived,
+    QuotesChanged,
+    Reason,
+    ServerNotice,
+    State,
+    Status,
+    StreamEvent,
+    SubRejected,
+    Subscribed,
+)
+from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.protocol import (
     ForceDisconnect,
     FrameParser,
@@ -37,8 +49,7 @@ from ccdesk.core.protocol import (
     Unauthorized,
     Welcome,
 )
-from ccdesk.core.quotes import Quote, QuoteBook
-from ccdesk.core.secrets import ApiKey
+from ccdesk.core.quotes import QuoteBook
 from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.transport import (
     Closed,
@@ -50,116 +61,6 @@ from ccdesk.core.transport import (
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_STREAM_URL: Final = "wss://streamer.cryptocompare.com/v2"
-
-
-class State(enum.Enum):
-    """Connection state, as reported to the user."""
-
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    STALE = "stale"
-    AUTH_FAILED = "auth_failed"
-    RATE_LIMITED = "rate_limited"
-    STOPPED = "stopped"
-
-
-class Reason(enum.Enum):
-    """Why the state changed."""
-
-    STARTING = "starting"
-    WELCOMED = "welcomed"
-    CONNECT_FAILED = "connect_failed"
-    CONNECTION_LOST = "connection_lost"
-    CLOSED_BY_SERVER = "closed_by_server"
-    FORCE_DISCONNECT = "force_disconnect"
-    NO_WELCOME = "no_welcome"
-    SILENCE = "silence"
-    PONG_TIMEOUT = "pong_timeout"
-    CLOCK_JUMP = "clock_jump"
-    RECONNECT_REQUESTED = "reconnect_requested"
-    UNAUTHORIZED = "unauthorized"
-    TOO_MANY_SOCKETS = "too_many_sockets"
-    OPENING_TOO_FAST = "opening_too_fast"
-    STOP_REQUESTED = "stop_requested"
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """A connection state change.
-
-    Attributes:
-        detail: machine words for logs and the detail line (a server MESSAGE, a connect failure
-            kind); never contains the API key.
-        retry_in_s: seconds until the next attempt, when one is scheduled.
-        retry_at: the same as a monotonic time.
-        at: monotonic time of the change, stamped on the stream thread. For CONNECTED it is the
-            session start: every frame of the session arrived after it (a GUI-thread clock read
-            when the event is handled could be later than the session's first frames).
-    """
-
-    state: State
-    reason: Reason
-    detail: str | None = None
-    retry_in_s: float | None = None
-    retry_at: float | None = None
-    at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PriceArrived:
-    """A frame for a watched pair carried a price. ``changed`` is False when it repeats the last one.
-
-    Emitted for every such frame: it is what alerts see. Views get ``QuotesChanged`` instead."""
-
-    sub: Sub
-    price: float
-    changed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class QuotesChanged:
-    """The coalesced view of the stream: the merged quotes that changed since the last one.
-
-    Emitted at most once per ``StreamConfig.coalesce_s``, carrying one snapshot per changed pair
-    (in first-changed order; possibly none when only a heartbeat arrived).
-
-    Attributes:
-        quotes: immutable snapshots, safe to hand to another thread.
-        last_data_at: monotonic time the socket last delivered something.
-    """
-
-    quotes: tuple[Quote, ...]
-    last_data_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class SubRejected:
-    """The server refused a pair (INVALID_SUB); it is kept in the watchlist but not re-sent."""
-
-    sub: Sub
-    reason: str
-    info: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribed:
-    """The server confirmed a pair (SUBSCRIBECOMPLETE)."""
-
-    sub: Sub
-
-
-@dataclass(frozen=True, slots=True)
-class ServerNotice:
-    """A server complaint that is not about one pair (e.g. TOO_MANY_SUBSCRIPTIONS)."""
-
-    message: str
-    info: str | None
-
-
-StreamEvent = Status | PriceArrived | QuotesChanged | SubRejected | Subscribed | ServerNotice
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,17 +8,16 @@ is a :class:`WebhookResult`. Webhook URLs often carry a secret token in their pa
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 import requests
 
 from ccdesk.core.alerts import Alert, LevelRule
+from ccdesk.core.delivery import WebhookFailure, WebhookResult
 from ccdesk.core.formatting import format_duration
 from ccdesk.core.http_failure import HttpFailure, classify, exception_chain
 
@@ -27,43 +26,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S: Final = 5.0
 USER_AGENT: Final = "ccdesk-webhook/1"
 _MAX_DETAIL_CHARS: Final = 200
-
-
-class WebhookFailure(enum.Enum):
-    """Why a webhook delivery failed."""
-
-    BAD_URL = "bad_url"
-    """The URL is not an absolute http:// or https:// URL with a host."""
-    BAD_PAYLOAD = "bad_payload"
-    """The payload cannot be written as strict JSON (NaN, infinity, an unknown type)."""
-    TIMEOUT = "timeout"
-    """Connecting or reading took longer than the timeout."""
-    DNS_FAILURE = "dns_failure"
-    """The host name could not be resolved."""
-    CONNECTION_FAILED = "connection_failed"
-    """Refused, reset, unreachable, or a proxy failure."""
-    TLS_ERROR = "tls_error"
-    """The TLS handshake failed (typically an untrusted certificate)."""
-    HTTP_ERROR = "http_error"
-    """The server answered with a status outside 2xx (redirects are not followed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookResult:
-    """The outcome of one webhook POST.
-
-    Attributes:
-        ok: True if the server answered with a 2xx status.
-        http_status: The server's HTTP status, or None if no answer arrived.
-        error: What went wrong, in plain words for the alert history (None when ``ok``). It names
-            the host but never the rest of the URL, which may hold a token.
-        failure: The same, typed, for code that reacts to the kind of failure.
-    """
-
-    ok: bool
-    http_status: int | None = None
-    error: str | None = None
-    failure: WebhookFailure | None = None
 
 
 def alert_payload(alert: Alert) -> dict[str, Any]:

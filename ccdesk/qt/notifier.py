@@ -20,12 +20,13 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ccdesk.core.alerts import Alert
-from ccdesk.core.webhook import WebhookFailure, WebhookResult, alert_payload, post_alert
+from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
+from ccdesk.core.webhook import alert_payload, post_alert
 from ccdesk.wording import alert_body, alert_title
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ SHUTDOWN_WAIT_S: Final = 2.0
 _NOTIFICATIONS_NAME: Final = "org.freedesktop.Notifications"
 _DBUS_PROBE_TIMEOUT_S: Final = 2.0
 
-Channel = Literal["desktop", "tray", "banner", "none"]
 NotifyFn = Callable[..., object]
 """plyer's ``notification.notify``: called with ``title``, ``message``, ``app_name``, ``app_icon``
 and ``timeout`` keywords; returns normally when the notification was handed over, raises otherwise."""
@@ -51,25 +51,6 @@ class MessageSink(Protocol):
     """What the notifier needs of the tray: a balloon message that says whether it was shown."""
 
     def show_message(self, title: str, body: str) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where one alert went, for the alert history.
-
-    Attributes:
-        alert: The alert.
-        channel: ``desktop`` (a desktop notification), ``tray`` (the tray icon's balloon),
-            ``banner`` (the window's banner, asked for with ``banner_requested``) or ``none``
-            (not shown: the notifier was shut down).
-        webhook: The webhook POST's outcome, or None when no webhook URL is set.
-        error: Why the desktop notification was not used, in plain words, or None.
-    """
-
-    alert: Alert
-    channel: Channel
-    webhook: WebhookResult | None = None
-    error: str | None = None
 
 
 class NotificationUnavailable(RuntimeError):
@@ -202,7 +183,8 @@ class _Lane:
 @dataclass(frozen=True, slots=True)
 class _DesktopOutcome:
     seq: int
-    error: str | None
+    not_shown: NotShownReason | None
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +198,9 @@ class _Pending:
     alert: Alert
     title: str
     body: str
-    channel: Channel | None = None
-    error: str | None = None
+    channel: DeliveryChannel | None = None
+    not_shown: NotShownReason | None = None
+    detail: str | None = None
     awaiting_webhook: bool = False
     webhook: WebhookResult | None = None
 
@@ -289,7 +272,7 @@ class Notifier(QObject):
         """Start delivering ``alert``; returns at once. ``delivered`` follows."""
         title, body = alert_title(alert), alert_body(alert)
         if self._closed:
-            self.delivered.emit(Delivery(alert, "none", None, "not shown: ccdesk is shutting down"))
+            self.delivered.emit(Delivery(alert, DeliveryChannel.NONE, None, NotShownReason.SHUTTING_DOWN))
             return
         seq = next(self._seq)
         url = self._webhook_url
@@ -304,7 +287,7 @@ class Notifier(QObject):
                     failure=WebhookFailure.TIMEOUT,
                 )
         if not self._desktop_lane.submit(_DesktopJob(self, seq, title, body)):
-            self._fall_back(seq, "the desktop notification service is not answering")
+            self._fall_back(seq, NotShownReason.SERVICE_STUCK, None)
         self._finish_if_done(seq)
 
     def shutdown(self, timeout_s: float = SHUTDOWN_WAIT_S) -> None:
@@ -333,16 +316,16 @@ class Notifier(QObject):
                 timeout=NOTIFICATION_TIMEOUT_S,
             )
         except NotImplementedError:
-            error: str | None = "no desktop notification backend is available (plyer has none here)"
+            outcome = _DesktopOutcome(seq, NotShownReason.NO_BACKEND, None)
         except NotificationUnavailable as exc:
-            error = f"desktop notifications are unavailable: {exc}"
+            outcome = _DesktopOutcome(seq, NotShownReason.SERVICE_UNAVAILABLE, str(exc))
         except Exception as exc:
-            error = f"the desktop notification failed ({type(exc).__name__}: {exc})"
+            outcome = _DesktopOutcome(seq, NotShownReason.FAILED, f"{type(exc).__name__}: {exc}")
         else:
-            error = None
-        if error is not None:
-            log.info("desktop notification not shown: %s", error)
-        self._emit_from_lane(self._desktop_finished, _DesktopOutcome(seq, error))
+            outcome = _DesktopOutcome(seq, None, None)
+        if outcome.not_shown is not None:
+            log.info("desktop notification not shown: %s (%s)", outcome.not_shown.value, outcome.detail)
+        self._emit_from_lane(self._desktop_finished, outcome)
 
     def _run_webhook(self, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float) -> None:
         try:
@@ -364,10 +347,10 @@ class Notifier(QObject):
         pending = self._pending.get(outcome.seq)
         if pending is None:
             return
-        if outcome.error is None:
-            pending.channel = "desktop"
+        if outcome.not_shown is None:
+            pending.channel = DeliveryChannel.DESKTOP
         else:
-            self._fall_back(outcome.seq, outcome.error)
+            self._fall_back(outcome.seq, outcome.not_shown, outcome.detail)
         self._finish_if_done(outcome.seq)
 
     @Slot(object)
@@ -381,15 +364,15 @@ class Notifier(QObject):
             log.info("alert webhook failed: %s", outcome.result.error)
         self._finish_if_done(outcome.seq)
 
-    def _fall_back(self, seq: int, error: str) -> None:
+    def _fall_back(self, seq: int, reason: NotShownReason, detail: str | None) -> None:
         """The desktop notification failed: the tray's balloon, else a banner in the window."""
         pending = self._pending[seq]
-        pending.error = error
+        pending.not_shown, pending.detail = reason, detail
         tray = self._tray
         if tray is not None and tray.show_message(pending.title, pending.body):
-            pending.channel = "tray"
+            pending.channel = DeliveryChannel.TRAY
         else:
-            pending.channel = "banner"
+            pending.channel = DeliveryChannel.BANNER
             self.banner_requested.emit(pending.title, pending.body)
 
     def _finish_if_done(self, seq: int) -> None:
@@ -397,7 +380,9 @@ class Notifier(QObject):
         if pending.channel is None or pending.awaiting_webhook:
             return
         del self._pending[seq]
-        self.delivered.emit(Delivery(pending.alert, pending.channel, pending.webhook, pending.error))
+        self.delivered.emit(
+            Delivery(pending.alert, pending.channel, pending.webhook, pending.not_shown, pending.detail)
+        )
 
 
 class _DesktopJob:

@@ -3,7 +3,7 @@ what the controller gives it and reports what the user asked for; no network, ke
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -11,10 +11,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
+    QListView,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -24,7 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.quote_model import DOWN_COLOR, HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
+from ccdesk.qt.status_line import StatusLine
+from ccdesk.wording import window_title
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -62,48 +64,6 @@ class SparklineDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(90, 24)
-
-
-class StatusLine(QFrame):
-    """Connection state in words, retry countdown, last message age, and a button to the settings
-    when the key is the problem.
-
-    Signals:
-        settings_requested(): the user wants to fix the key.
-    """
-
-    settings_requested = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        self.dot = QLabel("●")
-        self.state = QLabel("Starting…")
-        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.activity = QLabel("")
-        self.activity.setStyleSheet("color: #8a8f98")
-        # A fixed width keeps the per-second text change from relayouting the whole window.
-        self.activity.setFixedWidth(
-            self.activity.fontMetrics().horizontalAdvance("last message under a minute ago") + 8
-        )
-        self.activity.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.button = QPushButton("Settings…")
-        self.button.setVisible(False)
-        self.button.clicked.connect(self.settings_requested)
-        layout.addWidget(self.dot)
-        layout.addWidget(self.state, 1)
-        layout.addWidget(self.activity)
-        layout.addWidget(self.button)
-
-    def show_state(self, text: str, color: str, offer_settings: bool) -> None:
-        self.dot.setStyleSheet(f"color: {color}")
-        self.state.setText(text)
-        self.button.setVisible(offer_settings)
-
-    def show_activity(self, text: str) -> None:
-        self.activity.setText(text)
 
 
 class Banner(QFrame):
@@ -149,11 +109,12 @@ class PriceWindow(QMainWindow):
     quit_requested = Signal()
     hidden = Signal()
 
-    def __init__(self, model: QuoteTableModel) -> None:
+    def __init__(self, model: QuoteTableModel, history: AlertHistoryModel) -> None:
         super().__init__()
         self.setWindowTitle("ccdesk")
         self.close_to_tray = False
         self.model = model
+        self.history_model = history
 
         self.banner = Banner()
         self.table = QTableView()
@@ -184,10 +145,12 @@ class PriceWindow(QMainWindow):
         header.setSectionResizeMode(QuoteTableModel.TREND, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(60)
 
-        self.history = QListWidget()
+        self.history = QListView()
+        self.history.setModel(history)
         self.history.setAlternatingRowColors(True)
         self.history.setWordWrap(True)
         self.history.setAccessibleName("Alert history")
+        history.rowsInserted.connect(self._on_history_rows_inserted)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -238,15 +201,24 @@ class PriceWindow(QMainWindow):
     def show_banner(self, text: str) -> None:
         self.banner.show_text(text)
 
-    def add_history(self, text: str, tooltip: str = "") -> None:
-        """Prepend an alert history entry (newest first); keeps the last 500."""
-        self.history.insertItem(0, text)
-        item = self.history.item(0)
-        if tooltip and item is not None:
-            item.setToolTip(tooltip)
-        while self.history.count() > 500:
-            self.history.takeItem(self.history.count() - 1)
-        self.tabs.setTabText(1, f"Alerts ({self.history.count()})")
+    @Slot()
+    def _on_history_rows_inserted(self) -> None:
+        self.tabs.setTabText(1, f"Alerts ({self.history_model.rowCount()})")
+
+    def refresh(self, now: float) -> float | None:
+        """Refresh what changes with time alone (ages, staleness, the countdown, the title) for
+        monotonic ``now``; returns when that next changes. Hidden, nothing needs refreshing."""
+        if not self.isVisible():
+            return None
+        wake = self.model.refresh(now)
+        line = self.status_line.refresh(now)
+        if line is not None:
+            wake = line if wake is None else min(wake, line)
+        pinned = self.model.pinned_quote()
+        title = window_title(pinned)
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+        return wake
 
     def set_always_on_top(self, on: bool) -> None:
         """Apply the flag (re-showing the window if it was visible, as Qt requires)."""
@@ -258,6 +230,15 @@ class PriceWindow(QMainWindow):
             self.on_top_action.blockSignals(False)
         if visible:
             self.show()
+
+    def geometry_text(self) -> str:
+        """The window's place and size, as text for the settings store."""
+        return bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+
+    def restore_geometry_text(self, text: str | None) -> None:
+        """Go back to a place and size saved with ``geometry_text`` (nothing for None or junk)."""
+        if text:
+            self.restoreGeometry(QByteArray.fromBase64(text.encode("ascii", "replace")))
 
     def bring_forward(self) -> None:
         self.show()
@@ -273,11 +254,6 @@ class PriceWindow(QMainWindow):
         else:
             event.accept()
             self.quit_requested.emit()
-
-
-def state_color(kind: str) -> str:
-    """Status dot colours by kind: live, busy, stale, error."""
-    return {"live": "#1a9e55", "busy": "#d08b00", "stale": "#8a8f98", "error": "#d0342c"}[kind]
 
 
 def about_text() -> str:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QFont
 from ccdesk.core.formatting import format_age, format_pct, format_price, next_age_change
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
+from ccdesk.core.settings import Settings
 from ccdesk.core.subs import AGGREGATE_MARKET, Sub
 
 UP_COLOR = QColor("#1a9e55")
@@ -61,7 +62,8 @@ class QuoteTableModel(QAbstractTableModel):
         self._stale_after_s = stale_after_s
         self._live_since: float | None = None  # None: connection down
         self._now = 0.0
-        self._shown: dict[Sub, tuple[bool, str | None]] = {}  # what tick() last showed per row
+        self._shown: dict[Sub, tuple[bool, str | None]] = {}  # what refresh() last showed per row
+        self._pinned: Sub | None = None
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -111,10 +113,41 @@ class QuoteTableModel(QAbstractTableModel):
             self._stale_after_s = seconds
             self._refresh_all()
 
-    def tick(self, now: float) -> None:
-        """Advance the clock used for ages and staleness. Repaints only the cells that changed: an
-        age cell when its text moved on ("4 s ago" -> "5 s ago"), a whole row when it went stale.
-        An idle window therefore repaints a few small cells a second, not every sparkline."""
+    def apply_settings(self, settings: Settings) -> None:
+        """Follow the watchlist (in order; rows keep their data), the pinned pair and the stale threshold."""
+        if [r.sub for r in self._rows] != list(settings.watchlist):
+            self.set_watchlist(list(settings.watchlist))
+        self.set_pinned(settings.pinned)
+        self.set_stale_after(settings.stale_after_s)
+
+    def set_pinned(self, sub: Sub | None) -> None:
+        """The pair the window title and the tray follow."""
+        self._pinned = sub
+
+    def pinned_quote(self) -> Quote | None:
+        """The pinned pair's quote (the first row's when none is pinned), or None before any data."""
+        if self._pinned is None:
+            return self._rows[0].quote if self._rows else None
+        i = self._index.get(self._pinned)
+        return None if i is None else self._rows[i].quote
+
+    def quotes(self) -> list[Quote]:
+        """Every pair's latest quote, in watchlist order (pairs with no data yet are left out)."""
+        return [r.quote for r in self._rows if r.quote is not None]
+
+    @property
+    def stale_after_s(self) -> float:
+        return self._stale_after_s
+
+    def refresh(self, now: float) -> float | None:
+        """Advance the clock used for ages and staleness; returns when a row next changes (see
+        ``next_change``). Repaints only the cells that changed: an age cell when its text moved on
+        ("4 s ago" -> "5 s ago"), a whole row when it went stale. An idle window therefore repaints
+        a few small cells a second, not every sparkline."""
+        self._tick(now)
+        return self.next_change(now)
+
+    def _tick(self, now: float) -> None:
         self._now = now
         for i, row in enumerate(self._rows):
             shown = (self.is_live(row), self._text(row, self.AGE))

@@ -8,25 +8,24 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import Rule
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
-from ccdesk.core.secrets import ApiKey
-from ccdesk.core.stream import (
+from ccdesk.core.events import (
     PriceArrived,
     QuotesChanged,
     Reason,
     ServerNotice,
     State,
     Status,
-    StreamClient,
-    StreamConfig,
     StreamEvent,
     SubRejected,
 )
+from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import Sub
 
 log = logging.getLogger(__name__)
@@ -158,23 +157,3 @@ class StreamWorker(QObject):
             self.sub_rejected.emit(ev)
         elif t is ServerNotice:
             self.server_notice.emit(ev)
-
-
-class StreamThread:
-    """Owns the long-lived QThread and its worker; used by the main-thread controller."""
-
-    def __init__(self, worker: StreamWorker) -> None:
-        self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("ccdesk-stream")
-        worker.moveToThread(self.thread)
-        self.thread.start()
-
-    def stop(self, timeout_ms: int = 2000) -> bool:
-        """Stop the stream and end the thread cooperatively; True if it ended in time."""
-        self.worker.shutdown()
-        self.thread.quit()
-        ended = self.thread.wait(timeout_ms)
-        if not ended:
-            log.warning("the stream thread did not end within %d ms", timeout_ms)
-        return bool(ended)

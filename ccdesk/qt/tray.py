@@ -13,14 +13,15 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from ccdesk.core.events import State, Status
 from ccdesk.core.formatting import format_pct, format_price
 from ccdesk.core.quotes import Direction, Quote
-from ccdesk.core.stream import State, Status
 from ccdesk.core.subs import Sub
 from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
 from ccdesk.wording import state_title
@@ -207,6 +208,17 @@ def build_tray_menu(menu: QMenu) -> TrayMenu:
 # --- the tray ------------------------------------------------------------------------------------
 
 
+class QuoteSource(Protocol):
+    """Where the tray reads prices: the GUI's one quote store (the price table's model)."""
+
+    @property
+    def stale_after_s(self) -> float: ...
+
+    def quotes(self) -> Sequence[Quote]: ...
+
+    def pinned_quote(self) -> Quote | None: ...
+
+
 class Tray(QObject):
     """The tray icon, its tooltip and menu. Lives on the main thread; every method is a slot.
 
@@ -244,6 +256,7 @@ class Tray(QObject):
         a.settings.triggered.connect(self._on_settings_triggered)
         a.quit.triggered.connect(self._on_quit_triggered)
 
+        self._source: QuoteSource | None = None
         self._quotes: tuple[Quote, ...] = ()
         self._pinned: Quote | None = None
         self._now = 0.0
@@ -296,6 +309,27 @@ class Tray(QObject):
         """Take the icon out of the tray (before quitting)."""
         if self._icon.isVisible():
             self._icon.hide()
+
+    def follow(self, source: QuoteSource) -> None:
+        """Read prices from ``source`` on every ``refresh``."""
+        self._source = source
+
+    def refresh(self, now: float) -> float | None:
+        """Show the source's latest prices for monotonic ``now``; returns when one of them next
+        turns stale (None: not before new data)."""
+        source = self._source
+        if source is None:
+            return None
+        stale_after_s = source.stale_after_s
+        self._quotes = tuple(source.quotes())
+        self._pinned = source.pinned_quote()
+        self._now = now
+        self._stale_after_s = stale_after_s
+        self._refresh()
+        upcoming = [
+            q.received_at + stale_after_s + 1e-3 for q in self._quotes if not q.is_stale(now, stale_after_s)
+        ]
+        return min(upcoming) if upcoming else None
 
     @Slot(object, object, float, float)
     def set_quotes(

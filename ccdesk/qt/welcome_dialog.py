@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-KEYS_URL = "https://www.cryptocompare.com/cryptopian/api-keys"
+from ccdesk.core.identity import KEYS_URL
 
 
 class WelcomeDialog(QDialog):

@@ -45,9 +45,9 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
     from PySide6.QtWidgets import QApplication
 
     from ccdesk.core.autostart import Autostart
+    from ccdesk.core.events import PriceArrived, QuotesChanged
     from ccdesk.core.secrets import SecretStore
     from ccdesk.core.settings import MemoryStore, Settings
-    from ccdesk.core.stream import PriceArrived, QuotesChanged
     from ccdesk.core.subs import parse_sub
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.notifier import Notifier

@@ -10,18 +10,10 @@ import time
 
 import pytest
 
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
-from ccdesk.core.secrets import ApiKey
-from ccdesk.core.stream import (
-    PriceArrived,
-    Reason,
-    State,
-    Status,
-    StreamClient,
-    StreamConfig,
-    SubRejected,
-    Subscribed,
-)
+from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected, Subscribed
+from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import parse_sub
 from ccdesk.sim.server import SimServer
 from tests.fakes import JumpyClock

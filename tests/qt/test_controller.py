@@ -12,16 +12,14 @@ import pytest
 from PySide6.QtNetwork import QNetworkInformation
 
 from ccdesk.core.alerts import MoveRule
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.autostart import Autostart
-from ccdesk.core.secrets import ApiKey, SecretStore
+from ccdesk.core.events import State
+from ccdesk.core.secrets import SecretStore
 from ccdesk.core.settings import MemoryStore, Settings, load_settings
-from ccdesk.core.stream import State
 from ccdesk.core.subs import parse_sub
-from ccdesk.qt.controller import AppController
-from ccdesk.qt.notifier import Notifier
-from ccdesk.qt.price_window import PriceWindow
+from ccdesk.desktop import build_desktop
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
-from ccdesk.qt.tray import Tray
 from ccdesk.sim import start_demo
 from ccdesk.sim.server import SimServer
 from tests.fakes import InMemoryKeyring, JumpyClock
@@ -35,26 +33,22 @@ class Harness:
         self.keyring = keyring or InMemoryKeyring()
         self.notified: list[dict] = []
         self.store = MemoryStore()
-        self.model = QuoteTableModel()
-        self.window = PriceWindow(self.model)
-        qtbot.addWidget(self.window)
-        self.tray = Tray()
-        self.notifier = Notifier(self.tray, notify_fn=lambda **kw: self.notified.append(kw))
         url = sim.stream_url if sim is not None else None
-        self.controller = AppController(
-            settings=settings or Settings(watchlist=(BTC, ETH), stream_url=url, rules=()),
-            store=self.store,
+        self.desktop = build_desktop(
+            settings or Settings(watchlist=(BTC, ETH), stream_url=url, rules=()),
+            self.store,
             secrets=SecretStore("ccdesk-test", backend=self.keyring),
-            window=self.window,
-            model=self.model,
-            tray=self.tray,
-            notifier=self.notifier,
+            env={"CCDESK_API_KEY": KEY} if env is None else env,
             autostart=Autostart(env={"XDG_CONFIG_HOME": str(tmp_path)}),
             start_demo=start_demo,
-            env={"CCDESK_API_KEY": KEY} if env is None else env,
+            notify_fn=lambda **kw: self.notified.append(kw),
             clock=clock,
             **kw,
         )
+        d = self.desktop
+        self.controller, self.window, self.model, self.tray = d.controller, d.window, d.model, d.tray
+        self.history = d.history
+        qtbot.addWidget(self.window)
 
     def live_rows(self):
         return [r.sub for r in self.model.rows() if self.model.is_live(r)]
@@ -63,7 +57,7 @@ class Harness:
         c = self.controller
         if not c._quitting:
             c.quit()
-        assert c._thread.thread.isFinished(), "the stream thread leaked"
+        assert c.stream.qthread.isFinished(), "the stream thread leaked"
 
 
 @pytest.fixture
@@ -86,13 +80,17 @@ def harness(qtbot, tmp_path):
         h.close()
 
 
+def history_text(h, row):
+    return h.history.data(h.history.index(row, 0)) if h.history.rowCount() > row else ""
+
+
 def test_starts_streams_and_shows_live_prices(qtbot, sim, harness):
     h = harness(sim=sim)
     h.controller.start()
     qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
     assert h.window.status_line.state.text() == "Live"
     assert sim.handshakes[-1].header("authorization") == f"Apikey {KEY}"
-    h.controller._on_timer_timeout()
+    h.window.refresh(time.monotonic())
     assert h.window.windowTitle().startswith("ccdesk — BTC/USD ")
 
 
@@ -118,10 +116,10 @@ def test_alerts_are_delivered_and_recorded_and_pausing_records_without_deliverin
     h.controller.start()
     qtbot.waitUntil(lambda: len(h.notified) == 1, timeout=10000)
     assert h.notified[0]["title"].startswith("BTC/USD ")
-    qtbot.waitUntil(lambda: "notified" in h.window.history.item(0).text(), timeout=5000)
+    qtbot.waitUntil(lambda: "notified" in history_text(h, 0), timeout=5000)
     h.controller.pause_alerts(math.inf)
-    h.controller.worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
-    qtbot.waitUntil(lambda: "paused" in h.window.history.item(0).text(), timeout=10000)
+    h.controller.stream.worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
+    qtbot.waitUntil(lambda: "paused" in history_text(h, 0), timeout=10000)
     assert len(h.notified) == 1
     assert h.tray.menu().resume.isVisible()
     assert not h.tray.menu().pause_menu.menuAction().isVisible()
@@ -159,7 +157,7 @@ def test_entering_a_key_saves_it_and_restarts_the_stream_with_it(qtbot, harness)
         h = harness(sim=sim, env={})
         h.controller.start()
         qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
-        h.controller._on_dialog_key_entered(ApiKey(KEY))
+        h.controller.keys.enter(ApiKey(KEY))
         qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
         qtbot.waitUntil(lambda: h.keyring.get_password("ccdesk-test", "api_key") == KEY, timeout=5000)
 
@@ -187,7 +185,7 @@ def test_network_coming_back_reconnects_at_once(qtbot, sim, harness):
     h.controller.start()
     qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
     conn = sim.connections[0].conn_id
-    h.controller._on_network_reachability_changed(QNetworkInformation.Reachability.Online)
+    h.controller.network._on_info_reachability_changed(QNetworkInformation.Reachability.Online)
     qtbot.waitUntil(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, timeout=15000)
 
 
@@ -198,9 +196,12 @@ def test_quit_closes_the_socket_and_ends_the_thread_within_two_seconds(qtbot, si
     t0 = time.monotonic()
     h.controller.quit()
     assert time.monotonic() - t0 < 2.0
-    assert h.controller._thread.thread.isFinished()
+    assert h.controller.stream.qthread.isFinished()
     assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
-    assert h.controller.worker._client is None or h.controller.worker._client.status.state is State.STOPPED
+    assert (
+        h.controller.stream.worker._client is None
+        or h.controller.stream.worker._client.status.state is State.STOPPED
+    )
 
 
 def test_geometry_is_remembered(qtbot, sim, harness):

@@ -21,9 +21,11 @@ from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import Alert, Direction, MoveRule
+from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.subs import parse_sub
-from ccdesk.core.webhook import WebhookFailure, WebhookResult, alert_payload
-from ccdesk.qt.notifier import Delivery, Notifier, PlyerNotify, notification_service_problem
+from ccdesk.core.webhook import alert_payload
+from ccdesk.qt.notifier import Notifier, PlyerNotify, notification_service_problem
+from ccdesk.wording import history_tooltip
 
 TITLE = "BTC/USD up 1.3 % in 5 min"
 BODY = "91,000.00 → 92,183.00 (+1.30 %)"
@@ -98,7 +100,7 @@ def test_desktop_notification_off_the_gui_thread(qtbot: QtBot, make_notifier) ->
     notifier = make_notifier(tray, notify_fn=notify)
     alert = make_alert()
     delivery = delivered(qtbot, notifier, alert)
-    assert delivery == Delivery(alert, "desktop", None, None)
+    assert delivery == Delivery(alert, DeliveryChannel.DESKTOP, None, None)
     assert notify.calls == [
         {"title": TITLE, "message": BODY, "app_name": "ccdesk", "app_icon": "", "timeout": 10}
     ]
@@ -111,8 +113,8 @@ def test_plyer_failure_falls_back_to_the_tray_on_the_gui_thread(qtbot: QtBot, ma
     notifier = make_notifier(tray, notify_fn=RecordingNotify(error=NotImplementedError()))
     with qtbot.assertNotEmitted(notifier.banner_requested):
         delivery = delivered(qtbot, notifier, make_alert())
-    assert delivery.channel == "tray"
-    assert delivery.error == "no desktop notification backend is available (plyer has none here)"
+    assert delivery.channel is DeliveryChannel.TRAY
+    assert history_tooltip(delivery) == "no desktop notification backend is available (plyer has none here)"
     assert tray.messages == [(TITLE, BODY, threading.main_thread().name)]
 
 
@@ -122,8 +124,8 @@ def test_without_a_tray_the_window_gets_a_banner(qtbot: QtBot, make_notifier, tr
     with qtbot.waitSignal(notifier.banner_requested, timeout=5000) as banner:
         delivery = delivered(qtbot, notifier, make_alert())
     assert banner.args == [TITLE, BODY]
-    assert delivery.channel == "banner"
-    assert delivery.error == "the desktop notification failed (OSError: dbus said no)"
+    assert delivery.channel is DeliveryChannel.BANNER
+    assert history_tooltip(delivery) == "the desktop notification failed (OSError: dbus said no)"
 
 
 class HookServer:
@@ -162,7 +164,7 @@ def test_webhook_success_is_reported_with_the_delivery(qtbot: QtBot, make_notifi
     assert notifier.webhook_url() == url
     alert = make_alert()
     delivery = delivered(qtbot, notifier, alert)
-    assert delivery.channel == "desktop"
+    assert delivery.channel is DeliveryChannel.DESKTOP
     assert delivery.webhook == WebhookResult(ok=True, http_status=204)
     assert server.bodies == [alert_payload(alert)]
 
@@ -173,7 +175,7 @@ def test_webhook_failure_is_recorded(qtbot: QtBot, make_notifier, hook) -> None:
     notifier = make_notifier(FakeTray(True), notify_fn=RecordingNotify())
     notifier.set_webhook_url(url)
     delivery = delivered(qtbot, notifier, make_alert())
-    assert delivery.channel == "desktop"
+    assert delivery.channel is DeliveryChannel.DESKTOP
     assert delivery.webhook is not None
     assert not delivery.webhook.ok
     assert delivery.webhook.failure is WebhookFailure.HTTP_ERROR
@@ -212,7 +214,7 @@ def test_deliver_returns_while_the_notification_still_blocks(qtbot: QtBot, make_
     assert seen == []
     with qtbot.waitSignal(notifier.delivered, timeout=5000) as done:
         release.set()
-    assert done.args[0].channel == "desktop"
+    assert done.args[0].channel is DeliveryChannel.DESKTOP
 
 
 def test_a_slow_webhook_does_not_hold_up_notifications(qtbot: QtBot, make_notifier) -> None:
@@ -246,7 +248,8 @@ def test_shutdown_is_bounded_and_later_alerts_are_not_shown(qtbot: QtBot, make_n
     alert = make_alert(5.0)
     with qtbot.waitSignal(notifier.delivered, timeout=1000) as late:
         notifier.deliver(alert)
-    assert late.args == [Delivery(alert, "none", None, "not shown: ccdesk is shutting down")]
+    assert late.args == [Delivery(alert, DeliveryChannel.NONE, None, NotShownReason.SHUTTING_DOWN)]
+    assert history_tooltip(late.args[0]) == "not shown: ccdesk is shutting down"
     release.set()
 
 
@@ -257,8 +260,8 @@ def test_no_session_bus_means_the_tray_shows_it(qtbot: QtBot, make_notifier) -> 
     tray = FakeTray(True)
     notifier = make_notifier(tray, notify_fn=PlyerNotify(env={}))
     delivery = delivered(qtbot, notifier, make_alert())
-    assert delivery.channel == "tray"
-    assert delivery.error == (
+    assert delivery.channel is DeliveryChannel.TRAY
+    assert history_tooltip(delivery) == (
         "desktop notifications are unavailable: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
     )
 
@@ -371,7 +374,7 @@ def test_plyer_reaches_a_real_notification_service(
         tray = FakeTray(True)
         notifier = make_notifier(tray, notify_fn=PlyerNotify())
         delivery = delivered(qtbot, notifier, make_alert())
-        assert delivery.channel == "desktop", delivery.error
+        assert delivery.channel is DeliveryChannel.DESKTOP, history_tooltip(delivery)
         assert service.received.wait(5)
         assert service.notes == [("ccdesk", TITLE, BODY)]
         assert tray.messages == []

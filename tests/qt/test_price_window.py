@@ -4,13 +4,16 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ccdesk import __version__
+from ccdesk.core.alerts import Alert, Direction, MoveRule
+from ccdesk.core.subs import parse_sub
+from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.price_window import PriceWindow, about_text
 from ccdesk.qt.quote_model import QuoteTableModel
 
 
 @pytest.fixture
 def window(qtbot):
-    w = PriceWindow(QuoteTableModel())
+    w = PriceWindow(QuoteTableModel(), AlertHistoryModel())
     qtbot.addWidget(w)
     w.show()
     return w
@@ -33,9 +36,15 @@ def test_banner_history_and_always_on_top(qtbot, window):
     window.show_banner("No system tray was found")
     assert window.banner.isVisible()
     assert window.banner.label.text() == "No system tray was found"
-    window.add_history("12:00:00  BTC/USD up 2.1 % in 40 s")
-    window.add_history("12:01:00  ETH/USD down 2.0 % in 3 min")
-    assert window.history.item(0).text().startswith("12:01:00")
+    rule = MoveRule(pct=2.0)
+    for base, at in (("BTC", 1_700_000_000.0), ("ETH", 1_700_000_060.0)):
+        alert = Alert(
+            parse_sub(f"{base}-USD"), rule, Direction.UP, 2.1, 100.0, 102.1, 300.0, at, elapsed_s=40
+        )
+        window.history_model.add(alert, paused=False)
+    first = window.history.model().index(0, 0)
+    assert "ETH/USD up 2.1 % in 40 s" in first.data()
+    assert first.data().endswith("delivering…")
     assert window.tabs.tabText(1) == "Alerts (2)"
     with qtbot.waitSignal(window.always_on_top_changed, timeout=1000) as blocker:
         window.on_top_action.trigger()

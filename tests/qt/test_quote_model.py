@@ -30,7 +30,7 @@ def text(m, row, col, role=Qt.ItemDataRole.DisplayRole):
 def test_rows_follow_the_watchlist_and_show_formatted_data(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 91230.123, 101.0, open_24h=89000.0)])
-    model.tick(105.0)
+    model.refresh(105.0)
     assert [text(model, r, model.PAIR) for r in range(3)] == ["BTC/USD", "ETH/USD", "ETH/USD · Coinbase"]
     assert text(model, 0, model.PRICE) == "91,230.12"
     assert text(model, 0, model.CHANGE) == "▲ +2.51%"
@@ -42,7 +42,7 @@ def test_rows_follow_the_watchlist_and_show_formatted_data(model):
 def test_old_data_is_stale_and_greyed_with_its_age(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
-    model.tick(140.0)
+    model.refresh(140.0)
     assert text(model, 0, model.AGE) == "stale · 35 s ago"
     assert text(model, 0, model.PRICE, Qt.ItemDataRole.ForegroundRole) == STALE_COLOR
     assert text(model, 0, model.TREND, STALE_ROLE) is True
@@ -51,7 +51,7 @@ def test_old_data_is_stale_and_greyed_with_its_age(model):
 def test_disconnected_means_stale_even_if_young(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
-    model.tick(102.0)
+    model.refresh(102.0)
     assert text(model, 0, model.TREND, STALE_ROLE) is False
     model.set_connection(None)
     assert text(model, 0, model.TREND, STALE_ROLE) is True
@@ -62,7 +62,7 @@ def test_data_from_before_a_reconnect_is_not_live(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
     model.set_connection(200.0)
-    model.tick(201.0)
+    model.refresh(201.0)
     assert text(model, 0, model.TREND, STALE_ROLE) is True
     model.update_quotes([quote(BTC, 101.0, 200.5)])
     assert text(model, 0, model.TREND, STALE_ROLE) is False
@@ -90,22 +90,22 @@ def test_tick_repaints_only_cells_that_changed(model, qtbot):
     model.dataChanged.connect(
         lambda tl, br, roles=(): changed.append((tl.row(), tl.column(), br.row(), br.column()))
     )
-    model.tick(102.0)  # first tick after the update: the rows it touched get one refresh
+    model.refresh(102.0)  # first tick after the update: the rows it touched get one refresh
     changed.clear()
-    model.tick(102.4)  # "1 s ago" in both: nothing to repaint
+    model.refresh(102.4)  # "1 s ago" in both: nothing to repaint
     assert changed == []
-    model.tick(103.2)  # ages moved on: only the age cells
+    model.refresh(103.2)  # ages moved on: only the age cells
     assert changed == [(0, model.AGE, 0, model.AGE), (1, model.AGE, 1, model.AGE)]
     changed.clear()
-    model.tick(140.0)  # both went stale: whole rows
+    model.refresh(140.0)  # both went stale: whole rows
     assert changed == [(0, 0, 0, model.AGE), (1, 0, 1, model.AGE)]
 
 
 def test_next_change_is_the_soonest_age_text_or_staleness_change(model):
     model.set_connection(100.0)
     model.update_quotes([quote(BTC, 100.0, 101.0), quote(ETH, 10.0, 95.0)])
-    model.tick(103.5)
+    model.refresh(103.5)
     # BTC is 2.5 s old ("2 s ago" until 3 s); ETH is before the session start (not live): 8.5 s -> 9 s.
     assert model.next_change(103.5) == pytest.approx(104.0)
-    model.tick(131.0)  # BTC 30 s old: next text at 35 s, but it turns stale at 30 s + epsilon
+    model.refresh(131.0)  # BTC 30 s old: next text at 35 s, but it turns stale at 30 s + epsilon
     assert model.next_change(131.0) == pytest.approx(131.001, abs=1e-6)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import Direction, LevelRule, MoveRule
-from ccdesk.core.secrets import ApiKey
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.core.subs import aggregate, parse_sub
 from ccdesk.qt.settings_dialog import (

@@ -7,11 +7,13 @@ import pytest
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ccdesk.core.alerts import MoveRule
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
-from ccdesk.core.secrets import ApiKey
-from ccdesk.core.stream import State
+from ccdesk.core.clock import SystemClock
+from ccdesk.core.events import State
 from ccdesk.core.subs import parse_sub
-from ccdesk.qt.stream_worker import StreamParams, StreamThread, StreamWorker
+from ccdesk.qt.stream_session import StreamSession
+from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 from ccdesk.sim.server import SimServer
 
 BTC, ETH = parse_sub("BTC-USD"), parse_sub("ETH-USD")
@@ -61,12 +63,12 @@ def sim():
 @pytest.fixture
 def stream(qtbot):
     worker = StreamWorker()
-    thread = StreamThread(worker)
+    thread = StreamSession(SystemClock(), worker)
     starter = Starter()
     starter.start.connect(worker.start_stream)
     yield worker, thread, starter, Collector(worker)
     assert thread.stop(3000), "the stream thread did not end"
-    assert thread.thread.isFinished()
+    assert thread.qthread.isFinished()
 
 
 def test_quotes_arrive_coalesced_and_alerts_see_every_price(qtbot, stream):

@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
+from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.quotes import Direction, Quote
-from ccdesk.core.stream import Reason, State, Status
 from ccdesk.core.subs import parse_sub
 from ccdesk.qt.tray import (
     KEY_PROBLEM_WORDS,

@@ -6,7 +6,7 @@ import threading
 
 from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import Direction, MoveRule
-from ccdesk.core.stream import PriceArrived, Reason, State, Status, SubRejected
+from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected
 from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
 

@@ -24,18 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdesk.core import rest
-from ccdesk.core.rest import (
-    DEFAULT_BASE_URL,
-    KeyCheck,
-    KeyStatus,
-    PriceFetch,
-    RateLimitPeriod,
-    check_key,
-    describe,
-    fetch_prices,
-)
-from ccdesk.core.secrets import ApiKey
+from ccdesk.core.api_key import ApiKey
+from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
+from ccdesk.core.rest import DEFAULT_BASE_URL, PriceFetch, check_key, fetch_prices
 from ccdesk.core.subs import aggregate, parse_sub
+from ccdesk.wording import key_check_words as describe
 
 KEY_TEXT = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 KEY = ApiKey(KEY_TEXT)

@@ -21,13 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource, ResolvedKey
 from ccdesk.core.secrets import (
-    ENV_API_KEY,
     KEYRING_USERNAME,
-    ApiKey,
-    InvalidApiKey,
-    KeySource,
-    ResolvedKey,
     SecretsError,
     SecretsErrorKind,
     SecretStore,

@@ -13,14 +13,9 @@ import pytest
 import requests
 
 from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
+from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.subs import parse_sub
-from ccdesk.core.webhook import (
-    WebhookFailure,
-    alert_payload,
-    check_webhook_url,
-    post_alert,
-    webhook_host,
-)
+from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
 
 BTC = parse_sub("BTC-USD")
 SECRET = "T0KEN-in-the-path"

@@ -1,7 +1,7 @@
 """Words for people: status lines and alert texts."""
 
 from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
-from ccdesk.core.stream import Reason, State, Status
+from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.subs import parse_sub
 from ccdesk.wording import alert_body, alert_title, status_words
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
-from ccdesk.core.secrets import InvalidApiKey
+from ccdesk.core.api_key import InvalidApiKey
 from ccdesk.core.settings import Settings
 from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
 from ccdesk.qt.settings_dialog.general_tab import GeneralTab, InvalidOption
@@ -72,7 +72,7 @@ class SettingsDialog(QDialog):
         self.key_tab.set_key_status(text)
 
     def show_verify_result(self, text: str, ok: bool) -> None:
-        """Show the outcome of a key check (from ``describe()``), green if ``ok``, red if not."""
+        """Show a key check's outcome (``wording.describe_key_check``): green if ``ok``, red if not."""
         self.key_tab.show_verify_result(text, ok)
 
     def current_settings(self) -> Settings:

@@ -7,12 +7,13 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton, QWidget
 
-from ccdesk.core.secrets import MAX_KEY_LENGTH, ApiKey, InvalidApiKey
+from ccdesk.core.api_key import MAX_KEY_LENGTH, ApiKey, InvalidApiKey
+from ccdesk.core.identity import KEYS_URL
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
 
 logger = logging.getLogger(__name__)
 
-API_KEYS_URL = "https://www.cryptocompare.com/cryptopian/api-keys"
+API_KEYS_URL = KEYS_URL
 
 
 class KeyTab(QWidget):
@@ -83,7 +84,7 @@ class KeyTab(QWidget):
         self.key_status_label.setText(text)
 
     def show_verify_result(self, text: str, ok: bool) -> None:
-        """Show the outcome of a key check (from ``describe()``), green if ``ok``, red if not."""
+        """Show a key check's outcome (``wording.describe_key_check``): green if ``ok``, red if not."""
         self.verify_button.setEnabled(bool(self.key_edit.text().strip()))
         show_message(self.verify_result_label, text, ok)
 

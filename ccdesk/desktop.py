@@ -1,0 +1,120 @@
+"""The desktop app's parts and how they are wired: one assembly, used by the app, ``--self-test``
+and the tests, so there is no second hand-wired copy.
+
+``build_window`` is import-light (Qt widgets and the settings model only) so that the window can be
+painted first; ``build_desktop`` imports the rest (websocket-client, requests, keyring, plyer) when
+it is called, after the first paint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ccdesk.core.settings import KeyValueStore, Settings
+from ccdesk.qt.alert_history import AlertHistoryModel
+from ccdesk.qt.price_window import PriceWindow
+from ccdesk.qt.quote_model import QuoteTableModel
+
+if TYPE_CHECKING:
+    from ccdesk.core.autostart import Autostart
+    from ccdesk.core.clock import Clock
+    from ccdesk.core.demo import StartDemo
+    from ccdesk.core.secrets import SecretStore
+    from ccdesk.qt.controller import AppController
+    from ccdesk.qt.jobs import BackgroundJobs
+    from ccdesk.qt.key_session import CheckFn, KeySession
+    from ccdesk.qt.notifier import Notifier, NotifyFn
+    from ccdesk.qt.stream_worker import StreamWorker
+    from ccdesk.qt.tray import Tray
+
+
+def build_window(settings: Settings) -> PriceWindow:
+    """The price window with its table and history models, ready to show before anything else."""
+    model = QuoteTableModel(settings.stale_after_s)
+    model.set_watchlist(list(settings.watchlist))
+    model.set_pinned(settings.pinned)
+    return PriceWindow(model, AlertHistoryModel())
+
+
+@dataclass(frozen=True)
+class Desktop:
+    """Every part of the running desktop app; the controller routes between them."""
+
+    controller: AppController
+    window: PriceWindow
+    model: QuoteTableModel
+    history: AlertHistoryModel
+    tray: Tray
+    notifier: Notifier
+    keys: KeySession
+    jobs: BackgroundJobs
+
+
+def build_desktop(
+    settings: Settings,
+    store: KeyValueStore,
+    *,
+    secrets: SecretStore,
+    env: Mapping[str, str],
+    autostart: Autostart,
+    start_demo: StartDemo,
+    demo: bool = False,
+    window: PriceWindow | None = None,
+    notify_fn: NotifyFn | None = None,
+    check_key: CheckFn | None = None,
+    clock: Clock | None = None,
+    worker: StreamWorker | None = None,
+    app_icon: str = "",
+) -> Desktop:
+    """Build and wire the desktop app.
+
+    Args:
+        settings: The loaded settings.
+        store: Where settings (and the window geometry) are saved.
+        secrets: The keyring store of the API key.
+        env: The environment (``CCDESK_API_KEY``).
+        autostart: Start-at-login entries.
+        start_demo: Starts the demo simulator (the controller never imports it).
+        demo: Start in demo mode whatever the settings say (``ccdesk --demo``).
+        window: A window built earlier with ``build_window`` (for the first paint); else one is built.
+        notify_fn: The desktop notification call (plyer's by default; the self-test and tests
+            pass their own).
+        check_key: The REST key check (``ccdesk.core.rest.check_key`` by default).
+        clock: The clock (the system's by default; tests inject one).
+        worker: The stream worker (tests and benchmarks inject a variant).
+        app_icon: The notification icon's path.
+
+    Returns:
+        The parts; call ``desktop.controller.start()`` to run.
+    """
+    from ccdesk.core.rest import check_key as rest_check_key
+    from ccdesk.qt.controller import AppController
+    from ccdesk.qt.jobs import BackgroundJobs
+    from ccdesk.qt.key_session import KeySession
+    from ccdesk.qt.notifier import Notifier
+    from ccdesk.qt.tray import Tray
+
+    window = window or build_window(settings)
+    jobs = BackgroundJobs()
+    keys = KeySession(secrets, jobs, env, check_key or rest_check_key)
+    tray = Tray()
+    notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon)
+    controller = AppController(
+        settings=settings,
+        store=store,
+        window=window,
+        model=window.model,
+        history=window.history_model,
+        tray=tray,
+        notifier=notifier,
+        keys=keys,
+        jobs=jobs,
+        autostart=autostart,
+        start_demo=start_demo,
+        demo=demo,
+        clock=clock,
+        worker=worker,
+    )
+    return Desktop(controller, window, window.model, window.history_model, tray, notifier, keys, jobs)

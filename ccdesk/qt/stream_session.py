@@ -1,0 +1,99 @@
+"""The stream as the GUI thread sees it: one long-lived QThread with its worker, started, restarted
+and stopped from here, and the worker's signals passed on to whoever routes them (the controller).
+
+Runs are serialised on the one thread: a restart stops the running client and queues the next
+start behind it, so the last request wins and a late ``finished`` of an old run is not mistaken
+for the end of the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ccdesk.core.alerts import Rule
+from ccdesk.core.clock import Clock
+from ccdesk.core.events import State
+from ccdesk.core.subs import Sub
+from ccdesk.qt.stream_worker import StreamParams, StreamWorker
+
+log = logging.getLogger(__name__)
+
+
+class StreamSession(QObject):
+    """Owns the stream thread and its worker. Main thread only.
+
+    Signals:
+        quotes_changed(QuotesChanged), status_changed(Status), sub_rejected(SubRejected),
+        server_notice(ServerNotice), alert_fired(Alert): the worker's, passed on.
+        key_rejected(): the latest run ended because the server refused the key.
+        _start(StreamParams): internal, queued to the worker's thread.
+    """
+
+    quotes_changed = Signal(object)
+    status_changed = Signal(object)
+    sub_rejected = Signal(object)
+    server_notice = Signal(object)
+    alert_fired = Signal(object)
+    key_rejected = Signal()
+    _start = Signal(object)
+
+    def __init__(
+        self, clock: Clock, worker: StreamWorker | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.worker = worker or StreamWorker(clock)
+        for name in ("quotes_changed", "status_changed", "sub_rejected", "server_notice", "alert_fired"):
+            getattr(self.worker, name).connect(getattr(self, name))
+        self.worker.finished.connect(self._on_worker_finished)
+        self._start.connect(self.worker.start_stream)
+        self.qthread = QThread()
+        self.qthread.setObjectName("ccdesk-stream")
+        self.worker.moveToThread(self.qthread)
+        self.qthread.start()
+        self._runs_queued = 0
+        self._closed = False
+
+    @property
+    def running(self) -> bool:
+        """True while a run is started or queued (the client reconnects by itself meanwhile)."""
+        return self._runs_queued > 0
+
+    def run(self, params: StreamParams) -> None:
+        """Stream with ``params``, replacing a running stream (it stops; this one starts after it)."""
+        if self._closed:
+            return
+        self.worker.stop()
+        self._runs_queued += 1
+        self._start.emit(params)
+
+    def add(self, subs: Sequence[Sub]) -> None:
+        self.worker.add(subs)
+
+    def remove(self, subs: Sequence[Sub]) -> None:
+        self.worker.remove(subs)
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        self.worker.set_rules(rules)
+
+    def reconnect_now(self) -> None:
+        if self.running:
+            self.worker.reconnect_now()
+
+    def stop(self, timeout_ms: int = 2000) -> bool:
+        """Stop the stream and end the thread cooperatively; True if it ended in time."""
+        self._closed = True
+        self.worker.shutdown()
+        self.qthread.quit()
+        ended = self.qthread.wait(timeout_ms)
+        if not ended:
+            log.warning("the stream thread did not end within %d ms", timeout_ms)
+        return bool(ended)
+
+    @Slot(object)
+    def _on_worker_finished(self, state: State) -> None:
+        self._runs_queued = max(0, self._runs_queued - 1)
+        if state is State.AUTH_FAILED and self._runs_queued == 0:
+            self.key_rejected.emit()

@@ -1,12 +1,15 @@
-"""The loopback CryptoCompare simulator: a real WebSocket ``/v2`` + HTTP ``/data/*`` server on one port,
-run on its own event loop in a daemon thread, with hooks for tests to misbehave on purpose."""
+"""SimServer: the simulator's WebSocket server, lifecycle, connection bookkeeping and test hooks.
+
+The loopback CryptoCompare simulator: a real WebSocket ``/v2`` + HTTP ``/data/*`` server on one port,
+run on its own event loop in a daemon thread, with hooks for tests to misbehave on purpose. Also
+:func:`run`, the ``ccdesk sim`` command.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import http
+import dataclasses
 import itertools
 import logging
 import signal
@@ -17,44 +20,48 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, TextIO
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 
 from ccdesk.core.redaction import redact
 from ccdesk.core.subs import Channel, Sub, SubError, parse_sub
-from ccdesk.sim.market import DEFAULT_SHARP_MOVE_PROB, Frame, Market, StreamView
+from ccdesk.sim.config import SimConfig
+from ccdesk.sim.firehose import FirehoseRun, build_cycle, pump
+from ccdesk.sim.frames import (
+    RATE_LIMIT_HORIZON_S,
+    Frame,
+    StreamView,
+    already_subscribed,
+    encode,
+    force_disconnect,
+    heartbeat,
+    invalid_action,
+    invalid_json,
+    invalid_sub,
+    invalid_subs,
+    load_complete,
+    not_subscribed,
+    subscribe_complete,
+    too_many_sockets,
+    unauthorized,
+    unsubscribe_all_complete,
+    unsubscribe_complete,
+    welcome,
+)
+from ccdesk.sim.http import key_ok, mask_key, request_key, respond
+from ccdesk.sim.market import Market
 
 _log = logging.getLogger(__name__)
 
 STREAM_PATH = "/v2"
-REST_PATHS = ("/data/price", "/data/pricemultifull")
-SERVER_NAME = "ccdesk-sim"
-# Limits on opening sockets that the real streamer reports in its welcome (free tier).
-RATE_LIMITS = {"SECOND": (30, 1), "MINUTE": (60, 60), "HOUR": (1200, 3600), "DAY": (10_000, 86_400)}
-RATE_LIMIT_MONTH = (20_000, 30 * 86_400)
-FIREHOSE_CYCLE = 4096
-
-
-def mask_key(key: str | None) -> str:
-    """A form of ``key`` that is safe to log: its first two characters and its length at most."""
-    if not key:
-        return "<none>"
-    if len(key) < 8:
-        return "***"
-    return f"{key[:2]}***({len(key)} chars)"
-
-
-PACE_S = 0.02  # paced firehose: one write every 20 ms
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -102,20 +109,6 @@ class ConnectionInfo:
     frames_sent: int
 
 
-@dataclass(frozen=True, slots=True)
-class FirehoseRun:
-    """One finished firehose burst on one connection (times from the server's monotonic clock)."""
-
-    conn_id: int
-    frames: int
-    bytes: int
-    seconds: float
-
-    @property
-    def frames_per_s(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("inf")
-
-
 @dataclass(eq=False)
 class _Conn:
     conn_id: int
@@ -131,22 +124,6 @@ class _Conn:
     firehose: asyncio.Task[None] | None = None
 
 
-def ws_text_frame(payload: bytes) -> bytes:
-    """An unmasked RFC 6455 text frame (FIN set, no extensions): what a server sends."""
-    n = len(payload)
-    if n < 126:
-        header = struct.pack("!BB", 0x81, n)
-    elif n < 65_536:
-        header = struct.pack("!BBH", 0x81, 126, n)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, n)
-    return header + payload
-
-
-def _json(frame: Frame) -> bytes:
-    return orjson.dumps(frame)
-
-
 class SimServer:
     """A CryptoCompare streamer v2 + min-api look-alike on 127.0.0.1.
 
@@ -155,57 +132,20 @@ class SimServer:
     be called from ordinary (test or CLI) code.
 
     Args:
-        host: interface to listen on.
-        port: 0 for an ephemeral port; kept across :meth:`restart`.
-        keys: the only API keys accepted; None accepts any non-empty key.
-        rate: update frames per second per connection, across its subscriptions (0 = none).
-        seed: seeds the market model.
-        heartbeat_s: interval of the TYPE 999 heartbeat frames.
-        max_sockets_per_key: more concurrent sockets on one key get ``429 TOO_MANY_SOCKETS_MAX_N_PER_CLIENT``.
-        sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
-        firehose: after a SubAdd, send update frames as fast as the socket takes them instead of at ``rate``.
-        firehose_limit: with ``firehose``, stop after exactly this many frames per connection.
-        firehose_rate: with ``firehose``, send this many frames per second (paced every 20 ms)
-            instead of as fast as the socket takes them.
-        ping_interval_s: interval of WebSocket pings to clients (the real streamer: 30 s).
-        slow_pong_s: two pongs in a row slower than this get ``500 FORCE_DISCONNECT`` (real: 10 s).
-        market_step_s: how often the market model moves on.
-        wall: unix-seconds clock for LASTUPDATE/TIMEMS/SERVER_TIME_MS.
+        config: how it behaves (see :class:`~ccdesk.sim.config.SimConfig`); default: SimConfig().
+        overrides: SimConfig fields that replace those of ``config``, so that
+            ``SimServer(rate=50.0, seed=5)`` means ``SimServer(SimConfig(rate=50.0, seed=5))``.
     """
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        keys: Iterable[str] | None = None,
-        rate: float = 5.0,
-        seed: int = 0,
-        heartbeat_s: float = 30.0,
-        max_sockets_per_key: int = 1,
-        sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB,
-        firehose: bool = False,
-        firehose_limit: int | None = None,
-        firehose_rate: float | None = None,
-        ping_interval_s: float = 30.0,
-        slow_pong_s: float = 10.0,
-        market_step_s: float = 0.1,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self.host = host
-        self._port = port
-        self._keys = frozenset(keys) if keys is not None else None
-        self._rate = float(rate)
-        self._seed = seed
-        self._heartbeat_s = heartbeat_s
-        self._max_sockets = max_sockets_per_key
-        self._firehose = firehose
-        self._firehose_limit = firehose_limit
-        self._firehose_rate = firehose_rate
-        self._ping_interval_s = ping_interval_s
-        self._slow_pong_s = slow_pong_s
-        self._market_step_s = market_step_s
-        self._wall = wall
-        self._market = Market(seed, wall=wall, sharp_move_prob=sharp_move_prob)
+    def __init__(self, config: SimConfig | None = None, **overrides: Any) -> None:
+        self._config = dataclasses.replace(config or SimConfig(), **overrides)
+        cfg = self._config
+        self.host = cfg.host
+        # Both can change while running: the port once bound (port 0), the rate by set_rate().
+        self._port = cfg.port
+        self._rate = float(cfg.rate)
+        self._wall = cfg.wall
+        self._market = Market(cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: Server | None = None
@@ -222,6 +162,11 @@ class SimServer:
         self._firehose_runs: list[FirehoseRun] = []
         self._welcomed_total = 0
         self._opened: dict[str, deque[float]] = {}
+
+    @property
+    def config(self) -> SimConfig:
+        """The settings it was made with (``port`` as asked, which may be 0; see :attr:`port`)."""
+        return self._config
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -241,7 +186,9 @@ class SimServer:
             self._thread.join(5)
             self._thread = None
             raise
-        _log.info("simulator listening on %s (rate %s/s, seed %s)", self.stream_url, self._rate, self._seed)
+        _log.info(
+            "simulator listening on %s (rate %s/s, seed %s)", self.stream_url, self._rate, self._config.seed
+        )
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -339,7 +286,7 @@ class SimServer:
 
     def send_frame(self, frame: Frame) -> None:
         """Send a JSON object as a text frame to every open socket."""
-        self._call(self._abroadcast(_json(frame).decode()))
+        self._call(self._abroadcast(encode(frame).decode()))
 
     def drop_all(self, reset: bool = False) -> None:
         """Abort every TCP connection at once: no close frame, no closing handshake
@@ -483,7 +430,7 @@ class SimServer:
                 c.frozen = False
                 c.ws.transport.resume_reading()
             with contextlib.suppress(ConnectionClosed):
-                await self._send(c, {"TYPE": "500", "MESSAGE": "FORCE_DISCONNECT"})
+                await self._send(c, force_disconnect())
             # Don't wait for the closing handshake: the caller's client may only answer it later.
             task = loop.create_task(c.ws.close())
             self._background.add(task)
@@ -496,41 +443,10 @@ class SimServer:
         with self._cond:
             self._handshakes.append(Handshake(conn_id, request.path, tuple(request.headers.raw_items())))
             self._cond.notify_all()
-        url = urlsplit(request.path)
-        if url.path.rstrip("/") == STREAM_PATH:
+        if urlsplit(request.path).path.rstrip("/") == STREAM_PATH:
             self._pending_ids[ws] = conn_id
             return None  # go on with the WebSocket handshake
-        if url.path.rstrip("/") not in REST_PATHS:
-            return _json_response(
-                404, {"Response": "Error", "Message": "Path does not exist", "Type": 1, "Data": {}}
-            )
-        key = _request_key(request)
-        if not self._key_ok(key):
-            _log.info("REST %s refused: bad key %s", url.path, mask_key(key))
-            return _json_response(
-                401,
-                {
-                    "Data": {},
-                    "Err": {
-                        "type": 2,
-                        "message": "API key required, please refer to the documentation at "
-                        "https://developers.coindesk.com/",
-                        "http_status_code": 401,
-                    },
-                },
-            )
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        tsyms = query.get("tsyms", "").split(",")
-        if url.path.rstrip("/") == "/data/price":
-            body = self._market.rest_price(query.get("fsym", ""), tsyms)
-        else:
-            body = self._market.rest_pricemultifull(query.get("fsyms", "").split(","), tsyms)
-        return _json_response(200, body)
-
-    def _key_ok(self, key: str | None) -> bool:
-        if not key:
-            return False
-        return self._keys is None or key in self._keys
+        return respond(request, self._market, self._config.keys)
 
     # --- WebSocket --------------------------------------------------------------------------------
 
@@ -538,46 +454,27 @@ class SimServer:
         conn_id = self._pending_ids.pop(ws, None) or next(self._ids)
         request = ws.request
         assert request is not None
-        key = _request_key(request)
-        if not self._key_ok(key):
+        key = request_key(request)
+        if not key_ok(key, self._config.keys):
             _log.info("socket %d refused: bad key %s", conn_id, mask_key(key))
             with contextlib.suppress(ConnectionClosed):
-                await ws.send(
-                    _json(
-                        {
-                            "TYPE": "401",
-                            "MESSAGE": "UNAUTHORIZED",
-                            "PARAMETER": "api_key",
-                            "INFO": "We only support JSON format with a valid api_key.",
-                        }
-                    ),
-                    text=True,
-                )
+                await ws.send(encode(unauthorized()), text=True)
                 await ws.close()
             return
         assert key is not None
         with self._cond:
             in_use = sum(1 for c in self._conns.values() if c.key == key and not c.frozen)
-            if in_use < self._max_sockets:
+            if in_use < self._config.max_sockets_per_key:
                 c = _Conn(conn_id, ws, key, request.path, StreamView(self._market))
                 self._conns[conn_id] = c
                 self._welcomed_total += 1
                 opened = self._opened.setdefault(key, deque())
                 opened.append(time.monotonic())
             self._cond.notify_all()
-        if in_use >= self._max_sockets:
+        if in_use >= self._config.max_sockets_per_key:
             _log.info("socket %d refused: key %s already has %d socket(s)", conn_id, mask_key(key), in_use)
             with contextlib.suppress(ConnectionClosed):
-                await ws.send(
-                    _json(
-                        {
-                            "TYPE": "429",
-                            "MESSAGE": f"TOO_MANY_SOCKETS_MAX_{self._max_sockets}_PER_CLIENT",
-                            "INFO": "You have reached your maximum sockets open for your subscription",
-                        }
-                    ),
-                    text=True,
-                )
+                await ws.send(encode(too_many_sockets(self._config.max_sockets_per_key)), text=True)
                 await ws.close()
             return
         _log.info("socket %d open (key %s)", conn_id, mask_key(key))
@@ -607,31 +504,21 @@ class SimServer:
         with self._cond:
             active = sum(1 for x in self._conns.values() if x.key == c.key)
             opened = self._opened[c.key]
-            while opened and now - opened[0] > RATE_LIMIT_MONTH[1]:
+            while opened and now - opened[0] > RATE_LIMIT_HORIZON_S:
                 opened.popleft()
             times = list(opened)
-        frame: Frame = {
-            "TYPE": "20",
-            "MESSAGE": "STREAMERWELCOME",
-            "SERVER_UPTIME_SECONDS": int(now - self._started_mono),
-            "SERVER_NAME": SERVER_NAME,
-            "SERVER_TIME_MS": int(self._wall() * 1000),
-            "CLIENT_ID": c.conn_id,
-            "DATA_FORMAT": "JSON",
-            "SOCKET_ID": f"sim-{c.conn_id}",
-            "SOCKETS_ACTIVE": active,
-            "SOCKETS_REMAINING": max(0, self._max_sockets - active),
-        }
-        windows = {**RATE_LIMITS, "MONTH": RATE_LIMIT_MONTH}
-        for name, (limit, _) in windows.items():
-            frame[f"RATELIMIT_MAX_{name}"] = limit
-        for name, (limit, span) in windows.items():
-            used = sum(1 for t in times if now - t <= span)
-            frame[f"RATELIMIT_REMAINING_{name}"] = max(0, limit - used)
-        return frame
+        return welcome(
+            conn_id=c.conn_id,
+            uptime_s=now - self._started_mono,
+            wall=self._wall(),
+            active=active,
+            max_sockets=self._config.max_sockets_per_key,
+            opened=times,
+            now=now,
+        )
 
     async def _send(self, c: _Conn, frame: Frame) -> None:
-        await c.ws.send(_json(frame), text=True)
+        await c.ws.send(encode(frame), text=True)
         c.frames_sent += 1
 
     async def _on_message(self, c: _Conn, message: str | bytes) -> None:
@@ -649,17 +536,15 @@ class SimServer:
             c.ws.transport.pause_reading()
             return
         if parsed is None:
-            await self._send(c, _error("INVALID_JSON", "", "We only accept JSON messages."))
+            await self._send(c, invalid_json())
             return
         action = parsed.get("action") if isinstance(parsed, dict) else None
         if action not in ("SubAdd", "SubRemove"):
-            await self._send(
-                c, _error("INVALID_PARAMETER", "action", "The action must be SubAdd or SubRemove.")
-            )
+            await self._send(c, invalid_action())
             return
         subs = parsed.get("subs")
         if not isinstance(subs, list):
-            await self._send(c, _error("INVALID_PARAMETER", "subs", "subs must be a list of strings."))
+            await self._send(c, invalid_subs())
             return
         if action == "SubAdd":
             await self._sub_add(c, subs)
@@ -682,34 +567,22 @@ class SimServer:
         for text in subs:
             sub = self._lookup(text)
             if sub is None:
-                await self._send(
-                    c,
-                    _error(
-                        "INVALID_SUB",
-                        str(text),
-                        "We have not integrated any of the exchanges this pair trades on "
-                        "or we have not currently mapped it.",
-                    ),
-                )
+                await self._send(c, invalid_sub(str(text)))
                 continue
             if text in c.subs:
-                await self._send(
-                    c, _error("SUBSCRIPTION_ALREADY_ACTIVE", text, "You are already subscribed to this.")
-                )
+                await self._send(c, already_subscribed(text))
                 continue
             if sub.channel is Channel.TRADE:
                 for trade in c.view.replay(sub):
                     await self._send(c, trade)
             else:
                 await self._send(c, c.view.snapshot(sub))
-            await self._send(c, {"TYPE": "16", "MESSAGE": "SUBSCRIBECOMPLETE", "SUB": text})
+            await self._send(c, subscribe_complete(text))
             with self._cond:
                 c.subs[text] = sub  # only now: no partial frame may precede the 16
                 self._cond.notify_all()
-        await self._send(
-            c, {"TYPE": "3", "MESSAGE": "LOADCOMPLETE", "INFO": "All your valid subs have been loaded."}
-        )
-        if self._firehose and c.subs and (c.firehose is None or c.firehose.done()):
+        await self._send(c, load_complete())
+        if self._config.firehose and c.subs and (c.firehose is None or c.firehose.done()):
             c.firehose = asyncio.get_running_loop().create_task(self._firehose_loop(c))
 
     async def _sub_remove(self, c: _Conn, subs: list[Any]) -> None:
@@ -721,21 +594,11 @@ class SimServer:
                     self._cond.notify_all()
                 c.view.forget(sub)
                 valid += 1
-                await self._send(c, {"TYPE": "17", "MESSAGE": "UNSUBSCRIBECOMPLETE", "SUB": text})
+                await self._send(c, unsubscribe_complete(text))
             else:
                 invalid += 1
-                await self._send(
-                    c, _error("SUBSCRIPTION_UNRECOGNIZED", str(text), "You are not subscribed to this.")
-                )
-        await self._send(
-            c,
-            {
-                "TYPE": "18",
-                "MESSAGE": "UNSUBSCRIBEALLCOMPLETE",
-                "INFO": f"Removed {valid} subs.",
-                "INFO_OBJ": {"valid": valid, "invalid": invalid},
-            },
-        )
+                await self._send(c, not_subscribed(str(text)))
+        await self._send(c, unsubscribe_all_complete(valid, invalid))
 
     # --- per-connection tasks ----------------------------------------------------------------------
 
@@ -743,7 +606,7 @@ class SimServer:
         loop = asyncio.get_running_loop()
         last = loop.time()
         while True:
-            await asyncio.sleep(self._market_step_s)
+            await asyncio.sleep(self._config.market_step_s)
             now = loop.time()
             focus = {sub.base for c in self._conns.values() for sub in c.subs.values()}
             # Cap a step after a stall (debugger, suspended machine) so prices do not jump.
@@ -779,11 +642,9 @@ class SimServer:
     async def _heartbeat(self, c: _Conn) -> None:
         with contextlib.suppress(ConnectionClosed):
             while True:
-                await asyncio.sleep(self._heartbeat_s)
+                await asyncio.sleep(self._config.heartbeat_s)
                 if not c.frozen:
-                    await self._send(
-                        c, {"TYPE": "999", "MESSAGE": "HEARTBEAT", "TIMEMS": int(self._wall() * 1000)}
-                    )
+                    await self._send(c, heartbeat(self._wall()))
 
     async def _keepalive(self, c: _Conn) -> None:
         """WebSocket pings every ``ping_interval_s``; two pongs in a row slower than ``slow_pong_s``
@@ -791,13 +652,13 @@ class SimServer:
         slow = 0
         with contextlib.suppress(ConnectionClosed):
             while True:
-                await asyncio.sleep(self._ping_interval_s)
+                await asyncio.sleep(self._config.ping_interval_s)
                 if c.frozen:
                     slow = 0
                     continue
                 pong = await c.ws.ping()
                 try:
-                    await asyncio.wait_for(asyncio.shield(pong), self._slow_pong_s)
+                    await asyncio.wait_for(asyncio.shield(pong), self._config.slow_pong_s)
                     slow = 0
                 except TimeoutError:
                     if c.frozen:
@@ -805,99 +666,21 @@ class SimServer:
                     slow += 1
                     _log.info("socket %d: slow pong (%d in a row)", c.conn_id, slow)
                 if slow >= 2:
-                    await self._send(c, {"TYPE": "500", "MESSAGE": "FORCE_DISCONNECT"})
+                    await self._send(c, force_disconnect())
                     await c.ws.close()
                     return
 
     async def _firehose_loop(self, c: _Conn) -> None:
-        """Update frames as fast as the socket takes them.
+        """Update frames as fast as the socket takes them (or at ``firehose_rate``): see firehose.pump."""
+        cycle = build_cycle(self._market, list(c.subs.values()))
+        cfg = self._config
+        await pump(c, cycle, limit=cfg.firehose_limit, rate=cfg.firehose_rate, on_done=self._firehose_done)
 
-        Generating frames in Python would be the bottleneck, so a cycle of FIREHOSE_CYCLE distinct
-        frames is built and encoded once, and written straight to the transport as pre-built,
-        unmasked RFC 6455 text frames, thousands per write(), with flow control through the
-        connection's drain(). This bypasses websockets' send(); it is safe because every write()
-        holds whole frames and the event loop is single-threaded, so anything websockets writes
-        (pongs, heartbeats, the close frame) lands between two of our frames, never inside one.
-        We stop before writing once the connection is no longer OPEN (nothing may follow a close).
-        """
-        subs = list(c.subs.values())
-        frames = self._market.firehose_frames(subs, FIREHOSE_CYCLE)
-        encoded = [ws_text_frame(_json(f)) for f in frames]
-        offsets = [0, *itertools.accumulate(len(e) for e in encoded)]
-        blob = b"".join(encoded)
-        limit = self._firehose_limit
-        loop = asyncio.get_running_loop()
-        sent = nbytes = 0
-        started = loop.time()
-        transport = c.ws.transport
-        cycle = len(encoded)
-        # Paced: firehose_rate frames/s, sent every PACE_S; unpaced: a whole cycle per write.
-        per_write = cycle if self._firehose_rate is None else max(1, round(self._firehose_rate * PACE_S))
-        pos = 0
-        next_at = started
-        try:
-            while c.subs and c.ws.protocol.state is State.OPEN:
-                if limit is not None and sent >= limit:
-                    break
-                if c.frozen:
-                    await asyncio.sleep(0.05)
-                    continue
-                n = per_write if limit is None else min(per_write, limit - sent)
-                chunk = b""
-                todo = n
-                while todo:  # frames pos.. in the cycle, wrapping around
-                    take = min(todo, cycle - pos)
-                    chunk += blob[offsets[pos] : offsets[pos + take]]
-                    pos = (pos + take) % cycle
-                    todo -= take
-                transport.write(chunk)
-                sent += n
-                c.frames_sent += n
-                nbytes += len(chunk)
-                await c.ws.drain()  # waits while the transport's buffer is above the high-water mark
-                if self._firehose_rate is None:
-                    await asyncio.sleep(0)  # let the loop breathe when the reader keeps up
-                else:
-                    next_at += PACE_S
-                    await asyncio.sleep(max(0.0, next_at - loop.time()))
-        finally:
-            run = FirehoseRun(c.conn_id, sent, nbytes, loop.time() - started)
-            with self._cond:
-                self._firehose_runs.append(run)
-                self._cond.notify_all()
-            _log.info("socket %d: firehose sent %d frames at %.0f/s", c.conn_id, sent, run.frames_per_s)
-
-
-def _error(message: str, parameter: str, info: str) -> Frame:
-    frame: Frame = {"TYPE": "500", "MESSAGE": message}
-    if parameter:
-        frame["PARAMETER"] = parameter
-    frame["INFO"] = info
-    return frame
-
-
-def _request_key(request: Request) -> str | None:
-    """The API key from ``authorization: Apikey KEY`` (preferred) or ``?api_key=KEY``."""
-    for value in request.headers.get_all("authorization"):
-        scheme, _, key = value.strip().partition(" ")
-        if scheme.lower() == "apikey" and key.strip():
-            return key.strip()
-    values = parse_qs(urlsplit(request.path).query).get("api_key")
-    return values[0] if values and values[0] else None
-
-
-def _json_response(status: int, body: Frame) -> Response:
-    data = _json(body)
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Type", "application/json; charset=UTF-8"),
-            ("Content-Length", str(len(data))),
-            ("Access-Control-Allow-Origin", "*"),
-        ]
-    )
-    return Response(status, http.HTTPStatus(status).phrase, headers, data)
+    def _firehose_done(self, run: FirehoseRun) -> None:
+        with self._cond:
+            self._firehose_runs.append(run)
+            self._cond.notify_all()
+        _log.info("socket %d: firehose sent %d frames at %.0f/s", run.conn_id, run.frames, run.frames_per_s)
 
 
 def run(

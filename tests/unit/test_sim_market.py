@@ -7,15 +7,10 @@ from collections import deque
 import pytest
 
 from ccdesk.core.subs import Channel, Sub, parse_sub
-from ccdesk.sim.market import (
-    ALWAYS_FIELDS,
-    FIELD_ORDER,
-    INDEX_ONLY_FIELDS,
-    TRADE_HISTORY,
-    Market,
-    StreamView,
-    round_price,
-)
+from ccdesk.sim import rest
+from ccdesk.sim.firehose import build_cycle
+from ccdesk.sim.frames import ALWAYS_FIELDS, FIELD_ORDER, INDEX_ONLY_FIELDS, StreamView
+from ccdesk.sim.market import TRADE_HISTORY, Market, round_price
 from tests.fakes import FakeClock
 
 BTC_USD = parse_sub("5~CCCAGG~BTC~USD")
@@ -45,8 +40,8 @@ def test_same_seed_same_market_different_seed_different_market() -> None:
         assert a.snapshot(sub) == b.snapshot(sub)
         assert a.snapshot(sub) != c.snapshot(sub)
     assert a.trades(BTC_BINANCE_TRADES) == b.trades(BTC_BINANCE_TRADES)
-    assert a.rest_pricemultifull(["BTC", "ETH"], ["USD", "EUR"]) == b.rest_pricemultifull(
-        ["BTC", "ETH"], ["USD", "EUR"]
+    assert rest.pricemultifull(a, ["BTC", "ETH"], ["USD", "EUR"]) == rest.pricemultifull(
+        b, ["BTC", "ETH"], ["USD", "EUR"]
     )
 
 
@@ -194,34 +189,34 @@ def test_trades_replay_then_only_new_ones() -> None:
 def test_rest_price_body() -> None:
     market, clock = _market()
     _run(market, clock, 2)
-    body = market.rest_price("BTC", ["USD", "EUR"])
+    body = rest.price(market, "BTC", ["USD", "EUR"])
     assert body == {
         "USD": market.snapshot(BTC_USD)["PRICE"],
         "EUR": market.snapshot(parse_sub("5~CCCAGG~BTC~EUR"))["PRICE"],
     }
     # No direct DOGE/EUR market: REST converts through BTC, but the stream has no such sub.
     assert not market.has(parse_sub("5~CCCAGG~DOGE~EUR"))
-    doge_eur = market.rest_price("DOGE", ["EUR"])["EUR"]
-    btc = market.rest_price("BTC", ["USD", "EUR"])
-    assert doge_eur == pytest.approx(market.rest_price("DOGE", ["USD"])["USD"] * btc["EUR"] / btc["USD"])
+    doge_eur = rest.price(market, "DOGE", ["EUR"])["EUR"]
+    btc = rest.price(market, "BTC", ["USD", "EUR"])
+    assert doge_eur == pytest.approx(rest.price(market, "DOGE", ["USD"])["USD"] * btc["EUR"] / btc["USD"])
 
 
 def test_rest_errors_have_the_classic_shapes() -> None:
     market, _ = _market()
-    missing = market.rest_price("FOO", ["USD"])
+    missing = rest.price(market, "FOO", ["USD"])
     assert missing["Response"] == "Error"
     assert missing["Type"] == 1
     assert missing["Message"] == "cccagg_or_exchange market does not exist for this coin pair (FOO-USD)"
-    no_tsym = market.rest_price("BTC", ["XYZ"])
+    no_tsym = rest.price(market, "BTC", ["XYZ"])
     assert (no_tsym["Response"], no_tsym["Type"], no_tsym["ParamWithError"]) == ("Error", 2, "tsyms")
-    assert market.rest_price("", ["USD"])["ParamWithError"] == "fsym"
-    assert market.rest_pricemultifull(["FOO"], ["USD"])["Type"] == 1
+    assert rest.price(market, "", ["USD"])["ParamWithError"] == "fsym"
+    assert rest.pricemultifull(market, ["FOO"], ["USD"])["Type"] == 1
 
 
 def test_rest_pricemultifull_raw() -> None:
     market, clock = _market(4)
     _run(market, clock, 5)
-    body = market.rest_pricemultifull(["BTC", "ETH", "FOO"], ["USD", "EUR"])
+    body = rest.pricemultifull(market, ["BTC", "ETH", "FOO"], ["USD", "EUR"])
     assert set(body) == {"RAW", "DISPLAY"}
     assert set(body["RAW"]) == {"BTC", "ETH"}
     for fsym in ("BTC", "ETH"):
@@ -293,7 +288,7 @@ def test_no_sharp_moves_when_disabled() -> None:
 def test_firehose_frames_cycle_with_a_new_price_every_frame() -> None:
     market, _ = _market()
     subs = [BTC_USD, ETH_COINBASE]
-    frames = market.firehose_frames(subs, 1000)
+    frames = build_cycle(market, subs, 1000)
     assert len(frames) == 1000
     assert len({f["PRICE"] for f in frames}) > 900
     for k, sub in enumerate(subs):

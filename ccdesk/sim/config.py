@@ -1,0 +1,55 @@
+"""The simulator server's settings: one frozen SimConfig rather than a long list of keyword arguments."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ccdesk.sim.market import DEFAULT_SHARP_MOVE_PROB
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """How a :class:`~ccdesk.sim.server.SimServer` behaves.
+
+    Attributes:
+        host: interface to listen on.
+        port: 0 for an ephemeral port; kept across ``SimServer.restart``.
+        keys: the only API keys accepted; None accepts any non-empty key. Any iterable will do (it
+            is stored as a frozenset).
+        rate: update frames per second per connection, across its subscriptions (0 = none).
+        seed: seeds the market model.
+        heartbeat_s: interval of the TYPE 999 heartbeat frames.
+        max_sockets_per_key: more concurrent sockets on one key get ``429 TOO_MANY_SOCKETS_MAX_N_PER_CLIENT``.
+        sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
+        firehose: after a SubAdd, send update frames as fast as the socket takes them instead of at ``rate``.
+        firehose_limit: with ``firehose``, stop after exactly this many frames per connection.
+        firehose_rate: with ``firehose``, send this many frames per second (paced every 20 ms)
+            instead of as fast as the socket takes them.
+        ping_interval_s: interval of WebSocket pings to clients (the real streamer: 30 s).
+        slow_pong_s: two pongs in a row slower than this get ``500 FORCE_DISCONNECT`` (real: 10 s).
+        market_step_s: how often the market model moves on.
+        wall: unix-seconds clock for LASTUPDATE/TIMEMS/SERVER_TIME_MS.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    keys: frozenset[str] | None = None
+    rate: float = 5.0
+    seed: int = 0
+    heartbeat_s: float = 30.0
+    max_sockets_per_key: int = 1
+    sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB
+    firehose: bool = False
+    firehose_limit: int | None = None
+    firehose_rate: float | None = None
+    ping_interval_s: float = 30.0
+    slow_pong_s: float = 10.0
+    market_step_s: float = 0.1
+    wall: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        # Callers pass lists (the CLI, most tests); a frozenset keeps the config immutable and hashable.
+        if self.keys is not None:
+            object.__setattr__(self, "keys", frozenset(self.keys))

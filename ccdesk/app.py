@@ -23,6 +23,7 @@ from ccdesk.core.settings import load_settings
 from ccdesk.desktop import build_window
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance
+from ccdesk.wording import settings_problems_text
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,7 @@ class App:
             log.warning("setting %s was invalid (%s); using its default", problem.key, problem.reason)
         self.window = build_window(self.settings)
         if problems:
-            names = ", ".join(sorted({p.key for p in problems}))
-            self.window.show_banner(f"Some settings were invalid and were reset to their defaults: {names}.")
+            self.window.show_banner(settings_problems_text(problems))
         if not self.background:
             self.window.show()
         self._watch_signals()

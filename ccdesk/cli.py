@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
@@ -45,6 +44,7 @@ from ccdesk.core.rest import check_key
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import Sub, SubError, parse_sub
+from ccdesk.core.urls import UrlError, check_url
 from ccdesk.wording import alert_body, alert_title, key_check_words, reason_words, status_words
 
 log = logging.getLogger(__name__)
@@ -225,14 +225,10 @@ def _parse_subs(texts: Sequence[str]) -> list[Sub]:
 
 
 def _check_url(url: str, what: str, schemes: tuple[str, ...]) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.netloc:
-        raise UsageError(f"{what} {redact(url)!r} is not a {' or '.join(schemes)} URL")
-    if any(k.lower() == "api_key" for k, _ in parse_qsl(parts.query)):
-        raise UsageError(
-            f"{what} must not contain the API key; set {ENV_API_KEY} or run `ccdesk key set` instead"
-        )
-    return url
+    try:
+        return check_url(url, what=what, schemes=schemes, sends_key=True)
+    except UrlError as exc:
+        raise UsageError(redact(str(exc))) from None
 
 
 def _resolve_stream_key() -> ApiKey:

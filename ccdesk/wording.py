@@ -1,16 +1,27 @@
-"""The one place where typed core results become words for people (CLI and GUI alike)."""
+"""Words for people: every sentence the CLI and the GUI show that comes from a typed result.
+
+Core returns types (states, reasons, checks, deliveries, rules); this module turns them into text,
+so the same thing is said the same way everywhere. It is import-light on purpose (no network stack,
+no keyring): the window's first paint uses it. Validation errors that name the bad input
+(``SubError``, ``RuleError``, ``UrlError``...) carry their own message where they are raised.
+"""
 
 from __future__ import annotations
 
+import datetime
+import math
 import time
+from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, LevelRule
+from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule, Rule
 from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
-from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason
+from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import Reason, State, Status
-from ccdesk.core.formatting import format_age, format_duration, format_price
+from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
+from ccdesk.core.settings import SettingsProblem
+from ccdesk.core.subs import Sub
 
 _REASONS = {
     Reason.STARTING: "starting",
@@ -82,6 +93,22 @@ def alert_body(alert: Alert) -> str:
 
 
 # --- the window -----------------------------------------------------------------------------------
+
+NO_TRAY_TEXT = "No system tray was found: ccdesk runs in this window only."
+
+
+def demo_failed_text(error: Exception) -> str:
+    return f"The demo simulator could not start: {error}"
+
+
+def autostart_failed_text(error: Exception) -> str:
+    return f"Start at login could not be changed: {error}"
+
+
+def settings_problems_text(problems: Sequence[SettingsProblem]) -> str:
+    """The banner after settings that could not be read fell back to their defaults."""
+    names = ", ".join(sorted({p.key for p in problems}))
+    return f"Some settings were invalid and were reset to their defaults: {names}."
 
 
 def window_title(pinned: Quote | None) -> str:
@@ -187,12 +214,41 @@ def not_shown_words(reason: NotShownReason, detail: str | None) -> str:
     return f"the desktop notification failed ({detail})"
 
 
+def webhook_words(result: WebhookResult) -> str:
+    """A webhook POST's outcome: ``the webhook at hooks.example answered HTTP 500 Internal Server Error``."""
+    host, reason, failure = result.host, result.reason, result.failure
+    if result.ok:
+        return f"the webhook at {host} answered HTTP {result.http_status}"
+    if failure is WebhookFailure.HTTP_ERROR:
+        words = f"the webhook at {host} answered HTTP {result.http_status}" + (f" {reason}" if reason else "")
+        if result.http_status is not None and 300 <= result.http_status < 400:
+            words += " (a redirect; use the final URL)"
+        return words
+    if failure is WebhookFailure.TIMEOUT:
+        timeout = result.timeout_s or 0.0
+        took = f"{timeout:.3g} s" if timeout < 60 else format_duration(timeout)
+        return f"the webhook at {host} did not answer within {took}"
+    if failure is WebhookFailure.DNS_FAILURE:
+        return f"the webhook host {host} could not be found (DNS lookup failed)"
+    if failure is WebhookFailure.TLS_ERROR:
+        return f"no secure connection to the webhook at {host} (certificate or TLS problem)"
+    if failure is WebhookFailure.BAD_URL:
+        return reason or "the webhook URL is not usable"
+    if failure is WebhookFailure.BAD_PAYLOAD:
+        return f"the alert could not be written as JSON ({reason})"
+    if failure is WebhookFailure.BACKLOG:
+        return "not sent: earlier webhook deliveries are still waiting for an answer"
+    if failure is WebhookFailure.FAILED:
+        return f"the webhook could not be sent ({reason})"
+    return f"could not connect to the webhook at {host} ({reason})"
+
+
 def delivery_words(delivery: Delivery) -> str:
     """``notified; webhook sent``: where an alert went."""
     text = _CHANNEL_WORDS[delivery.channel]
     webhook = delivery.webhook
     if webhook is not None and not webhook.ok:
-        text += f"; webhook failed: {webhook.error}"
+        text += f"; webhook failed: {webhook_words(webhook)}"
     elif webhook is not None:
         text += "; webhook sent"
     return text
@@ -275,3 +331,97 @@ def key_check_words(check: KeyCheck) -> str:
         f"The server sent an answer ccdesk does not understand{http}. "
         f"The service may be having problems; try again later.{said}"
     )
+
+
+APP_TITLE = "ccdesk"
+
+
+KEY_PROBLEM_WORDS = "API key missing or not accepted"
+
+
+MAX_TOOLTIP_PAIRS = 20
+"""Tray hosts cut long tooltips; past this many pairs the tooltip says how many more there are."""
+
+
+_UP_ARROW = "▲"
+
+
+_DOWN_ARROW = "▼"
+
+
+_ZERO_PCT = 0.005  # format_pct shows 0.00% below this
+
+
+def quote_line(quote: Quote, now: float, stale_after_s: float) -> str:
+    """One pair for the tooltip and the menu: ``BTC/USD 91,230.12 ▲ +2.14%``.
+
+    The arrow and percentage are the 24 h change (omitted when unknown, e.g. trades); ``(stale)``
+    marks a pair whose own data is older than ``stale_after_s`` at monotonic ``now``.
+    """
+    if quote.price is None:
+        return f"{quote.sub.label}: waiting for a price"
+    text = f"{quote.sub.label} {format_price(quote.price)}"
+    pct = quote.change_pct_24h
+    if pct is not None and math.isfinite(pct):
+        arrow = _UP_ARROW if pct >= _ZERO_PCT else _DOWN_ARROW if pct <= -_ZERO_PCT else ""
+        text += f" {arrow} {format_pct(pct)}" if arrow else f" {format_pct(pct)}"
+    if quote.is_stale(now, stale_after_s):
+        text += " (stale)"
+    return text
+
+
+def paused_words(until: float | None) -> str | None:
+    """``paused until 15:42`` (local time of wall-clock ``until``), ``paused until resumed``, or None."""
+    if until is None:
+        return None
+    if math.isinf(until):
+        return "paused until resumed"
+    return f"paused until {datetime.datetime.fromtimestamp(until).strftime('%H:%M')}"
+
+
+def tooltip_text(
+    quotes: Sequence[Quote],
+    status: Status | None,
+    now: float,
+    stale_after_s: float,
+    *,
+    paused_until: float | None = None,
+    key_problem: str | None = None,
+) -> str:
+    """The tooltip: a title line with the connection state, then every pair, then alert pausing."""
+    if key_problem:
+        head = f"{APP_TITLE}: {key_problem}"
+    elif status is not None:
+        head = f"{APP_TITLE}: {state_title(status.state)}"
+    else:
+        head = APP_TITLE
+    lines = [head]
+    lines += [quote_line(q, now, stale_after_s) for q in quotes[:MAX_TOOLTIP_PAIRS]]
+    if len(quotes) > MAX_TOOLTIP_PAIRS:
+        lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")
+    if not quotes:
+        lines.append("No prices yet")
+    paused = paused_words(paused_until)
+    if paused:
+        lines.append(f"Alerts {paused}")
+    return "\n".join(lines)
+
+
+def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
+    """One line for a rule: ``All pairs: up or down 2 % within 5 min (then quiet 15 min)``.
+
+    Args:
+        rule: The rule.
+        watchlist: If given, a per-pair rule whose pair is not in it says so.
+    """
+    who = "All pairs" if rule.sub is None else rule.sub.label
+    if isinstance(rule, MoveRule):
+        way = {Direction.EITHER: "up or down", Direction.UP: "up", Direction.DOWN: "down"}[rule.direction]
+        what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
+    else:
+        way = "rises to {} or above" if rule.above else "falls to {} or below"
+        what = way.format(format_price(rule.level))
+    text = f"{who}: {what} (then quiet {format_duration(rule.cooldown_s)})"
+    if watchlist and rule.sub is not None and rule.sub not in watchlist:
+        text += " \u2014 pair not in the watchlist"
+    return text

@@ -25,24 +25,35 @@ class WebhookFailure(enum.Enum):
     """The TLS handshake failed (typically an untrusted certificate)."""
     HTTP_ERROR = "http_error"
     """The server answered with a status outside 2xx (redirects are not followed)."""
+    BACKLOG = "backlog"
+    """Not sent: earlier deliveries are still waiting for an answer."""
+    FAILED = "failed"
+    """The POST raised something unexpected (``reason`` names it)."""
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookResult:
     """The outcome of one webhook POST.
 
+    Words for it are ``wording.webhook_words``. Nothing here holds more of the URL than its host:
+    the rest may hold a token.
+
     Attributes:
         ok: True if the server answered with a 2xx status.
         http_status: The server's HTTP status, or None if no answer arrived.
-        error: What went wrong, in plain words for the alert history (None when ``ok``). It names
-            the host but never the rest of the URL, which may hold a token.
-        failure: The same, typed, for code that reacts to the kind of failure.
+        failure: What went wrong (None when ``ok``).
+        host: ``host:port`` of the webhook.
+        reason: The HTTP reason phrase of a non-2xx answer, or a short technical cause (the OS's
+            words for a socket error, a validation message), or None.
+        timeout_s: The timeout that applied (for ``TIMEOUT``).
     """
 
     ok: bool
     http_status: int | None = None
-    error: str | None = None
     failure: WebhookFailure | None = None
+    host: str = "?"
+    reason: str | None = None
+    timeout_s: float | None = None
 
 
 class DeliveryChannel(enum.Enum):

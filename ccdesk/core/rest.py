@@ -8,7 +8,6 @@ never in a URL, and nothing this module returns, logs or raises contains it.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 import logging
@@ -30,6 +29,7 @@ from ccdesk.core.identity import DEFAULT_REST_URL
 from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
 from ccdesk.core.redaction import redact
 from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
+from ccdesk.core.urls import UrlError, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -381,30 +381,14 @@ _FAILURE_STATUS: Final = {
 def _endpoint(base_url: str | None, path: str, key: ApiKey) -> str:
     base = DEFAULT_BASE_URL if base_url is None else base_url.strip()
     shown = redact(base, (key.reveal(),))
-    parts = urllib.parse.urlsplit(base)
     try:
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        raise ValueError(f"base URL {shown!r} has an invalid port") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base URL {shown!r} must be an http:// or https:// URL with a host")
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise ValueError(f"base URL {shown!r} must not contain credentials, a query or a fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"refusing to send the API key unencrypted to {parts.hostname!r}: use https:// "
-            "(plain http:// is allowed only for loopback addresses)"
+        base = check_url(
+            base, what=f"base URL {shown!r}", schemes=("http", "https"), sends_key=True, plain=True
         )
+    except UrlError as exc:
+        raise ValueError(redact(str(exc), (key.reveal(),))) from None
+    parts = urllib.parse.urlsplit(base)
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _symbol(text: str) -> str:

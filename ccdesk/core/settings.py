@@ -29,20 +29,19 @@ import json
 import logging
 import math
 import re
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeVar
 
 from ccdesk.core.alerts import Direction, LevelRule, MoveRule, Rule
 from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub, SubError, aggregate, parse_sub
+from ccdesk.core.urls import check_url
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION: Final = "1"
 STALE_MIN_S: Final = 5.0
 STALE_MAX_S: Final = 3600.0
-MAX_URL_LENGTH: Final = 2048
 # A watchlist longer than this is cut (and reported): the streamer and the window are not built
 # for thousands of pairs, and a hand-edited file must not make loading slow.
 MAX_WATCHLIST: Final = 500
@@ -91,7 +90,6 @@ _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9]{1,20}")
 _EXCHANGE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-_UNSAFE_URL_CHARS: Final = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 _T = TypeVar("_T")
 
@@ -299,64 +297,23 @@ def parse_pair_input(
 
 
 def validate_webhook_url(text: str | None) -> str | None:
-    """Check a webhook URL typed by the user.
-
-    Args:
-        text: The URL; blank or None means no webhook.
-
-    Returns:
-        The URL without surrounding whitespace, or None if blank.
+    """Check a webhook URL typed by the user: an http(s) URL with a host, or blank for none.
 
     Raises:
-        ValueError: with a plain message for the user if it is not an http(s) URL with a host.
+        ValueError: (``UrlError``) with a plain message starting "The webhook URL".
     """
     if text is None or not text.strip():
         return None
-    url = text.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"The webhook URL is too long (at most {MAX_URL_LENGTH} characters).")
-    if _UNSAFE_URL_CHARS.search(url):
-        raise ValueError("The webhook URL must not contain spaces or control characters.")
-    parts = _split_url(url, "The webhook URL")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("The webhook URL must start with https:// or http:// and name a host.")
-    return url
+    return check_url(text, what="The webhook URL", schemes=("http", "https"))
 
 
 def validate_endpoint_url(text: str, schemes: tuple[str, ...]) -> str:
-    """Check an endpoint override (streamer or REST base URL).
-
-    Args:
-        text: The URL.
-        schemes: The accepted schemes, e.g. ``("ws", "wss")``.
-
-    Returns:
-        The URL without surrounding whitespace.
+    """Check an endpoint override (streamer or REST base URL): the API key is sent there.
 
     Raises:
-        ValueError: with a plain message if the scheme or host is wrong, or it carries
-            ``api_key=`` (the key travels only in a header).
+        ValueError: (``UrlError``) with a plain message starting "The endpoint".
     """
-    if not isinstance(text, str):
-        raise ValueError(f"the endpoint must be text, not {type(text).__name__}")
-    url = text.strip()
-    if not url or len(url) > MAX_URL_LENGTH or _UNSAFE_URL_CHARS.search(url):
-        raise ValueError("the endpoint must be a URL without spaces or control characters")
-    parts = _split_url(url, "The endpoint")
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise ValueError(f"the endpoint must be a {' or '.join(schemes)} URL with a host")
-    if any(k.lower() == "api_key" for k, _ in urllib.parse.parse_qsl(parts.query)):
-        raise ValueError("the endpoint must not carry api_key=; the key is sent in a header")
-    return url
-
-
-def _split_url(url: str, what: str) -> urllib.parse.SplitResult:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        raise ValueError(f"{what} is not a valid URL (check the host and port).") from None
-    return parts
+    return check_url(text, what="The endpoint", schemes=schemes, sends_key=True)
 
 
 # --- serialization -----------------------------------------------------------------------------

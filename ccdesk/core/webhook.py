@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -18,8 +17,8 @@ import requests
 
 from ccdesk.core.alerts import Alert, LevelRule
 from ccdesk.core.delivery import WebhookFailure, WebhookResult
-from ccdesk.core.formatting import format_duration
 from ccdesk.core.http_failure import HttpFailure, classify, exception_chain
+from ccdesk.core.urls import UrlError, check_url, url_host
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +53,16 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
 
 
 def webhook_host(url: str) -> str:
-    """``host:port`` of a URL for messages and logs (never its path or query), or ``?``."""
-    try:
-        parts = urllib.parse.urlsplit(url.strip())
-        host = parts.hostname or "?"
-        port = parts.port
-    except ValueError:
-        return "?"
-    return f"{host}:{port}" if port is not None else host
+    """``host:port`` of a webhook URL for messages and logs (never its path or query), or ``?``."""
+    return url_host(url)
 
 
 def check_webhook_url(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook URL, in plain words, or None if it can (for settings)."""
+    """Why ``url`` cannot be a webhook URL, in plain words, or None if it can."""
     try:
-        parts = urllib.parse.urlsplit(url.strip())
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        return "the webhook URL is not valid (bad host or port)"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "the webhook URL must start with http:// or https:// and name a host"
+        check_url(url, what="the webhook URL", schemes=("http", "https"))
+    except UrlError as exc:
+        return str(exc)
     return None
 
 
@@ -101,11 +91,11 @@ def post_alert(
     host = webhook_host(url)
     problem = check_webhook_url(url)
     if problem is not None:
-        return _failed(WebhookFailure.BAD_URL, problem)
+        return WebhookResult(ok=False, failure=WebhookFailure.BAD_URL, host=host, reason=problem)
     try:
         body = json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
     except (TypeError, ValueError) as exc:
-        return _failed(WebhookFailure.BAD_PAYLOAD, f"the alert could not be written as JSON ({exc})")
+        return WebhookResult(ok=False, failure=WebhookFailure.BAD_PAYLOAD, host=host, reason=str(exc))
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     timeout = (timeout_s, timeout_s)
     try:
@@ -119,42 +109,23 @@ def post_alert(
             )
     except requests.RequestException as exc:
         failure, detail = _classify(exc)
-        result = _failed(failure, _failure_words(failure, host, timeout_s, detail))
         log.info("webhook to %s failed: %s", host, failure.value)
-        return result
+        return WebhookResult(ok=False, failure=failure, host=host, reason=detail, timeout_s=timeout_s)
     # stream=True and close(): the answer's body is never read, so a huge one costs nothing.
     with response:
         status = response.status_code
         reason = response.reason or ""
     if 200 <= status < 300:
         log.debug("webhook to %s: HTTP %d", host, status)
-        return WebhookResult(ok=True, http_status=status)
+        return WebhookResult(ok=True, http_status=status, host=host)
     log.info("webhook to %s answered HTTP %d", host, status)
-    words = f"the webhook at {host} answered HTTP {status}" + (f" {reason}" if reason else "")
-    if 300 <= status < 400:
-        words += " (a redirect; use the final URL)"
-    return WebhookResult(ok=False, http_status=status, error=words, failure=WebhookFailure.HTTP_ERROR)
-
-
-def _failed(failure: WebhookFailure, words: str) -> WebhookResult:
-    return WebhookResult(ok=False, http_status=None, error=words, failure=failure)
-
-
-def _failure_words(failure: WebhookFailure, host: str, timeout_s: float, detail: str) -> str:
-    if failure is WebhookFailure.TIMEOUT:
-        return f"the webhook at {host} did not answer within {_seconds(timeout_s)}"
-    if failure is WebhookFailure.DNS_FAILURE:
-        return f"the webhook host {host} could not be found (DNS lookup failed)"
-    if failure is WebhookFailure.TLS_ERROR:
-        return f"no secure connection to the webhook at {host} (certificate or TLS problem)"
-    if failure is WebhookFailure.BAD_URL:
-        return f"the webhook URL is not usable ({detail})"
-    return f"could not connect to the webhook at {host} ({detail})"
-
-
-def _seconds(seconds: float) -> str:
-    """``0.5 s``, ``5 s``, ``2 min``: a timeout, without rounding short ones to 0."""
-    return f"{seconds:.3g} s" if seconds < 60 else format_duration(seconds)
+    return WebhookResult(
+        ok=False,
+        http_status=status,
+        failure=WebhookFailure.HTTP_ERROR,
+        host=host,
+        reason=reason[:100] or None,
+    )
 
 
 def _classify(exc: requests.RequestException) -> tuple[WebhookFailure, str]:

@@ -33,7 +33,15 @@ from ccdesk.qt.stream_session import StreamSession
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 from ccdesk.qt.tray import Tray
 from ccdesk.qt.view_clock import ViewClock
-from ccdesk.wording import describe_key_check, key_not_saved_text, key_note, key_problem_text
+from ccdesk.wording import (
+    NO_TRAY_TEXT,
+    autostart_failed_text,
+    demo_failed_text,
+    describe_key_check,
+    key_not_saved_text,
+    key_note,
+    key_problem_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +128,7 @@ class AppController(QObject):
             self.tray.show()
             self.window.close_to_tray = True
         else:
-            self.window.show_banner("No system tray was found: ccdesk runs in this window only.")
+            self.window.show_banner(NO_TRAY_TEXT)
             show_window = True
         if show_window:
             self.window.show()
@@ -146,9 +154,7 @@ class AppController(QObject):
         self._restart_stream()
 
     def _on_demo_failed(self, exc: Exception) -> None:
-        self.window.status_line.show_problem(
-            f"The demo simulator could not start: {exc}", offer_settings=False
-        )
+        self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
 
     def _stream_params(self) -> StreamParams | None:
         s = self.settings
@@ -321,7 +327,7 @@ class AppController(QObject):
                 else:
                     self._autostart.disable()
             except AutostartError as exc:
-                self.window.show_banner(f"Start at login could not be changed: {exc}")
+                self.window.show_banner(autostart_failed_text(exc))
         if new.demo != old.demo or new.stream_url != old.stream_url:
             self._demo = new.demo
             self.tray.set_key_problem(self.keys.state.problem is not None and not self._demo)

@@ -26,8 +26,8 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ccdesk.core.alerts import Alert
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
-from ccdesk.core.webhook import alert_payload, post_alert
-from ccdesk.wording import alert_body, alert_title
+from ccdesk.core.webhook import alert_payload, post_alert, webhook_host
+from ccdesk.wording import alert_body, alert_title, webhook_words
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +282,7 @@ class Notifier(QObject):
             if not self._webhook_lane.submit(_WebhookJob(self, seq, url, payload, self._webhook_timeout_s)):
                 pending.awaiting_webhook = False
                 pending.webhook = WebhookResult(
-                    ok=False,
-                    error="not sent: earlier webhook deliveries are still waiting for an answer",
-                    failure=WebhookFailure.TIMEOUT,
+                    ok=False, failure=WebhookFailure.BACKLOG, host=webhook_host(url)
                 )
         if not self._desktop_lane.submit(_DesktopJob(self, seq, title, body)):
             self._fall_back(seq, NotShownReason.SERVICE_STUCK, None)
@@ -331,7 +329,9 @@ class Notifier(QObject):
         try:
             result = self._post_fn(url, payload, timeout_s=timeout_s)
         except Exception as exc:  # post_alert does not raise; an injected post_fn might
-            result = WebhookResult(ok=False, error=f"the webhook could not be sent ({type(exc).__name__})")
+            result = WebhookResult(
+                ok=False, failure=WebhookFailure.FAILED, host=webhook_host(url), reason=type(exc).__name__
+            )
         self._emit_from_lane(self._webhook_finished, _WebhookOutcome(seq, result))
 
     def _emit_from_lane(self, signal: Any, outcome: object) -> None:
@@ -361,7 +361,7 @@ class Notifier(QObject):
         pending.webhook = outcome.result
         pending.awaiting_webhook = False
         if not outcome.result.ok:
-            log.info("alert webhook failed: %s", outcome.result.error)
+            log.info("alert webhook failed: %s", webhook_words(outcome.result))
         self._finish_if_done(outcome.seq)
 
     def _fall_back(self, seq: int, reason: NotShownReason, detail: str | None) -> None:

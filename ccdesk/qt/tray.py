@@ -8,7 +8,6 @@ the menu, so everything a click does is in the menu as well.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import math
 from collections.abc import Sequence
@@ -20,47 +19,21 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ccdesk.core.events import State, Status
-from ccdesk.core.formatting import format_pct, format_price
 from ccdesk.core.quotes import Direction, Quote
 from ccdesk.core.subs import Sub
 from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
-from ccdesk.wording import state_title
+from ccdesk.wording import KEY_PROBLEM_WORDS, paused_words, quote_line, tooltip_text
 
 log = logging.getLogger(__name__)
 
-APP_TITLE = "ccdesk"
 PAUSE_HOUR_S = 3600.0
-KEY_PROBLEM_WORDS = "API key missing or not accepted"
 MESSAGE_TIMEOUT_MS = 10_000
-MAX_TOOLTIP_PAIRS = 20
-"""Tray hosts cut long tooltips; past this many pairs the tooltip says how many more there are."""
 
-_UP_ARROW = "▲"
-_DOWN_ARROW = "▼"
-_ZERO_PCT = 0.005  # format_pct shows 0.00% below this
 
 _DISCONNECTED_STATES = frozenset({State.RECONNECTING, State.RATE_LIMITED, State.STOPPED})
 
 
 # --- pure helpers (no tray needed; tested offscreen) ---------------------------------------------
-
-
-def quote_line(quote: Quote, now: float, stale_after_s: float) -> str:
-    """One pair for the tooltip and the menu: ``BTC/USD 91,230.12 ▲ +2.14%``.
-
-    The arrow and percentage are the 24 h change (omitted when unknown, e.g. trades); ``(stale)``
-    marks a pair whose own data is older than ``stale_after_s`` at monotonic ``now``.
-    """
-    if quote.price is None:
-        return f"{quote.sub.label}: waiting for a price"
-    text = f"{quote.sub.label} {format_price(quote.price)}"
-    pct = quote.change_pct_24h
-    if pct is not None and math.isfinite(pct):
-        arrow = _UP_ARROW if pct >= _ZERO_PCT else _DOWN_ARROW if pct <= -_ZERO_PCT else ""
-        text += f" {arrow} {format_pct(pct)}" if arrow else f" {format_pct(pct)}"
-    if quote.is_stale(now, stale_after_s):
-        text += " (stale)"
-    return text
 
 
 def tray_look(
@@ -96,43 +69,6 @@ def tray_look(
     if quote.direction is Direction.DOWN:
         return TrayLook.DOWN
     return TrayLook.FLAT
-
-
-def paused_words(until: float | None) -> str | None:
-    """``paused until 15:42`` (local time of wall-clock ``until``), ``paused until resumed``, or None."""
-    if until is None:
-        return None
-    if math.isinf(until):
-        return "paused until resumed"
-    return f"paused until {datetime.datetime.fromtimestamp(until).strftime('%H:%M')}"
-
-
-def tooltip_text(
-    quotes: Sequence[Quote],
-    status: Status | None,
-    now: float,
-    stale_after_s: float,
-    *,
-    paused_until: float | None = None,
-    key_problem: str | None = None,
-) -> str:
-    """The tooltip: a title line with the connection state, then every pair, then alert pausing."""
-    if key_problem:
-        head = f"{APP_TITLE}: {key_problem}"
-    elif status is not None:
-        head = f"{APP_TITLE}: {state_title(status.state)}"
-    else:
-        head = APP_TITLE
-    lines = [head]
-    lines += [quote_line(q, now, stale_after_s) for q in quotes[:MAX_TOOLTIP_PAIRS]]
-    if len(quotes) > MAX_TOOLTIP_PAIRS:
-        lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")
-    if not quotes:
-        lines.append("No prices yet")
-    paused = paused_words(paused_until)
-    if paused:
-        lines.append(f"Alerts {paused}")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)

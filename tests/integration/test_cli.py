@@ -159,7 +159,11 @@ def test_alerts_are_printed_as_jsonl():
         (["stream", "BTCUSD"], "not a subscription"),
         (["stream", "--count", "0", "BTC-USD"], "must be > 0"),
         (["stream", "--format", "xml", "BTC-USD"], "invalid choice"),
-        (["stream", "--stream-url", "http://example.org/v2", "BTC-USD"], "not a ws or wss URL"),
+        (["stream", "--stream-url", "http://example.org/v2", "BTC-USD"], "must be a ws:// or wss:// URL"),
+        (
+            ["stream", "--stream-url", "ws://example.org/v2", "BTC-USD"],
+            "refusing to send the API key unencrypted",
+        ),
         (
             ["stream", "--stream-url", "wss://x.invalid/v2?api_key=SECRET123", "BTC-USD"],
             "must not contain the API key",

@@ -14,17 +14,17 @@ from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import Direction, LevelRule, MoveRule
 from ccdesk.core.api_key import ApiKey
+from ccdesk.core.identity import KEYS_URL
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.core.subs import aggregate, parse_sub
 from ccdesk.qt.settings_dialog import (
-    API_KEYS_URL,
     PAUSE_OFF,
     PAUSE_UNTIL_RESUMED,
     PAUSE_UNTIL_TIME,
     RuleEditor,
     SettingsDialog,
-    describe_rule,
 )
+from ccdesk.wording import describe_rule
 
 KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 BTC, ETH, SOL, XRP, DOGE = (aggregate(b, "USD") for b in ("BTC", "ETH", "SOL", "XRP", "DOGE"))
@@ -297,7 +297,7 @@ def test_key_tab_texts(make):
         if "href" in label.text()
     ]
     assert len(links) == 1
-    assert f'href="{API_KEYS_URL}"' in links[0]
+    assert f'href="{KEYS_URL}"' in links[0]
 
 
 # --- general ---

@@ -17,19 +17,9 @@ from pytestqt.qtbot import QtBot
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.quotes import Direction, Quote
 from ccdesk.core.subs import parse_sub
-from ccdesk.qt.tray import (
-    KEY_PROBLEM_WORDS,
-    MAX_TOOLTIP_PAIRS,
-    PAUSE_HOUR_S,
-    Tray,
-    TrayMenuState,
-    build_tray_menu,
-    paused_words,
-    quote_line,
-    tooltip_text,
-    tray_look,
-)
+from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
 from ccdesk.qt.tray_icon import TrayLook
+from ccdesk.wording import KEY_PROBLEM_WORDS, MAX_TOOLTIP_PAIRS, paused_words, quote_line, tooltip_text
 
 BTC = parse_sub("BTC-USD")
 ETH = parse_sub("2~Coinbase~ETH~USD")

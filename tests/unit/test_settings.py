@@ -476,8 +476,10 @@ def test_validate_webhook_url_refuses(text):
 
 def test_validate_endpoint_url():
     assert validate_endpoint_url(" wss://x.example/v2 ", ("ws", "wss")) == "wss://x.example/v2"
-    for bad in ("https://x.example", "wss://", "wss://x.example/v2?api_key=k"):
-        with pytest.raises(ValueError, match=r"^the endpoint"):
+    # Plain ws:// goes only to this machine: the API key is sent to an endpoint.
+    assert validate_endpoint_url("ws://127.0.0.1:8080/v2", ("ws", "wss")) == "ws://127.0.0.1:8080/v2"
+    for bad in ("https://x.example", "wss://", "wss://x.example/v2?api_key=k", "ws://x.example/v2"):
+        with pytest.raises(ValueError, match=r"^The endpoint"):
             validate_endpoint_url(bad, ("ws", "wss"))
 
 

@@ -16,6 +16,7 @@ from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
 from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.subs import parse_sub
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
+from ccdesk.wording import webhook_words
 
 BTC = parse_sub("BTC-USD")
 SECRET = "T0KEN-in-the-path"
@@ -118,7 +119,7 @@ def test_success_posts_json(server: tuple[str, Recorder]) -> None:
     result = post_alert(url, alert_payload(move_alert()), timeout_s=5.0)
     assert result.ok
     assert result.http_status == 204
-    assert result.error is None
+    assert result.failure is None
     assert result.failure is None
     [(method, path, headers, body)] = rec.requests
     assert method == "POST"
@@ -144,10 +145,10 @@ def test_http_500_is_a_clear_failure_without_the_token(server: tuple[str, Record
     assert not result.ok
     assert result.http_status == 500
     assert result.failure is WebhookFailure.HTTP_ERROR
-    assert result.error is not None
-    assert "answered HTTP 500 Internal Server Error" in result.error
-    assert "127.0.0.1:" in result.error
-    assert SECRET not in result.error
+    assert result.failure is not None
+    assert "answered HTTP 500 Internal Server Error" in webhook_words(result)
+    assert "127.0.0.1:" in webhook_words(result)
+    assert SECRET not in webhook_words(result)
 
 
 def test_a_redirect_is_not_followed(server: tuple[str, Recorder]) -> None:
@@ -157,8 +158,8 @@ def test_a_redirect_is_not_followed(server: tuple[str, Recorder]) -> None:
     result = post_alert(url, {"kind": "alert"})
     assert not result.ok
     assert result.http_status == 302
-    assert result.error is not None
-    assert "redirect" in result.error
+    assert result.failure is not None
+    assert "redirect" in webhook_words(result)
     assert len(rec.requests) == 1  # no follow-up GET
 
 
@@ -170,7 +171,7 @@ def test_timeout_when_the_server_never_answers() -> None:
     assert not result.ok
     assert result.http_status is None
     assert result.failure is WebhookFailure.TIMEOUT
-    assert result.error == f"the webhook at 127.0.0.1:{port} did not answer within 0.3 s"
+    assert webhook_words(result) == f"the webhook at 127.0.0.1:{port} did not answer within 0.3 s"
 
 
 def test_connection_refused() -> None:
@@ -181,7 +182,9 @@ def test_connection_refused() -> None:
     assert not result.ok
     assert result.http_status is None
     assert result.failure is WebhookFailure.CONNECTION_FAILED
-    assert result.error == f"could not connect to the webhook at 127.0.0.1:{port} (connection refused)"
+    assert (
+        webhook_words(result) == f"could not connect to the webhook at 127.0.0.1:{port} (connection refused)"
+    )
 
 
 @pytest.mark.parametrize("url", ["", "ftp://example.com/x", "example.com/hook", "http://", "http://h:99999/"])
@@ -190,7 +193,7 @@ def test_bad_urls_are_refused_before_any_network(url: str) -> None:
     result = post_alert(url, {"kind": "alert"})
     assert not result.ok
     assert result.failure is WebhookFailure.BAD_URL
-    assert result.error == check_webhook_url(url)
+    assert webhook_words(result) == check_webhook_url(url)
 
 
 def test_non_finite_numbers_are_not_sent(server: tuple[str, Recorder]) -> None:

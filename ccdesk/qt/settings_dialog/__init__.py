@@ -6,18 +6,14 @@ controller runs the key check (``verify_requested`` -> :meth:`SettingsDialog.sho
 stores the key (``key_entered``) and saves and applies the settings (``settings_accepted``).
 """
 
-from ccdesk.qt.settings_dialog.alerts_tab import describe_rule
 from ccdesk.qt.settings_dialog.dialog import SettingsDialog
 from ccdesk.qt.settings_dialog.general_tab import PAUSE_OFF, PAUSE_UNTIL_RESUMED, PAUSE_UNTIL_TIME
-from ccdesk.qt.settings_dialog.key_tab import API_KEYS_URL
 from ccdesk.qt.settings_dialog.rule_editor import RuleEditor
 
 __all__ = [
-    "API_KEYS_URL",
     "PAUSE_OFF",
     "PAUSE_UNTIL_RESUMED",
     "PAUSE_UNTIL_TIME",
     "RuleEditor",
     "SettingsDialog",
-    "describe_rule",
 ]

@@ -16,31 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.alerts import Direction, LevelRule, MoveRule, Rule
-from ccdesk.core.formatting import format_duration, format_price
+from ccdesk.core.alerts import LevelRule, MoveRule, Rule
 from ccdesk.core.settings import Settings
 from ccdesk.core.subs import Sub
 from ccdesk.qt.settings_dialog.rule_editor import RuleEditor
-
-
-def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
-    """One line for a rule: ``All pairs: up or down 2 % within 5 min (then quiet 15 min)``.
-
-    Args:
-        rule: The rule.
-        watchlist: If given, a per-pair rule whose pair is not in it says so.
-    """
-    who = "All pairs" if rule.sub is None else rule.sub.label
-    if isinstance(rule, MoveRule):
-        way = {Direction.EITHER: "up or down", Direction.UP: "up", Direction.DOWN: "down"}[rule.direction]
-        what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
-    else:
-        way = "rises to {} or above" if rule.above else "falls to {} or below"
-        what = way.format(format_price(rule.level))
-    text = f"{who}: {what} (then quiet {format_duration(rule.cooldown_s)})"
-    if watchlist and rule.sub is not None and rule.sub not in watchlist:
-        text += " \u2014 pair not in the watchlist"
-    return text
+from ccdesk.wording import describe_rule
 
 
 class AlertsTab(QWidget):

@@ -13,8 +13,6 @@ from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stack
 
 logger = logging.getLogger(__name__)
 
-API_KEYS_URL = KEYS_URL
-
 
 class KeyTab(QWidget):
     """The API key tab. The typed key leaves it only as an :class:`~ccdesk.core.secrets.ApiKey`.
@@ -68,7 +66,7 @@ class KeyTab(QWidget):
         form.addRow(key_label, stacked(key_row, self.key_error_label, self.verify_result_label))
 
         help_label = QLabel(
-            f'Create a free key at <a href="{API_KEYS_URL}">cryptocompare.com</a> '
+            f'Create a free key at <a href="{KEYS_URL}">cryptocompare.com</a> '
             "(Account \u2192 API keys). The key is stored only in your system keyring, "
             "never in a file. Demo mode needs no key."
         )

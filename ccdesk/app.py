@@ -19,7 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ccdesk.core.identity import app_name_from_env
-from ccdesk.core.settings import load_settings
+from ccdesk.core.settings_codec import load_settings
 from ccdesk.desktop import build_window
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance

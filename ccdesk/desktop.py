@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ccdesk.core.settings import KeyValueStore, Settings
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import KeyValueStore
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from ccdesk import __version__
-from ccdesk.core.alerts import Alert, Direction, MoveRule
+from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
 from ccdesk.core.delivery import DeliveryChannel
 from ccdesk.core.identity import app_name_from_env
-from ccdesk.core.settings import MemoryStore, Settings
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import MemoryStore
 from ccdesk.core.subs import aggregate
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
     outcome = _AppOutcome()
     watch = tuple(aggregate(base, "USD") for base in WATCH)
     # Any move at all fires: the point is the path from a price to the notifier, not the market.
-    rule = MoveRule(pct=0.0001, window_s=60.0, direction=Direction.EITHER, cooldown_s=3600.0)
+    rule = MoveRule(pct=0.0001, window_s=60.0, direction=MoveDirection.EITHER, cooldown_s=3600.0)
     settings = Settings(watchlist=watch, pinned=watch[0], rules=(rule,), demo=True)
     scratch = tempfile.mkdtemp(prefix="ccdesk-self-test-")
 

@@ -13,14 +13,14 @@ import math
 import time
 from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule, Rule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
-from ccdesk.core.settings import SettingsProblem
+from ccdesk.core.settings_codec import SettingsProblem
 from ccdesk.core.subs import Sub
 
 _REASONS = {
@@ -407,6 +407,9 @@ def tooltip_text(
     return "\n".join(lines)
 
 
+_WAYS = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}
+
+
 def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
     """One line for a rule: ``All pairs: up or down 2 % within 5 min (then quiet 15 min)``.
 
@@ -416,7 +419,9 @@ def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
     """
     who = "All pairs" if rule.sub is None else rule.sub.label
     if isinstance(rule, MoveRule):
-        way = {Direction.EITHER: "up or down", Direction.UP: "up", Direction.DOWN: "down"}[rule.direction]
+        way = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}[
+            rule.direction
+        ]
         what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
     else:
         way = "rises to {} or above" if rule.above else "falls to {} or below"

@@ -57,7 +57,7 @@ class RuleError(ValueError):
     """A rule that cannot be used; ``str(err)`` says which value is wrong, in plain words."""
 
 
-class Direction(enum.Enum):
+class MoveDirection(enum.Enum):
     """Which way a price moved (``UP``, ``DOWN``), or which way a move rule watches (also ``EITHER``)."""
 
     UP = "up"
@@ -95,7 +95,7 @@ class MoveRule:
 
     pct: float
     window_s: float = 300.0
-    direction: Direction = Direction.EITHER
+    direction: MoveDirection = MoveDirection.EITHER
     cooldown_s: float = 600.0
     sub: Sub | None = None
 
@@ -108,9 +108,9 @@ class MoveRule:
             raise RuleError(f"the window must be longer than 0 seconds, not {self.window_s} s")
         if self.cooldown_s < 0:
             raise RuleError(f"the cooldown cannot be negative ({self.cooldown_s} s)")
-        if not isinstance(self.direction, Direction):
+        if not isinstance(self.direction, MoveDirection):
             raise RuleError(f"direction must be up, down or either, not {self.direction!r}")
-        if self.direction is Direction.DOWN and self.pct >= 100:
+        if self.direction is MoveDirection.DOWN and self.pct >= 100:
             raise RuleError(f"a price cannot fall by {self.pct} %; a fall is always less than 100 %")
         _check_sub(self.sub)
 
@@ -180,7 +180,7 @@ class Alert:
 
     sub: Sub
     rule: Rule
-    direction: Direction
+    direction: MoveDirection
     change_pct: float
     from_price: float
     to_price: float
@@ -211,8 +211,8 @@ class _MoveState:
         self.bucket_s = rule.window_s / _BUCKETS_PER_WINDOW
         # Thresholds on the change in %: up fires at >= up_at, down at <= down_at. A direction the
         # rule does not watch gets an infinite threshold, so the hot path makes one comparison.
-        self.up_at = math.inf if rule.direction is Direction.DOWN else rule.pct
-        self.down_at = -math.inf if rule.direction is Direction.UP else -rule.pct
+        self.up_at = math.inf if rule.direction is MoveDirection.DOWN else rule.pct
+        self.down_at = -math.inf if rule.direction is MoveDirection.UP else -rule.pct
         self.samples: deque[tuple[float, float]] = deque()
         self.bucket_end = -math.inf
         self.last_fired = -math.inf
@@ -384,7 +384,7 @@ class AlertEngine:
         rule = st.rule
         if t - st.last_fired < rule.cooldown_s:
             return None
-        moved = Direction.UP if change_pct > 0.0 else Direction.DOWN
+        moved = MoveDirection.UP if change_pct > 0.0 else MoveDirection.DOWN
         st.last_fired = t
         samples.clear()
         samples.append((t, price))
@@ -425,7 +425,7 @@ class AlertEngine:
         if t - st.last_fired < rule.cooldown_s:
             return None
         st.last_fired = t
-        moved = Direction.UP if above else Direction.DOWN
+        moved = MoveDirection.UP if above else MoveDirection.DOWN
         alert = Alert(
             sub=sub,
             rule=rule,

@@ -33,7 +33,7 @@ class PriceFlags(enum.IntFlag):
     MEDIAN_UNCHANGED = 2048
 
 
-class Direction(enum.Enum):
+class PriceDirection(enum.Enum):
     """Which way the last price change went."""
 
     UP = "up"
@@ -41,18 +41,18 @@ class Direction(enum.Enum):
     UNCHANGED = "unchanged"
 
 
-def price_direction(flags: int) -> Direction | None:
+def price_direction(flags: int) -> PriceDirection | None:
     """The price direction encoded in a FLAGS value (bits 1/2/4), or None if it has none.
 
     >>> price_direction(2050)  # 2048 (median unchanged) + 2 (price down)
-    <Direction.DOWN: 'down'>
+    <PriceDirection.DOWN: 'down'>
     """
     if flags & 1:
-        return Direction.UP
+        return PriceDirection.UP
     if flags & 2:
-        return Direction.DOWN
+        return PriceDirection.DOWN
     if flags & 4:
-        return Direction.UNCHANGED
+        return PriceDirection.UNCHANGED
     return None
 
 
@@ -75,7 +75,7 @@ class Quote:
 
     sub: Sub
     price: float | None
-    direction: Direction | None
+    direction: PriceDirection | None
     open_24h: float | None = None
     high_24h: float | None = None
     low_24h: float | None = None
@@ -134,7 +134,7 @@ class _State:
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}
         self.price: float | None = None
-        self.direction: Direction | None = None
+        self.direction: PriceDirection | None = None
         self.received_at = 0.0
         self.last_quantity: float | None = None
         self.last_side: TradeSide | None = None
@@ -174,11 +174,11 @@ class QuoteBook:
         prev = state.price
         if prev is not None:
             state.direction = (
-                Direction.UP
+                PriceDirection.UP
                 if trade.price > prev
-                else Direction.DOWN
+                else PriceDirection.DOWN
                 if trade.price < prev
-                else Direction.UNCHANGED
+                else PriceDirection.UNCHANGED
             )
         state.price = trade.price
         state.last_quantity = trade.quantity

@@ -1,4 +1,4 @@
-"""min-api REST calls: the key check (``/data/price``) and first-paint prices (``/data/pricemultifull``).
+"""min-api REST: the API key check (``/data/price``).
 
 Owns the mapping of every answer shape in PROTOCOL.md ("REST: key check") to a typed :class:`KeyCheck`.
 No Qt; calls block for up to ``timeout_s`` per socket operation, so never run them on the GUI
@@ -8,15 +8,12 @@ never in a URL, and nothing this module returns, logs or raises contains it.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
 import re
-import types
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Final
 
 import requests
@@ -28,7 +25,6 @@ from ccdesk.core.http_failure import HttpFailure, classify, root_cause
 from ccdesk.core.identity import DEFAULT_REST_URL
 from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
 from ccdesk.core.redaction import redact
-from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
 from ccdesk.core.urls import UrlError, check_url
 
 logger = logging.getLogger(__name__)
@@ -41,8 +37,6 @@ APP_PARAM: Final = "ccdesk"
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 # Documented parameter limits are inconsistent across min-api pages; these are the conservative
 # ones (fsyms 300, tsyms 100 characters). Longer lists are split into several requests.
-_MAX_FSYMS_CHARS: Final = 300
-_MAX_TSYMS_CHARS: Final = 100
 _MAX_SERVER_MESSAGE_CHARS: Final = 300
 
 _SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
@@ -55,31 +49,6 @@ _FIRST_SERVER_ERROR: Final = 500
 _HTTP_OK: Final = 200
 _TYPE_RATE_LIMIT: Final = 99
 _TYPES_BAD_REQUEST: Final = frozenset({1, 2})
-
-
-@dataclass(frozen=True, slots=True)
-class PriceFetch:
-    """The result of :func:`fetch_prices`.
-
-    Attributes:
-        check: The outcome; ``quotes`` is empty unless ``check.ok``.
-        quotes: ``RAW[FSYM][TSYM]`` fields per ``(FSYM, TSYM)`` pair, read-only, exactly as the
-            server sent them. Note ``FLAGS`` is a string here but a number in the stream, and
-            ``CHANGEPCT24HOUR`` and friends exist only here.
-        missing: Requested pairs the server sent nothing for (e.g. no market for that pair).
-    """
-
-    check: KeyCheck
-    quotes: Mapping[tuple[str, str], Mapping[str, object]] = field(
-        default_factory=lambda: types.MappingProxyType({}), hash=False
-    )
-    missing: tuple[tuple[str, str], ...] = ()
-
-    def for_sub(self, sub: Sub) -> Mapping[str, object] | None:
-        """The RAW fields for an aggregate subscription, or ``None``."""
-        if sub.channel is not Channel.AGGREGATE:
-            return None
-        return self.quotes.get((sub.base, sub.quote))
 
 
 def check_key(
@@ -127,80 +96,6 @@ def check_key(
         )
     _log_outcome("key check", check)
     return check
-
-
-def fetch_prices(
-    base_url: str | None,
-    key: ApiKey,
-    subs: Iterable[Sub] = (),
-    *,
-    fsyms: Iterable[str] = (),
-    tsyms: Iterable[str] = (),
-    session: requests.Session | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> PriceFetch:
-    """Fetch ``RAW`` fields from ``/data/pricemultifull`` to paint the window before the stream.
-
-    Ask either for subscriptions (only aggregate ``5~CCCAGG~…`` ones are fetched: the endpoint's
-    default market is CCCAGG; exchange tickers and trades wait for the stream) or for every
-    combination of ``fsyms`` x ``tsyms``. Long symbol lists are split into several requests.
-
-    Args:
-        base_url: As for :func:`check_key`.
-        key: Sent only in the ``authorization`` header.
-        subs: Subscriptions whose pairs to fetch.
-        fsyms: Base symbols (combined with ``tsyms``), in addition to ``subs``.
-        tsyms: Quote symbols.
-        session: As for :func:`check_key`.
-        timeout_s: As for :func:`check_key`, per request.
-
-    Returns:
-        The quotes, or the first failure with the same mapping as :func:`check_key`. A Type 2/1
-        "no data" answer for one chunk only marks its pairs missing, unless every chunk failed so.
-        With nothing to fetch, no request is made and an empty VALID result is returned.
-
-    Raises:
-        ValueError: as for :func:`check_key`.
-    """
-    url = _endpoint(base_url, "/data/pricemultifull", key)
-    wanted = _wanted_pairs(subs, fsyms, tsyms)
-    if not wanted:
-        return PriceFetch(KeyCheck(KeyStatus.VALID))
-    quotes: dict[tuple[str, str], Mapping[str, object]] = {}
-    rejected: KeyCheck | None = None
-    answered = False
-    for fchunk, tchunk in _chunks(wanted):
-        if not any(pair in wanted for pair in itertools.product(fchunk, tchunk)):
-            continue
-        params = {"fsyms": ",".join(fchunk), "tsyms": ",".join(tchunk)}
-        outcome = _get_json(url, params, key, session, timeout_s)
-        if isinstance(outcome, KeyCheck):
-            if outcome.status is KeyStatus.BAD_REQUEST:
-                rejected = rejected or outcome
-                continue
-            _log_outcome("price fetch", outcome)
-            return PriceFetch(outcome, missing=tuple(wanted))
-        http_status, body = outcome
-        raw = body.get("RAW")
-        if not isinstance(raw, dict):
-            check = KeyCheck(
-                KeyStatus.BAD_RESPONSE, http_status=http_status, detail="no RAW object in the answer"
-            )
-            _log_outcome("price fetch", check)
-            return PriceFetch(check, missing=tuple(wanted))
-        answered = True
-        for fsym, tsym in itertools.product(fchunk, tchunk):
-            by_quote = raw.get(fsym)
-            fields = by_quote.get(tsym) if isinstance(by_quote, dict) else None
-            if (fsym, tsym) in wanted and isinstance(fields, dict):
-                quotes[(fsym, tsym)] = types.MappingProxyType(dict(fields))
-    if not answered and rejected is not None:
-        _log_outcome("price fetch", rejected)
-        return PriceFetch(rejected, missing=tuple(wanted))
-    missing = tuple(pair for pair in wanted if pair not in quotes)
-    logger.debug("price fetch: %d pairs, %d missing", len(quotes), len(missing))
-    ordered = {pair: quotes[pair] for pair in wanted if pair in quotes}
-    return PriceFetch(KeyCheck(KeyStatus.VALID, http_status=200), types.MappingProxyType(ordered), missing)
 
 
 # --- requests plumbing -------------------------------------------------------------------------
@@ -396,42 +291,6 @@ def _symbol(text: str) -> str:
     if not _SYMBOL.fullmatch(symbol):
         raise ValueError(f"{text!r} is not a currency symbol (1-20 letters or digits)")
     return symbol
-
-
-def _wanted_pairs(
-    subs: Iterable[Sub], fsyms: Iterable[str], tsyms: Iterable[str]
-) -> dict[tuple[str, str], None]:
-    """Requested (FSYM, TSYM) pairs in order, without duplicates (a dict used as an ordered set)."""
-    wanted: dict[tuple[str, str], None] = {}
-    for sub in subs:
-        if sub.channel is Channel.AGGREGATE and sub.market == AGGREGATE_MARKET:
-            wanted[(sub.base, sub.quote)] = None
-    bases = [_symbol(s) for s in fsyms]
-    quotes = [_symbol(s) for s in tsyms]
-    for pair in itertools.product(bases, quotes):
-        if pair[0] != pair[1]:
-            wanted[pair] = None
-    return wanted
-
-
-def _chunks(wanted: Mapping[tuple[str, str], None]) -> Iterator[tuple[Sequence[str], Sequence[str]]]:
-    bases = list(dict.fromkeys(f for f, _ in wanted))
-    quotes = list(dict.fromkeys(t for _, t in wanted))
-    return itertools.product(_split(bases, _MAX_FSYMS_CHARS), _split(quotes, _MAX_TSYMS_CHARS))
-
-
-def _split(symbols: Sequence[str], max_chars: int) -> list[list[str]]:
-    """Split symbols into groups whose comma-joined length stays within ``max_chars``."""
-    groups: list[list[str]] = [[]]
-    length = 0
-    for symbol in symbols:
-        extra = len(symbol) + (1 if groups[-1] else 0)
-        if groups[-1] and length + extra > max_chars:
-            groups.append([])
-            length, extra = 0, len(symbol)
-        groups[-1].append(symbol)
-        length += extra
-    return groups
 
 
 def _mentions_key(message: str | None) -> bool:

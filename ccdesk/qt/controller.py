@@ -21,7 +21,8 @@ from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.events import QuotesChanged, Reason, State, Status, SubRejected
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.key_check import KeyCheck
-from ccdesk.core.settings import KeyValueStore, Settings, save_settings
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import KeySession

@@ -17,7 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from ccdesk.core.identity import app_name_from_env
-from ccdesk.core.settings import Settings, SettingsProblem, load_settings, save_settings
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import SettingsProblem, load_settings, save_settings
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ccdesk.core.events import State, Status
-from ccdesk.core.quotes import Direction, Quote
+from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.core.subs import Sub
 from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
 from ccdesk.wording import KEY_PROBLEM_WORDS, paused_words, quote_line, tooltip_text
@@ -64,9 +64,9 @@ def tray_look(
         return TrayLook.IDLE
     if quote.is_stale(now, stale_after_s):
         return TrayLook.STALE
-    if quote.direction is Direction.UP:
+    if quote.direction is PriceDirection.UP:
         return TrayLook.UP
-    if quote.direction is Direction.DOWN:
+    if quote.direction is PriceDirection.DOWN:
         return TrayLook.DOWN
     return TrayLook.FLAT
 

@@ -47,7 +47,8 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
     from ccdesk.core.autostart import Autostart
     from ccdesk.core.events import PriceArrived, QuotesChanged
     from ccdesk.core.secrets import SecretStore
-    from ccdesk.core.settings import MemoryStore, Settings
+    from ccdesk.core.settings import Settings
+    from ccdesk.core.settings_codec import MemoryStore
     from ccdesk.core.subs import parse_sub
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.notifier import Notifier

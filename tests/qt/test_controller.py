@@ -16,7 +16,8 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.autostart import Autostart
 from ccdesk.core.events import State
 from ccdesk.core.secrets import SecretStore
-from ccdesk.core.settings import MemoryStore, Settings, load_settings
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import MemoryStore, load_settings
 from ccdesk.core.subs import parse_sub
 from ccdesk.desktop import build_desktop
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel

@@ -20,7 +20,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from ccdesk.core.alerts import Alert, Direction, MoveRule
+from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.subs import parse_sub
 from ccdesk.core.webhook import alert_payload, webhook_host
@@ -35,7 +35,7 @@ def make_alert(pct: float = 1.3) -> Alert:
     return Alert(
         sub=parse_sub("BTC-USD"),
         rule=MoveRule(pct=1.0, window_s=300.0),
-        direction=Direction.UP,
+        direction=MoveDirection.UP,
         change_pct=pct,
         from_price=91_000.0,
         to_price=91_000.0 * (1 + pct / 100),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from ccdesk.core.quotes import Direction, Quote
+from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.core.subs import parse_sub
 from ccdesk.qt.quote_model import HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
 
@@ -13,7 +13,7 @@ BTC, ETH, CB = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("2~Coinbase
 
 
 def quote(sub, price, at, open_24h=None):
-    return Quote(sub=sub, price=price, direction=Direction.UP, open_24h=open_24h, received_at=at)
+    return Quote(sub=sub, price=price, direction=PriceDirection.UP, open_24h=open_24h, received_at=at)
 
 
 @pytest.fixture

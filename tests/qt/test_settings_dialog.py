@@ -12,7 +12,7 @@ from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from ccdesk.core.alerts import Direction, LevelRule, MoveRule
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.identity import KEYS_URL
 from ccdesk.core.settings import DEFAULT_RULES, Settings
@@ -436,7 +436,7 @@ def test_add_a_move_rule(make):
     dialog.accept()
     assert rec.settings().rules == (
         *DEFAULT_RULES,
-        MoveRule(pct=5.5, window_s=3600.0, direction=Direction.DOWN, cooldown_s=1800.0, sub=ETH),
+        MoveRule(pct=5.5, window_s=3600.0, direction=MoveDirection.DOWN, cooldown_s=1800.0, sub=ETH),
     )
 
 
@@ -486,7 +486,7 @@ def test_edit_a_rule_replaces_it_in_place(make):
     assert rec.settings().rules == (
         # Unchanged fields keep their exact values (45 s is not a whole number of minutes).
         LevelRule(level=3500.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0),
-        MoveRule(pct=3.0, window_s=300.0, direction=Direction.EITHER, cooldown_s=900.0),
+        MoveRule(pct=3.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),
     )
 
 
@@ -525,7 +525,7 @@ def test_rule_for_a_removed_pair_is_kept_and_marked(make):
 
 
 def test_describe_rule():
-    assert describe_rule(MoveRule(pct=0.5, window_s=90.0, direction=Direction.UP, cooldown_s=0.0)) == (
+    assert describe_rule(MoveRule(pct=0.5, window_s=90.0, direction=MoveDirection.UP, cooldown_s=0.0)) == (
         "All pairs: up 0.5 % within 1 min 30 s (then quiet 0 s)"
     )
     assert describe_rule(LevelRule(level=0.1234, above=False, sub=COINBASE_ETH)) == (

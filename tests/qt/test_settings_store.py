@@ -9,7 +9,8 @@ import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from ccdesk.core.alerts import LevelRule, MoveRule
-from ccdesk.core.settings import Settings, SettingsProblem
+from ccdesk.core.settings import Settings
+from ccdesk.core.settings_codec import SettingsProblem
 from ccdesk.core.subs import aggregate, parse_sub
 from ccdesk.qt.settings_store import QtSettingsStore
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.events import Reason, State, Status
-from ccdesk.core.quotes import Direction, Quote
+from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.core.subs import parse_sub
 from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
 from ccdesk.qt.tray_icon import TrayLook
@@ -30,7 +30,7 @@ STALE_S = 60.0
 LIVE = Status(State.CONNECTED, Reason.WELCOMED)
 
 
-def quote(sub, price=91_230.12, direction=Direction.UP, open_24h=89_317.0, received_at=NOW - 1.0):
+def quote(sub, price=91_230.12, direction=PriceDirection.UP, open_24h=89_317.0, received_at=NOW - 1.0):
     return Quote(sub=sub, price=price, direction=direction, open_24h=open_24h, received_at=received_at)
 
 
@@ -65,8 +65,8 @@ def test_quote_line_shows_price_arrow_and_24h_change() -> None:
         (quote(BTC, price=None), LIVE, False, TrayLook.IDLE),
         (quote(BTC), Status(State.CONNECTING, Reason.STARTING), False, TrayLook.UP),
         (quote(BTC), LIVE, False, TrayLook.UP),
-        (quote(BTC, direction=Direction.DOWN), LIVE, False, TrayLook.DOWN),
-        (quote(BTC, direction=Direction.UNCHANGED), LIVE, False, TrayLook.FLAT),
+        (quote(BTC, direction=PriceDirection.DOWN), LIVE, False, TrayLook.DOWN),
+        (quote(BTC, direction=PriceDirection.UNCHANGED), LIVE, False, TrayLook.FLAT),
         (quote(BTC, direction=None), LIVE, False, TrayLook.FLAT),
         (quote(BTC, received_at=NOW - 61), LIVE, False, TrayLook.STALE),
         (quote(BTC), Status(State.STALE, Reason.SILENCE), False, TrayLook.STALE),
@@ -158,7 +158,7 @@ def test_offscreen_there_is_no_tray_and_nothing_is_shown(tray: Tray) -> None:
 
 
 def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
-    quotes = [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5, direction=Direction.DOWN)]
+    quotes = [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5, direction=PriceDirection.DOWN)]
     tray.set_connection(LIVE)
     tray.set_quotes(quotes, ETH, NOW, STALE_S)
     assert tray.look() is TrayLook.DOWN
@@ -188,7 +188,7 @@ def test_the_icon_changes_only_when_the_look_does(tray: Tray) -> None:
     key = tray._icon.icon().cacheKey()
     tray.set_quotes([quote(BTC, price=91_300.0)], BTC, NOW + 1, STALE_S)
     assert tray._icon.icon().cacheKey() == key
-    tray.set_quotes([quote(BTC, direction=Direction.DOWN)], BTC, NOW + 2, STALE_S)
+    tray.set_quotes([quote(BTC, direction=PriceDirection.DOWN)], BTC, NOW + 2, STALE_S)
     assert tray._icon.icon().cacheKey() != key
 
 

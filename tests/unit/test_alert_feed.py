@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 
 from ccdesk.core.alert_feed import AlertFeed
-from ccdesk.core.alerts import Direction, MoveRule
+from ccdesk.core.alerts import MoveDirection, MoveRule
 from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected
 from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
 
 BTC = parse_sub("BTC-USD")
-RULE = MoveRule(pct=1.0, window_s=60.0, direction=Direction.EITHER, cooldown_s=0.0)
+RULE = MoveRule(pct=1.0, window_s=60.0, direction=MoveDirection.EITHER, cooldown_s=0.0)
 
 
 def test_every_price_reaches_the_engine() -> None:
@@ -21,7 +21,7 @@ def test_every_price_reaches_the_engine() -> None:
     clock.advance(1.0)
     fired = feed.on_event(PriceArrived(BTC, 101.5, True))
     assert [(a.sub, a.direction, a.from_price, a.to_price) for a in fired] == [
-        (BTC, Direction.UP, 100.0, 101.5)
+        (BTC, MoveDirection.UP, 100.0, 101.5)
     ]
 
 
@@ -55,4 +55,4 @@ def test_rules_set_from_another_thread_apply_before_the_next_price() -> None:
     feed.on_event(PriceArrived(BTC, 100.0, False))
     clock.advance(1.0)
     assert feed.engine.rules == (RULE,)
-    assert [a.direction for a in feed.on_event(PriceArrived(BTC, 98.0, True))] == [Direction.DOWN]
+    assert [a.direction for a in feed.on_event(PriceArrived(BTC, 98.0, True))] == [MoveDirection.DOWN]

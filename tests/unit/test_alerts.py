@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ccdesk.core.alerts import (
     Alert,
     AlertEngine,
-    Direction,
     LevelRule,
+    MoveDirection,
     MoveRule,
     Rule,
     RuleError,
@@ -59,7 +59,7 @@ def test_slow_move_fires_where_a_previous_tick_rule_would_not() -> None:
     # Against the start of the window (100): 1.001**20 = 1.0202 fires on tick 20, 160 s in; the
     # window restarts there, and the 10 ticks after it add only 1 %.
     assert [(a.direction, a.from_price, a.to_price, a.elapsed_s) for a in alerts] == [
-        (Direction.UP, 100.0, prices[20], 160.0)
+        (MoveDirection.UP, 100.0, prices[20], 160.0)
     ]
     assert alerts[0].change_pct == pytest.approx(2.019, abs=1e-3)
 
@@ -94,7 +94,7 @@ def test_the_window_edge_is_exact_for_a_price_alone_in_its_bucket(age_s: float, 
 def test_a_move_slower_than_the_window_never_fires_at_any_update_rate() -> None:
     # +1.99 % per 300 s, steadily, at 200 updates a second for 20 minutes: +8 % in all, but never
     # 2 % against a price at most 300 s old. The bucketing must not stretch the window.
-    engine, clock = make(MoveRule(pct=2.0, window_s=300.0, direction=Direction.UP))
+    engine, clock = make(MoveRule(pct=2.0, window_s=300.0, direction=MoveDirection.UP))
     step = 1.0199 ** (1 / (300 * 200))
     price = 100.0
     for _ in range(20 * 60 * 200):
@@ -119,25 +119,25 @@ def test_the_reference_is_the_first_price_of_its_bucket(age_s: float, fires: boo
     alerts = engine.on_price(BTC, 97.9)  # -2.1 % from 100, -3.5 % from 101.5
 
     assert [(a.direction, a.from_price, a.elapsed_s) for a in alerts] == (
-        [(Direction.DOWN, 100.0, age_s)] if fires else []
+        [(MoveDirection.DOWN, 100.0, age_s)] if fires else []
     )
 
 
 @pytest.mark.parametrize(
     ("watch", "end_price", "expected"),
     [
-        (Direction.UP, 102.6, Direction.UP),
-        (Direction.UP, 97.4, None),
-        (Direction.DOWN, 97.4, Direction.DOWN),
-        (Direction.DOWN, 102.6, None),
-        (Direction.EITHER, 102.6, Direction.UP),
-        (Direction.EITHER, 97.4, Direction.DOWN),
-        (Direction.EITHER, 97.6, None),  # -3.4 % from the window's high, but only -2.4 % from its start
-        (Direction.EITHER, 102.4, None),  # +3.4 % from the window's low, but only +2.4 % from its start
+        (MoveDirection.UP, 102.6, MoveDirection.UP),
+        (MoveDirection.UP, 97.4, None),
+        (MoveDirection.DOWN, 97.4, MoveDirection.DOWN),
+        (MoveDirection.DOWN, 102.6, None),
+        (MoveDirection.EITHER, 102.6, MoveDirection.UP),
+        (MoveDirection.EITHER, 97.4, MoveDirection.DOWN),
+        (MoveDirection.EITHER, 97.6, None),  # -3.4 % from the window's high, but only -2.4 % from its start
+        (MoveDirection.EITHER, 102.4, None),  # +3.4 % from the window's low, but only +2.4 % from its start
     ],
 )
 def test_direction_filter_against_the_start_of_the_window(
-    watch: Direction, end_price: float, expected: Direction | None
+    watch: MoveDirection, end_price: float, expected: MoveDirection | None
 ) -> None:
     engine, clock = make(MoveRule(pct=2.5, window_s=300.0, direction=watch))
 
@@ -158,7 +158,7 @@ def test_a_dip_that_recovers_fires_down_once_and_never_up() -> None:
     # The recovery is back to the start-of-window price: no up move. (Measured from the dip's
     # low it would be +3.09 %; the window restarted at 97, but by the time the cooldown ends, 97
     # has left the window.)
-    assert [(a.direction, a.from_price, a.to_price) for a in alerts] == [(Direction.DOWN, 100.0, 97.0)]
+    assert [(a.direction, a.from_price, a.to_price) for a in alerts] == [(MoveDirection.DOWN, 100.0, 97.0)]
 
 
 def test_a_dip_short_of_pct_and_its_recovery_fire_nothing() -> None:
@@ -175,7 +175,7 @@ def test_a_spike_is_measured_from_the_start_of_the_window_not_from_a_low_inside_
 
     # 102.9 is +5 % from the low (98) but +2.9 % from the start: only 103.1 fires.
     assert [(a.direction, a.from_price, a.to_price, a.elapsed_s) for a in alerts] == [
-        (Direction.UP, 100.0, 103.1, 120.0)
+        (MoveDirection.UP, 100.0, 103.1, 120.0)
     ]
 
 
@@ -191,7 +191,7 @@ def test_move_alert_fields() -> None:
     assert alert == Alert(
         sub=BTC,
         rule=rule,
-        direction=Direction.DOWN,
+        direction=MoveDirection.DOWN,
         change_pct=-2.0,
         from_price=50.0,
         to_price=49.0,
@@ -204,7 +204,7 @@ def test_move_alert_fields() -> None:
 
 def test_a_one_second_spike_in_a_flood_fires() -> None:
     rng = random.Random(7)
-    engine, clock = make(MoveRule(pct=3.0, window_s=300.0, direction=Direction.UP))
+    engine, clock = make(MoveRule(pct=3.0, window_s=300.0, direction=MoveDirection.UP))
     alerts: list[Alert] = []
     # 1000 updates a second for 400 s of noise within +-0.05 %, then one second at +3.1 %.
     noise: list[tuple[float, float]] = []  # (monotonic time, price)
@@ -221,7 +221,7 @@ def test_a_one_second_spike_in_a_flood_fires() -> None:
 
     # It fires on the spike's first update, against the price at the start of the window: one
     # that arrived at most 300 s (and, at 1 kHz, more than 300 - 1 - 0.001 s) before.
-    assert [(a.direction, a.to_price) for a in alerts] == [(Direction.UP, 103.1)]
+    assert [(a.direction, a.to_price) for a in alerts] == [(MoveDirection.UP, 103.1)]
     (alert,) = alerts
     assert alert.at == pytest.approx(clock.time() - 1.0 + 0.001)
     assert 299.0 < alert.elapsed_s <= 300.0
@@ -258,7 +258,7 @@ def test_a_price_that_jumps_and_stays_fires_once_then_needs_a_further_full_move(
     assert [(a.from_price, a.to_price) for a in first] == [(100.0, 103.0)]
     assert sitting == []
     # The window restarted at the alert's price: the next alert is measured from 103.
-    assert [(a.direction, a.from_price, a.to_price) for a in further] == [(Direction.UP, 103.0, 105.2)]
+    assert [(a.direction, a.from_price, a.to_price) for a in further] == [(MoveDirection.UP, 103.0, 105.2)]
 
 
 def test_after_an_up_alert_the_window_restarts_so_a_small_pullback_does_not_fire() -> None:
@@ -268,8 +268,8 @@ def test_after_an_up_alert_the_window_restarts_so_a_small_pullback_does_not_fire
 
     # 103.5 -> 100.3 is -3.09 %: the second alert is measured from the first alert's price.
     assert [(a.direction, a.from_price, a.to_price) for a in alerts] == [
-        (Direction.UP, 100.0, 103.5),
-        (Direction.DOWN, 103.5, 100.3),
+        (MoveDirection.UP, 100.0, 103.5),
+        (MoveDirection.DOWN, 103.5, 100.3),
     ]
 
 
@@ -285,8 +285,8 @@ def test_cooldown_suppresses_a_second_move_and_expires() -> None:
     alerts += engine.on_price(BTC, 96.0)
 
     assert [(a.direction, a.from_price, a.to_price) for a in alerts] == [
-        (Direction.UP, 100.0, 103.0),
-        (Direction.DOWN, 99.0, 96.0),
+        (MoveDirection.UP, 100.0, 103.0),
+        (MoveDirection.DOWN, 99.0, 96.0),
     ]
 
 
@@ -300,7 +300,7 @@ def test_a_move_made_during_the_cooldown_fires_when_it_ends_if_still_in_the_wind
     (alert,) = engine.on_price(BTC, 106.2)  # 60 s after the first alert
 
     assert (alert.direction, alert.from_price, alert.to_price, alert.elapsed_s) == (
-        Direction.UP,
+        MoveDirection.UP,
         103.0,
         106.2,
         60.0,
@@ -319,7 +319,7 @@ def test_after_a_cooldown_prices_seen_during_it_are_not_references() -> None:
     clock.advance(1.0)
     (alert,) = engine.on_price(BTC, 107.2)
 
-    assert (alert.direction, alert.from_price, alert.elapsed_s) == (Direction.UP, 104.0, 101.0)
+    assert (alert.direction, alert.from_price, alert.elapsed_s) == (MoveDirection.UP, 104.0, 101.0)
 
 
 def test_cooldown_and_state_are_per_rule_and_pair() -> None:
@@ -386,7 +386,7 @@ def test_level_fires_on_an_upward_crossing_and_not_again_while_above() -> None:
         Alert(
             sub=BTC,
             rule=rule,
-            direction=Direction.UP,
+            direction=MoveDirection.UP,
             change_pct=pytest.approx(100 / 699),
             from_price=69_900.0,
             to_price=70_000.0,
@@ -422,8 +422,8 @@ def test_level_below_rule_mirrors() -> None:
 
     # 95 is already below: disarmed. 102 re-arms (above 101); 100 fires; 100.5 does not re-arm.
     assert [(a.direction, a.from_price, a.to_price, a.level) for a in alerts] == [
-        (Direction.DOWN, 102.0, 100.0, 100.0),
-        (Direction.DOWN, 101.5, 99.9, 100.0),
+        (MoveDirection.DOWN, 102.0, 100.0, 100.0),
+        (MoveDirection.DOWN, 101.5, 99.9, 100.0),
     ]
 
 
@@ -534,7 +534,7 @@ def test_reset_restarts_move_windows_but_keeps_level_arming_and_cooldowns() -> N
         (lambda: MoveRule(pct=2.0, window_s=math.inf), "finite"),
         (lambda: MoveRule(pct=2.0, cooldown_s=-1.0), "cooldown"),
         (lambda: MoveRule(pct=2.0, direction="up"), "direction"),  # type: ignore[arg-type]
-        (lambda: MoveRule(pct=100.0, direction=Direction.DOWN), "cannot fall"),
+        (lambda: MoveRule(pct=100.0, direction=MoveDirection.DOWN), "cannot fall"),
         (lambda: MoveRule(pct="2"), "number"),  # type: ignore[arg-type]
         (lambda: MoveRule(pct=2.0, sub="BTC-USD"), "sub"),  # type: ignore[arg-type]
         (lambda: LevelRule(level=0.0, above=True), "level"),
@@ -552,7 +552,7 @@ def test_invalid_rules_are_refused_with_a_plain_message(make_rule, message: str)
 
 
 def test_rules_are_hashable_values() -> None:
-    assert MoveRule(pct=2.0, sub=BTC) == MoveRule(2.0, 300.0, Direction.EITHER, 600.0, BTC)
+    assert MoveRule(pct=2.0, sub=BTC) == MoveRule(2.0, 300.0, MoveDirection.EITHER, 600.0, BTC)
     assert len({LevelRule(1.0, True), LevelRule(1.0, True), LevelRule(1.0, False)}) == 2
 
 
@@ -568,19 +568,19 @@ _steps = st.lists(
 )
 
 
-def _qualifies(ref: float, price: float, pct: float, way: Direction) -> bool:
+def _qualifies(ref: float, price: float, pct: float, way: MoveDirection) -> bool:
     change = (price - ref) / ref * 100.0
-    return change >= pct if way is Direction.UP else change <= -pct
+    return change >= pct if way is MoveDirection.UP else change <= -pct
 
 
 @settings(deadline=None)
 @given(
     pct=st.sampled_from([0.3, 2.0, 5.0, 15.0]),
-    direction=st.sampled_from(list(Direction)),
+    direction=st.sampled_from(list(MoveDirection)),
     steps=_steps,
 )
 def test_move_alerts_match_a_start_of_window_model(
-    pct: float, direction: Direction, steps: Sequence[tuple[float, float]]
+    pct: float, direction: MoveDirection, steps: Sequence[tuple[float, float]]
 ) -> None:
     """Model: the reference may be any sample since the last alert that is at most window_s old
     and has no earlier sample within window_s - bucket_s (the documented granularity). The engine
@@ -597,7 +597,7 @@ def test_move_alerts_match_a_start_of_window_model(
         history.append((now, price))
         alerts = engine.on_price(BTC, price)
 
-        ways = [d for d in (Direction.UP, Direction.DOWN) if direction in (d, Direction.EITHER)]
+        ways = [d for d in (MoveDirection.UP, MoveDirection.DOWN) if direction in (d, MoveDirection.EITHER)]
         candidates: list[tuple[float, float]] = []
         for t, p in history:
             if now - t <= window_s + slack:

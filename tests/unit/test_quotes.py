@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
-from ccdesk.core.quotes import Direction, PriceFlags, QuoteBook, price_direction
+from ccdesk.core.quotes import PriceDirection, PriceFlags, QuoteBook, price_direction
 from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
 
@@ -50,7 +50,7 @@ def test_partial_frames_merge_into_one_state(book):
     assert q.low_24h == 79.0
     assert q.volume_24h == 6.0
     assert q.last_market == "Kraken"
-    assert q.direction is Direction.DOWN
+    assert q.direction is PriceDirection.DOWN
 
 
 def test_change_is_computed_from_open24hour_because_the_stream_has_no_changepct(book, rest_bodies):
@@ -63,7 +63,7 @@ def test_change_is_computed_from_open24hour_because_the_stream_has_no_changepct(
     assert q.change_pct_24h == pytest.approx(raw["CHANGEPCT24HOUR"], rel=1e-12)
     assert q.change_pct_day == pytest.approx(raw["CHANGEPCTDAY"], rel=1e-12)
     assert q.change_pct_hour == pytest.approx(raw["CHANGEPCTHOUR"], rel=1e-12)
-    assert q.direction is Direction.UNCHANGED  # FLAGS "2052" = 2048 + 4
+    assert q.direction is PriceDirection.UNCHANGED  # FLAGS "2052" = 2048 + 4
 
 
 def test_change_is_unknown_until_open24hour_arrives(book):
@@ -78,12 +78,12 @@ def test_change_is_unknown_until_open24hour_arrives(book):
 @pytest.mark.parametrize(
     ("flags", "direction"),
     [
-        (1, Direction.UP),
-        (2, Direction.DOWN),
-        (4, Direction.UNCHANGED),
-        (2050, Direction.DOWN),
-        (2052, Direction.UNCHANGED),
-        (1 | 16 | 64 | 512, Direction.UP),
+        (1, PriceDirection.UP),
+        (2, PriceDirection.DOWN),
+        (4, PriceDirection.UNCHANGED),
+        (2050, PriceDirection.DOWN),
+        (2052, PriceDirection.UNCHANGED),
+        (1 | 16 | 64 | 512, PriceDirection.UP),
         (8 | 64, None),
         (0, None),
     ],
@@ -99,7 +99,7 @@ def test_flags_enum_names_each_bit():
 def test_a_frame_without_price_bits_keeps_the_last_direction(book):
     book.apply_update(update(PRICE=100.0, FLAGS=1))
     book.apply_update(update(BID=99.0, FLAGS=8))
-    assert book.quote(BTC).direction is Direction.UP
+    assert book.quote(BTC).direction is PriceDirection.UP
 
 
 def test_trades_set_last_price_quantity_and_side(book):
@@ -111,7 +111,7 @@ def test_trades_set_last_price_quantity_and_side(book):
         99.0,
         0.25,
         TradeSide.SELL,
-        Direction.DOWN,
+        PriceDirection.DOWN,
     )
     assert q.last_update == 1700000001
     assert q.last_market == "Binance"

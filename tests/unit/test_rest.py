@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from ccdesk.core import rest
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
-from ccdesk.core.rest import DEFAULT_BASE_URL, PriceFetch, check_key, fetch_prices
-from ccdesk.core.subs import aggregate, parse_sub
+from ccdesk.core.rest import DEFAULT_BASE_URL, check_key
 from ccdesk.wording import key_check_words as describe
 
 KEY_TEXT = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -541,11 +540,8 @@ def test_any_answer_gives_a_typed_result_without_the_key(status: int, body: obje
     session, _ = _memory_session(status, json.dumps(body).encode())
     with session:
         check = check_key(None, KEY, session=session)
-        prices = fetch_prices(None, KEY, [aggregate("BTC", "USD")], session=session)
-    for outcome in (check, prices.check):
-        assert isinstance(outcome.status, KeyStatus)
-        _no_key_anywhere(outcome)
-    assert prices.quotes == {} or prices.check.ok
+    assert isinstance(check.status, KeyStatus)
+    _no_key_anywhere(check)
 
 
 # --- describe ----------------------------------------------------------------------------------
@@ -564,123 +560,3 @@ def test_describe_uses_the_details_it_has() -> None:
     assert "(HTTP 503)" in describe(KeyCheck(KeyStatus.BAD_RESPONSE, http_status=503))
     said = describe(KeyCheck(KeyStatus.INVALID_KEY, server_message="API key required"))
     assert said.endswith('The server said: "API key required"')
-
-
-# --- fetch_prices ------------------------------------------------------------------------------
-
-
-def _raw_responder(raw_fields: dict[str, Any]) -> Responder:
-    """Answers pricemultifull with a RAW entry for every requested pair except those with base NONE."""
-
-    def respond(seen: Seen) -> Reply:
-        fsyms = seen.query["fsyms"][0].split(",")
-        tsyms = seen.query["tsyms"][0].split(",")
-        raw = {
-            f: {t: {**raw_fields, "FROMSYMBOL": f, "TOSYMBOL": t} for t in tsyms}
-            for f in fsyms
-            if f != "NONE"
-        }
-        return Reply(200, json.dumps({"RAW": raw, "DISPLAY": {}}).encode())
-
-    return respond
-
-
-def test_fetch_prices_returns_raw_fields_per_pair(
-    server: LoopbackServer, base: str, session: requests.Session, rest_bodies: list[dict[str, Any]]
-) -> None:
-    server.reply_with(200, _pick(rest_bodies, lambda b: "RAW" in b))
-    subs = [aggregate("BTC", "USD"), parse_sub("0~Binance~BTC~USDT"), parse_sub("2~Coinbase~ETH~USD")]
-    fetched = fetch_prices(base, KEY, subs, session=session, timeout_s=FAST_S)
-    assert fetched.check.ok
-    assert list(fetched.quotes) == [("BTC", "USD")]
-    btc = fetched.quotes[("BTC", "USD")]
-    assert btc["PRICE"] == 26014.13
-    assert btc["CHANGEPCT24HOUR"] == -4.353310795035694
-    assert btc["FLAGS"] == "2052"
-    assert fetched.for_sub(aggregate("BTC", "USD")) is btc
-    assert fetched.for_sub(subs[1]) is None
-    assert fetched.missing == ()
-    (seen,) = server.seen
-    assert seen.path.startswith("/data/pricemultifull?")
-    assert seen.query["fsyms"] == ["BTC"]
-    assert seen.query["tsyms"] == ["USD"]
-    assert seen.headers["authorization"] == f"Apikey {KEY_TEXT}"
-    assert KEY_TEXT not in seen.path
-    with pytest.raises(TypeError):
-        btc["PRICE"] = 0  # type: ignore[index]
-
-
-def test_fetch_prices_reports_missing_pairs_and_drops_unrequested_ones(
-    server: LoopbackServer, base: str, session: requests.Session
-) -> None:
-    server.responder = _raw_responder({"PRICE": 1.0})
-    subs = [aggregate("BTC", "USD"), aggregate("ETH", "EUR"), aggregate("NONE", "USD")]
-    fetched = fetch_prices(base, KEY, subs, session=session, timeout_s=FAST_S)
-    assert fetched.check.ok
-    # BTC/EUR and ETH/USD come back from the cross product but were not asked for.
-    assert list(fetched.quotes) == [("BTC", "USD"), ("ETH", "EUR")]
-    assert fetched.missing == (("NONE", "USD"),)
-
-
-def test_fetch_prices_by_symbols(server: LoopbackServer, base: str, session: requests.Session) -> None:
-    server.responder = _raw_responder({"PRICE": 2.0})
-    fetched = fetch_prices(base, KEY, fsyms=["btc", "eth"], tsyms=["usd", "eur"], session=session)
-    assert set(fetched.quotes) == {("BTC", "USD"), ("BTC", "EUR"), ("ETH", "USD"), ("ETH", "EUR")}
-    assert server.seen[0].query["fsyms"] == ["BTC,ETH"]
-    assert server.seen[0].query["tsyms"] == ["USD,EUR"]
-
-
-def test_fetch_prices_splits_long_symbol_lists(
-    server: LoopbackServer, base: str, session: requests.Session
-) -> None:
-    server.responder = _raw_responder({"PRICE": 3.0})
-    bases = [f"COIN{i:04d}" for i in range(100)]  # 100 x 8 chars + commas > 300 characters
-    fetched = fetch_prices(base, KEY, [aggregate(b, "USD") for b in bases], session=session)
-    assert fetched.check.ok
-    assert list(fetched.quotes) == [(b, "USD") for b in bases]
-    assert len(server.seen) > 1
-    assert all(len(seen.query["fsyms"][0]) <= 300 for seen in server.seen)
-
-
-def test_fetch_prices_failure_uses_the_same_mapping(
-    server: LoopbackServer, base: str, session: requests.Session, rest_bodies: list[dict[str, Any]]
-) -> None:
-    server.reply_with(200, _pick(rest_bodies, lambda b: b.get("Type") == 99))
-    fetched = fetch_prices(base, KEY, [aggregate("BTC", "USD")], session=session, timeout_s=FAST_S)
-    assert fetched.check.status is KeyStatus.RATE_LIMITED
-    assert fetched.quotes == {}
-    assert fetched.missing == (("BTC", "USD"),)
-
-    server.reply_with(401, _pick(rest_bodies, lambda b: "Err" in b))
-    assert (
-        fetch_prices(base, KEY, [aggregate("BTC", "USD")], session=session).check.status
-        is KeyStatus.INVALID_KEY
-    )
-
-    server.reply_with(200, {"Data": {}})
-    assert (
-        fetch_prices(base, KEY, [aggregate("BTC", "USD")], session=session).check.status
-        is KeyStatus.BAD_RESPONSE
-    )
-
-
-def test_fetch_prices_type_2_for_every_pair_is_a_bad_request(
-    server: LoopbackServer, base: str, session: requests.Session, rest_bodies: list[dict[str, Any]]
-) -> None:
-    server.reply_with(200, _pick(rest_bodies, lambda b: b.get("Type") == 2))
-    fetched = fetch_prices(base, KEY, [aggregate("BTC", "USD")], session=session)
-    assert fetched.check.status is KeyStatus.BAD_REQUEST
-    assert fetched.check.param_with_error == "tsyms"
-
-
-def test_fetch_prices_with_nothing_to_fetch_makes_no_request(
-    server: LoopbackServer, base: str, session: requests.Session
-) -> None:
-    fetched = fetch_prices(base, KEY, [parse_sub("0~Binance~BTC~USDT")], session=session)
-    assert fetched == PriceFetch(KeyCheck(KeyStatus.VALID))
-    assert server.seen == []
-
-
-def test_fetch_prices_rejects_malformed_symbols() -> None:
-    with pytest.raises(ValueError, match="not a currency symbol"):
-        fetch_prices(None, KEY, fsyms=["BTC,ETH"], tsyms=["USD"])

@@ -11,22 +11,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccdesk.core.alerts import Direction, LevelRule, MoveRule
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
 from ccdesk.core.settings import (
     DEFAULT_RULES,
     DEFAULT_WATCHLIST,
-    SETTINGS_KEYS,
-    MemoryStore,
     Settings,
     SettingsError,
+    parse_pair_input,
+    validate_endpoint_url,
+    validate_webhook_url,
+)
+from ccdesk.core.settings_codec import (
+    SETTINGS_KEYS,
+    MemoryStore,
     SettingsProblem,
     load_settings,
-    parse_pair_input,
     rule_from_json,
     rule_to_json,
     save_settings,
-    validate_endpoint_url,
-    validate_webhook_url,
 )
 from ccdesk.core.subs import Channel, Sub, SubError, aggregate, parse_sub
 
@@ -54,7 +56,7 @@ def test_defaults_give_useful_alerts_without_configuring():
         "5~CCCAGG~DOGE~USD",
     ]
     assert s.pinned == BTC
-    assert s.rules == (MoveRule(pct=2.0, window_s=300.0, direction=Direction.EITHER, cooldown_s=900.0),)
+    assert s.rules == (MoveRule(pct=2.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),)
     assert s.stale_after_s == 60.0
     assert (s.autostart, s.demo, s.always_on_top) == (False, False, False)
     assert (s.webhook_url, s.alerts_paused_until, s.stream_url, s.rest_url) == (None, None, None, None)
@@ -116,7 +118,7 @@ def test_saved_strings_are_exactly_the_documented_format():
         watchlist=(BTC, COINBASE_ETH),
         pinned=COINBASE_ETH,
         rules=(
-            MoveRule(pct=1.5, window_s=600.0, direction=Direction.UP, cooldown_s=60.0, sub=BTC),
+            MoveRule(pct=1.5, window_s=600.0, direction=MoveDirection.UP, cooldown_s=60.0, sub=BTC),
             LevelRule(level=95000.0, above=False, cooldown_s=0.0, sub=None, hysteresis_pct=0.5),
         ),
         stale_after_s=90.0,
@@ -288,7 +290,7 @@ def test_a_bad_rule_is_dropped_and_the_others_kept():
     )
     s, problems = load_settings(MemoryStore({"rules": raw}))
     assert s.rules == (
-        MoveRule(pct=3.0, window_s=60.0, direction=Direction.DOWN, cooldown_s=0.0),
+        MoveRule(pct=3.0, window_s=60.0, direction=MoveDirection.DOWN, cooldown_s=0.0),
         LevelRule(level=2.5, above=True, sub=aggregate("XRP", "USD")),
     )
     assert [p.key for p in problems] == [f"rules[{i}]" for i in (1, 2, 3, 4, 5, 6, 7, 8, 10)]
@@ -346,7 +348,7 @@ def test_paused_until_forms():
 def test_rule_json_roundtrip():
     for rule in (
         MoveRule(pct=0.5),
-        MoveRule(pct=12.0, window_s=3600.0, direction=Direction.DOWN, cooldown_s=0.0, sub=COINBASE_ETH),
+        MoveRule(pct=12.0, window_s=3600.0, direction=MoveDirection.DOWN, cooldown_s=0.0, sub=COINBASE_ETH),
         LevelRule(level=0.00001234, above=False, hysteresis_pct=0.0, sub=BTC),
     ):
         assert rule_from_json(json.loads(json.dumps(rule_to_json(rule)))) == rule

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule
 from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.subs import parse_sub
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
@@ -26,7 +26,7 @@ def move_alert() -> Alert:
     return Alert(
         sub=BTC,
         rule=MoveRule(pct=1.0, window_s=300.0),
-        direction=Direction.UP,
+        direction=MoveDirection.UP,
         change_pct=1.3,
         from_price=91_000.0,
         to_price=92_183.0,
@@ -98,7 +98,7 @@ def test_alert_payload_for_a_level_rule() -> None:
     alert = Alert(
         sub=sub,
         rule=LevelRule(level=3000.0, above=False),
-        direction=Direction.DOWN,
+        direction=MoveDirection.DOWN,
         change_pct=-0.2,
         from_price=3001.0,
         to_price=2995.0,

@@ -1,6 +1,6 @@
 """Words for people: status lines and alert texts."""
 
-from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.subs import parse_sub
 from ccdesk.wording import alert_body, alert_title, status_words
@@ -9,14 +9,22 @@ BTC = parse_sub("BTC-USD")
 
 
 def test_move_alert_says_how_long_the_move_took():
-    a = Alert(BTC, MoveRule(pct=2), Direction.UP, 2.4, 100.0, 102.4, 300.0, 0.0, elapsed_s=15.0)
+    a = Alert(BTC, MoveRule(pct=2), MoveDirection.UP, 2.4, 100.0, 102.4, 300.0, 0.0, elapsed_s=15.0)
     assert alert_title(a) == "BTC/USD up 2.4 % in 15 s"
     assert alert_body(a) == "100.00 → 102.40 (+2.40 %)"
 
 
 def test_level_alert_names_the_level():
     a = Alert(
-        BTC, LevelRule(level=95000, above=True), Direction.UP, 0.1, 94990.0, 95010.0, 0.0, 0.0, level=95000
+        BTC,
+        LevelRule(level=95000, above=True),
+        MoveDirection.UP,
+        0.1,
+        94990.0,
+        95010.0,
+        0.0,
+        0.0,
+        level=95000,
     )
     assert alert_title(a) == "BTC/USD above 95,000.00"
 

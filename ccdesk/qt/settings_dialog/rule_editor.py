@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.alerts import Direction, LevelRule, MoveRule, Rule, RuleError
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError
 from ccdesk.core.subs import Sub
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
 
@@ -56,7 +56,7 @@ class RuleEditor(QDialog):
         None of its own: QDialog's ``accepted`` and ``rejected``.
     """
 
-    DIRECTIONS = (Direction.EITHER, Direction.UP, Direction.DOWN)  # the direction combo's order
+    DIRECTIONS = (MoveDirection.EITHER, MoveDirection.UP, MoveDirection.DOWN)  # the direction combo's order
 
     def __init__(
         self,
@@ -109,7 +109,7 @@ class RuleEditor(QDialog):
             form.addRow("&Move of at least:", self.pct_box)
             self.direction_combo.addItems(["Up or down", "Up", "Down"])
             self.direction_combo.setCurrentIndex(self.DIRECTIONS.index(move.direction))
-            form.addRow("&Direction:", self.direction_combo)
+            form.addRow("&MoveDirection:", self.direction_combo)
             form.addRow("&Within:", self.window_box)
         else:
             self.level_edit.setPlaceholderText("for example 100000")

@@ -1,0 +1,538 @@
+"""Settings as strings in a key/value store: the stored format, loading (never fails) and saving.
+No Qt, no files.
+
+Storage is abstracted as a :class:`KeyValueStore` of strings (``ccdesk.qt.settings_store`` puts it in
+QSettings; :class:`MemoryStore` keeps it in a dict). Every value is one string; lists and rules are
+JSON. Loading never fails: each bad value falls back to its default and is reported as a typed
+:class:`SettingsProblem`, and every other value is kept.
+
+Stored keys (format version ``"1"``):
+
+* ``version``: ``"1"``.
+* ``watchlist``: JSON list of subscription strings, e.g. ``["5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"]``.
+  A hand-written comma list (``BTC-USD, ETH-USD``) is accepted too.
+* ``pinned``: one subscription string, or ``""`` for none.
+* ``rules``: JSON list of rule objects:
+  ``{"kind": "move", "pct": 2.0, "window_s": 300.0, "direction": "either", "cooldown_s": 900.0, "sub": null}``
+  or ``{"kind": "level", "level": 95000.0, "above": true, "cooldown_s": 600.0, "hysteresis_pct": 0.1,
+  "sub": "5~CCCAGG~BTC~USD"}``; ``"sub": null`` means every pair.
+* ``stale_after_s``: a number of seconds, 5 to 3600.
+* ``autostart``, ``demo``, ``always_on_top``: ``"true"`` or ``"false"``.
+* ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
+* ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
+
+Other keys in the same store (window geometry, for example) are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.settings import (
+    DEFAULT_PINNED,
+    DEFAULT_RULES,
+    DEFAULT_STALE_AFTER_S,
+    DEFAULT_WATCHLIST,
+    MAX_RULES,
+    MAX_WATCHLIST,
+    STALE_MAX_S,
+    STALE_MIN_S,
+    Settings,
+    validate_endpoint_url,
+    validate_webhook_url,
+)
+from ccdesk.core.subs import Sub, SubError, parse_sub
+
+logger = logging.getLogger(__name__)
+
+
+FORMAT_VERSION: Final = "1"
+
+
+KEY_VERSION: Final = "version"
+
+
+KEY_WATCHLIST: Final = "watchlist"
+
+
+KEY_PINNED: Final = "pinned"
+
+
+KEY_RULES: Final = "rules"
+
+
+KEY_STALE_AFTER_S: Final = "stale_after_s"
+
+
+KEY_AUTOSTART: Final = "autostart"
+
+
+KEY_DEMO: Final = "demo"
+
+
+KEY_ALWAYS_ON_TOP: Final = "always_on_top"
+
+
+KEY_WEBHOOK_URL: Final = "webhook_url"
+
+
+KEY_ALERTS_PAUSED_UNTIL: Final = "alerts_paused_until"
+
+
+KEY_STREAM_URL: Final = "stream_url"
+
+
+KEY_REST_URL: Final = "rest_url"
+
+
+SETTINGS_KEYS: Final = (
+    KEY_VERSION,
+    KEY_WATCHLIST,
+    KEY_PINNED,
+    KEY_RULES,
+    KEY_STALE_AFTER_S,
+    KEY_AUTOSTART,
+    KEY_DEMO,
+    KEY_ALWAYS_ON_TOP,
+    KEY_WEBHOOK_URL,
+    KEY_ALERTS_PAUSED_UNTIL,
+    KEY_STREAM_URL,
+    KEY_REST_URL,
+)
+
+
+PAUSED_UNTIL_RESUMED: Final = "until_resumed"
+
+
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+
+
+_FALSE: Final = frozenset({"false", "0", "no", "off"})
+
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsProblem:
+    """One stored value that could not be used and was replaced by its default.
+
+    Attributes:
+        key: The stored key, with an index for one entry of a list (``rules[2]``).
+        reason: A few words for a log or warning line (``not valid JSON``). It never repeats
+            stored text (a webhook URL may hold a token); at most an out-of-range number.
+    """
+
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
+class KeyValueStore(Protocol):
+    """Where settings live: string values under string keys. Implementations must not raise on get."""
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or None if there is none."""
+        ...
+
+    def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (replacing any value)."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """Remove ``key``; a missing key is fine."""
+        ...
+
+    def sync(self) -> None:
+        """Write pending changes to permanent storage (a no-op where there is none)."""
+        ...
+
+
+class MemoryStore:
+    """A :class:`KeyValueStore` in a dict: for tests, and for running without a settings file."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        """Create a store, optionally holding ``values`` (copied)."""
+        self.values: dict[str, str] = dict(values or {})
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+    def remove(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    def sync(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({sorted(self.values)})"
+
+
+def save_settings(store: KeyValueStore, settings: Settings) -> None:
+    """Write every setting to ``store`` (as strings) and sync it.
+
+    Args:
+        store: Where to write.
+        settings: What to write.
+    """
+    paused = settings.alerts_paused_until
+    values = {
+        KEY_VERSION: FORMAT_VERSION,
+        KEY_WATCHLIST: json.dumps([str(sub) for sub in settings.watchlist]),
+        KEY_PINNED: "" if settings.pinned is None else str(settings.pinned),
+        KEY_RULES: json.dumps([rule_to_json(rule) for rule in settings.rules]),
+        KEY_STALE_AFTER_S: repr(settings.stale_after_s),
+        KEY_AUTOSTART: _bool_text(settings.autostart),
+        KEY_DEMO: _bool_text(settings.demo),
+        KEY_ALWAYS_ON_TOP: _bool_text(settings.always_on_top),
+        KEY_WEBHOOK_URL: settings.webhook_url or "",
+        KEY_ALERTS_PAUSED_UNTIL: (
+            "" if paused is None else PAUSED_UNTIL_RESUMED if math.isinf(paused) else repr(paused)
+        ),
+        KEY_STREAM_URL: settings.stream_url or "",
+        KEY_REST_URL: settings.rest_url or "",
+    }
+    for key, value in values.items():
+        store.set(key, value)
+    store.sync()
+    logger.debug("settings saved: %d pair(s), %d rule(s)", len(settings.watchlist), len(settings.rules))
+
+
+def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem, ...]]:
+    """Read the settings; never raises for anything stored.
+
+    A missing key gives its default silently. A bad value gives its default and a problem. A
+    watchlist or rule list with some bad entries keeps the good ones; duplicates are dropped.
+
+    Args:
+        store: Where to read.
+
+    Returns:
+        The settings and the problems found (empty if every stored value was usable).
+    """
+    problems: list[SettingsProblem] = []
+
+    def note(key: str, reason: str) -> None:
+        problems.append(SettingsProblem(key, reason))
+
+    version = store.get(KEY_VERSION)
+    if version is not None and version.strip() != FORMAT_VERSION:
+        note(KEY_VERSION, f"unknown format version; read as version {FORMAT_VERSION}")
+
+    watchlist = _load_list(store.get(KEY_WATCHLIST), _WATCHLIST, note)
+    pinned = _load_pinned(store.get(KEY_PINNED), watchlist, note)
+    rules = _load_list(store.get(KEY_RULES), _RULES, note)
+    stale = _load_value(store, KEY_STALE_AFTER_S, _parse_stale, DEFAULT_STALE_AFTER_S, note)
+    flags = {
+        key: _load_value(store, key, _parse_bool, False, note)
+        for key in (KEY_AUTOSTART, KEY_DEMO, KEY_ALWAYS_ON_TOP)
+    }
+    webhook = _load_value(store, KEY_WEBHOOK_URL, _parse_webhook, None, note)
+    paused = _load_value(store, KEY_ALERTS_PAUSED_UNTIL, _parse_paused, None, note)
+    stream_url = _load_value(store, KEY_STREAM_URL, _endpoint_parser(("ws", "wss")), None, note)
+    rest_url = _load_value(store, KEY_REST_URL, _endpoint_parser(("http", "https")), None, note)
+
+    settings = Settings(
+        watchlist=watchlist,
+        pinned=pinned,
+        rules=rules,
+        stale_after_s=stale,
+        autostart=flags[KEY_AUTOSTART],
+        demo=flags[KEY_DEMO],
+        always_on_top=flags[KEY_ALWAYS_ON_TOP],
+        webhook_url=webhook,
+        alerts_paused_until=paused,
+        stream_url=stream_url,
+        rest_url=rest_url,
+    )
+    for problem in problems:
+        logger.warning("ignoring a bad settings value: %s", problem)
+    return settings, tuple(problems)
+
+
+def rule_to_json(rule: Rule) -> dict[str, object]:
+    """A rule as a JSON-ready dict (the ``rules`` format in the module docstring)."""
+    sub = None if rule.sub is None else str(rule.sub)
+    if isinstance(rule, MoveRule):
+        return {
+            "kind": "move",
+            "pct": rule.pct,
+            "window_s": rule.window_s,
+            "direction": rule.direction.value,
+            "cooldown_s": rule.cooldown_s,
+            "sub": sub,
+        }
+    return {
+        "kind": "level",
+        "level": rule.level,
+        "above": rule.above,
+        "cooldown_s": rule.cooldown_s,
+        "hysteresis_pct": rule.hysteresis_pct,
+        "sub": sub,
+    }
+
+
+def rule_from_json(obj: object) -> Rule:
+    """Build a rule from its JSON form; optional fields take the rule's defaults.
+
+    Raises:
+        ValueError: (RuleError, SubError or a plain ValueError) if it is not a valid rule.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not an object")
+    kind = obj.get("kind")
+    sub = _rule_sub(obj.get("sub"))
+    if kind == "move":
+        direction = obj.get("direction", MoveDirection.EITHER.value)
+        if not isinstance(direction, str):
+            raise ValueError("direction is not up, down or either")
+        try:
+            parsed_direction = MoveDirection(direction.strip().lower())
+        except ValueError:
+            raise ValueError("direction is not up, down or either") from None
+        return MoveRule(
+            pct=_number(obj, "pct", None),
+            window_s=_number(obj, "window_s", 300.0),
+            direction=parsed_direction,
+            cooldown_s=_number(obj, "cooldown_s", 600.0),
+            sub=sub,
+        )
+    if kind == "level":
+        above = obj.get("above")
+        if not isinstance(above, bool):
+            raise ValueError("above is not true or false")
+        return LevelRule(
+            level=_number(obj, "level", None),
+            above=above,
+            cooldown_s=_number(obj, "cooldown_s", 600.0),
+            sub=sub,
+            hysteresis_pct=_number(obj, "hysteresis_pct", 0.1),
+        )
+    raise ValueError("kind is not move or level")
+
+
+def _rule_sub(value: object) -> Sub | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("sub is not a subscription string or null")
+    try:
+        return parse_sub(value)
+    except SubError:
+        raise ValueError("sub is not a valid subscription") from None
+
+
+def _number(obj: dict[str, object], name: str, default: float | None) -> float:
+    if name not in obj:
+        if default is None:
+            raise ValueError(f"{name} is missing")
+        return default
+    value = obj[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is out of range") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} is not a finite number")
+    return number
+
+
+def _load_value(
+    store: KeyValueStore,
+    key: str,
+    parse: Callable[[str], _T],
+    default: _T,
+    note: Callable[[str, str], None],
+) -> _T:
+    raw = store.get(key)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        note(key, str(exc))
+        return default
+
+
+def _json(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError("not valid JSON") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _ListKind(Generic[_T]):
+    """How one stored list reads: its key, its items, its default, and the words for its problems."""
+
+    key: str
+    parse: Callable[[object], _T]
+    default: tuple[_T, ...]
+    limit: int
+    plural: str
+    singular: str
+    comma_text: bool
+    """A hand-written comma list (``BTC-USD, ETH-USD``) is accepted too."""
+
+
+def _watch_item(item: object) -> Sub:
+    if not isinstance(item, str):
+        raise ValueError("not a subscription string")
+    try:
+        return parse_sub(item)
+    except SubError:
+        raise ValueError("not a valid subscription") from None
+
+
+def _rule_item(item: object) -> Rule:
+    try:
+        return rule_from_json(item)
+    except (ValueError, TypeError, OverflowError) as exc:  # RuleError and SubError are ValueErrors
+        raise ValueError(f"invalid rule ({_short(exc)})") from None
+
+
+_WATCHLIST: Final = _ListKind(
+    KEY_WATCHLIST, _watch_item, DEFAULT_WATCHLIST, MAX_WATCHLIST, "pairs", "pair", comma_text=True
+)
+_RULES: Final = _ListKind(KEY_RULES, _rule_item, DEFAULT_RULES, MAX_RULES, "rules", "rule", comma_text=False)
+
+
+def _list_items(raw: str, kind: _ListKind[Any], note: Callable[[str, str], None]) -> list[object] | None:
+    """The items of a stored list value, or None (noted) when it is not a list at all."""
+    stripped = raw.strip()
+    if not stripped:
+        return []
+    if kind.comma_text and not stripped.startswith(("[", "{", '"')):
+        return [part.strip() for part in stripped.split(",")]  # hand-written: BTC-USD, ETH-USD
+    try:
+        parsed = _json(stripped)
+    except ValueError as exc:
+        if not (kind.comma_text and stripped.startswith("[")):
+            note(kind.key, str(exc))
+            return None
+        # QSettings strips the quotes from a hand-written, unquoted JSON list; read it as a list.
+        parsed = [part.strip().strip("'\"") for part in stripped.strip("[]").split(",")]
+    if not isinstance(parsed, list):
+        note(kind.key, "not a list")
+        return None
+    return parsed
+
+
+def _load_list(raw: str | None, kind: _ListKind[_T], note: Callable[[str, str], None]) -> tuple[_T, ...]:
+    """One stored list: each bad or duplicate item is dropped and noted, the good ones are kept;
+    with none usable (or no list at all) the default stands."""
+    if raw is None:
+        return kind.default
+    items = _list_items(raw, kind, note)
+    if items is None:
+        return kind.default
+    kept: dict[_T, None] = {}
+    for index, item in enumerate(items):
+        if len(kept) >= kind.limit:
+            note(kind.key, f"more than {kind.limit} {kind.plural}; the rest were dropped")
+            break
+        try:
+            value = kind.parse(item)
+        except ValueError as exc:
+            note(f"{kind.key}[{index}]", str(exc))
+            continue
+        if value in kept:
+            note(f"{kind.key}[{index}]", f"duplicate {kind.singular} dropped")
+            continue
+        kept[value] = None
+    if items and not kept:
+        note(kind.key, f"no usable {kind.singular}")
+        return kind.default
+    return tuple(kept)
+
+
+def _load_pinned(raw: str | None, watchlist: tuple[Sub, ...], note: Callable[[str, str], None]) -> Sub | None:
+    fallback = DEFAULT_PINNED if DEFAULT_PINNED in watchlist else (watchlist[0] if watchlist else None)
+    if raw is None:
+        return fallback
+    if not raw.strip():
+        return None
+    try:
+        pinned = parse_sub(raw)
+    except SubError:
+        note(KEY_PINNED, "not a valid subscription")
+        return fallback
+    if pinned not in watchlist:
+        note(KEY_PINNED, "not in the watchlist")
+        return watchlist[0] if watchlist else None
+    return pinned
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:99] + "\u2026"
+
+
+def _parse_stale(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not STALE_MIN_S <= value <= STALE_MAX_S:  # also rejects NaN
+        raise ValueError(f"not from {STALE_MIN_S:g} to {STALE_MAX_S:g} seconds")
+    return value
+
+
+def _parse_bool(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("not true or false")
+
+
+def _parse_webhook(raw: str) -> str | None:
+    try:
+        return validate_webhook_url(raw)
+    except ValueError:
+        raise ValueError("not an http(s) URL") from None
+
+
+def _parse_paused(raw: str) -> float | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if text.lower() == PAUSED_UNTIL_RESUMED:
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"not unix seconds or {PAUSED_UNTIL_RESUMED}") from None
+    if not 0 <= value < math.inf:
+        raise ValueError(f"not unix seconds or {PAUSED_UNTIL_RESUMED}")
+    return value
+
+
+def _endpoint_parser(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        if not raw.strip():
+            return None
+        try:
+            return validate_endpoint_url(raw, schemes)
+        except ValueError:
+            raise ValueError(f"not a {' or '.join(schemes)} URL") from None
+
+    return parse
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"

@@ -118,4 +118,14 @@ def build_desktop(
         clock=clock,
         worker=worker,
     )
+    # What the user asks for, from the window's menu and the tray's: the controller's commands.
+    window.settings_requested.connect(controller.open_settings)
+    window.always_on_top_changed.connect(controller.set_always_on_top)
+    window.quit_requested.connect(controller.quit)
+    tray.toggle_window_requested.connect(controller.toggle_window)
+    tray.show_window_requested.connect(controller.show_window)
+    tray.settings_requested.connect(controller.open_settings)
+    tray.quit_requested.connect(controller.quit)
+    tray.pause_requested.connect(controller.pause_alerts)
+    tray.resume_requested.connect(controller.resume_alerts)
     return Desktop(controller, window, window.model, window.history_model, tray, notifier, keys, jobs)

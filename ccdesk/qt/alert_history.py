@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Slot
 
 from ccdesk.core.alerts import Alert
 from ccdesk.core.delivery import Delivery
@@ -51,6 +51,7 @@ class AlertHistoryModel(QAbstractListModel):
             del self._entries[MAX_ENTRIES:]
             self.endRemoveRows()
 
+    @Slot(object)
     def record_delivery(self, delivery: Delivery) -> None:
         """Where an alert went; an alert no longer in the history is ignored."""
         for row, entry in enumerate(self._entries):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -16,11 +15,9 @@ from ccdesk.core.alerts import Alert
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
-from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.events import QuotesChanged, Reason, State, Status, SubRejected
 from ccdesk.core.identity import DEFAULT_STREAM_URL
-from ccdesk.core.key_check import KeyCheck
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.qt.alert_history import AlertHistoryModel
@@ -30,6 +27,7 @@ from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import Notifier
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
+from ccdesk.qt.settings_dialog.host import SettingsDialogHost
 from ccdesk.qt.stream_session import StreamSession
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 from ccdesk.qt.tray import Tray
@@ -38,9 +36,7 @@ from ccdesk.wording import (
     NO_TRAY_TEXT,
     autostart_failed_text,
     demo_failed_text,
-    describe_key_check,
     key_not_saved_text,
-    key_note,
     key_problem_text,
 )
 
@@ -50,7 +46,8 @@ GEOMETRY_KEY = "window/geometry"
 
 
 class AppController(QObject):
-    """Routes everything between the parts it is given (see ``ccdesk.app.build_desktop``).
+    """Routes between the parts it is given; ``ccdesk.desktop.build_desktop`` connects the views'
+    requests (menus, buttons) to its public commands.
 
     Signals:
         welcome_needed(): no key anywhere and not in demo mode; the app shows the welcome.
@@ -85,7 +82,6 @@ class AppController(QObject):
         self._demo = demo or settings.demo
         self._clock = clock or SystemClock()
         self._sim: Demo | None = None
-        self._dialog: Any = None
         self._quitting = False
 
         self.stream = StreamSession(self._clock, worker, self)
@@ -96,19 +92,11 @@ class AppController(QObject):
         self.stream.key_rejected.connect(self.keys.mark_rejected)
 
         keys.changed.connect(self._on_keys_changed)
-        keys.verified.connect(self._on_keys_verified)
-        window.settings_requested.connect(self.open_settings)
-        window.always_on_top_changed.connect(self._on_window_always_on_top_changed)
-        window.quit_requested.connect(self.quit)
-        window.hidden.connect(self._on_window_hidden)
-        tray.toggle_window_requested.connect(self.toggle_window)
-        tray.show_window_requested.connect(self.show_window)
-        tray.settings_requested.connect(self.open_settings)
-        tray.quit_requested.connect(self.quit)
-        tray.pause_requested.connect(self.pause_alerts)
-        tray.resume_requested.connect(self.resume_alerts)
-        notifier.delivered.connect(self._on_notifier_delivered)
+        self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
+        self.settings_dialog.settings_accepted.connect(self.apply_settings)
+        notifier.delivered.connect(self.history.record_delivery)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
+        window.hidden.connect(self._on_window_hidden)
         tray.follow(model)
         self._view_clock = ViewClock(self._clock, (window, tray, self), self)
         self.network = NetworkWatch(self)
@@ -157,6 +145,9 @@ class AppController(QObject):
     def _on_demo_failed(self, exc: Exception) -> None:
         self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
 
+    def _verify_url(self) -> str | None:
+        return self._sim.rest_url if self._demo and self._sim is not None else self.settings.rest_url
+
     def _stream_params(self) -> StreamParams | None:
         s = self.settings
         if self._demo:
@@ -179,8 +170,6 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_keys_changed(self, state: KeyState) -> None:
-        if self._dialog is not None:
-            self._dialog.set_key_status(key_note(state))
         problem = key_problem_text(state)
         self.tray.set_key_problem(problem is not None and not self._demo)
         if state.save is SaveState.FAILED:
@@ -195,12 +184,6 @@ class AppController(QObject):
                 self.welcome_needed.emit()
         if state.key is not None and state.problem is None:
             self._restart_stream()
-
-    @Slot(object)
-    def _on_keys_verified(self, result: KeyCheck | Exception) -> None:
-        dialog = self._dialog
-        if dialog is not None:
-            dialog.show_verify_result(*describe_key_check(result))
 
     # -- worker slots ----------------------------------------------------------------------------
 
@@ -229,10 +212,6 @@ class AppController(QObject):
         self.history.add(alert, paused=paused)
         if not paused:
             self.notifier.deliver(alert)
-
-    @Slot(object)
-    def _on_notifier_delivered(self, delivery: Delivery) -> None:
-        self.history.record_delivery(delivery)
 
     @Slot(str, str)
     def _on_notifier_banner_requested(self, title: str, body: str) -> None:
@@ -278,34 +257,7 @@ class AppController(QObject):
 
     @Slot()
     def open_settings(self) -> None:
-        from ccdesk.qt.settings_dialog import SettingsDialog  # deferred: not needed for first paint
-
-        if self._dialog is not None:
-            self._dialog.raise_()
-            self._dialog.activateWindow()
-            return
-        dialog = SettingsDialog(self.settings, key_note(self.keys.state), self.window)
-        dialog.verify_requested.connect(self._on_dialog_verify_requested)
-        dialog.settings_accepted.connect(self.apply_settings)
-        dialog.key_entered.connect(self._on_dialog_key_entered)
-        dialog.finished.connect(self._on_dialog_finished)
-        self._dialog = dialog
-        dialog.open()
-
-    @Slot(int)
-    def _on_dialog_finished(self, _result: int) -> None:
-        if self._dialog is not None:
-            self._dialog.deleteLater()
-        self._dialog = None
-
-    @Slot(object)
-    def _on_dialog_verify_requested(self, key: ApiKey) -> None:
-        rest_url = self._sim.rest_url if self._demo and self._sim is not None else self.settings.rest_url
-        self.keys.verify(key, rest_url)
-
-    @Slot(object)
-    def _on_dialog_key_entered(self, key: ApiKey) -> None:
-        self.keys.enter(key)
+        self.settings_dialog.open(self.settings)
 
     @Slot(object)
     def apply_settings(self, new: Settings) -> None:
@@ -339,7 +291,7 @@ class AppController(QObject):
         self._view_clock.poke(0.0)
 
     @Slot(bool)
-    def _on_window_always_on_top_changed(self, on: bool) -> None:
+    def set_always_on_top(self, on: bool) -> None:
         self._save(replace(self.settings, always_on_top=on))
         self.window.set_always_on_top(on)
 

@@ -16,8 +16,8 @@ from ccdesk.core.alerts import Alert, Direction, LevelRule, MoveRule
 from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.subs import parse_sub
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
+from tests.pairs import BTC
 
-BTC = parse_sub("BTC-USD")
 SECRET = "T0KEN-in-the-path"
 
 

@@ -1,4 +1,5 @@
-"""Test-wide settings: the shared frames, and never touching the user's real config or keyring."""
+"""Test-wide settings: the shared frames, the simulator factory, the hypothesis profiles, the
+QThread leak guard, and never touching the user's real config or keyring."""
 
 from __future__ import annotations
 
@@ -6,15 +7,42 @@ import json
 import os
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Qt-free (an import-linter contract and tests/unit/test_boundary.py keep it so): every tier may load it.
+from ccdesk.sim.server import SimServer
 
 # A test-only application identity, so no test reads or writes the user's real settings or keyring.
 os.environ.setdefault("CCDESK_APP_NAME", "ccdesk-test")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# --- hypothesis profiles ----------------------------------------------------------------------
+# "ci", the default everywhere (CI and the local loop): derandomized, so every run tries the same
+#   examples and a red run is reproducible; no deadline and no too_slow health check (both are
+#   timings, and the machines are shared and noisy; pytest-timeout still bounds a hang); no example
+#   database (no failure saved to or replayed from .hypothesis/: what ran is what the profile says;
+#   hypothesis still caches source constants there); a failure prints a @reproduce_failure blob.
+# "explore", on demand: `HYPOTHESIS_PROFILE=explore pytest tests/unit`: fresh random examples on
+#   every run and ten times as many, to hunt for new failures. Tests that need more examples than
+#   the default ask for a multiple of the profile's (`max_examples=20 * settings().max_examples`),
+#   so they grow under "explore" too.
+settings.register_profile(
+    "ci",
+    settings.get_profile("default"),
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 # Copied from ../shared/frames (real recorded frames) so the suite is self-contained.
@@ -36,6 +64,19 @@ def stream_frames() -> list[str]:
 def rest_bodies() -> list[dict]:
     """The recorded min-api bodies, parsed."""
     return [json.loads(line) for line in _load_jsonl("rest-examples.jsonl")]
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., SimServer]]:
+    """A factory of loopback simulators: ``make_sim(**kwargs)`` starts ``SimServer(**kwargs)`` (on an
+    ephemeral port unless ``port`` is given) and returns it; every server it started is stopped at
+    teardown, the last first."""
+    with ExitStack() as started:
+
+        def make(**kwargs: Any) -> SimServer:
+            return started.enter_context(SimServer(**kwargs))
+
+        yield make
 
 
 # --- no test may leave a QThread running ------------------------------------------------------

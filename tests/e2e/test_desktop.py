@@ -9,56 +9,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from ccdesk.sim.server import SimServer
 from tests.desktop import (
     keys,
-    missing_e2e_tools,
-    notification_daemon,
     notifications,
     screenshot,
-    secret_service,
-    session_bus,
-    tray_host,
     type_text,
     wait_for_window,
     window_name,
     wm_class,
-    xvfb,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-APP = "ccdesk-e2e"
-
-if missing_e2e_tools():  # `bash .ci/bootstrap --test` installs them; say so rather than pass silently
-    pytest.fail(f"missing {missing_e2e_tools()}: run `bash .ci/bootstrap --test`", pytrace=False)
-
-
-@pytest.fixture
-def desktop() -> Iterator[dict[str, str]]:
-    """A whole desktop session: the keyring starts before the display exists, so a locked keyring
-    could never open a prompt that blocks (RECIPES)."""
-    with ExitStack() as stack:
-        env = stack.enter_context(session_bus())
-        stack.enter_context(secret_service(env))
-        env = stack.enter_context(xvfb(env))
-        stack.enter_context(notification_daemon(env))
-        stack.enter_context(tray_host(env))
-        env["CCDESK_APP_NAME"] = APP
-        env.pop("CCDESK_API_KEY", None)
-        env.pop("PYTHON_KEYRING_BACKEND", None)
-        yield env
 
 
 def write_settings(env: dict[str, str], values: dict[str, str]) -> None:
     """Pre-seed the app's QSettings INI file, as a returning user would have it."""
-    path = Path(env["HOME"]) / ".config" / "ccdesk" / f"{APP}.ini"
+    path = Path(env["HOME"]) / ".config" / "ccdesk" / f"{env['CCDESK_APP_NAME']}.ini"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["[General]"] + [
         f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in values.items()
@@ -152,37 +123,37 @@ def test_second_launch_brings_the_first_forward_and_exits(desktop):
         assert app.stop() == 0
 
 
-def test_key_entered_in_settings_lands_in_the_secret_service_and_the_server_accepts_it(desktop):
+def test_key_entered_in_settings_lands_in_the_secret_service_and_the_server_accepts_it(desktop, make_sim):
     env = desktop
     key = "e2e-key-0123456789abcdef"
-    with SimServer(keys=[key], rate=20.0) as sim:
-        write_settings(env, {"stream_url": sim.stream_url, "rest_url": sim.rest_url})
-        app = RunningApp(env)
-        try:
-            app.window()
-            # No key anywhere: the welcome offers the demo or a key. Enter a key.
-            welcome = wait_for_window(env, ["--name", "Welcome to ccdesk"])
-            screenshot(env, SHOTS / "welcome.png", welcome)
-            keys(env, welcome, "Return")
-            dialog = wait_for_window(env, ["--name", "ccdesk settings"])
-            type_text(env, dialog, key)
-            screenshot(env, SHOTS / "settings.png", dialog)
-            keys(env, dialog, "Return")
-            assert sim.wait_for(lambda: sim.active_sockets(key) == 1, 20), app.log.read_text()
-            deadline = time.monotonic() + 10
-            stored = ""
-            while time.monotonic() < deadline and stored != key:
-                stored = subprocess.run(
-                    ["secret-tool", "lookup", "service", APP, "username", "api_key"],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=10,
-                ).stdout
-                time.sleep(0.2)
-            assert stored == key
-            upgrade = [h for h in sim.handshakes if h.path.startswith("/v2")][-1]
-            assert upgrade.header("authorization") == f"Apikey {key}"
-            assert key not in app.log.read_text()
-        finally:
-            assert app.stop() == 0
+    sim = make_sim(keys=[key], rate=20.0)
+    write_settings(env, {"stream_url": sim.stream_url, "rest_url": sim.rest_url})
+    app = RunningApp(env)
+    try:
+        app.window()
+        # No key anywhere: the welcome offers the demo or a key. Enter a key.
+        welcome = wait_for_window(env, ["--name", "Welcome to ccdesk"])
+        screenshot(env, SHOTS / "welcome.png", welcome)
+        keys(env, welcome, "Return")
+        dialog = wait_for_window(env, ["--name", "ccdesk settings"])
+        type_text(env, dialog, key)
+        screenshot(env, SHOTS / "settings.png", dialog)
+        keys(env, dialog, "Return")
+        assert sim.wait_for(lambda: sim.active_sockets(key) == 1, 20), app.log.read_text()
+        deadline = time.monotonic() + 10
+        stored = ""
+        while time.monotonic() < deadline and stored != key:
+            stored = subprocess.run(
+                ["secret-tool", "lookup", "service", env["CCDESK_APP_NAME"], "username", "api_key"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout
+            time.sleep(0.2)
+        assert stored == key
+        upgrade = [h for h in sim.handshakes if h.path.startswith("/v2")][-1]
+        assert upgrade.header("authorization") == f"Apikey {key}"
+        assert key not in app.log.read_text()
+    finally:
+        assert app.stop() == 0

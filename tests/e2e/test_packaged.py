@@ -19,25 +19,13 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ccdesk.sim.server import SimServer
-from tests.desktop import (
-    missing_e2e_tools,
-    notification_daemon,
-    notifications,
-    secret_service,
-    session_bus,
-    tray_host,
-    wait_for_window,
-    wm_class,
-    xvfb,
-)
+from tests.desktop import notifications, wait_for_window, wm_class
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -285,19 +273,9 @@ def test_the_wheel_ships_the_icons_and_the_app_resolves_them(built, tmp_path):
 
 
 @pytest.fixture
-def desktop() -> Iterator[dict[str, str]]:
-    """Session bus, gnome-keyring (started before the display: no blocking prompt), Xvfb, dunst, trayer."""
-    if missing_e2e_tools():
-        pytest.fail(f"missing {missing_e2e_tools()}: run `bash .ci/bootstrap --test`", pytrace=False)
-    with ExitStack() as stack:
-        env = stack.enter_context(session_bus())
-        stack.enter_context(secret_service(env))
-        env = stack.enter_context(xvfb(env))
-        stack.enter_context(notification_daemon(env))
-        stack.enter_context(tray_host(env))
-        env = {k: v for k, v in env.items() if not k.startswith("CCDESK_") and k != "PYTHON_KEYRING_BACKEND"}
-        env["CCDESK_APP_NAME"] = APP
-        yield env
+def app_name() -> str:
+    """The desktop fixture (tests/e2e/conftest.py) runs the frozen app under this module's name."""
+    return APP
 
 
 def write_rules(env: dict[str, str], rules: list[dict]) -> None:

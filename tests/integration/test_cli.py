@@ -12,8 +12,6 @@ import sys
 
 import pytest
 
-from ccdesk.sim.server import SimServer
-
 GOOD = "good-key-0123456789abcdef"
 BAD = "bad-key-0123456789abcdefg"
 QUOTE_KEYS = {
@@ -59,10 +57,9 @@ def no_key_anywhere(result, key):
     assert key not in result.stderr
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimServer(keys=[GOOD], rate=50.0, seed=3) as server:
-        yield server
+@pytest.fixture
+def sim(make_sim):
+    return make_sim(keys=[GOOD], rate=50.0, seed=3)
 
 
 def test_demo_jsonl_quotes(tmp_path):

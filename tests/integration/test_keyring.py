@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from ccdesk.sim.server import SimServer
 from tests.desktop import missing_tools, secret_service, session_bus
 
 KEY = "keyring-key-0123456789abcdef"
@@ -35,10 +34,9 @@ def secret_tool(env, *args):
     return subprocess.run(["secret-tool", *args], env=env, capture_output=True, text=True, timeout=10)
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimServer(keys=[KEY], rate=50.0) as server:
-        yield server
+@pytest.fixture
+def sim(make_sim):
+    return make_sim(keys=[KEY], rate=50.0)
 
 
 def test_key_set_verifies_stores_in_the_secret_service_and_stream_uses_it(sim):

@@ -28,9 +28,8 @@ TRADES = "0~Binance~BTC~USDT"
 
 
 @pytest.fixture
-def sim() -> Iterator[SimServer]:
-    with SimServer(keys=[KEY], rate=20.0, seed=1) as server:
-        yield server
+def sim(make_sim: Callable[..., SimServer]) -> SimServer:
+    return make_sim(keys=[KEY], rate=20.0, seed=1)
 
 
 @pytest.fixture
@@ -262,13 +261,15 @@ def test_a_wrong_or_missing_key_gets_a_401_frame_then_close(
     assert sim.active_sockets() == 0
 
 
-def test_without_a_key_list_any_non_empty_key_is_accepted(clients: list[websocket.WebSocket]) -> None:
-    with SimServer() as open_sim:
-        ws = connect(clients, open_sim.stream_url, key="anything")
-        assert recv(ws)["TYPE"] == "20"
-        frames, _ = recv_until_closed(connect(clients, open_sim.stream_url, key=None))
-        assert frames[0]["TYPE"] == "401"
-        ws.close()
+def test_without_a_key_list_any_non_empty_key_is_accepted(
+    make_sim: Callable[..., SimServer], clients: list[websocket.WebSocket]
+) -> None:
+    open_sim = make_sim()
+    ws = connect(clients, open_sim.stream_url, key="anything")
+    assert recv(ws)["TYPE"] == "20"
+    frames, _ = recv_until_closed(connect(clients, open_sim.stream_url, key=None))
+    assert frames[0]["TYPE"] == "401"
+    ws.close()
 
 
 def test_a_second_socket_on_the_same_key_gets_429(sim: SimServer, clients: list[websocket.WebSocket]) -> None:
@@ -290,12 +291,12 @@ def test_a_second_socket_on_the_same_key_gets_429(sim: SimServer, clients: list[
     assert recv(connect(clients, sim.stream_url))["TYPE"] == "20"
 
 
-def test_heartbeats(clients: list[websocket.WebSocket]) -> None:
-    with SimServer(keys=[KEY], heartbeat_s=0.2) as fast:
-        ws = connect(clients, fast.stream_url)
-        recv(ws)
-        beats = [recv(ws) for _ in range(3)]
-        ws.close()
+def test_heartbeats(make_sim: Callable[..., SimServer], clients: list[websocket.WebSocket]) -> None:
+    fast = make_sim(keys=[KEY], heartbeat_s=0.2)
+    ws = connect(clients, fast.stream_url)
+    recv(ws)
+    beats = [recv(ws) for _ in range(3)]
+    ws.close()
     assert [b["TYPE"] for b in beats] == ["999"] * 3
     assert {b["MESSAGE"] for b in beats} == {"HEARTBEAT"}
     assert all(isinstance(b["TIMEMS"], int) and b["TIMEMS"] > 1_600_000_000_000 for b in beats)
@@ -512,24 +513,26 @@ def test_set_rate_zero_stops_updates(sim: SimServer, clients: list[websocket.Web
     assert recv(ws)["TYPE"] == "5"
 
 
-def test_firehose_sends_exactly_the_limit_each_with_a_new_price(clients: list[websocket.WebSocket]) -> None:
+def test_firehose_sends_exactly_the_limit_each_with_a_new_price(
+    make_sim: Callable[..., SimServer], clients: list[websocket.WebSocket]
+) -> None:
     limit = 10_000
-    with SimServer(keys=[KEY], firehose=True, firehose_limit=limit) as hose:
-        ws = connect(clients, hose.stream_url)
-        recv(ws)
-        snapshot = subscribe(ws, BTC)[0]
-        last = snapshot["PRICE"]
-        for _ in range(limit):
-            frame = recv(ws)
-            assert frame["TYPE"] == "5"
-            assert frame["FROMSYMBOL"] == "BTC"
-            assert frame["PRICE"] != last
-            assert frame["FLAGS"] & 3 in (1, 2)
-            last = frame["PRICE"]
-        assert hose.wait_for(lambda: len(hose.firehose_runs) == 1)
-        run = hose.firehose_runs[0]
-        assert run.frames == limit
-        assert run.bytes > limit * 100
+    hose = make_sim(keys=[KEY], firehose=True, firehose_limit=limit)
+    ws = connect(clients, hose.stream_url)
+    recv(ws)
+    snapshot = subscribe(ws, BTC)[0]
+    last = snapshot["PRICE"]
+    for _ in range(limit):
+        frame = recv(ws)
+        assert frame["TYPE"] == "5"
+        assert frame["FROMSYMBOL"] == "BTC"
+        assert frame["PRICE"] != last
+        assert frame["FLAGS"] & 3 in (1, 2)
+        last = frame["PRICE"]
+    assert hose.wait_for(lambda: len(hose.firehose_runs) == 1)
+    run = hose.firehose_runs[0]
+    assert run.frames == limit
+    assert run.bytes > limit * 100
 
 
 def test_run_prints_two_lines_and_stops_on_sigterm(tmp_path: Any) -> None:

@@ -15,10 +15,9 @@ from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected, Subscribed
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import parse_sub
-from ccdesk.sim.server import SimServer
 from tests.fakes import JumpyClock
+from tests.pairs import BTC, ETH, SOL
 
-BTC, ETH, SOL = (parse_sub(s) for s in ("BTC-USD", "ETH-USD", "SOL-USD"))
 FOO = parse_sub("5~CCCAGG~FOO~USD")
 KEY = "test-key-0123456789abcdef"
 FAST = BackoffPolicy(min_s=0.05, max_s=0.2, jitter=0.1, healthy_after_s=0.5, rate_limited_min_s=60.0)
@@ -69,10 +68,8 @@ def ticks_for(*subs, after: int = 0):
 
 
 @pytest.fixture
-def sim():
-    server = SimServer(rate=200.0, seed=7, heartbeat_s=0.5).start()
-    yield server
-    server.stop()
+def sim(make_sim):
+    return make_sim(rate=200.0, seed=7, heartbeat_s=0.5)
 
 
 @pytest.fixture
@@ -172,14 +169,14 @@ def test_silence_watchdog_replaces_a_socket_that_sends_nothing(sim, run_client):
     rec.wait(connected(2))
 
 
-def test_wrong_key_stops_retrying(run_client):
-    with SimServer(keys=["good-key-0123456789"]) as sim:
-        _, rec, thread, result = run_client(sim.stream_url, [BTC], key="wrong-key-0123456789")
-        thread.join(5)
-        assert result["state"] is State.AUTH_FAILED
-        assert rec.statuses()[-1].state is State.AUTH_FAILED
-        assert rec.statuses()[-1].reason is Reason.UNAUTHORIZED
-        assert len([h for h in sim.handshakes if h.path.startswith("/v2")]) == 1  # no retry loop
+def test_wrong_key_stops_retrying(run_client, make_sim):
+    sim = make_sim(keys=["good-key-0123456789"])
+    _, rec, thread, result = run_client(sim.stream_url, [BTC], key="wrong-key-0123456789")
+    thread.join(5)
+    assert result["state"] is State.AUTH_FAILED
+    assert rec.statuses()[-1].state is State.AUTH_FAILED
+    assert rec.statuses()[-1].reason is Reason.UNAUTHORIZED
+    assert len([h for h in sim.handshakes if h.path.startswith("/v2")]) == 1  # no retry loop
 
 
 def test_second_socket_with_the_same_key_backs_off_for_a_minute(sim, run_client):

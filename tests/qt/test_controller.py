@@ -18,14 +18,12 @@ from ccdesk.core.events import State
 from ccdesk.core.secrets import SecretStore
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore, load_settings
-from ccdesk.core.subs import parse_sub
 from ccdesk.desktop import build_desktop
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
 from ccdesk.sim import start_demo
-from ccdesk.sim.server import SimServer
 from tests.fakes import InMemoryKeyring, JumpyClock
+from tests.pairs import BTC, ETH, SOL
 
-BTC, ETH, SOL = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("SOL-USD")
 KEY = "controller-key-0123456789"
 
 
@@ -62,9 +60,8 @@ class Harness:
 
 
 @pytest.fixture
-def sim():
-    with SimServer(rate=50.0, seed=5) as server:
-        yield server
+def sim(make_sim):
+    return make_sim(rate=50.0, seed=5)
 
 
 @pytest.fixture
@@ -144,23 +141,23 @@ def test_key_from_the_keyring_is_used(qtbot, sim, harness):
     qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
 
 
-def test_rejected_key_offers_the_settings(qtbot, harness):
-    with SimServer(keys=["the-right-key-0123456"]) as sim:
-        h = harness(sim=sim)
-        h.controller.start()
-        qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
-        assert "rejected" in h.window.status_line.state.text()
-        assert h.tray.look().name == "KEY_PROBLEM"
+def test_rejected_key_offers_the_settings(qtbot, make_sim, harness):
+    sim = make_sim(keys=["the-right-key-0123456"])
+    h = harness(sim=sim)
+    h.controller.start()
+    qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
+    assert "rejected" in h.window.status_line.state.text()
+    assert h.tray.look().name == "KEY_PROBLEM"
 
 
-def test_entering_a_key_saves_it_and_restarts_the_stream_with_it(qtbot, harness):
-    with SimServer(keys=[KEY]) as sim:
-        h = harness(sim=sim, env={})
-        h.controller.start()
-        qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
-        h.controller.keys.enter(ApiKey(KEY))
-        qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
-        qtbot.waitUntil(lambda: h.keyring.get_password("ccdesk-test", "api_key") == KEY, timeout=5000)
+def test_entering_a_key_saves_it_and_restarts_the_stream_with_it(qtbot, make_sim, harness):
+    sim = make_sim(keys=[KEY])
+    h = harness(sim=sim, env={})
+    h.controller.start()
+    qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
+    h.controller.keys.enter(ApiKey(KEY))
+    qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: h.keyring.get_password("ccdesk-test", "api_key") == KEY, timeout=5000)
 
 
 def test_sleep_resume_marks_everything_stale_until_fresh_data(qtbot, sim, harness):

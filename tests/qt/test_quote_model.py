@@ -6,10 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.core.subs import parse_sub
 from ccdesk.qt.quote_model import HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
-
-BTC, ETH, CB = parse_sub("BTC-USD"), parse_sub("ETH-USD"), parse_sub("2~Coinbase~ETH~USD")
+from tests.pairs import BTC, ETH, ETH_COINBASE
 
 
 def quote(sub, price, at, open_24h=None):
@@ -19,7 +17,7 @@ def quote(sub, price, at, open_24h=None):
 @pytest.fixture
 def model(qtbot):
     m = QuoteTableModel(stale_after_s=30)
-    m.set_watchlist([BTC, ETH, CB])
+    m.set_watchlist([BTC, ETH, ETH_COINBASE])
     return m
 
 

@@ -16,7 +16,7 @@ from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.identity import KEYS_URL
 from ccdesk.core.settings import DEFAULT_RULES, Settings
-from ccdesk.core.subs import aggregate, parse_sub
+from ccdesk.core.subs import aggregate
 from ccdesk.qt.settings_dialog import (
     PAUSE_OFF,
     PAUSE_UNTIL_RESUMED,
@@ -25,10 +25,10 @@ from ccdesk.qt.settings_dialog import (
     SettingsDialog,
 )
 from ccdesk.wording import describe_rule
+from tests.pairs import BTC, ETH, ETH_COINBASE, SOL
 
 KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-BTC, ETH, SOL, XRP, DOGE = (aggregate(b, "USD") for b in ("BTC", "ETH", "SOL", "XRP", "DOGE"))
-COINBASE_ETH = parse_sub("2~Coinbase~ETH~USD")
+XRP, DOGE = aggregate("XRP", "USD"), aggregate("DOGE", "USD")
 TAB_KEY, TAB_WATCHLIST, TAB_ALERTS, TAB_GENERAL = range(4)
 
 
@@ -143,14 +143,14 @@ def test_add_remove_reorder_pin_produce_the_expected_settings(make):
     dialog.watchlist_tab.up_button.click()
     select_pair(dialog, BTC)
     dialog.watchlist_tab.down_button.click()
-    select_pair(dialog, COINBASE_ETH)
+    select_pair(dialog, ETH_COINBASE)
     dialog.watchlist_tab.pin_button.click()
     assert not dialog.watchlist_tab.pin_button.isEnabled()  # already pinned
     assert "ETH/USD Coinbase    (shown in tray)" in listed_pairs(dialog)
     dialog.accept()
     s = rec.settings()
-    assert s.watchlist == (DOGE, BTC, ETH, SOL, aggregate("ADA", "EUR"), COINBASE_ETH)
-    assert s.pinned == COINBASE_ETH
+    assert s.watchlist == (DOGE, BTC, ETH, SOL, aggregate("ADA", "EUR"), ETH_COINBASE)
+    assert s.pinned == ETH_COINBASE
     assert s.rules == DEFAULT_RULES
 
 
@@ -528,7 +528,7 @@ def test_describe_rule():
     assert describe_rule(MoveRule(pct=0.5, window_s=90.0, direction=MoveDirection.UP, cooldown_s=0.0)) == (
         "All pairs: up 0.5 % within 1 min 30 s (then quiet 0 s)"
     )
-    assert describe_rule(LevelRule(level=0.1234, above=False, sub=COINBASE_ETH)) == (
+    assert describe_rule(LevelRule(level=0.1234, above=False, sub=ETH_COINBASE)) == (
         "ETH/USD Coinbase: falls to 0.1234 or below (then quiet 10 min)"
     )
 

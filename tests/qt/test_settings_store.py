@@ -11,11 +11,10 @@ from PySide6.QtCore import QSettings, QStandardPaths
 from ccdesk.core.alerts import LevelRule, MoveRule
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import SettingsProblem
-from ccdesk.core.subs import aggregate, parse_sub
+from ccdesk.core.subs import parse_sub
 from ccdesk.qt.settings_store import QtSettingsStore
+from tests.pairs import BTC, ETH
 
-BTC = aggregate("BTC", "USD")
-ETH = aggregate("ETH", "USD")
 KRAKEN = parse_sub("2~Kraken~XBT~EUR")
 
 

@@ -11,12 +11,9 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
 from ccdesk.core.events import State
-from ccdesk.core.subs import parse_sub
 from ccdesk.qt.stream_session import StreamSession
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
-from ccdesk.sim.server import SimServer
-
-BTC, ETH = parse_sub("BTC-USD"), parse_sub("ETH-USD")
+from tests.pairs import BTC, ETH
 
 
 class Starter(QObject):
@@ -55,9 +52,8 @@ class Collector(QObject):
 
 
 @pytest.fixture
-def sim():
-    with SimServer(rate=50.0, seed=11) as server:
-        yield server
+def sim(make_sim):
+    return make_sim(rate=50.0, seed=11)
 
 
 @pytest.fixture
@@ -71,17 +67,17 @@ def stream(qtbot):
     assert thread.qthread.isFinished()
 
 
-def test_quotes_arrive_coalesced_and_alerts_see_every_price(qtbot, stream):
+def test_quotes_arrive_coalesced_and_alerts_see_every_price(qtbot, make_sim, stream):
     worker, _, starter, got = stream
     rule = MoveRule(pct=0.0001, window_s=60, cooldown_s=0)
-    with SimServer(firehose=True, seed=11) as firehose:
-        params = StreamParams(
-            firehose.stream_url, ApiKey("k-0123456789ab"), (BTC, ETH), (rule,), flush_interval_s=0.1
-        )
-        starter.start.emit(params)
-        qtbot.waitUntil(lambda: len(got.batches) >= 10, timeout=10000)
-        worker.stop()
-        qtbot.waitUntil(lambda: bool(got.finished), timeout=3000)
+    firehose = make_sim(firehose=True, seed=11)
+    params = StreamParams(
+        firehose.stream_url, ApiKey("k-0123456789ab"), (BTC, ETH), (rule,), flush_interval_s=0.1
+    )
+    starter.start.emit(params)
+    qtbot.waitUntil(lambda: len(got.batches) >= 10, timeout=10000)
+    worker.stop()
+    qtbot.waitUntil(lambda: bool(got.finished), timeout=3000)
     assert got.statuses[0].state is State.CONNECTING
     assert any(s.state is State.CONNECTED for s in got.statuses)
     assert {q.sub for batch in got.batches for q in batch} == {BTC, ETH}
@@ -120,11 +116,11 @@ def test_runtime_rule_change_applies_on_the_stream_thread(qtbot, sim, stream):
     qtbot.waitUntil(lambda: bool(got.alerts), timeout=5000)
 
 
-def test_wrong_key_finishes_with_auth_failed(qtbot, stream):
+def test_wrong_key_finishes_with_auth_failed(qtbot, make_sim, stream):
     _, _, starter, got = stream
-    with SimServer(keys=["right-key-0123456789"]) as sim:
-        starter.start.emit(
-            StreamParams(sim.stream_url, ApiKey("wrong-key-0123456"), (BTC,), (), backoff=BackoffPolicy())
-        )
-        qtbot.waitUntil(lambda: bool(got.finished), timeout=5000)
+    sim = make_sim(keys=["right-key-0123456789"])
+    starter.start.emit(
+        StreamParams(sim.stream_url, ApiKey("wrong-key-0123456"), (BTC,), (), backoff=BackoffPolicy())
+    )
+    qtbot.waitUntil(lambda: bool(got.finished), timeout=5000)
     assert got.finished == [State.AUTH_FAILED]

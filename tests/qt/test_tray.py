@@ -20,11 +20,8 @@ from ccdesk.core.subs import parse_sub
 from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
 from ccdesk.qt.tray_icon import TrayLook
 from ccdesk.wording import KEY_PROBLEM_WORDS, MAX_TOOLTIP_PAIRS, paused_words, quote_line, tooltip_text
+from tests.pairs import BTC, BTC_TRADES, ETH_COINBASE, SOL
 
-BTC = parse_sub("BTC-USD")
-ETH = parse_sub("2~Coinbase~ETH~USD")
-SOL = parse_sub("SOL-USD")
-TRADES = parse_sub("0~Binance~BTC~USDT")
 NOW = 1000.0
 STALE_S = 60.0
 LIVE = Status(State.CONNECTED, Reason.WELCOMED)
@@ -47,11 +44,11 @@ def tray(qapp) -> Iterator[Tray]:
 
 def test_quote_line_shows_price_arrow_and_24h_change() -> None:
     assert quote_line(quote(BTC), NOW, STALE_S) == "BTC/USD 91,230.12 ▲ +2.14%"
-    down = quote(ETH, price=3098.62, open_24h=3137.5)
+    down = quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)
     assert quote_line(down, NOW, STALE_S) == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
     flat = quote(SOL, price=150.0, open_24h=150.0)
     assert quote_line(flat, NOW, STALE_S) == "SOL/USD 150.00 0.00%"
-    trade = quote(TRADES, price=91_021.74, open_24h=None)
+    trade = quote(BTC_TRADES, price=91_021.74, open_24h=None)
     assert quote_line(trade, NOW, STALE_S) == "BTC/USDT Binance trades 91,021.74"
     assert quote_line(quote(BTC, price=None), NOW, STALE_S) == "BTC/USD: waiting for a price"
     old = quote(BTC, received_at=NOW - STALE_S - 1)
@@ -90,7 +87,11 @@ def test_paused_words() -> None:
 
 def test_tooltip_lists_every_pair_with_price_and_change() -> None:
     text = tooltip_text(
-        [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5)], LIVE, NOW, STALE_S, paused_until=math.inf
+        [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)],
+        LIVE,
+        NOW,
+        STALE_S,
+        paused_until=math.inf,
     )
     assert text.splitlines() == [
         "ccdesk: Live",
@@ -158,9 +159,9 @@ def test_offscreen_there_is_no_tray_and_nothing_is_shown(tray: Tray) -> None:
 
 
 def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
-    quotes = [quote(BTC), quote(ETH, price=3098.62, open_24h=3137.5, direction=PriceDirection.DOWN)]
+    quotes = [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5, direction=PriceDirection.DOWN)]
     tray.set_connection(LIVE)
-    tray.set_quotes(quotes, ETH, NOW, STALE_S)
+    tray.set_quotes(quotes, ETH_COINBASE, NOW, STALE_S)
     assert tray.look() is TrayLook.DOWN
     assert tray.tooltip().splitlines()[1:] == [
         "BTC/USD 91,230.12 ▲ +2.14%",

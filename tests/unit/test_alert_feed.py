@@ -7,10 +7,9 @@ import threading
 from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import MoveDirection, MoveRule
 from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected
-from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
+from tests.pairs import BTC
 
-BTC = parse_sub("BTC-USD")
 RULE = MoveRule(pct=1.0, window_s=60.0, direction=MoveDirection.EITHER, cooldown_s=0.0)
 
 

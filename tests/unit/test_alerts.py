@@ -20,11 +20,8 @@ from ccdesk.core.alerts import (
     Rule,
     RuleError,
 )
-from ccdesk.core.subs import aggregate
 from tests.fakes import FakeClock
-
-BTC = aggregate("BTC", "USD")
-ETH = aggregate("ETH", "USD")
+from tests.pairs import BTC, ETH
 
 
 def make(*rules: Rule) -> tuple[AlertEngine, FakeClock]:

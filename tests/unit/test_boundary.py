@@ -1,8 +1,10 @@
-"""The core must stay Qt-free: import every ccdesk.core and ccdesk.sim module with PySide6 blocked."""
+"""The core must stay Qt-free: import every ccdesk.core and ccdesk.sim module with PySide6 blocked.
+So must what the unit tier loads besides: the shared test modules."""
 
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import ccdesk.core
 import ccdesk.sim
@@ -29,6 +31,17 @@ def test_core_and_sim_import_without_qt():
     assert len(names) > 8
     result = subprocess.run(
         [sys.executable, "-c", BLOCKER, *names], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"ok {len(names)}"
+
+
+def test_the_shared_test_modules_import_without_qt():
+    # tests/conftest.py starts simulators (make_sim) for every tier, the unit tier included.
+    names = ["tests.conftest", "tests.pairs", "tests.fakes"]
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKER, *names], cwd=repo, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"ok {len(names)}"

@@ -294,20 +294,29 @@ def _assert_sane(ev):
         assert ev.price != float("inf")
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fuzzers run a multiple of the profile's examples (tests/conftest.py): 2,000, 2,000 and 1,000
+# in CI, ten times as many fresh ones with HYPOTHESIS_PROFILE=explore. The two that take seconds are
+# marked slow (the fast loop, `-m "not slow"`, skips them; CI runs them); the text fuzzer stays in it.
+@pytest.mark.slow
+@settings(
+    max_examples=20 * settings().max_examples,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(frames)
 def test_fuzz_structured_frames_never_crash_or_yield_bad_prices(frame):
     ev = FrameParser().parse(_encode(frame))
     _assert_sane(ev)
 
 
-@settings(max_examples=2000, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=20 * settings().max_examples, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes_never_crash(data):
     _assert_sane(FrameParser().parse(data))
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=10 * settings().max_examples, deadline=None)
 @given(st.text(max_size=200))
 def test_fuzz_random_text_never_crash(text):
     _assert_sane(FrameParser().parse(text))

@@ -8,8 +8,7 @@ from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
 from ccdesk.core.quotes import PriceDirection, PriceFlags, QuoteBook, price_direction
 from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
-
-BTC = parse_sub("5~CCCAGG~BTC~USD")
+from tests.pairs import BTC
 
 
 def update(**fields):

@@ -30,11 +30,8 @@ from ccdesk.core.settings_codec import (
     rule_to_json,
     save_settings,
 )
-from ccdesk.core.subs import Channel, Sub, SubError, aggregate, parse_sub
-
-BTC = aggregate("BTC", "USD")
-ETH = aggregate("ETH", "USD")
-COINBASE_ETH = parse_sub("2~Coinbase~ETH~USD")
+from ccdesk.core.subs import Channel, Sub, SubError, aggregate
+from tests.pairs import BTC, ETH, ETH_COINBASE
 
 
 def roundtrip(s: Settings) -> tuple[Settings, tuple[SettingsProblem, ...]]:
@@ -67,8 +64,8 @@ def test_empty_store_loads_defaults_without_problems():
 
 
 def test_pinned_not_in_watchlist_becomes_first_or_none():
-    assert Settings(watchlist=(ETH, COINBASE_ETH), pinned=BTC).pinned == ETH
-    assert Settings(watchlist=(ETH, COINBASE_ETH), pinned=COINBASE_ETH).pinned == COINBASE_ETH
+    assert Settings(watchlist=(ETH, ETH_COINBASE), pinned=BTC).pinned == ETH
+    assert Settings(watchlist=(ETH, ETH_COINBASE), pinned=ETH_COINBASE).pinned == ETH_COINBASE
     assert Settings(watchlist=(), pinned=BTC).pinned is None
     assert dataclasses.replace(Settings(), watchlist=(ETH,)).pinned == ETH
 
@@ -115,8 +112,8 @@ def test_alerts_paused():
 def test_saved_strings_are_exactly_the_documented_format():
     store = MemoryStore()
     s = Settings(
-        watchlist=(BTC, COINBASE_ETH),
-        pinned=COINBASE_ETH,
+        watchlist=(BTC, ETH_COINBASE),
+        pinned=ETH_COINBASE,
         rules=(
             MoveRule(pct=1.5, window_s=600.0, direction=MoveDirection.UP, cooldown_s=60.0, sub=BTC),
             LevelRule(level=95000.0, above=False, cooldown_s=0.0, sub=None, hysteresis_pct=0.5),
@@ -208,7 +205,7 @@ def test_each_bad_value_falls_back_alone_and_the_rest_is_kept(caplog):
     with caplog.at_level(logging.WARNING, logger="ccdesk.core.settings"):
         s, problems = load_settings(store)
     assert s == Settings(
-        watchlist=(COINBASE_ETH, BTC),
+        watchlist=(ETH_COINBASE, BTC),
         pinned=BTC,
         rules=DEFAULT_RULES,
         autostart=True,
@@ -255,7 +252,7 @@ def test_hand_written_watchlist_forms_are_accepted():
     # A plain comma list, and a JSON list whose quotes QSettings stripped (unquoted in the INI file).
     for raw in ("BTC-USD, 2~Coinbase~ETH~USD", "[5~CCCAGG~BTC~USD, 2~Coinbase~ETH~USD]"):
         s, problems = load_settings(MemoryStore({"watchlist": raw}))
-        assert (s.watchlist, problems) == ((BTC, COINBASE_ETH), ())
+        assert (s.watchlist, problems) == ((BTC, ETH_COINBASE), ())
 
 
 def test_pinned_problems():
@@ -267,7 +264,7 @@ def test_pinned_problems():
     s, problems = load_settings(MemoryStore({"watchlist": '["ETH-USD", "BTC-USD"]'}))
     assert (s.pinned, problems) == (BTC, ())
     s, problems = load_settings(MemoryStore({"watchlist": '["2~Coinbase~ETH~USD"]'}))
-    assert (s.pinned, problems) == (COINBASE_ETH, ())
+    assert (s.pinned, problems) == (ETH_COINBASE, ())
 
 
 def test_a_bad_rule_is_dropped_and_the_others_kept():
@@ -348,7 +345,7 @@ def test_paused_until_forms():
 def test_rule_json_roundtrip():
     for rule in (
         MoveRule(pct=0.5),
-        MoveRule(pct=12.0, window_s=3600.0, direction=MoveDirection.DOWN, cooldown_s=0.0, sub=COINBASE_ETH),
+        MoveRule(pct=12.0, window_s=3600.0, direction=MoveDirection.DOWN, cooldown_s=0.0, sub=ETH_COINBASE),
         LevelRule(level=0.00001234, above=False, hysteresis_pct=0.0, sub=BTC),
     ):
         assert rule_from_json(json.loads(json.dumps(rule_to_json(rule)))) == rule
@@ -377,7 +374,8 @@ _texts = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@pytest.mark.slow  # seconds: the fast loop (`-m "not slow"`) skips it, CI runs it
+@settings(max_examples=4 * settings().max_examples, deadline=None)  # 400 in CI (tests/conftest.py)
 @given(st.dictionaries(st.sampled_from(SETTINGS_KEYS), _texts))
 def test_load_settings_never_raises(values):
     s, problems = load_settings(MemoryStore(values))
@@ -397,7 +395,7 @@ _rule_dicts = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(st.lists(_rule_dicts, max_size=5))
 def test_valid_rule_lists_load_completely(rule_dicts):
     s, problems = load_settings(MemoryStore({"rules": json.dumps(rule_dicts)}))

@@ -12,10 +12,8 @@ from ccdesk.sim.firehose import build_cycle
 from ccdesk.sim.frames import ALWAYS_FIELDS, FIELD_ORDER, INDEX_ONLY_FIELDS, StreamView
 from ccdesk.sim.market import TRADE_HISTORY, Market, round_price
 from tests.fakes import FakeClock
+from tests.pairs import BTC, BTC_TRADES, ETH_COINBASE
 
-BTC_USD = parse_sub("5~CCCAGG~BTC~USD")
-ETH_COINBASE = parse_sub("2~Coinbase~ETH~USD")
-BTC_BINANCE_TRADES = parse_sub("0~Binance~BTC~USDT")
 STEP_S = 0.1
 
 
@@ -36,10 +34,10 @@ def test_same_seed_same_market_different_seed_different_market() -> None:
     c, clock_c = _market(8)
     for m, clock in ((a, clock_a), (b, clock_b), (c, clock_c)):
         _run(m, clock, 20)
-    for sub in (BTC_USD, ETH_COINBASE):
+    for sub in (BTC, ETH_COINBASE):
         assert a.snapshot(sub) == b.snapshot(sub)
         assert a.snapshot(sub) != c.snapshot(sub)
-    assert a.trades(BTC_BINANCE_TRADES) == b.trades(BTC_BINANCE_TRADES)
+    assert a.trades(BTC_TRADES) == b.trades(BTC_TRADES)
     assert rest.pricemultifull(a, ["BTC", "ETH"], ["USD", "EUR"]) == rest.pricemultifull(
         b, ["BTC", "ETH"], ["USD", "EUR"]
     )
@@ -55,7 +53,7 @@ def test_realistic_catalogue() -> None:
     # Binance has no USD books; unknown coins and markets do not exist.
     for missing in ("2~Binance~BTC~USD", "5~CCCAGG~FOO~USD", "2~Nowhere~BTC~USD", "5~CCCAGG~BTC~JPY"):
         assert not market.has(parse_sub(missing))
-    btc = market.snapshot(BTC_USD)["PRICE"]
+    btc = market.snapshot(BTC)["PRICE"]
     assert 80_000 < btc < 100_000
     assert 2_500 < market.snapshot(parse_sub("5~CCCAGG~ETH~USD"))["PRICE"] < 3_700
     assert 0.1 < market.snapshot(parse_sub("5~CCCAGG~DOGE~USD"))["PRICE"] < 0.25
@@ -66,7 +64,7 @@ def test_realistic_catalogue() -> None:
 
 def test_aggregate_snapshot_is_complete() -> None:
     market, clock = _market()
-    snap = market.snapshot(BTC_USD)
+    snap = market.snapshot(BTC)
     assert list(snap) == [f for f in FIELD_ORDER if f in snap]  # the streamer's field order
     assert set(FIELD_ORDER) <= set(snap)
     assert snap["TYPE"] == "5"
@@ -94,13 +92,13 @@ def test_ticker_snapshot_has_no_index_only_fields() -> None:
 def test_partials_carry_only_changes_and_merge_back_to_the_full_state() -> None:
     market, clock = _market(3)
     view = StreamView(market)
-    merged = view.snapshot(BTC_USD)
+    merged = view.snapshot(BTC)
     saw_volume_only = False
     for _ in range(300):
         clock.advance(STEP_S)
         market.advance(STEP_S)
         before = dict(merged)
-        for frame in view.update(BTC_USD):
+        for frame in view.update(BTC):
             assert set(ALWAYS_FIELDS) <= set(frame)
             assert frame["TYPE"] == "5"
             changed = set(frame) - set(ALWAYS_FIELDS)
@@ -111,7 +109,7 @@ def test_partials_carry_only_changes_and_merge_back_to_the_full_state() -> None:
                 saw_volume_only = True
             merged.update(frame)
         assert {k: v for k, v in merged.items() if k != "FLAGS"} == {
-            k: v for k, v in market.snapshot(BTC_USD).items() if k != "FLAGS"
+            k: v for k, v in market.snapshot(BTC).items() if k != "FLAGS"
         }
     assert saw_volume_only, "never a frame without PRICE (only volumes changed)"
 
@@ -119,12 +117,12 @@ def test_partials_carry_only_changes_and_merge_back_to_the_full_state() -> None:
 def test_flags_describe_the_change_this_client_saw() -> None:
     market, clock = _market(5)
     view = StreamView(market)
-    last = view.snapshot(BTC_USD)
+    last = view.snapshot(BTC)
     seen: set[int] = set()
     for _ in range(300):
         clock.advance(STEP_S)
         market.advance(STEP_S)
-        for frame in view.update(BTC_USD):
+        for frame in view.update(BTC):
             flags = frame["FLAGS"]
             assert isinstance(flags, int)
             for field, (up, down, same) in {
@@ -166,7 +164,7 @@ def test_ticker_partials_and_flags() -> None:
 def test_trades_replay_then_only_new_ones() -> None:
     market, clock = _market(2)
     view = StreamView(market)
-    replay = view.replay(BTC_BINANCE_TRADES)
+    replay = view.replay(BTC_TRADES)
     assert len(replay) == TRADE_HISTORY
     first = replay[-1]
     assert first["TYPE"] == "0"
@@ -176,7 +174,7 @@ def test_trades_replay_then_only_new_ones() -> None:
     for _ in range(50):
         clock.advance(STEP_S)
         market.advance(STEP_S)
-        new += view.update(BTC_BINANCE_TRADES)
+        new += view.update(BTC_TRADES)
     assert new
     seqs = [t["CCSEQ"] for t in replay + new]
     assert seqs == sorted(set(seqs)), "trades repeated or out of order"
@@ -191,7 +189,7 @@ def test_rest_price_body() -> None:
     _run(market, clock, 2)
     body = rest.price(market, "BTC", ["USD", "EUR"])
     assert body == {
-        "USD": market.snapshot(BTC_USD)["PRICE"],
+        "USD": market.snapshot(BTC)["PRICE"],
         "EUR": market.snapshot(parse_sub("5~CCCAGG~BTC~EUR"))["PRICE"],
     }
     # No direct DOGE/EUR market: REST converts through BTC, but the stream has no such sub.
@@ -230,7 +228,7 @@ def test_rest_pricemultifull_raw() -> None:
             assert raw["CHANGEPCTDAY"] == (raw["PRICE"] - raw["OPENDAY"]) / raw["OPENDAY"] * 100
             assert raw["CHANGEPCTHOUR"] == (raw["PRICE"] - raw["OPENHOUR"]) / raw["OPENHOUR"] * 100
             assert isinstance(body["DISPLAY"][fsym][tsym]["PRICE"], str)
-    assert body["RAW"]["BTC"]["USD"]["PRICE"] == market.snapshot(BTC_USD)["PRICE"]
+    assert body["RAW"]["BTC"]["USD"]["PRICE"] == market.snapshot(BTC)["PRICE"]
 
 
 def test_hour_rollover_resets_openhour() -> None:
@@ -240,7 +238,7 @@ def test_hour_rollover_resets_openhour() -> None:
         clock.advance(60)
         market.advance(0.1)
     market.advance(0.1)
-    snap = market.snapshot(BTC_USD)
+    snap = market.snapshot(BTC)
     assert snap["VOLUMEHOUR"] < snap["VOLUMEDAY"]
     assert snap["LOWHOUR"] <= snap["OPENHOUR"] <= snap["HIGHHOUR"]
     assert abs(snap["OPENHOUR"] / snap["PRICE"] - 1) < 0.01
@@ -279,15 +277,15 @@ def test_sharp_moves_make_a_two_percent_alert_fire_within_about_a_minute() -> No
 
 def test_no_sharp_moves_when_disabled() -> None:
     market, clock = _market(1, sharp_move_prob=0.0)
-    start = market.snapshot(BTC_USD)["PRICE"]
+    start = market.snapshot(BTC)["PRICE"]
     _run(market, clock, 60, {"BTC"})
     assert market.sharp_moves == []
-    assert abs(market.snapshot(BTC_USD)["PRICE"] / start - 1) < 0.02
+    assert abs(market.snapshot(BTC)["PRICE"] / start - 1) < 0.02
 
 
 def test_firehose_frames_cycle_with_a_new_price_every_frame() -> None:
     market, _ = _market()
-    subs = [BTC_USD, ETH_COINBASE]
+    subs = [BTC, ETH_COINBASE]
     frames = build_cycle(market, subs, 1000)
     assert len(frames) == 1000
     assert len({f["PRICE"] for f in frames}) > 900

@@ -17,8 +17,8 @@ from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.subs import parse_sub
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
 from ccdesk.wording import webhook_words
+from tests.pairs import BTC
 
-BTC = parse_sub("BTC-USD")
 SECRET = "T0KEN-in-the-path"
 
 

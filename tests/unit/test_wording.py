@@ -2,10 +2,8 @@
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule
 from ccdesk.core.events import Reason, State, Status
-from ccdesk.core.subs import parse_sub
 from ccdesk.wording import alert_body, alert_title, status_words
-
-BTC = parse_sub("BTC-USD")
+from tests.pairs import BTC
 
 
 def test_move_alert_says_how_long_the_move_took():

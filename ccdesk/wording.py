@@ -18,6 +18,7 @@ from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, Sa
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
+from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsProblem
@@ -111,11 +112,12 @@ def settings_problems_text(problems: Sequence[SettingsProblem]) -> str:
     return f"Some settings were invalid and were reset to their defaults: {names}."
 
 
-def window_title(pinned: Quote | None) -> str:
-    """``ccdesk — BTC/USD 91,230.12``: the window title follows the pinned pair's price."""
+def window_title(pinned: Quote | None, fresh: bool) -> str:
+    """``ccdesk — BTC/USD 91,230.12``: the window title follows the pinned pair's price, marked
+    ``(stale)`` when the freshness rule says it is not live."""
     if pinned is None or pinned.price is None:
         return "ccdesk"
-    return f"ccdesk — {pinned.sub.pair} {format_price(pinned.price)}"
+    return f"ccdesk — {pinned.sub.pair} {format_price(pinned.price)}" + ("" if fresh else " (stale)")
 
 
 # --- the window's status line ---------------------------------------------------------------------
@@ -352,11 +354,11 @@ _DOWN_ARROW = "▼"
 _ZERO_PCT = 0.005  # format_pct shows 0.00% below this
 
 
-def quote_line(quote: Quote, now: float, stale_after_s: float) -> str:
+def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
     """One pair for the tooltip and the menu: ``BTC/USD 91,230.12 ▲ +2.14%``.
 
     The arrow and percentage are the 24 h change (omitted when unknown, e.g. trades); ``(stale)``
-    marks a pair whose own data is older than ``stale_after_s`` at monotonic ``now``.
+    marks a pair that the freshness rule does not call fresh at monotonic ``now``.
     """
     if quote.price is None:
         return f"{quote.sub.label}: waiting for a price"
@@ -365,7 +367,7 @@ def quote_line(quote: Quote, now: float, stale_after_s: float) -> str:
     if pct is not None and math.isfinite(pct):
         arrow = _UP_ARROW if pct >= _ZERO_PCT else _DOWN_ARROW if pct <= -_ZERO_PCT else ""
         text += f" {arrow} {format_pct(pct)}" if arrow else f" {format_pct(pct)}"
-    if quote.is_stale(now, stale_after_s):
+    if not freshness.is_fresh(quote, now):
         text += " (stale)"
     return text
 
@@ -383,7 +385,7 @@ def tooltip_text(
     quotes: Sequence[Quote],
     status: Status | None,
     now: float,
-    stale_after_s: float,
+    freshness: Freshness,
     *,
     paused_until: float | None = None,
     key_problem: str | None = None,
@@ -396,7 +398,7 @@ def tooltip_text(
     else:
         head = APP_TITLE
     lines = [head]
-    lines += [quote_line(q, now, stale_after_s) for q in quotes[:MAX_TOOLTIP_PAIRS]]
+    lines += [quote_line(q, now, freshness) for q in quotes[:MAX_TOOLTIP_PAIRS]]
     if len(quotes) > MAX_TOOLTIP_PAIRS:
         lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")
     if not quotes:

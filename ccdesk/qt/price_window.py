@@ -215,7 +215,7 @@ class PriceWindow(QMainWindow):
         if line is not None:
             wake = line if wake is None else min(wake, line)
         pinned = self.model.pinned_quote()
-        title = window_title(pinned)
+        title = window_title(pinned, self.model.freshness.is_fresh(pinned, now))
         if self.windowTitle() != title:
             self.setWindowTitle(title)
         return wake

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from ccdesk.core.formatting import format_age, format_pct, format_price, next_age_change
+from ccdesk.core.freshness import Freshness
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
@@ -59,8 +60,7 @@ class QuoteTableModel(QAbstractTableModel):
         super().__init__()
         self._rows: list[Row] = []
         self._index: dict[Sub, int] = {}
-        self._stale_after_s = stale_after_s
-        self._live_since: float | None = None  # None: connection down
+        self._freshness = Freshness(None, stale_after_s)  # live_since None: connection down
         self._now = 0.0
         self._shown: dict[Sub, tuple[bool, str | None]] = {}  # what refresh() last showed per row
         self._pinned: Sub | None = None
@@ -104,13 +104,13 @@ class QuoteTableModel(QAbstractTableModel):
 
     def set_connection(self, live_since: float | None) -> None:
         """The monotonic time the current session began, or None while disconnected."""
-        if live_since != self._live_since:
-            self._live_since = live_since
+        if live_since != self._freshness.live_since:
+            self._freshness = replace(self._freshness, live_since=live_since)
             self._refresh_all()
 
     def set_stale_after(self, seconds: float) -> None:
-        if seconds != self._stale_after_s:
-            self._stale_after_s = seconds
+        if seconds != self._freshness.stale_after_s:
+            self._freshness = replace(self._freshness, stale_after_s=seconds)
             self._refresh_all()
 
     def apply_settings(self, settings: Settings) -> None:
@@ -136,8 +136,9 @@ class QuoteTableModel(QAbstractTableModel):
         return [r.quote for r in self._rows if r.quote is not None]
 
     @property
-    def stale_after_s(self) -> float:
-        return self._stale_after_s
+    def freshness(self) -> Freshness:
+        """The rule that decides which prices are shown as live (the tray and the title use it too)."""
+        return self._freshness
 
     def refresh(self, now: float) -> float | None:
         """Advance the clock used for ages and staleness; returns when a row next changes (see
@@ -170,8 +171,9 @@ class QuoteTableModel(QAbstractTableModel):
                 continue
             age = max(0.0, now - q.received_at)
             at = q.received_at + next_age_change(age)
-            if self.is_live(row):  # it will turn stale at the threshold
-                at = min(at, q.received_at + self._stale_after_s + 1e-3)
+            stale_at = self._freshness.stale_at(q, now) if row.rejected is None else None
+            if stale_at is not None:  # it will turn stale at the threshold
+                at = min(at, stale_at)
             soonest = at if soonest is None else min(soonest, at)
         return soonest
 
@@ -186,15 +188,7 @@ class QuoteTableModel(QAbstractTableModel):
         return list(self._rows)
 
     def is_live(self, row: Row) -> bool:
-        q = row.quote
-        since = self._live_since
-        return (
-            q is not None
-            and row.rejected is None
-            and since is not None
-            and q.received_at >= since
-            and not q.is_stale(self._now, self._stale_after_s)
-        )
+        return row.rejected is None and self._freshness.is_fresh(row.quote, self._now)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._rows)

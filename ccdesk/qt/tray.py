@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ccdesk.core.events import State, Status
+from ccdesk.core.freshness import Freshness
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.core.subs import Sub
 from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
@@ -40,7 +41,7 @@ def tray_look(
     quote: Quote | None,
     status: Status | None,
     now: float,
-    stale_after_s: float,
+    freshness: Freshness,
     *,
     key_problem: bool = False,
 ) -> TrayLook:
@@ -50,7 +51,7 @@ def tray_look(
         quote: The pinned pair's quote, or None if it has none yet.
         status: The last connection status, or None before the stream started.
         now: Monotonic now, for staleness.
-        stale_after_s: A pair's data older than this is stale.
+        freshness: The one freshness rule (connection, session, threshold).
         key_problem: True when the app knows the key is missing or unusable.
     """
     if key_problem or (status is not None and status.state is State.AUTH_FAILED):
@@ -62,7 +63,7 @@ def tray_look(
             return TrayLook.STALE
     if quote is None or quote.price is None:
         return TrayLook.IDLE
-    if quote.is_stale(now, stale_after_s):
+    if not freshness.is_fresh(quote, now):
         return TrayLook.STALE
     if quote.direction is PriceDirection.UP:
         return TrayLook.UP
@@ -148,7 +149,7 @@ class QuoteSource(Protocol):
     """Where the tray reads prices: the GUI's one quote store (the price table's model)."""
 
     @property
-    def stale_after_s(self) -> float: ...
+    def freshness(self) -> Freshness: ...
 
     def quotes(self) -> Sequence[Quote]: ...
 
@@ -196,7 +197,7 @@ class Tray(QObject):
         self._quotes: tuple[Quote, ...] = ()
         self._pinned: Quote | None = None
         self._now = 0.0
-        self._stale_after_s = math.inf
+        self._freshness = Freshness()
         self._status: Status | None = None
         self._key_problem: str | None = None
         self._paused_until: float | None = None
@@ -256,20 +257,18 @@ class Tray(QObject):
         source = self._source
         if source is None:
             return None
-        stale_after_s = source.stale_after_s
+        freshness = source.freshness
         self._quotes = tuple(source.quotes())
         self._pinned = source.pinned_quote()
         self._now = now
-        self._stale_after_s = stale_after_s
+        self._freshness = freshness
         self._refresh()
-        upcoming = [
-            q.received_at + stale_after_s + 1e-3 for q in self._quotes if not q.is_stale(now, stale_after_s)
-        ]
+        upcoming = [at for at in (freshness.stale_at(q, now) for q in self._quotes) if at is not None]
         return min(upcoming) if upcoming else None
 
-    @Slot(object, object, float, float)
+    @Slot(object, object, float, object)
     def set_quotes(
-        self, quotes: Sequence[Quote], pinned: Sub | None, now: float, stale_after_s: float
+        self, quotes: Sequence[Quote], pinned: Sub | None, now: float, freshness: Freshness
     ) -> None:
         """Show the latest prices.
 
@@ -277,7 +276,7 @@ class Tray(QObject):
             quotes: Every pair's latest quote, in display order.
             pinned: The pair the icon and the menu's first entry follow; None follows the first.
             now: Monotonic now, for staleness.
-            stale_after_s: A pair whose own data is older than this is shown as stale.
+            freshness: The one freshness rule: a price it does not call fresh is shown as stale.
         """
         self._quotes = tuple(quotes)
         if pinned is None:
@@ -285,7 +284,7 @@ class Tray(QObject):
         else:
             self._pinned = next((q for q in self._quotes if q.sub == pinned), None)
         self._now = now
-        self._stale_after_s = stale_after_s
+        self._freshness = freshness
         self._refresh()
 
     @Slot(object)
@@ -337,7 +336,7 @@ class Tray(QObject):
             self._pinned,
             self._status,
             self._now,
-            self._stale_after_s,
+            self._freshness,
             key_problem=self._key_problem is not None,
         )
         if look is not self._look:
@@ -347,7 +346,7 @@ class Tray(QObject):
             self._quotes,
             self._status,
             self._now,
-            self._stale_after_s,
+            self._freshness,
             paused_until=self._paused_until,
             key_problem=self._key_problem,
         )
@@ -359,7 +358,7 @@ class Tray(QObject):
             TrayMenuState(
                 pinned_text=None
                 if pinned is None or pinned.price is None
-                else quote_line(pinned, self._now, self._stale_after_s),
+                else quote_line(pinned, self._now, self._freshness),
                 window_visible=self._window_visible,
                 paused_until=self._paused_until,
             )

@@ -171,10 +171,15 @@ def test_sleep_resume_marks_everything_stale_until_fresh_data(qtbot, sim, harnes
     qtbot.waitUntil(lambda: h.live_rows() == [], timeout=10000)  # stale once the jump is seen (<= 5 s)
     index = h.model.index(0, QuoteTableModel.TREND)
     assert h.model.data(index, STALE_ROLE) is True
+    # One freshness rule for every view: the tray's lines and the title say stale too.
+    h.tray.refresh(clock.monotonic())
+    h.window.refresh(clock.monotonic())
+    assert [line.endswith("(stale)") for line in h.tray.tooltip().splitlines()[1:3]] == [True, True]
+    assert h.window.windowTitle().endswith("(stale)")
     qtbot.waitUntil(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, timeout=15000)
     # The new session's snapshots are fresh data: rows come back live only with them.
     qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
-    since = h.model._live_since
+    since = h.model.freshness.live_since
     assert all(r.quote.received_at >= since for r in h.model.rows())
 
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.events import Reason, State, Status
+from ccdesk.core.freshness import Freshness
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.core.subs import parse_sub
 from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
@@ -24,6 +25,7 @@ from tests.pairs import BTC, BTC_TRADES, ETH_COINBASE, SOL
 
 NOW = 1000.0
 STALE_S = 60.0
+FRESH = Freshness(live_since=0.0, stale_after_s=STALE_S)  # connected since long before NOW
 LIVE = Status(State.CONNECTED, Reason.WELCOMED)
 
 
@@ -43,16 +45,16 @@ def tray(qapp) -> Iterator[Tray]:
 
 
 def test_quote_line_shows_price_arrow_and_24h_change() -> None:
-    assert quote_line(quote(BTC), NOW, STALE_S) == "BTC/USD 91,230.12 ▲ +2.14%"
+    assert quote_line(quote(BTC), NOW, FRESH) == "BTC/USD 91,230.12 ▲ +2.14%"
     down = quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)
-    assert quote_line(down, NOW, STALE_S) == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
+    assert quote_line(down, NOW, FRESH) == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
     flat = quote(SOL, price=150.0, open_24h=150.0)
-    assert quote_line(flat, NOW, STALE_S) == "SOL/USD 150.00 0.00%"
+    assert quote_line(flat, NOW, FRESH) == "SOL/USD 150.00 0.00%"
     trade = quote(BTC_TRADES, price=91_021.74, open_24h=None)
-    assert quote_line(trade, NOW, STALE_S) == "BTC/USDT Binance trades 91,021.74"
-    assert quote_line(quote(BTC, price=None), NOW, STALE_S) == "BTC/USD: waiting for a price"
+    assert quote_line(trade, NOW, FRESH) == "BTC/USDT Binance trades 91,021.74"
+    assert quote_line(quote(BTC, price=None), NOW, FRESH) == "BTC/USD: waiting for a price"
     old = quote(BTC, received_at=NOW - STALE_S - 1)
-    assert quote_line(old, NOW, STALE_S) == "BTC/USD 91,230.12 ▲ +2.14% (stale)"
+    assert quote_line(old, NOW, FRESH) == "BTC/USD 91,230.12 ▲ +2.14% (stale)"
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,25 @@ def test_quote_line_shows_price_arrow_and_24h_change() -> None:
     ],
 )
 def test_tray_look_precedence(pinned, status, key_problem, expected) -> None:
-    assert tray_look(pinned, status, NOW, STALE_S, key_problem=key_problem) is expected
+    assert tray_look(pinned, status, NOW, FRESH, key_problem=key_problem) is expected
+
+
+def test_prices_from_before_the_session_are_stale_in_the_icon_tooltip_and_menu(qtbot) -> None:
+    # After a suspend or a reconnect, a price that looks seconds old (monotonic time stopped while
+    # asleep) but arrived before the current session began is not live anywhere: one rule for all.
+    resumed = Freshness(live_since=NOW - 0.5, stale_after_s=STALE_S)
+    before = quote(BTC, received_at=NOW - 1.0)
+    assert tray_look(before, LIVE, NOW, resumed) is TrayLook.STALE
+    assert quote_line(before, NOW, resumed).endswith("(stale)")
+    tray = Tray()
+    tray.set_quotes([before], BTC, NOW, resumed)
+    assert tray.look() is TrayLook.STALE
+    assert "(stale)" in tray.tooltip()
+    assert tray.menu().pinned.text().endswith("(stale)")
+    fresh = quote(BTC, received_at=NOW - 0.1)
+    tray.set_quotes([fresh], BTC, NOW, resumed)
+    assert tray.look() is TrayLook.UP
+    assert "(stale)" not in tray.tooltip()
 
 
 def test_paused_words() -> None:
@@ -90,7 +110,7 @@ def test_tooltip_lists_every_pair_with_price_and_change() -> None:
         [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)],
         LIVE,
         NOW,
-        STALE_S,
+        FRESH,
         paused_until=math.inf,
     )
     assert text.splitlines() == [
@@ -99,15 +119,15 @@ def test_tooltip_lists_every_pair_with_price_and_change() -> None:
         "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
         "Alerts paused until resumed",
     ]
-    assert tooltip_text([], None, NOW, STALE_S).splitlines() == ["ccdesk", "No prices yet"]
-    assert tooltip_text([], LIVE, NOW, STALE_S, key_problem="API key rejected").splitlines()[0] == (
+    assert tooltip_text([], None, NOW, FRESH).splitlines() == ["ccdesk", "No prices yet"]
+    assert tooltip_text([], LIVE, NOW, FRESH, key_problem="API key rejected").splitlines()[0] == (
         "ccdesk: API key rejected"
     )
 
 
 def test_tooltip_is_cut_after_many_pairs() -> None:
     subs = [parse_sub(f"C{i}-USD") for i in range(MAX_TOOLTIP_PAIRS + 5)]
-    lines = tooltip_text([quote(s) for s in subs], LIVE, NOW, STALE_S).splitlines()
+    lines = tooltip_text([quote(s) for s in subs], LIVE, NOW, FRESH).splitlines()
     assert len(lines) == 1 + MAX_TOOLTIP_PAIRS + 1
     assert lines[-1] == "… and 5 more"
 
@@ -161,7 +181,7 @@ def test_offscreen_there_is_no_tray_and_nothing_is_shown(tray: Tray) -> None:
 def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
     quotes = [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5, direction=PriceDirection.DOWN)]
     tray.set_connection(LIVE)
-    tray.set_quotes(quotes, ETH_COINBASE, NOW, STALE_S)
+    tray.set_quotes(quotes, ETH_COINBASE, NOW, FRESH)
     assert tray.look() is TrayLook.DOWN
     assert tray.tooltip().splitlines()[1:] == [
         "BTC/USD 91,230.12 ▲ +2.14%",
@@ -170,31 +190,31 @@ def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
     assert tray._icon.toolTip() == tray.tooltip()
     assert tray.menu().pinned.text() == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
 
-    tray.set_quotes(quotes, None, NOW, STALE_S)  # no pinned pair: the first one leads
+    tray.set_quotes(quotes, None, NOW, FRESH)  # no pinned pair: the first one leads
     assert tray.look() is TrayLook.UP
     assert tray.menu().pinned.text() == "BTC/USD 91,230.12 ▲ +2.14%"
 
-    tray.set_quotes(quotes, BTC, NOW + 120, STALE_S)
+    tray.set_quotes(quotes, BTC, NOW + 120, FRESH)
     assert tray.look() is TrayLook.STALE
     assert tray.menu().pinned.text().endswith("(stale)")
 
-    tray.set_quotes(quotes, SOL, NOW, STALE_S)  # pinned pair without data yet
+    tray.set_quotes(quotes, SOL, NOW, FRESH)  # pinned pair without data yet
     assert tray.look() is TrayLook.IDLE
     assert tray.menu().pinned.text() == "Waiting for prices…"
     assert not tray.menu().pinned.isEnabled()
 
 
 def test_the_icon_changes_only_when_the_look_does(tray: Tray) -> None:
-    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    tray.set_quotes([quote(BTC)], BTC, NOW, FRESH)
     key = tray._icon.icon().cacheKey()
-    tray.set_quotes([quote(BTC, price=91_300.0)], BTC, NOW + 1, STALE_S)
+    tray.set_quotes([quote(BTC, price=91_300.0)], BTC, NOW + 1, FRESH)
     assert tray._icon.icon().cacheKey() == key
-    tray.set_quotes([quote(BTC, direction=PriceDirection.DOWN)], BTC, NOW + 2, STALE_S)
+    tray.set_quotes([quote(BTC, direction=PriceDirection.DOWN)], BTC, NOW + 2, FRESH)
     assert tray._icon.icon().cacheKey() != key
 
 
 def test_connection_and_key_problems_change_the_look(tray: Tray) -> None:
-    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    tray.set_quotes([quote(BTC)], BTC, NOW, FRESH)
     tray.set_connection(Status(State.RECONNECTING, Reason.CONNECTION_LOST))
     assert tray.look() is TrayLook.DISCONNECTED
     assert tray.tooltip().startswith("ccdesk: Reconnecting\n")
@@ -231,7 +251,7 @@ def test_window_entry_follows_the_window(tray: Tray) -> None:
 
 def test_menu_entries_emit_requests(tray: Tray, qtbot: QtBot) -> None:
     a = tray.menu()
-    tray.set_quotes([quote(BTC)], BTC, NOW, STALE_S)
+    tray.set_quotes([quote(BTC)], BTC, NOW, FRESH)
     with qtbot.waitSignal(tray.show_window_requested, timeout=1000):
         a.pinned.trigger()
     with qtbot.waitSignal(tray.toggle_window_requested, timeout=1000):

@@ -2,8 +2,8 @@
 and stopped from here, and the worker's signals passed on to whoever routes them (the controller).
 
 Runs are serialised on the one thread: a restart stops the running client and queues the next
-start behind it, so the last request wins and a late ``finished`` of an old run is not mistaken
-for the end of the new one.
+start behind it under a new generation, so the last request wins, a start that was superseded while
+queued does nothing, and a late ``finished`` of an old run is not mistaken for the end of the new one.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class StreamSession(QObject):
         quotes_changed(QuotesChanged), status_changed(Status), sub_rejected(SubRejected),
         server_notice(ServerNotice), alert_fired(Alert): the worker's, passed on.
         key_rejected(): the latest run ended because the server refused the key.
-        _start(StreamParams): internal, queued to the worker's thread.
+        _start(int): internal, the generation to run, queued to the worker's thread.
     """
 
     quotes_changed = Signal(object)
@@ -53,21 +53,27 @@ class StreamSession(QObject):
         self.qthread.setObjectName("ccdesk-stream")
         self.worker.moveToThread(self.qthread)
         self.qthread.start()
-        self._runs_queued = 0
+        self._latest = 0
+        self._running = False
         self._closed = False
 
     @property
     def running(self) -> bool:
-        """True while a run is started or queued (the client reconnects by itself meanwhile)."""
-        return self._runs_queued > 0
+        """True from a request until the latest run ends (the client reconnects by itself meanwhile)."""
+        return self._running
+
+    @property
+    def ended(self) -> bool:
+        """True once the stream thread has finished (after ``stop``)."""
+        return self.qthread.isFinished()
 
     def run(self, params: StreamParams) -> None:
         """Stream with ``params``, replacing a running stream (it stops; this one starts after it)."""
         if self._closed:
             return
-        self.worker.stop()
-        self._runs_queued += 1
-        self._start.emit(params)
+        self._latest = self.worker.request(params)
+        self._running = True
+        self._start.emit(self._latest)
 
     def add(self, subs: Sequence[Sub]) -> None:
         self.worker.add(subs)
@@ -93,7 +99,10 @@ class StreamSession(QObject):
         return bool(ended)
 
     @Slot(object)
-    def _on_worker_finished(self, state: State) -> None:
-        self._runs_queued = max(0, self._runs_queued - 1)
-        if state is State.AUTH_FAILED and self._runs_queued == 0:
+    def _on_worker_finished(self, outcome: tuple[int, State]) -> None:
+        generation, state = outcome
+        if generation != self._latest:
+            return  # an older run, replaced by a restart: the latest one goes on
+        self._running = False
+        if state is State.AUTH_FAILED:
             self.key_rejected.emit()

@@ -45,9 +45,14 @@ class StreamParams:
 
 class StreamWorker(QObject):
     """Lives on the stream QThread (``moveToThread``); ``start_stream`` blocks that thread in the
-    client's loop until ``stop()``. It only turns core events into signals: the coalescing is the
-    client's, the alerts the ``AlertFeed``'s. Only ``add``/``remove``/``set_rules``/
-    ``reconnect_now``/``stop``/``shutdown`` may be called from other threads; they are thread-safe.
+    client's loop until the client stops. It only turns core events into signals: the coalescing is
+    the client's, the alerts the ``AlertFeed``'s.
+
+    Restarts are serialised and the last request wins: ``request`` (any thread) records the wanted
+    run under a generation number and stops the running client; a queued ``start_stream`` for an
+    older generation does nothing. The watchlist and rules a run starts with are the latest ones
+    (``add``/``remove``/``set_rules`` update them even while no client runs), so an edit made
+    during a restart is never lost. Every method but ``start_stream`` is thread-safe.
 
     Signals:
         quotes_changed(QuotesChanged): changed quotes, at most once per flush interval.
@@ -55,7 +60,7 @@ class StreamWorker(QObject):
         sub_rejected(SubRejected): the server refused a pair.
         server_notice(ServerNotice): a server complaint that is not about one pair.
         alert_fired(Alert): an alert rule fired (evaluated on every price).
-        finished(State): the client returned (STOPPED or AUTH_FAILED).
+        finished(tuple[int, State]): the run of that generation returned (STOPPED or AUTH_FAILED).
     """
 
     quotes_changed = Signal(object)
@@ -68,28 +73,53 @@ class StreamWorker(QObject):
     def __init__(self, clock: Clock | None = None) -> None:
         super().__init__()
         self._clock = clock or SystemClock()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards everything below; never held while calling out
         self._client: StreamClient | None = None
         self._feed: AlertFeed | None = None
         self._closed = False
+        self._latest = 0
+        self._params: StreamParams | None = None
+        self._subs: list[Sub] = []
+        self._rules: tuple[Rule, ...] = ()
 
     # -- any thread ---------------------------------------------------------------------------
 
-    def add(self, subs: Sequence[Sub]) -> None:
-        """Subscribe more pairs on the live socket."""
-        client = self._client
+    def request(self, params: StreamParams) -> int:
+        """Want a run with ``params``: the running client stops; returns the run's generation, to
+        pass to ``start_stream`` (queued to this worker's thread)."""
+        with self._lock:
+            self._latest += 1
+            self._params = params
+            self._subs = list(dict.fromkeys(params.subs))
+            self._rules = tuple(params.rules)
+            client = self._client
         if client is not None:
-            client.add(subs)
+            client.stop()
+        return self._latest
+
+    def add(self, subs: Sequence[Sub]) -> None:
+        """Watch more pairs (subscribed on the live socket at once)."""
+        with self._lock:
+            new = [s for s in dict.fromkeys(subs) if s not in self._subs]
+            self._subs.extend(new)
+            client = self._client
+        if client is not None and new:
+            client.add(new)
 
     def remove(self, subs: Sequence[Sub]) -> None:
-        """Unsubscribe pairs on the live socket."""
-        client = self._client
-        if client is not None:
-            client.remove(subs)
+        """Stop watching pairs (unsubscribed on the live socket at once)."""
+        with self._lock:
+            gone = set(subs)
+            self._subs = [s for s in self._subs if s not in gone]
+            client = self._client
+        if client is not None and gone:
+            client.remove(list(gone))
 
     def set_rules(self, rules: Sequence[Rule]) -> None:
         """Replace the alert rules; applied on the stream thread before the next price."""
-        feed = self._feed
+        with self._lock:
+            self._rules = tuple(rules)
+            feed = self._feed
         if feed is not None:
             feed.set_rules(rules)
 
@@ -100,7 +130,7 @@ class StreamWorker(QObject):
             client.reconnect_now()
 
     def stop(self) -> None:
-        """Stop the running client (e.g. to restart with a new key). Any thread, does not wait."""
+        """Stop the running client. Any thread, does not wait."""
         client = self._client
         if client is not None:
             client.stop()
@@ -116,26 +146,29 @@ class StreamWorker(QObject):
     # -- the stream thread --------------------------------------------------------------------
 
     @Slot(object)
-    def start_stream(self, params: StreamParams) -> None:
-        """Run the client until stopped (blocks this worker's thread)."""
-        self._feed = AlertFeed(params.rules, self._clock)
-        config = StreamConfig(url=params.url, backoff=params.backoff, coalesce_s=params.flush_interval_s)
-        client = StreamClient(params.key, params.subs, self._on_event, config, clock=self._clock)
+    def start_stream(self, generation: int) -> None:
+        """Run the client of ``generation`` until it stops (blocks this worker's thread); an
+        older generation than the latest requested is skipped."""
         with self._lock:
-            closed = self._closed
-            if not closed:
-                self._client = client
+            params = self._params
+            if self._closed or generation != self._latest or params is None:
+                return
+            feed = self._feed = AlertFeed(self._rules, self._clock)
+            config = StreamConfig(url=params.url, backoff=params.backoff, coalesce_s=params.flush_interval_s)
+            client = StreamClient(params.key, self._subs, self._on_event, config, clock=self._clock)
+            self._client = client
         state = State.STOPPED
-        if not closed:
-            try:
-                state = client.run()
-            except Exception:
-                log.exception("the stream thread failed")
-                self.status_changed.emit(Status(State.STOPPED, Reason.STOP_REQUESTED, "internal error"))
-            finally:
-                with self._lock:
-                    self._client = None
-        self.finished.emit(state)
+        try:
+            state = client.run()
+        except Exception:  # run() supervises its sessions; this would be a bug in the loop itself
+            log.exception("the stream thread failed")
+            self.status_changed.emit(Status(State.STOPPED, Reason.STOP_REQUESTED, "internal error"))
+        finally:
+            with self._lock:
+                self._client = None
+                if self._feed is feed:
+                    self._feed = None
+        self.finished.emit((generation, state))
 
     def _on_event(self, ev: StreamEvent) -> None:
         # Called on the stream thread for every event: keep it quick.

@@ -4,7 +4,7 @@ seen by alerts, status signals, clean bounded stop, no leaked thread."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Slot
 
 from ccdesk.core.alerts import MoveRule
 from ccdesk.core.api_key import ApiKey
@@ -16,10 +16,6 @@ from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 from tests.pairs import BTC, ETH
 
 
-class Starter(QObject):
-    start = Signal(object)
-
-
 class Collector(QObject):
     """Main-thread receiver with @Slot methods, as the controller is: worker signals then arrive
     queued on this thread (pytest-qt's waitSignal on a cross-thread signal would connect directly
@@ -27,7 +23,7 @@ class Collector(QObject):
 
     def __init__(self, worker: StreamWorker) -> None:
         super().__init__()
-        self.batches, self.alerts, self.statuses, self.finished = [], [], [], []
+        self.batches, self.alerts, self.statuses, self.finished, self.generations = [], [], [], [], []
         worker.quotes_changed.connect(self.on_quotes)
         worker.alert_fired.connect(self.on_alert)
         worker.status_changed.connect(self.on_status)
@@ -47,8 +43,9 @@ class Collector(QObject):
         self.statuses.append(status)
 
     @Slot(object)
-    def on_finished(self, state):
-        self.finished.append(state)
+    def on_finished(self, outcome):
+        self.generations.append(outcome[0])
+        self.finished.append(outcome[1])
 
 
 @pytest.fixture
@@ -59,22 +56,20 @@ def sim(make_sim):
 @pytest.fixture
 def stream(qtbot):
     worker = StreamWorker()
-    thread = StreamSession(SystemClock(), worker)
-    starter = Starter()
-    starter.start.connect(worker.start_stream)
-    yield worker, thread, starter, Collector(worker)
-    assert thread.stop(3000), "the stream thread did not end"
-    assert thread.qthread.isFinished()
+    session = StreamSession(SystemClock(), worker)
+    yield worker, session, Collector(worker)
+    assert session.stop(3000), "the stream thread did not end"
+    assert session.qthread.isFinished()
 
 
 def test_quotes_arrive_coalesced_and_alerts_see_every_price(qtbot, make_sim, stream):
-    worker, _, starter, got = stream
+    worker, session, got = stream
     rule = MoveRule(pct=0.0001, window_s=60, cooldown_s=0)
     firehose = make_sim(firehose=True, seed=11)
     params = StreamParams(
         firehose.stream_url, ApiKey("k-0123456789ab"), (BTC, ETH), (rule,), flush_interval_s=0.1
     )
-    starter.start.emit(params)
+    session.run(params)
     qtbot.waitUntil(lambda: len(got.batches) >= 10, timeout=10000)
     worker.stop()
     qtbot.waitUntil(lambda: bool(got.finished), timeout=3000)
@@ -88,8 +83,8 @@ def test_quotes_arrive_coalesced_and_alerts_see_every_price(qtbot, make_sim, str
 
 
 def test_stop_is_bounded_and_finishes(qtbot, sim, stream):
-    worker, _, starter, got = stream
-    starter.start.emit(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
+    worker, session, got = stream
+    session.run(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
     qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
     worker.stop()
     qtbot.waitUntil(lambda: bool(got.finished), timeout=3000)
@@ -98,18 +93,18 @@ def test_stop_is_bounded_and_finishes(qtbot, sim, stream):
 
 
 def test_restart_with_new_params_on_the_same_thread(qtbot, sim, stream):
-    worker, _, starter, got = stream
-    starter.start.emit(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
+    worker, session, got = stream
+    session.run(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
     qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
     worker.stop()
-    starter.start.emit(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (ETH,), ()))
+    session.run(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (ETH,), ()))
     qtbot.waitUntil(lambda: any(q.sub == ETH for b in got.batches for q in b), timeout=5000)
     assert got.finished == [State.STOPPED]
 
 
 def test_runtime_rule_change_applies_on_the_stream_thread(qtbot, sim, stream):
-    worker, _, starter, got = stream
-    starter.start.emit(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
+    worker, session, got = stream
+    session.run(StreamParams(sim.stream_url, ApiKey("k-0123456789ab"), (BTC,), ()))
     qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
     assert got.alerts == []
     worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
@@ -117,10 +112,49 @@ def test_runtime_rule_change_applies_on_the_stream_thread(qtbot, sim, stream):
 
 
 def test_wrong_key_finishes_with_auth_failed(qtbot, make_sim, stream):
-    _, _, starter, got = stream
+    _, session, got = stream
     sim = make_sim(keys=["right-key-0123456789"])
-    starter.start.emit(
+    session.run(
         StreamParams(sim.stream_url, ApiKey("wrong-key-0123456"), (BTC,), (), backoff=BackoffPolicy())
     )
     qtbot.waitUntil(lambda: bool(got.finished), timeout=5000)
     assert got.finished == [State.AUTH_FAILED]
+
+
+KEY = ApiKey("k-0123456789ab")
+
+
+def test_the_last_of_two_quick_restarts_wins(qtbot, make_sim, stream):
+    # A new key and a new URL saved in one OK press restart twice in a row: the first start, still
+    # queued behind nothing or a stopping client, must not keep the app on the old URL.
+    _, session, got = stream
+    old, new = make_sim(rate=50.0, seed=1), make_sim(rate=50.0, seed=2)
+    session.run(StreamParams(old.stream_url, KEY, (BTC,), ()))
+    session.run(StreamParams(new.stream_url, KEY, (BTC,), ()))
+    assert new.wait_for(lambda: new.active_sockets() == 1, 5.0)
+    qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
+    assert old.wait_for(lambda: old.active_sockets() == 0, 3.0)
+    assert session.running
+
+
+def test_a_late_finished_of_the_old_run_does_not_end_the_new_one(qtbot, sim, stream):
+    _, session, got = stream
+    fast = BackoffPolicy(min_s=0.05, max_s=0.2, jitter=0.1)
+    session.run(StreamParams(sim.stream_url, KEY, (BTC,), (), backoff=fast))
+    qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
+    session.run(StreamParams(sim.stream_url, KEY, (ETH,), (), backoff=fast))
+    qtbot.waitUntil(lambda: got.finished == [State.STOPPED], timeout=5000)  # the first run's end
+    assert session.running  # the second run goes on: a network change must still reconnect it
+    conn = sim.connections[0].conn_id
+    session.reconnect_now()
+    assert sim.wait_for(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, 5.0)
+
+
+def test_watchlist_edits_during_a_restart_land(qtbot, sim, stream):
+    _, session, got = stream
+    session.run(StreamParams(sim.stream_url, KEY, (BTC,), ()))
+    qtbot.waitUntil(lambda: bool(got.batches), timeout=5000)
+    session.run(StreamParams(sim.stream_url, KEY, (BTC,), ()))
+    session.add([ETH])  # while the old client stops and the new one is not there yet
+    qtbot.waitUntil(lambda: any(q.sub == ETH for b in got.batches for q in b), timeout=5000)
+    assert sim.connections[0].subs == (str(BTC), str(ETH))

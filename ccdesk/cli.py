@@ -45,7 +45,7 @@ from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.urls import UrlError, check_url
-from ccdesk.wording import alert_body, alert_title, key_check_words, reason_words, status_words
+from ccdesk.wording import alert_body, alert_title, key_check_words, notice_words, reason_words, status_words
 
 log = logging.getLogger(__name__)
 
@@ -325,9 +325,18 @@ class _Printer:
 
     def notice(self, n: ServerNotice) -> None:
         if self._jsonl:
-            self._json({"kind": "notice", "message": n.message, "info": n.info})
+            self._json(
+                {
+                    "kind": "notice",
+                    "notice": n.kind.value,
+                    "message": n.message,
+                    "limit": n.limit,
+                    "info": n.info,
+                    "detail": notice_words(n),
+                }
+            )
         else:
-            print(f"ccdesk: server says {n.message}: {n.info or ''}", file=sys.stderr, flush=True)
+            print(f"ccdesk: {notice_words(n)}", file=sys.stderr, flush=True)
 
     def alert(self, a: Alert) -> None:
         direction = a.direction.value

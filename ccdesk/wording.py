@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
-from ccdesk.core.events import Reason, State, Status
+from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status
 from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
@@ -125,6 +125,23 @@ def window_title(pinned: Quote | None, fresh: bool) -> str:
 ACTIVITY_RECENT_S = 60.0
 """Below this age the status line says "under a minute ago": heartbeats come every 30 s on a healthy
 socket, so seconds would only flicker; the exact age appears once nothing has come for a minute."""
+
+
+def notice_words(notice: ServerNotice) -> str:
+    """A server notice in plain words: ``The server refused some pairs: this key may stream at most 300
+    pairs at once.``"""
+    if notice.kind is NoticeKind.TOO_MANY_SUBSCRIPTIONS:
+        most = f"at most {notice.limit} pairs at once" if notice.limit is not None else "fewer pairs"
+        return f"The server refused some pairs: this key may stream {most}."
+    if notice.kind is NoticeKind.LIMIT:
+        return f"The server says a limit was reached ({notice.message})."
+    return f"The server did not accept a request ({notice.message})."
+
+
+def over_limit_words(notice: ServerNotice) -> str:
+    """Why a row got no data after a subscription-limit notice (its tooltip)."""
+    most = f" ({notice.limit} pairs at once)" if notice.limit is not None else ""
+    return f"not available: over this key's subscription limit{most}"
 
 
 def status_line_text(status: Status, retry_in_s: float | None = None) -> str:

@@ -110,12 +110,32 @@ class Subscribed:
     sub: Sub
 
 
+class NoticeKind(enum.Enum):
+    """What a server notice is about."""
+
+    TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    """Some pairs were refused: the key's limit of pairs per connection was reached."""
+    LIMIT = "limit"
+    """Another limit was reached."""
+    SERVER_ERROR = "server_error"
+    """The server found fault with a request (invalid JSON, an unknown parameter...)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerNotice:
-    """A server complaint that is not about one pair (e.g. TOO_MANY_SUBSCRIPTIONS)."""
+    """A server complaint that is not about one pair; the stream goes on.
 
+    Attributes:
+        kind: What it is about.
+        message: The server's own word for it (``TOO_MANY_SUBSCRIPTIONS_MAX_300_PER_SOCKET``).
+        limit: The N of a ``..._MAX_{N}_...`` message, when it carries one.
+        info: The server's extra words, if any.
+    """
+
+    kind: NoticeKind
     message: str
-    info: str | None
+    limit: int | None = None
+    info: str | None = None
 
 
 StreamEvent = Status | PriceArrived | QuotesChanged | SubRejected | Subscribed | ServerNotice

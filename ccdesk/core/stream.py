@@ -23,6 +23,7 @@ from ccdesk.core.backoff import Backoff, BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.coalescer import Coalescer
 from ccdesk.core.events import (
+    NoticeKind,
     PriceArrived,
     QuotesChanged,
     Reason,
@@ -460,14 +461,22 @@ class StreamClient:
             if ev.kind is LimitKind.OPENING_SOCKETS_TOO_FAST:
                 return _End(_EndKind.LIMITED, Reason.OPENING_TOO_FAST, ev.message)
             log.warning("server limit: %s", ev.message)
-            self._on_event(ServerNotice(ev.message, ev.info))
+            kind = (
+                NoticeKind.TOO_MANY_SUBSCRIPTIONS
+                if ev.kind is LimitKind.TOO_MANY_SUBSCRIPTIONS
+                else NoticeKind.LIMIT
+            )
+            self._on_event(ServerNotice(kind, ev.message, ev.limit, ev.info))
             return None
         if t is ForceDisconnect:
             return _End(_EndKind.RETRY, Reason.FORCE_DISCONNECT, "FORCE_DISCONNECT")
         if t is ServerError:
             assert isinstance(ev, ServerError)
-            level = logging.DEBUG if ev.message == "SUBSCRIPTION_ALREADY_ACTIVE" else logging.WARNING
-            log.log(level, "server error %s (%s)", ev.message, ev.parameter)
+            if ev.message == "SUBSCRIPTION_ALREADY_ACTIVE":  # a harmless race of a re-subscribe
+                log.debug("server error %s (%s)", ev.message, ev.parameter)
+                return None
+            log.warning("server error %s (%s)", ev.message, ev.parameter)
+            self._on_event(ServerNotice(NoticeKind.SERVER_ERROR, ev.message, None, ev.info))
             return None
         return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
 

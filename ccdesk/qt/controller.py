@@ -16,7 +16,7 @@ from ccdesk.core.api_key import ApiKey, KeyProblem, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.demo import Demo, StartDemo
-from ccdesk.core.events import QuotesChanged, Reason, State, Status, SubRejected
+from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
@@ -38,6 +38,8 @@ from ccdesk.wording import (
     demo_failed_text,
     key_not_saved_text,
     key_problem_text,
+    notice_words,
+    over_limit_words,
 )
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class AppController(QObject):
         self.stream.status_changed.connect(self._on_stream_status_changed)
         self.stream.sub_rejected.connect(self._on_stream_sub_rejected)
         self.stream.alert_fired.connect(self._on_stream_alert_fired)
+        self.stream.server_notice.connect(self._on_stream_server_notice)
         self.stream.key_rejected.connect(self.keys.mark_rejected)
 
         keys.changed.connect(self._on_keys_changed)
@@ -205,6 +208,14 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_sub_rejected(self, rejected: SubRejected) -> None:
         self.model.mark_rejected(rejected.sub, "not available: rejected by the server (INVALID_SUB)")
+
+    @Slot(object)
+    def _on_stream_server_notice(self, notice: ServerNotice) -> None:
+        self.window.status_line.show_notice(notice_words(notice))
+        if notice.kind is NoticeKind.TOO_MANY_SUBSCRIPTIONS:
+            # The server does not say which pairs it refused: the ones still without data are the
+            # ones over the limit, and say so instead of waiting on "…" forever.
+            self.model.mark_waiting_rejected(over_limit_words(notice))
 
     @Slot(object)
     def _on_stream_alert_fired(self, alert: Alert) -> None:

@@ -102,6 +102,13 @@ class QuoteTableModel(QAbstractTableModel):
         self._rows[i].rejected = info or "rejected by the server"
         self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
 
+    def mark_waiting_rejected(self, info: str) -> None:
+        """Every pair still without data is not available (for ``info``'s reason) until data comes."""
+        for i, row in enumerate(self._rows):
+            if row.quote is None and row.rejected is None:
+                row.rejected = info
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+
     def set_connection(self, live_since: float | None) -> None:
         """The monotonic time the current session began, or None while disconnected."""
         if live_since != self._freshness.live_since:

@@ -60,13 +60,27 @@ class StatusLine(QFrame):
         layout.addWidget(self.button)
         self._status: Status | None = None
         self._problem = False
+        self._notice: str | None = None
         self._last_data_at: float | None = None
 
     def show_status(self, status: Status) -> None:
-        """The connection's state (it replaces a problem shown before)."""
+        """The connection's state (it replaces a problem shown before; a notice stays while the
+        session that got it is up)."""
         self._status = status
         self._problem = False
+        if status.state is not State.CONNECTED:
+            self._notice = None  # a new session starts afresh
         self._show(status_line_text(status), _STATE_COLORS[status.state], status.state is State.AUTH_FAILED)
+
+    def show_notice(self, text: str) -> None:
+        """A server notice, in words, after the state (``Live · The server refused some pairs...``)."""
+        self._notice = text
+        status = self._status
+        if status is not None and not self._problem:
+            self.show_status_text(status_line_text(status))
+
+    def show_status_text(self, text: str) -> None:
+        self.state.setText(text if self._notice is None else f"{text} · {self._notice}")
 
     def show_problem(self, text: str, *, offer_settings: bool) -> None:
         """A problem the user must solve (no key, a keyring failure), until the next state."""
@@ -97,11 +111,11 @@ class StatusLine(QFrame):
         ):
             text = status_line_text(status, max(0.0, status.retry_at - now))
             if self.state.text() != text:
-                self.state.setText(text)
+                self.show_status_text(text)
             wake = now + 1.0 if wake is None else min(wake, now + 1.0)
         return wake
 
     def _show(self, text: str, color: str, offer_settings: bool) -> None:
         self.dot.setStyleSheet(f"color: {color}")
-        self.state.setText(text)
+        self.show_status_text(text)
         self.button.setVisible(offer_settings)

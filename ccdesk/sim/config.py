@@ -22,6 +22,9 @@ class SimConfig:
         seed: seeds the market model.
         heartbeat_s: interval of the TYPE 999 heartbeat frames.
         max_sockets_per_key: more concurrent sockets on one key get ``429 TOO_MANY_SOCKETS_MAX_N_PER_CLIENT``.
+        max_subs_per_socket: a SubAdd beyond this many pairs on one socket gets one
+            ``429 TOO_MANY_SUBSCRIPTIONS_MAX_N_PER_SOCKET`` and the excess is not subscribed
+            (600 is the free tier's limit in PROTOCOL.md).
         sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
         firehose: after a SubAdd, send update frames as fast as the socket takes them instead of at ``rate``.
         firehose_limit: with ``firehose``, stop after exactly this many frames per connection.
@@ -40,6 +43,7 @@ class SimConfig:
     seed: int = 0
     heartbeat_s: float = 30.0
     max_sockets_per_key: int = 1
+    max_subs_per_socket: int = 600
     sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB
     firehose: bool = False
     firehose_limit: int | None = None

@@ -260,6 +260,15 @@ def too_many_sockets(max_sockets: int) -> Frame:
     }
 
 
+def too_many_subscriptions(max_subs: int) -> Frame:
+    """TYPE 429, sent once for a SubAdd that would go over ``max_subs`` pairs on one socket."""
+    return {
+        "TYPE": "429",
+        "MESSAGE": f"TOO_MANY_SUBSCRIPTIONS_MAX_{max_subs}_PER_SOCKET",
+        "INFO": "You have reached the maximum number of subscriptions for this socket",
+    }
+
+
 # --- errors (TYPE 500) ----------------------------------------------------------------------------
 
 

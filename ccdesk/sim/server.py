@@ -51,6 +51,7 @@ from ccdesk.sim.frames import (
     not_subscribed,
     subscribe_complete,
     too_many_sockets,
+    too_many_subscriptions,
     unauthorized,
     unsubscribe_all_complete,
     unsubscribe_complete,
@@ -564,7 +565,11 @@ class SimServer:
         return sub
 
     async def _sub_add(self, c: _Conn, subs: list[Any]) -> None:
+        over_limit = False
         for text in subs:
+            if text not in c.subs and len(c.subs) >= self._config.max_subs_per_socket:
+                over_limit = True  # the real streamer refuses the excess and says so once
+                continue
             sub = self._lookup(text)
             if sub is None:
                 await self._send(c, invalid_sub(str(text)))
@@ -581,6 +586,8 @@ class SimServer:
             with self._cond:
                 c.subs[text] = sub  # only now: no partial frame may precede the 16
                 self._cond.notify_all()
+        if over_limit:
+            await self._send(c, too_many_subscriptions(self._config.max_subs_per_socket))
         await self._send(c, load_complete())
         if self._config.firehose and c.subs and (c.firehose is None or c.firehose.done()):
             c.firehose = asyncio.get_running_loop().create_task(self._firehose_loop(c))

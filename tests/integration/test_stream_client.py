@@ -12,7 +12,16 @@ import pytest
 
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
-from ccdesk.core.events import PriceArrived, Reason, State, Status, SubRejected, Subscribed
+from ccdesk.core.events import (
+    NoticeKind,
+    PriceArrived,
+    Reason,
+    ServerNotice,
+    State,
+    Status,
+    SubRejected,
+    Subscribed,
+)
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import parse_sub
 from tests.fakes import JumpyClock
@@ -354,3 +363,19 @@ def test_reconnect_now_replaces_the_socket_and_keeps_the_watchlist(sim, run_clie
     assert second != first
     assert sim.wait_for(lambda: bool(subadds(sim, second)))
     assert subadds(sim, second) == [[str(BTC), str(ETH)]]
+
+
+def test_server_notices_reach_the_consumer_typed(make_sim, run_client):
+    sim = make_sim(rate=50.0, seed=7, max_subs_per_socket=1)
+    _, rec, _, _ = run_client(sim.stream_url, [BTC, ETH])
+    rec.wait(lambda evs: any(isinstance(e, ServerNotice) for e in evs))
+    notice = next(e for e in rec.events if isinstance(e, ServerNotice))
+    assert notice == ServerNotice(
+        NoticeKind.TOO_MANY_SUBSCRIPTIONS,
+        "TOO_MANY_SUBSCRIPTIONS_MAX_1_PER_SOCKET",
+        1,
+        "You have reached the maximum number of subscriptions for this socket",
+    )
+    rec.wait(ticks_for(BTC))
+    sim.send_frame({"TYPE": "500", "MESSAGE": "INVALID_JSON", "INFO": "bad"})
+    rec.wait(lambda evs: any(isinstance(e, ServerNotice) and e.kind is NoticeKind.SERVER_ERROR for e in evs))

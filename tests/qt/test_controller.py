@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtNetwork import QNetworkInformation
 
 from ccdesk.core.alerts import MoveRule
@@ -225,3 +226,16 @@ def test_the_key_in_use_is_offered_to_the_log_filter(qtbot, sim, harness):
     assert h.controller.secrets_for_logs() == ()
     h.controller.start()
     qtbot.waitUntil(lambda: h.controller.secrets_for_logs() == (KEY,), timeout=5000)
+
+
+def test_a_subscription_limit_shows_in_the_status_line_and_on_the_refused_rows(qtbot, make_sim, harness):
+    sim = make_sim(rate=50.0, seed=3, max_subs_per_socket=2)
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH, SOL), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: "refused some pairs" in h.window.status_line.state.text(), timeout=5000)
+    assert "at most 2 pairs at once" in h.window.status_line.state.text()
+    assert h.window.status_line.state.text().startswith("Live")
+    qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
+    sol = h.model.index(2, QuoteTableModel.PRICE)
+    assert h.model.data(sol) == "not available"
+    assert "subscription limit (2 pairs at once)" in h.model.data(sol, Qt.ItemDataRole.ToolTipRole)

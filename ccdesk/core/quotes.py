@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+import math
+from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ccdesk.core.clock import Clock
 from ccdesk.core.protocol import QuoteUpdate, Trade, TradeSide
 from ccdesk.core.subs import Sub
+
+
+_RECENT_TRADE_IDS: Final = 64
+"""Trade ids remembered per pair: more than a replay (~20) holds, so a replay is always recognised."""
 
 
 class PriceFlags(enum.IntFlag):
@@ -129,7 +135,16 @@ class Quote:
 class _State:
     """Mutable merged state of one subscription (never leaves the QuoteBook)."""
 
-    __slots__ = ("direction", "fields", "last_quantity", "last_side", "price", "received_at")
+    __slots__ = (
+        "direction",
+        "fields",
+        "last_quantity",
+        "last_side",
+        "price",
+        "received_at",
+        "trade_ids",
+        "trade_ts",
+    )
 
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}
@@ -138,6 +153,8 @@ class _State:
         self.received_at = 0.0
         self.last_quantity: float | None = None
         self.last_side: TradeSide | None = None
+        self.trade_ts = -math.inf  # the newest trade's time seen
+        self.trade_ids: deque[str] = deque(maxlen=_RECENT_TRADE_IDS)  # ids seen at or near it
 
 
 class QuoteBook:
@@ -166,11 +183,29 @@ class QuoteBook:
         state.price = price
         return float(price)
 
-    def apply_trade(self, trade: Trade) -> float:
-        """Merge a trade: it sets the last price, quantity and side. Returns the price."""
+    def apply_trade(self, trade: Trade) -> float | None:
+        """Merge a trade that is newer than every one seen: it sets the last price, quantity and side.
+
+        The server replays a pair's last ~20 trades on every (re)subscribe. A replayed trade (older
+        than the newest seen, or one whose id was seen) is not news: it returns None and changes
+        nothing, so the price never jumps back and alerts never see history as if it were now.
+
+        Returns:
+            The trade's price, or None for a replay.
+        """
         state = self._states.get(trade.sub)
         if state is None:
             state = self._states[trade.sub] = _State()
+        ts, tid = trade.ts, trade.trade_id
+        if ts is not None:
+            if ts < state.trade_ts or (tid is not None and tid in state.trade_ids):
+                return None
+            if ts > state.trade_ts:
+                state.trade_ts = ts
+        elif tid is not None and tid in state.trade_ids:
+            return None
+        if tid is not None:
+            state.trade_ids.append(tid)
         prev = state.price
         if prev is not None:
             state.direction = (

@@ -429,6 +429,8 @@ class StreamClient:
             if ev.sub in self._watched:
                 prev = self.book.price(ev.sub)
                 price = self.book.apply_trade(ev)
+                if price is None:  # a replayed trade: neither the price nor the alerts hear of it
+                    return None
                 self.stats.price_ticks += 1
                 self._on_event(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)

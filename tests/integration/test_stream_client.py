@@ -25,7 +25,7 @@ from ccdesk.core.events import (
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.subs import parse_sub
 from tests.fakes import JumpyClock
-from tests.pairs import BTC, ETH, SOL
+from tests.pairs import BTC, BTC_TRADES, ETH, SOL
 
 FOO = parse_sub("5~CCCAGG~FOO~USD")
 KEY = "test-key-0123456789abcdef"
@@ -379,3 +379,21 @@ def test_server_notices_reach_the_consumer_typed(make_sim, run_client):
     rec.wait(ticks_for(BTC))
     sim.send_frame({"TYPE": "500", "MESSAGE": "INVALID_JSON", "INFO": "bad"})
     rec.wait(lambda evs: any(isinstance(e, ServerNotice) and e.kind is NoticeKind.SERVER_ERROR for e in evs))
+
+
+def test_trades_replayed_after_a_reconnect_are_not_news(sim, run_client):
+    # The server replays a pair's last ~20 trades on every subscribe. Before, each reconnect moved
+    # the price back to old trades and fed them to the alerts as if they were happening now.
+    client, rec, _, _ = run_client(sim.stream_url, [BTC_TRADES])
+    rec.wait(ticks_for(BTC_TRADES))
+    sim.set_rate(0)  # no new trades from now on: whatever comes after the reconnect is a replay
+    rec.wait(lambda evs: True)
+    seen = len(rec.ticks(BTC_TRADES))
+    frames_before = client.stats.frames
+    mark = len(rec.events)
+    sim.restart(down_s=0.1)
+    rec.wait(connected(2))
+    # The replay arrives (positive control) but moves nothing.
+    assert sim.wait_for(lambda: client.stats.frames >= frames_before + 20, 5.0)
+    assert [e for e in rec.events[mark:] if isinstance(e, PriceArrived)] == []
+    assert len(rec.ticks(BTC_TRADES)) == seen

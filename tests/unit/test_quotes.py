@@ -8,7 +8,7 @@ from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
 from ccdesk.core.quotes import PriceDirection, PriceFlags, QuoteBook, price_direction
 from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
-from tests.pairs import BTC
+from tests.pairs import BTC, BTC_TRADES
 
 
 def update(**fields):
@@ -147,3 +147,30 @@ def test_forget(book):
     book.forget(BTC)
     assert book.quote(BTC) is None
     assert len(book) == 0
+
+
+def _trade(price: float, ts: float | None, tid: str | None) -> Trade:
+    return Trade(BTC_TRADES, price, 0.01, TradeSide.BUY, ts, tid)
+
+
+def test_replayed_trades_never_move_the_price():
+    book = QuoteBook(FakeClock())
+    history = [_trade(100.0 + i, 1000.0 + i, str(500 + i)) for i in range(20)]
+    assert [book.apply_trade(t) for t in history] == [100.0 + i for i in range(20)]
+    # A reconnect replays the same 20 trades: none is news, the price stays the newest one.
+    assert [book.apply_trade(t) for t in history] == [None] * 20
+    assert book.price(BTC_TRADES) == 119.0
+    # A newer trade, and a second trade in the same second with a new id, are.
+    assert book.apply_trade(_trade(120.0, 1019.0, "520")) == 120.0
+    assert book.apply_trade(_trade(121.0, 1020.0, "521")) == 121.0
+    assert book.apply_trade(_trade(90.0, 1005.0, "999")) is None  # older than the newest: a replay
+    q = book.quote(BTC_TRADES)
+    assert q is not None
+    assert q.price == 121.0
+
+
+def test_trades_without_a_time_are_told_apart_by_their_id():
+    book = QuoteBook(FakeClock())
+    assert book.apply_trade(_trade(1.0, None, "a")) == 1.0
+    assert book.apply_trade(_trade(2.0, None, "a")) is None
+    assert book.apply_trade(_trade(3.0, None, None)) == 3.0  # nothing to tell it by: taken

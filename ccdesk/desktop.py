@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore
@@ -68,6 +69,7 @@ def build_desktop(
     clock: Clock | None = None,
     worker: StreamWorker | None = None,
     app_icon: str = "",
+    store_path: Path | Literal["default"] | None = "default",
 ) -> Desktop:
     """Build and wire the desktop app.
 
@@ -86,11 +88,14 @@ def build_desktop(
         clock: The clock (the system's by default; tests inject one).
         worker: The stream worker (tests and benchmarks inject a variant).
         app_icon: The notification icon's path.
+        store_path: The alert history's SQLite file: by default in the user's data folder
+            (``XDG_DATA_HOME``), None for none kept.
 
     Returns:
         The parts; call ``desktop.controller.start()`` to run.
     """
     from ccdesk.core.rest import check_key as rest_check_key
+    from ccdesk.core.store import FILE_NAME, data_dir
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.jobs import BackgroundJobs
     from ccdesk.qt.key_session import KeySession
@@ -98,6 +103,8 @@ def build_desktop(
     from ccdesk.qt.tray import Tray
 
     window = window or build_window(settings)
+    if store_path == "default":
+        store_path = data_dir() / FILE_NAME
     jobs = BackgroundJobs()
     keys = KeySession(secrets, jobs, env, check_key or rest_check_key)
     tray = Tray()
@@ -114,6 +121,7 @@ def build_desktop(
         jobs=jobs,
         autostart=autostart,
         start_demo=start_demo,
+        store_path=store_path,
         demo=demo,
         clock=clock,
         worker=worker,

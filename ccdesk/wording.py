@@ -22,6 +22,7 @@ from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsProblem
+from ccdesk.core.store import StoreProblem, StoreStatus
 from ccdesk.core.subs import Sub
 
 _REASONS = {
@@ -96,6 +97,17 @@ def alert_body(alert: Alert) -> str:
 # --- the window -----------------------------------------------------------------------------------
 
 NO_TRAY_TEXT = "No system tray was found: ccdesk runs in this window only."
+
+
+def store_problem_text(status: StoreStatus) -> str:
+    """The banner for a problem with the alert history's file."""
+    if status.problem is StoreProblem.MOVED_ASIDE:
+        return (
+            f"The alert history could not be read; it was kept as {status.detail} and a new one was started."
+        )
+    if status.problem is StoreProblem.NEWER_SCHEMA:
+        return "The alert history was written by a newer ccdesk; it is left as it is and not used now."
+    return f"Alerts are not being kept: the data folder cannot be written ({status.detail})."
 
 
 def demo_failed_text(error: Exception) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -21,6 +22,8 @@ from ccdesk.sim.server import SimServer
 # A test-only application identity, so no test reads or writes the user's real settings or keyring.
 os.environ.setdefault("CCDESK_APP_NAME", "ccdesk-test")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Nor the user's data folder (the alert history's SQLite file).
+os.environ.setdefault("XDG_DATA_HOME", tempfile.mkdtemp(prefix="ccdesk-test-data-"))
 
 # --- hypothesis profiles ----------------------------------------------------------------------
 # "ci", the default everywhere (CI and the local loop): derandomized, so every run tries the same

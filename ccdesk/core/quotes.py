@@ -7,16 +7,15 @@ the immutable ``Quote`` snapshots it hands out. Time comes from an injected cloc
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 import math
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
 from ccdesk.core.clock import Clock
 from ccdesk.core.protocol import QuoteUpdate, Trade, TradeSide
 from ccdesk.core.subs import Sub
-
 
 _RECENT_TRADE_IDS: Final = 64
 """Trade ids remembered per pair: more than a replay (~20) holds, so a replay is always recognised."""

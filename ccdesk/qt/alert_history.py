@@ -6,6 +6,7 @@ parsing a row's text back). Words come from ``ccdesk.wording``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,6 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 
 from ccdesk.core.alerts import Alert
 from ccdesk.core.delivery import Delivery
+from ccdesk.core.store import StoredAlert
 from ccdesk.wording import history_line, history_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
@@ -60,6 +62,20 @@ class AlertHistoryModel(QAbstractListModel):
                 index = self.index(row, 0)
                 self.dataChanged.emit(index, index)
                 return
+
+    @Slot(object)
+    def load(self, stored: Sequence[StoredAlert]) -> None:
+        """Add alerts kept from earlier runs (newest first) below the ones of this run."""
+        have = {e.alert.id for e in self._entries}
+        older = [HistoryEntry(s.alert, s.paused, s.delivery) for s in stored if s.alert.id not in have]
+        room = MAX_ENTRIES - len(self._entries)
+        older = older[: max(0, room)]
+        if not older:
+            return
+        first = len(self._entries)
+        self.beginInsertRows(QModelIndex(), first, first + len(older) - 1)
+        self._entries.extend(older)
+        self.endInsertRows()
 
     def entries(self) -> list[HistoryEntry]:
         """Every entry, newest first (a copy)."""

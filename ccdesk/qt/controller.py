@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -15,11 +16,13 @@ from ccdesk.core.alerts import Alert
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
+from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
+from ccdesk.core.store import Store, StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import KeySession
@@ -40,6 +43,7 @@ from ccdesk.wording import (
     key_problem_text,
     notice_words,
     over_limit_words,
+    store_problem_text,
 )
 
 log = logging.getLogger(__name__)
@@ -53,9 +57,11 @@ class AppController(QObject):
 
     Signals:
         welcome_needed(): no key anywhere and not in demo mode; the app shows the welcome.
+        _store_problem(StoreStatus): internal, from the store's writer thread (queued).
     """
 
     welcome_needed = Signal()
+    _store_problem = Signal(object)
 
     def __init__(
         self,
@@ -71,19 +77,22 @@ class AppController(QObject):
         jobs: BackgroundJobs,
         autostart: Autostart,
         start_demo: StartDemo,
+        store_path: Path | None = None,
         demo: bool = False,
         clock: Clock | None = None,
         worker: StreamWorker | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self._store = store
+        self._settings_store = store
         self.window, self.model, self.history, self.tray = window, model, history, tray
         self.notifier, self.keys, self._jobs, self._autostart = notifier, keys, jobs, autostart
         self._start_demo_fn = start_demo
         self._demo = demo or settings.demo
         self._clock = clock or SystemClock()
         self._sim: Demo | None = None
+        self._store_path = store_path
+        self._alert_store: Store | None = None
         self._quitting = False
 
         self.stream = StreamSession(self._clock, worker, self)
@@ -97,7 +106,8 @@ class AppController(QObject):
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
         self.settings_dialog.settings_accepted.connect(self.apply_settings)
-        notifier.delivered.connect(self.history.record_delivery)
+        notifier.delivered.connect(self._on_notifier_delivered)
+        self._store_problem.connect(self._on_store_problem)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
         tray.follow(model)
@@ -115,7 +125,7 @@ class AppController(QObject):
         """Apply the settings to the parts, show the window (unless starting in the background)
         and find the key (or start the demo); the stream starts when that answers."""
         self._apply_to_views(self.settings)
-        self.window.restore_geometry_text(self._store.get(GEOMETRY_KEY))
+        self.window.restore_geometry_text(self._settings_store.get(GEOMETRY_KEY))
         if self.tray.available():
             self.tray.show()
             self.window.close_to_tray = True
@@ -127,6 +137,9 @@ class AppController(QObject):
         self.tray.set_window_visible(show_window)
         self.window.status_line.show_status(Status(State.CONNECTING, Reason.STARTING))
         self._view_clock.start()
+        # The alert history: opened and read on background threads, never on this one.
+        store = self._alert_store = Store.open(self._store_path, on_problem=self._store_problem.emit)
+        self._jobs.run("history", store.recent_alerts, self.history.load)
         if self._demo:
             self._start_demo()
         else:
@@ -221,8 +234,20 @@ class AppController(QObject):
     def _on_stream_alert_fired(self, alert: Alert) -> None:
         paused = self.settings.alerts_paused(self._clock.time())
         self.history.add(alert, paused=paused)
+        if self._alert_store is not None:
+            self._alert_store.record_alert(alert, paused=paused)
         if not paused:
             self.notifier.deliver(alert)
+
+    @Slot(object)
+    def _on_notifier_delivered(self, delivery: Delivery) -> None:
+        self.history.record_delivery(delivery)
+        if self._alert_store is not None:
+            self._alert_store.record_delivery(delivery)
+
+    @Slot(object)
+    def _on_store_problem(self, status: StoreStatus) -> None:
+        self.window.show_banner(store_problem_text(status))
 
     @Slot(str, str)
     def _on_notifier_banner_requested(self, title: str, body: str) -> None:
@@ -323,6 +348,8 @@ class AppController(QObject):
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
+        if self._alert_store is not None:
+            self._alert_store.close(1.0)  # bounded: a stuck disk does not hold up quitting
         if self._sim is not None:
             self._sim.stop()
         from PySide6.QtWidgets import QApplication
@@ -339,8 +366,8 @@ class AppController(QObject):
 
     def _save(self, new: Settings) -> None:
         self.settings = new
-        save_settings(self._store, new)
+        save_settings(self._settings_store, new)
 
     def _save_geometry(self) -> None:
-        self._store.set(GEOMETRY_KEY, self.window.geometry_text())
-        self._store.sync()
+        self._settings_store.set(GEOMETRY_KEY, self.window.geometry_text())
+        self._settings_store.sync()

@@ -67,8 +67,11 @@ class SparklineDelegate(QStyledItemDelegate):
 
 
 class Banner(QFrame):
-    """A dismissible message across the top of the window (alerts when there is no notifier and
-    no tray, and one-time notices)."""
+    """Dismissible messages across the top of the window (alerts when there is no notifier and
+    no tray, and one-time notices). Messages stack, newest last, until dismissed: a second
+    notice never hides the first. At most ``MAX_MESSAGES`` are kept."""
+
+    MAX_MESSAGES = 4
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,14 +87,29 @@ class Banner(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
+        close.clicked.connect(self.dismiss)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
+        self._messages: list[str] = []
         self.hide()
 
     def show_text(self, text: str) -> None:
-        self.label.setText(text)
+        """Add a message (one already shown is not repeated)."""
+        if text in self._messages:
+            self._messages.remove(text)
+        self._messages.append(text)
+        del self._messages[: -self.MAX_MESSAGES]
+        self.label.setText("<br>".join(self._messages) if len(self._messages) > 1 else self._messages[0])
         self.show()
+
+    def messages(self) -> list[str]:
+        """The messages shown, oldest first."""
+        return list(self._messages)
+
+    @Slot()
+    def dismiss(self) -> None:
+        self._messages.clear()
+        self.hide()
 
 
 class PriceWindow(QMainWindow):

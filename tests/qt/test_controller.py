@@ -43,6 +43,7 @@ class Harness:
             start_demo=start_demo,
             notify_fn=lambda **kw: self.notified.append(kw),
             clock=clock,
+            store_path=kw.pop("store_path", tmp_path / "history.sqlite3"),
             **kw,
         )
         d = self.desktop
@@ -239,3 +240,32 @@ def test_a_subscription_limit_shows_in_the_status_line_and_on_the_refused_rows(q
     sol = h.model.index(2, QuoteTableModel.PRICE)
     assert h.model.data(sol) == "not available"
     assert "subscription limit (2 pairs at once)" in h.model.data(sol, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_alert_history_survives_a_restart(qtbot, sim, harness, tmp_path):
+    rule = MoveRule(pct=0.0001, window_s=60, cooldown_s=3600)
+    settings = Settings(watchlist=(BTC,), stream_url=sim.stream_url, rules=(rule,))
+    path = tmp_path / "kept.sqlite3"
+    first = harness(sim=sim, settings=settings, store_path=path)
+    first.controller.start()
+    qtbot.waitUntil(lambda: "notified" in history_text(first, 0), timeout=10000)
+    fired = first.history.entries()[0].alert
+    first.controller.quit()
+    second = harness(sim=sim, settings=replace(settings, rules=()), store_path=path)
+    second.controller.start()
+    qtbot.waitUntil(lambda: second.history.rowCount() == 1, timeout=5000)
+    kept = second.history.entries()[0]
+    assert (kept.alert.id, kept.alert.to_price, kept.paused) == (fired.id, fired.to_price, False)
+    assert history_text(second, 0).endswith("notified")
+
+
+def test_a_data_folder_that_cannot_be_written_is_a_banner(qtbot, sim, harness, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    h = harness(sim=sim, store_path=blocker / "sub" / "history.sqlite3")
+    h.controller.start()
+    qtbot.waitUntil(
+        lambda: any(m.startswith("Alerts are not being kept") for m in h.window.banner.messages()),
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)  # and the app goes on

@@ -1,0 +1,459 @@
+"""The local store: one SQLite file under the user's data folder, written by one writer thread.
+
+It holds the alert history (every alert, how it was delivered or why not, paused or not) so that it
+survives a restart and a kill -9; later versions add price candles and holdings to the same file.
+
+Rules it keeps:
+- One writer: a daemon thread owns the writing connection; callers only queue work, so neither the
+  GUI thread nor the stream thread ever waits on the disk. Each alert is committed on its own
+  (WAL, ``synchronous=NORMAL``): a crash of the process loses nothing that was committed.
+- Readers open their own connection (WAL lets them read while the writer writes).
+- A schema version with ordered migrations (``PRAGMA user_version``).
+- Nothing is lost or crashes on a bad file: a corrupt or unreadable database is moved aside (kept,
+  never deleted) and a fresh one is made; a folder that cannot be written (read-only, full disk) is
+  reported and the app goes on without a store. Every problem is a typed ``StoreProblem``.
+
+No Qt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import logging
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from ccdesk.core.alerts import Alert, MoveDirection
+from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
+from ccdesk.core.identity import app_name_from_env
+from ccdesk.core.settings_codec import rule_from_json, rule_to_json
+from ccdesk.core.subs import SubError, parse_sub
+
+log = logging.getLogger(__name__)
+
+FILE_NAME: Final = "ccdesk.sqlite3"
+ORGANIZATION: Final = "ccdesk"
+MAX_ALERTS: Final = 10_000
+"""Alert rows kept; older ones are dropped as new ones come (the window shows the newest 500)."""
+
+# Each entry takes the schema from version i to i + 1. Never edit a released entry: add one.
+_MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        at REAL NOT NULL,
+        sub TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        change_pct REAL NOT NULL,
+        from_price REAL NOT NULL,
+        to_price REAL NOT NULL,
+        window_s REAL NOT NULL,
+        level REAL,
+        elapsed_s REAL NOT NULL,
+        paused INTEGER NOT NULL,
+        channel TEXT,
+        not_shown TEXT,
+        detail TEXT,
+        webhook TEXT
+    );
+    CREATE INDEX alerts_at ON alerts (at);
+    """,
+)
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+
+class StoreProblem(enum.Enum):
+    """Why the store is not (fully) working."""
+
+    MOVED_ASIDE = "moved_aside"
+    """The file was corrupt or unreadable: it was renamed (``detail`` names the copy) and a fresh one made."""
+    UNWRITABLE = "unwritable"
+    """The folder or file cannot be written (read-only, full disk): alerts are not kept."""
+    NEWER_SCHEMA = "newer_schema"
+    """The file was written by a newer ccdesk: it is left alone and not used."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """A problem with the store, for a banner. ``detail`` names a path or the error, never data."""
+
+    problem: StoreProblem
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """One alert of the history, as read back."""
+
+    alert: Alert
+    paused: bool
+    delivery: Delivery | None
+
+
+def data_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The user's data folder for this app, as Qt's ``QStandardPaths.AppDataLocation`` names it
+    (``$XDG_DATA_HOME/ccdesk/<app name>`` on Linux), with the test-only app name honoured."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    name = app_name_from_env(env)
+    home = Path(env.get("HOME") or Path.home())
+    if platform.startswith("win"):
+        base = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
+    elif platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(env.get("XDG_DATA_HOME", "").strip() or home / ".local" / "share")
+    return base / ORGANIZATION / name
+
+
+class Store:
+    """The store of one file. ``open`` never raises; writes are queued and never raise either.
+
+    Opening (checking the file, migrating, moving a bad file aside) is the writer thread's first
+    job, so creating a Store does no I/O on the caller's thread; writes queued meanwhile wait their
+    turn, and reads wait (bounded) until it is open.
+
+    Args:
+        path: The database file (``data_dir() / FILE_NAME``), or None for no file at all (an
+            in-memory store that keeps nothing).
+        on_problem: Called on the writer thread with each problem: found when opening (a file
+            moved aside, a folder that cannot be written) or when a write fails (a full disk). It
+            must not block.
+        clock: Wall time for the name of a moved-aside file.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        on_problem: Callable[[StoreStatus], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self._on_problem = on_problem
+        self._clock = clock
+        self.status: StoreStatus | None = None
+        """The problem found when opening, or None."""
+        self._jobs: queue.SimpleQueue[Callable[[sqlite3.Connection], None] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._failed = False
+        self.ready = threading.Event()
+        """Set once the file is open (or found unusable)."""
+
+    # --- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | None,
+        on_problem: Callable[[StoreStatus], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Store:
+        """Start the store at ``path``: its writer thread opens (or creates) the file. Returns at once."""
+        store = cls(path, on_problem, clock)
+        store._writer = threading.Thread(target=store._run, name="ccdesk-store", daemon=True)
+        store._writer.start()
+        return store
+
+    def _open_file(self) -> None:
+        conn: sqlite3.Connection | None = None
+        if self.path is not None:
+            try:
+                conn = self._connect_checked(self.path)
+            except _Corrupt as exc:
+                moved = self._move_aside(self.path)
+                self.status = StoreStatus(StoreProblem.MOVED_ASIDE, str(moved))
+                log.warning("the store %s could not be read (%s); moved to %s", self.path, exc, moved)
+                try:
+                    conn = self._connect_checked(self.path)
+                except (_Corrupt, sqlite3.Error, OSError) as again:
+                    self.status = StoreStatus(StoreProblem.UNWRITABLE, _short(again))
+                    conn = None
+            except _NewerSchema as exc:
+                self.status = StoreStatus(StoreProblem.NEWER_SCHEMA, str(exc))
+                conn = None
+            except (sqlite3.Error, OSError) as exc:
+                self.status = StoreStatus(StoreProblem.UNWRITABLE, _short(exc))
+                log.warning("the store %s cannot be written: %s", self.path, exc)
+                conn = None
+        if conn is None:
+            self.path = None
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
+            _migrate(conn)
+        self._conn = conn
+        if self.status is not None:
+            self._tell(self.status)
+
+    def _connect_checked(self, path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=5.0)
+        try:
+            # Read-only checks first: a file this ccdesk must not use is left exactly as it was.
+            ok = conn.execute("PRAGMA quick_check").fetchone()
+            if ok is None or ok[0] != "ok":
+                raise _Corrupt(str(ok[0] if ok else "no answer"))
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise _NewerSchema(f"schema {version}; this ccdesk knows {SCHEMA_VERSION}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            _migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+                raise
+            raise _Corrupt(_short(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self, path: Path) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
+        target = path.with_name(f"{path.name}.unreadable-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{path}{suffix}")
+            if source.exists():
+                with contextlib.suppress(OSError):
+                    source.rename(Path(f"{target}{suffix}"))
+        return target
+
+    # --- writing (queued, on the writer thread) ------------------------------------------------
+
+    def record_alert(self, alert: Alert, *, paused: bool) -> None:
+        """Keep an alert that just fired (queued; committed on its own)."""
+        row = _alert_row(alert, paused)
+        self._submit(lambda c: _insert_alert(c, row))
+
+    def record_delivery(self, delivery: Delivery) -> None:
+        """Keep where an alert went (queued)."""
+        values = _delivery_values(delivery)
+        self._submit(lambda c: _update_delivery(c, delivery.alert.id, values))
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every queued write is done (for tests and an orderly quit); True if it was."""
+        done = threading.Event()
+        self._submit(lambda _c: done.set())
+        return done.wait(timeout_s)
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Finish queued writes (bounded) and stop the writer; a stuck disk is not waited for."""
+        writer = self._writer
+        if writer is None:
+            return
+        self._jobs.put(None)
+        writer.join(timeout_s)
+        self._writer = None
+
+    def _submit(self, job: Callable[[sqlite3.Connection], None]) -> None:
+        if self._writer is not None:
+            self._jobs.put(job)
+
+    def _run(self) -> None:
+        try:
+            self._open_file()
+        finally:
+            self.ready.set()
+        conn = self._conn
+        assert conn is not None
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            try:
+                job(conn)
+            except sqlite3.Error as exc:
+                self._report_failure(exc)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+    def _report_failure(self, exc: sqlite3.Error) -> None:
+        log.warning("store write failed: %s", exc)
+        if self._failed:
+            return  # said once; a full disk does not need a banner per alert
+        self._failed = True
+        self.status = StoreStatus(StoreProblem.UNWRITABLE, _short(exc))
+        self._tell(self.status)
+
+    def _tell(self, status: StoreStatus) -> None:
+        if self._on_problem is not None:
+            try:
+                self._on_problem(status)
+            except Exception:
+                log.exception("the store's problem callback failed")
+
+    # --- reading (the caller's thread, its own connection) -------------------------------------
+
+    def recent_alerts(self, limit: int = 500, timeout_s: float = 5.0) -> list[StoredAlert]:
+        """The newest alerts, newest first (waits until the store is open). Rows that cannot be
+        read back are skipped. Blocks on the disk: call it off the GUI thread."""
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            return []
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        try:
+            rows = conn.execute(
+                "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
+                " elapsed_s, paused, channel, not_shown, detail, webhook"
+                " FROM alerts ORDER BY at DESC, rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        finally:
+            conn.close()
+        out: list[StoredAlert] = []
+        for row in rows:
+            try:
+                out.append(_stored_alert(row))
+            except (ValueError, TypeError, KeyError, SubError) as exc:
+                log.warning("skipped an alert row that cannot be read: %s", _short(exc))
+        return out
+
+
+class _Corrupt(Exception):
+    pass
+
+
+class _NewerSchema(Exception):
+    pass
+
+
+def _looks_corrupt(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for step in range(version, SCHEMA_VERSION):
+        with conn:
+            conn.executescript(_MIGRATIONS[step])
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+        log.info("store schema migrated to version %d", step + 1)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "\u2026"
+
+
+# --- rows -----------------------------------------------------------------------------------------
+
+
+def _alert_row(alert: Alert, paused: bool) -> tuple[object, ...]:
+    return (
+        alert.id,
+        alert.at,
+        str(alert.sub),
+        json.dumps(rule_to_json(alert.rule)),
+        alert.direction.value,
+        alert.change_pct,
+        alert.from_price,
+        alert.to_price,
+        alert.window_s,
+        alert.level,
+        alert.elapsed_s,
+        int(paused),
+    )
+
+
+def _insert_alert(conn: sqlite3.Connection, row: tuple[object, ...]) -> None:
+    with conn:
+        conn.execute(
+            "INSERT OR IGNORE INTO alerts (id, at, sub, rule, direction, change_pct, from_price, to_price,"
+            " window_s, level, elapsed_s, paused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        conn.execute(
+            "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts ORDER BY at DESC, rowid DESC"
+            " LIMIT -1 OFFSET ?)",
+            (MAX_ALERTS,),
+        )
+
+
+def _delivery_values(delivery: Delivery) -> tuple[object, ...]:
+    hook = delivery.webhook
+    webhook = (
+        None
+        if hook is None
+        else json.dumps(
+            {
+                "ok": hook.ok,
+                "http_status": hook.http_status,
+                "failure": None if hook.failure is None else hook.failure.value,
+                "host": hook.host,
+                "reason": hook.reason,
+                "timeout_s": hook.timeout_s,
+            }
+        )
+    )
+    not_shown = None if delivery.not_shown is None else delivery.not_shown.value
+    return (delivery.channel.value, not_shown, delivery.detail, webhook)
+
+
+def _update_delivery(conn: sqlite3.Connection, alert_id: str, values: tuple[object, ...]) -> None:
+    with conn:
+        conn.execute(
+            "UPDATE alerts SET channel = ?, not_shown = ?, detail = ?, webhook = ? WHERE id = ?",
+            (*values, alert_id),
+        )
+
+
+def _stored_alert(row: tuple[object, ...]) -> StoredAlert:
+    (aid, at, sub, rule, direction, change, from_p, to_p, window, level, elapsed, paused, channel, not_shown,
+     detail, webhook) = row  # fmt: skip
+    alert = Alert(
+        sub=parse_sub(str(sub)),
+        rule=rule_from_json(json.loads(str(rule))),
+        direction=MoveDirection(direction),
+        change_pct=float(change),  # type: ignore[arg-type]
+        from_price=float(from_p),  # type: ignore[arg-type]
+        to_price=float(to_p),  # type: ignore[arg-type]
+        window_s=float(window),  # type: ignore[arg-type]
+        at=float(at),  # type: ignore[arg-type]
+        level=None if level is None else float(level),  # type: ignore[arg-type]
+        elapsed_s=float(elapsed),  # type: ignore[arg-type]
+        id=str(aid),
+    )
+    delivery = None
+    if channel is not None:
+        hook = None
+        if webhook is not None:
+            w = json.loads(str(webhook))
+            hook = WebhookResult(
+                ok=bool(w["ok"]),
+                http_status=w.get("http_status"),
+                failure=None if w.get("failure") is None else WebhookFailure(w["failure"]),
+                host=str(w.get("host", "?")),
+                reason=w.get("reason"),
+                timeout_s=w.get("timeout_s"),
+            )
+        delivery = Delivery(
+            alert,
+            DeliveryChannel(channel),
+            hook,
+            None if not_shown is None else NotShownReason(not_shown),
+            None if detail is None else str(detail),
+        )
+    return StoredAlert(alert, bool(paused), delivery)

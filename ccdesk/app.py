@@ -82,9 +82,19 @@ class App:
         self._watch_signals()
         QTimer.singleShot(0, self._finish_startup)
         try:
-            return int(qapp.exec())
+            code = int(qapp.exec())
         finally:
             self.single.release()
+        if self.controller is not None and not self.controller.stream.ended:
+            # Never let Python destroy a running QThread: Qt aborts the process ("QThread: Destroyed
+            # while thread is still running", exit 134). Quit gave the thread its bounded chance.
+            log.error("the stream thread did not end; leaving without waiting for it")
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+        return code
 
     def _watch_signals(self) -> None:
         """SIGTERM/SIGINT quit cleanly. Python runs signal handlers only when it gets control, which

@@ -35,7 +35,7 @@ APP_NAME: Final = "ccdesk"
 NOTIFICATION_TIMEOUT_S: Final = 10
 MAX_QUEUED: Final = 32
 """Per lane. Past this, a lane is stuck (a hung notification service): deliver by the fallback."""
-SHUTDOWN_WAIT_S: Final = 2.0
+SHUTDOWN_WAIT_S: Final = 1.0
 
 _NOTIFICATIONS_NAME: Final = "org.freedesktop.Notifications"
 _DBUS_PROBE_TIMEOUT_S: Final = 2.0

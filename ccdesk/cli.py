@@ -285,7 +285,9 @@ class _Printer:
                     "volume_24h": q.volume_24h,
                     "last_market": q.last_market,
                     "last_update": q.last_update,
-                    "flags": None if q.direction is None else q.direction.value,
+                    # The direction of the last price change (decoded from FLAGS bits 1/2/4, or
+                    # from consecutive trades), not the FLAGS bitmask itself.
+                    "direction": None if q.direction is None else q.direction.value,
                     **({"quantity": q.last_quantity, "side": q.last_side.value} if q.last_side else {}),
                 }
             )

@@ -33,7 +33,7 @@ _REASONS = {
     Reason.CLOSED_BY_SERVER: "the server closed the connection",
     Reason.FORCE_DISCONNECT: "the server asked us to reconnect",
     Reason.NO_WELCOME: "the server did not greet us",
-    Reason.SILENCE: "nothing received for too long",
+    Reason.SILENCE: "no prices or heartbeats for too long",
     Reason.PONG_TIMEOUT: "the connection stopped answering",
     Reason.CLOCK_JUMP: "the system clock jumped (sleep/resume?)",
     Reason.RECONNECT_REQUESTED: "reconnecting as requested",
@@ -41,7 +41,18 @@ _REASONS = {
     Reason.TOO_MANY_SOCKETS: "another connection uses this key (is ccdesk already running elsewhere?)",
     Reason.OPENING_TOO_FAST: "too many connections opened recently",
     Reason.STOP_REQUESTED: "stopped",
+    Reason.INTERNAL_ERROR: "an internal error ended the connection (it was logged)",
+    Reason.PROTOCOL_ERROR: "the server broke the WebSocket protocol",
+    Reason.MESSAGE_TOO_BIG: "the server sent a message far too large",
+    Reason.FORBIDDEN: "access was refused on the way (HTTP 403: a proxy or firewall?)",
+    Reason.REDIRECTED: "the server redirected to another address, which is not followed",
+    Reason.NOT_WEBSOCKET: "something else answered (a Wi-Fi login page or a proxy?)",
+    Reason.GEO_BLOCKED: "the service is not available in your region",
+    Reason.INSECURE_URL: "the endpoint is not encrypted (ws://), so the API key is not sent there",
 }
+
+# The detail adds something the words do not say: the failure kind, or where a redirect pointed.
+_REASONS_WITH_DETAIL = frozenset({Reason.CONNECT_FAILED, Reason.CONNECTION_LOST, Reason.REDIRECTED})
 
 _STATES = {
     State.CONNECTING: "Connecting",
@@ -50,6 +61,7 @@ _STATES = {
     State.STALE: "Connection stale",
     State.AUTH_FAILED: "API key rejected",
     State.RATE_LIMITED: "Rate limited",
+    State.BLOCKED: "Not available here",
     State.STOPPED: "Stopped",
 }
 
@@ -57,7 +69,7 @@ _STATES = {
 def reason_words(status: Status) -> str:
     """Why the state changed, in words: ``connection lost (refused)``."""
     text = _REASONS[status.reason]
-    if status.detail and status.reason in (Reason.CONNECT_FAILED, Reason.CONNECTION_LOST):
+    if status.detail and status.reason in _REASONS_WITH_DETAIL:
         text += f" ({status.detail})"
     return text
 
@@ -163,7 +175,7 @@ def status_line_text(status: Status, retry_in_s: float | None = None) -> str:
         return state_title(state)
     text = f"{state_title(state)} — {reason_words(status)}"
     retry = status.retry_in_s if retry_in_s is None else retry_in_s
-    if retry is not None and state in (State.RECONNECTING, State.RATE_LIMITED):
+    if retry is not None and state in (State.RECONNECTING, State.RATE_LIMITED, State.BLOCKED):
         text += f"; retrying in {format_duration(retry)}"
     return text
 

@@ -59,7 +59,10 @@ def session_bus() -> Iterator[dict[str, str]]:
     home, runtime = root / "home", root / "run"
     home.mkdir()
     runtime.mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY")}
+    # Everything per-user lives under this bus's own HOME: the test session's XDG_DATA_HOME (set by
+    # tests/conftest.py for the app's data) would share keyrings between buses.
+    private = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    env = {k: v for k, v in os.environ.items() if k not in private}
     env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime))
     bus = subprocess.Popen(
         ["dbus-daemon", "--session", "--nofork", "--print-address=1"],

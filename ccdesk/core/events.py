@@ -22,6 +22,8 @@ class State(enum.Enum):
     STALE = "stale"
     AUTH_FAILED = "auth_failed"
     RATE_LIMITED = "rate_limited"
+    BLOCKED = "blocked"
+    """Not available from here (HTTP 451): retried rarely."""
     STOPPED = "stopped"
 
 
@@ -43,6 +45,22 @@ class Reason(enum.Enum):
     TOO_MANY_SOCKETS = "too_many_sockets"
     OPENING_TOO_FAST = "opening_too_fast"
     STOP_REQUESTED = "stop_requested"
+    INTERNAL_ERROR = "internal_error"
+    """A bug in ccdesk ended the session; it was logged with its traceback, and the stream goes on."""
+    PROTOCOL_ERROR = "protocol_error"
+    """The server broke the WebSocket protocol (RFC 6455); the connection was failed with 1002."""
+    MESSAGE_TOO_BIG = "message_too_big"
+    """The server sent a message larger than any real one (1009)."""
+    FORBIDDEN = "forbidden"
+    """HTTP 403 on the upgrade: a proxy or firewall, not the server refusing the key."""
+    REDIRECTED = "redirected"
+    """The server redirected to another address; redirects are never followed (the key would go along)."""
+    NOT_WEBSOCKET = "not_websocket"
+    """Something else answered (a captive portal's page, a plain web server)."""
+    GEO_BLOCKED = "geo_blocked"
+    """HTTP 451: the service is not available in this region; retried rarely."""
+    INSECURE_URL = "insecure_url"
+    """The endpoint is plain ws:// to another machine: the key is never sent there."""
 
 
 @dataclass(frozen=True, slots=True)

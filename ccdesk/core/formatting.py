@@ -4,30 +4,75 @@ from __future__ import annotations
 
 import math
 
+UP_ARROW = "▲"
+DOWN_ARROW = "▼"
+FLAT_MARK = "■"
+
+_FLAT_PCT = 0.005
+"""A change whose absolute value is below this shows as 0.00%: ``f"{0.0049:+.2f}"`` is "+0.00" (and
+the double nearest 0.005 lies above it, so ``f"{0.005:+.2f}"`` is "+0.01"): the threshold and the
+two-decimal rounding agree to the last bit."""
+
 
 def format_price(price: float) -> str:
     """Format a price for its magnitude: ``91,230.12``, ``152.30``, ``1.2345``, ``0.1723``,
-    ``0.00001234`` (four significant digits below 1)."""
+    ``0.00001234`` (four significant digits below 1).
+
+    The magnitude is that of the price as rounded for display, so a price that rounds up across a
+    power of ten reads like the prices just above it: 0.099995 gives ``0.1000`` (not ``0.10000``),
+    0.99995 gives ``1.0000`` (as 1.0 does), 99.99996 gives ``100.00`` (not ``100.0000``).
+    """
     if not math.isfinite(price):
         return "—"
     a = abs(price)
-    if a >= 100:
-        return f"{price:,.2f}"
-    if a >= 1:
-        return f"{price:,.4f}"
     if a == 0:
         return "0"
-    decimals = min(12, 3 - math.floor(math.log10(a)))
-    return f"{price:.{decimals}f}"
+    if a < 1:
+        # Round to four significant digits first and take the exponent of the result; the
+        # exponent of `a` itself is one too small when the rounding carries (0.099995 -> 1.000e-01).
+        exp = int(f"{a:.3e}".partition("e")[2])
+        if exp < 0:
+            return f"{price:.{min(12, 3 - exp)}f}"
+        # It rounded up to 1.000: show it as the prices near 1 are shown.
+    if a < 100 and float(f"{a:.4f}") < 100:
+        return f"{price:,.4f}"
+    return f"{price:,.2f}"
 
 
 def format_pct(pct: float | None) -> str:
-    """``+2.14%``, ``-0.42%``; ``n/a`` when unknown."""
+    """``+2.14%``, ``-0.42%``; ``0.00%`` for a change that rounds to zero; ``n/a`` when unknown."""
     if pct is None or not math.isfinite(pct):
         return "n/a"
-    if abs(pct) < 0.005:
+    if abs(pct) < _FLAT_PCT:
         return "0.00%"
     return f"{pct:+.2f}%"
+
+
+def change_sign(pct: float | None) -> int | None:
+    """The sign of a percentage change *as ``format_pct`` shows it*: 1, -1, or 0 for a change that
+    rounds to 0.00% (-0.001 % is flat, not down); None when it shows ``n/a``.
+
+    For colours and arrows, so that they never contradict the number next to them.
+    """
+    if pct is None or not math.isfinite(pct):
+        return None
+    if pct >= _FLAT_PCT:
+        return 1
+    if pct <= -_FLAT_PCT:
+        return -1
+    return 0
+
+
+def change_arrow(pct: float | None) -> str:
+    """The mark before a percentage change: ``▲`` up, ``▼`` down, ``■`` for a change that rounds to
+    0.00% (a tiny fall is flat, never "▼ 0.00%"), and ``""`` when the change is unknown (n/a).
+
+    Example: ``f"{change_arrow(pct)} {format_pct(pct)}"`` -> ``▲ +2.14%``, ``■ 0.00%``.
+    """
+    sign = change_sign(pct)
+    if sign is None:
+        return ""
+    return UP_ARROW if sign > 0 else DOWN_ARROW if sign < 0 else FLAT_MARK
 
 
 def format_duration(seconds: float) -> str:

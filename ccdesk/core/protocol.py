@@ -1,21 +1,25 @@
 """Streamer v2 frames -> typed events. Pure: no I/O, no clock, no state beyond a sub cache.
 
-Every frame the server can send becomes one event. Anything malformed (non-JSON, binary,
-not an object, wrong field types, NaN/Infinity, non-positive prices, oversized) becomes a
-``Malformed`` event carrying the reason, so the caller can log it (rate-limited) and go on.
-Nothing here raises on hostile input.
+Every frame the server can send becomes one event. A frame that cannot be used at all (non-JSON,
+binary, not an object, no valid pair, oversized, a trade without a valid price) becomes a
+``Malformed`` event carrying the reason, so the caller can log it (rate-limited) and go on. A ticker
+frame with some bad fields (wrong type, NaN/Infinity, a non-positive price...) keeps its good fields
+and lists the dropped ones in ``QuoteUpdate.dropped``. Digits are read as ASCII only
+(``ccdesk.core.numbers``). Nothing here raises on any input.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
+from ccdesk.core.numbers import read_decimal, read_price, read_unsigned
 from ccdesk.core.subs import AGGREGATE_MARKET, Sub, SubError, parse_sub
 
 MAX_FRAME_BYTES: Final = 64 * 1024
@@ -119,11 +123,21 @@ class ServerError:
 
 @dataclass(frozen=True, slots=True)
 class QuoteUpdate:
-    """TYPE 5 or 2: a (possibly partial) ticker update. ``fields`` holds only validated,
-    known fields that this frame carried (numbers as float/int, strings as str)."""
+    """TYPE 5 or 2: a (possibly partial) ticker update.
+
+    Attributes:
+        sub: The pair.
+        fields: Only the validated, known fields this frame carried: prices and volumes as finite
+            float/int, ``FLAGS`` as an int >= 0 (whether it came as a number or as digits),
+            ``LASTMARKET`` as str.
+        dropped: Why each bad field of this frame was left out (``"OPEN24HOUR is not positive"``;
+            never the value itself), for a rate-limited log. Empty for a clean frame. A bad field
+            costs only itself: the frame's other fields, a valid PRICE included, are in ``fields``.
+    """
 
     sub: Sub
     fields: Mapping[str, Any]
+    dropped: tuple[str, ...] = ()
 
 
 class TradeSide(enum.Enum):
@@ -183,7 +197,7 @@ Event = (
 # The TYPE 5/2 fields ccdesk keeps, by kind. Other fields (supply, market caps, hour/day
 # volumes...) are dropped: unused, and keeping unknown names would let a hostile server grow
 # the merged state without bound.
-_POS, _NONNEG, _INT, _STR = 0, 1, 2, 3  # > 0 finite; >= 0 finite; int >= 0 (or digit string); short str
+_POS, _NONNEG, _INT, _STR = 0, 1, 2, 3  # > 0 finite; >= 0 finite; int >= 0 (or ASCII digits); short str
 _FIELD_KINDS: Final[dict[str, int]] = {
     "PRICE": _POS,
     "BID": _POS,
@@ -206,7 +220,15 @@ _FIELD_KINDS: Final[dict[str, int]] = {
     "LASTMARKET": _STR,
     "FLAGS": _INT,
 }
-_INF: Final = math.inf
+# The largest finite double. `0 < v <= _MAX_FLOAT` rejects NaN and infinities like `< inf` did,
+# and also ints too big for a float (only parse_object can meet those: orjson turns them into
+# floats), whose float() would raise downstream.
+_MAX_FLOAT: Final = sys.float_info.max
+_FLAGS_DIGITS: Final = 12
+_FLAGS_LIMIT: Final = 10**_FLAGS_DIGITS
+_LIMIT_DIGITS: Final = 9  # the N of ..._MAX_{N}_...
+_ID_LIMIT: Final = 1 << 64  # str() of a longer int raises past 4300 digits; no trade id is that long
+_TYPE_LIMIT: Final = 1_000_000
 _ENVELOPE: Final = frozenset({"TYPE", "MARKET", "FROMSYMBOL", "TOSYMBOL"})
 _ISFINITE = math.isfinite
 _SUB_CACHE_MAX: Final = 4096
@@ -222,8 +244,10 @@ def _field_problem(name: str, value: Any) -> str:
         return f"{name} is not a non-negative integer"
     if type(value) is not float and type(value) is not int:
         return f"{name} is not a number"
-    if not _ISFINITE(value):
+    if type(value) is float and not _ISFINITE(value):
         return f"{name} is not finite"
+    if value > _MAX_FLOAT:  # an int too big for a float (math.isfinite() of it would raise)
+        return f"{name} is out of range"
     return f"{name} is not positive" if kind == _POS else f"{name} is negative"
 
 
@@ -242,8 +266,8 @@ def _limit_from_message(message: str) -> int | None:
     _, sep, rest = message.partition("_MAX_")
     if not sep:
         return None
-    digits = rest.split("_", 1)[0]
-    return int(digits) if digits.isdigit() and len(digits) < 10 else None
+    # ASCII digits only: "²".isdigit() is True yet int("²") raises, and int("٣") is 3.
+    return read_unsigned(rest.split("_", 1)[0], _LIMIT_DIGITS)
 
 
 class FrameParser:
@@ -274,7 +298,9 @@ class FrameParser:
         """Classify an already-decoded JSON object."""
         t = d.get("TYPE")
         if type(t) is not str:
-            if type(t) is int:  # one third-party source shows TYPE as a number
+            # One third-party source shows TYPE as a number. Bounded: str() of an int of more than
+            # 4300 digits raises, and no TYPE is that long.
+            if type(t) is int and 0 <= t < _TYPE_LIMIT:
                 t = str(t)
             else:
                 return Malformed("TYPE missing or not a string")
@@ -314,6 +340,7 @@ class FrameParser:
             return Malformed("TYPE 5 frame for a market other than CCCAGG")
         kinds = _FIELD_KINDS
         fields: dict[str, Any] = {}
+        dropped: list[str] | None = None
         for name, value in d.items():
             kind = kinds.get(name)
             if kind is None:
@@ -323,43 +350,67 @@ class FrameParser:
             # reject NaN and infinities too. bool is excluded because type(True) is bool.
             if tv is float or tv is int:
                 if kind == _POS:
-                    ok = 0 < value < _INF
+                    ok = 0 < value <= _MAX_FLOAT
                 elif kind == _NONNEG:
-                    ok = 0 <= value < _INF
+                    ok = 0 <= value <= _MAX_FLOAT
                 else:
-                    ok = kind == _INT and tv is int and value >= 0
+                    ok = kind == _INT and tv is int and 0 <= value < _FLAGS_LIMIT
             elif tv is str:
-                ok = (kind == _STR and len(value) <= 100) or (
-                    kind == _INT and value.isdigit() and len(value) <= 12
-                )
+                if kind == _STR:
+                    ok = len(value) <= 100
+                elif kind == _INT:
+                    # FLAGS is a number on the stream and digits in REST: stored as an int either
+                    # way, so the quote book never converts wire text. ASCII digits only.
+                    value = read_unsigned(value, _FLAGS_DIGITS)
+                    ok = value is not None
+                else:
+                    ok = False
             else:
                 ok = False
-            if not ok:
-                # One bad field taints the frame: skip it whole rather than show a wrong price.
-                return Malformed(f"{sub}: {_field_problem(name, value)}")
-            fields[name] = value
-        return QuoteUpdate(sub, fields)
+            if ok:
+                fields[name] = value
+            else:
+                # Drop this field only: the frame's other fields are still good. A price is never
+                # taken from a bad field (a bad PRICE is left out, not repaired).
+                if dropped is None:
+                    dropped = []
+                dropped.append(_field_problem(name, d[name]))
+        if dropped is None:
+            return QuoteUpdate(sub, fields)
+        return QuoteUpdate(sub, fields, tuple(dropped))
 
     def _trade(self, d: dict[str, Any]) -> Event:
         sub = self._sub_for("0", d.get("M"), d.get("FSYM"), d.get("TSYM"))
         if type(sub) is Malformed:
             return sub
         assert isinstance(sub, Sub)
-        p = d.get("P")
-        if (type(p) is not float and type(p) is not int) or not _ISFINITE(p) or p <= 0:
+        # A trade is its price: with a bad P (or a bad Q or TS) the whole trade is dropped.
+        # The strict readers take JSON numbers or ASCII decimal text, finite, never bool.
+        p = read_price(d.get("P"))
+        if p is None:
             return Malformed(f"{sub}: trade P is not a positive number")
         q = d.get("Q")
-        if q is not None and ((type(q) is not float and type(q) is not int) or not _ISFINITE(q) or q < 0):
-            return Malformed(f"{sub}: trade Q is not a non-negative number")
+        if q is not None:
+            q = read_decimal(q)
+            if q is None or q < 0:
+                return Malformed(f"{sub}: trade Q is not a non-negative number")
         ts = d.get("TS")
-        if ts is not None and ((type(ts) is not float and type(ts) is not int) or not _ISFINITE(ts)):
-            return Malformed(f"{sub}: trade TS is not a number")
-        f = d.get("F")
-        flags = f if type(f) is int else int(f) if type(f) is str and f.isdigit() and len(f) < 10 else 0
+        if ts is not None:
+            ts = read_decimal(ts)
+            if ts is None:
+                return Malformed(f"{sub}: trade TS is not a number")
+        # F is often digits in a string ("F":"2"); a missing or unreadable F means "side unknown".
+        flags = read_unsigned(d.get("F"), _FLAGS_DIGITS) or 0
         side = TradeSide.SELL if flags & 1 else TradeSide.BUY if flags & 2 else TradeSide.UNKNOWN
         tid = d.get("ID")
-        trade_id = tid[:100] if type(tid) is str else str(tid) if type(tid) is int else None
-        return Trade(sub, float(p), None if q is None else float(q), side, ts, trade_id)
+        trade_id = (
+            tid[:100]
+            if type(tid) is str
+            else str(tid)
+            if type(tid) is int and -_ID_LIMIT < tid < _ID_LIMIT
+            else None
+        )
+        return Trade(sub, p, q, side, ts, trade_id)
 
     # -- control -----------------------------------------------------------------------------
 

@@ -176,7 +176,9 @@ class QuoteBook:
             return None
         flags = fields.get("FLAGS")
         if flags is not None:
-            direction = price_direction(int(flags))
+            # Already an int >= 0: the parser converts FLAGS (number or ASCII digits), so nothing
+            # here ever calls int() on wire text.
+            direction = price_direction(flags)
             if direction is not None:
                 state.direction = direction
         state.price = price

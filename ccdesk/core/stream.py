@@ -13,6 +13,7 @@ import enum
 import logging
 import random
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -51,15 +52,19 @@ from ccdesk.core.protocol import (
     Welcome,
 )
 from ccdesk.core.quotes import QuoteBook
+from ccdesk.core.redaction import redact
 from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.transport import (
+    CloseCause,
     Closed,
+    ConnectAttempt,
     ConnectError,
     ConnectFailure,
     Connection,
     TransportOptions,
-    open_connection,
 )
+from ccdesk.core.urls import is_loopback
+from ccdesk.core.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,8 @@ class _EndKind(enum.Enum):
     RETRY = "retry"
     AUTH = "auth"
     LIMITED = "limited"
+    BLOCKED = "blocked"
+    FATAL = "fatal"
     STOP = "stop"
 
 
@@ -106,6 +113,21 @@ class _End:
     kind: _EndKind
     reason: Reason
     detail: str | None = None
+
+
+# How a failed connect ends a session. Only the server's own 401 means the key was refused: a 403
+# comes from proxies and firewalls as often as from the service, so it is retried.
+_CONNECT_ENDS: dict[ConnectFailure, tuple[_EndKind, Reason]] = {
+    ConnectFailure.HANDSHAKE_UNAUTHORIZED: (_EndKind.AUTH, Reason.UNAUTHORIZED),
+    ConnectFailure.HANDSHAKE_RATE_LIMITED: (_EndKind.LIMITED, Reason.OPENING_TOO_FAST),
+    ConnectFailure.FORBIDDEN: (_EndKind.RETRY, Reason.FORBIDDEN),
+    ConnectFailure.REDIRECTED: (_EndKind.RETRY, Reason.REDIRECTED),
+    ConnectFailure.NOT_WEBSOCKET: (_EndKind.RETRY, Reason.NOT_WEBSOCKET),
+    ConnectFailure.GEO_BLOCKED: (_EndKind.BLOCKED, Reason.GEO_BLOCKED),
+    ConnectFailure.CANCELLED: (_EndKind.STOP, Reason.STOP_REQUESTED),
+}
+_CONNECT_POLL_S = 0.05
+"""How often a pending connect looks for stop(): the connect runs on its own thread (see transport)."""
 
 
 class _LogLimiter:
@@ -144,6 +166,18 @@ class StreamStats:
 class StreamClient:
     """A self-reconnecting streamer client.
 
+    Threads: ``run()`` owns the socket on the thread that calls it (the stream thread); no other
+    thread ever reads from, writes to or pings it. ``add``/``remove``/``reconnect_now``/``stop``
+    (any thread) only record what is wanted and wake the loop through a self-pipe; the stream
+    thread then acts. The connect itself runs on a short-lived thread of its own
+    (``ConnectAttempt``), so ``stop()`` never waits on DNS, a black-holed route or a silent server.
+
+    Supervision: ``run()`` is a ``while`` loop (never recursion) that outlives any one session. An
+    unexpected exception in a session is logged with its traceback, reported as a status
+    (``INTERNAL_ERROR``) and followed by the usual backoff and a reconnect; a consumer callback
+    that raises is logged and does not end anything. ``run()`` returns only after ``stop()``, a
+    refused key (401), or an endpoint the key must never be sent to.
+
     Args:
         api_key: sent as ``authorization: Apikey KEY``, never in the URL. None sends no key.
         subs: the initial watchlist, in order.
@@ -164,7 +198,7 @@ class StreamClient:
         rng: random.Random | None = None,
     ) -> None:
         self._key = api_key
-        self._on_event = on_event
+        self._consumer = on_event
         self.config = config or StreamConfig()
         self._clock = clock or SystemClock()
         self._backoff = Backoff(self.config.backoff, rng or random.Random())
@@ -175,27 +209,31 @@ class StreamClient:
         self._views: Coalescer[Sub] | None = None if coalesce_s is None else Coalescer(coalesce_s)
         self._flush_each = coalesce_s == 0
         self.last_rx_at: float | None = None
-        """Monotonic time anything (frame, heartbeat, pong) last arrived (stream thread)."""
+        """Monotonic time the socket last delivered data or a heartbeat (stream thread)."""
         self._parser = FrameParser(self.config.transport.max_message_bytes)
         self._bad = _LogLimiter(self._clock)
+        self._failing_consumer = _LogLimiter(self._clock)
 
-        self._lock = threading.Lock()  # guards everything below, and every SubAdd/SubRemove
+        self._lock = threading.Lock()  # guards the watchlist and the commands; never held over I/O
         self._watch: list[Sub] = []
         self._watched: frozenset[Sub] = frozenset()  # replaced whole; read lock-free on the hot path
         self._invalid: set[Sub] = set()
-        self._active: set[Sub] = set()  # sent on the current socket
+        self._to_add: list[Sub] = []  # commands for the stream thread
+        self._to_remove: list[Sub] = []
         self._forget: list[Sub] = []
+        self._reconnect = False
         self._conn: Connection | None = None
-        self._welcomed = False
+        self._attempt: ConnectAttempt | None = None
         self._stop = threading.Event()
         self._stopping = False  # mirrors _stop as a plain attribute for the per-message check
-        self._wake = threading.Event()
-        self._reconnect = False
+        self._waker = Waker()
+        self._active: set[Sub] = set()  # sent on the current socket (stream thread only)
+        self._welcomed = False  # stream thread only
         self._status: Status | None = None
         self.add(subs)
 
     def __repr__(self) -> str:  # the key must never show up in a repr
-        return f"<StreamClient {self.config.url} subs={len(self._watch)}>"
+        return f"<StreamClient {redact(self.config.url)} subs={len(self._watch)}>"
 
     # -- commands (any thread) ---------------------------------------------------------------
 
@@ -217,17 +255,19 @@ class StreamClient:
         return self._status
 
     def add(self, subs: Iterable[Sub]) -> None:
-        """Add pairs; on a live socket they are subscribed at once (no reconnect, no duplicates)."""
+        """Add pairs; on a live socket the stream thread subscribes them at once (no reconnect)."""
         with self._lock:
             new = [s for s in dict.fromkeys(subs) if s not in self._watched]
             if not new:
                 return
             self._watch.extend(new)
             self._watched = frozenset(self._watch)
-            self._send_locked("SubAdd", new)
+            self._to_add.extend(new)
+            self._to_remove = [s for s in self._to_remove if s not in self._watched]
+        self._waker.wake()
 
     def remove(self, subs: Iterable[Sub]) -> None:
-        """Remove pairs; on a live socket they are unsubscribed at once."""
+        """Remove pairs; on a live socket the stream thread unsubscribes them at once."""
         with self._lock:
             gone = [s for s in dict.fromkeys(subs) if s in self._watched]
             if not gone:
@@ -237,83 +277,89 @@ class StreamClient:
             self._watched = frozenset(self._watch)
             self._invalid -= gone_set
             self._forget.extend(gone)
-            self._send_locked("SubRemove", [s for s in gone if s in self._active])
+            self._to_add = [s for s in self._to_add if s not in gone_set]
+            self._to_remove.extend(gone)
+        self._waker.wake()
 
     def stop(self) -> None:
-        """Stop: close the socket now and make ``run()`` return. Any thread; does not wait.
-        No events but the final STOPPED status are emitted after it."""
+        """Stop: ``run()`` returns promptly, a pending connect is abandoned, the socket is closed.
+        Any thread; does not wait. No events but the final STOPPED status are emitted after it."""
         self._stopping = True
         self._stop.set()
-        self._wake.set()
         with self._lock:
-            conn = self._conn
+            conn, attempt = self._conn, self._attempt
+        self._waker.wake()
+        if attempt is not None:
+            attempt.cancel()
         if conn is not None:
-            conn.close()
+            conn.close()  # also unblocks a send stuck on a full buffer; the loop expects Closed
 
     def reconnect_now(self) -> None:
         """Drop the current socket and reconnect (e.g. the network changed). Still honours
         the minimum reconnect delay."""
         with self._lock:
             self._reconnect = True
-            conn = self._conn
-        self._wake.set()
-        if conn is not None:
-            conn.close()
+        self._waker.wake()
 
     # -- the loop (stream thread) ------------------------------------------------------------
 
     def run(self) -> State:
-        """Connect and stream until ``stop()`` or until the key is rejected.
+        """Connect and stream until ``stop()``, a refused key, or an endpoint the key must not go to.
 
         Returns:
             State.STOPPED or State.AUTH_FAILED.
         """
+        try:
+            return self._supervise()
+        finally:
+            self._waker.close()
+
+    def _supervise(self) -> State:
         self._emit_status(Status(State.CONNECTING, Reason.STARTING))
+        if self._key is not None and _plain_to_another_host(self.config.url):
+            # Settings and the CLI refuse such a URL already; the core makes sure as well.
+            log.error("refusing to send the API key unencrypted to %s", redact(self.config.url))
+            self._emit_status(Status(State.STOPPED, Reason.INSECURE_URL))
+            return State.STOPPED
         while not self._stop.is_set():
-            end, uptime = self._session()
+            try:
+                end, uptime = self._session()
+            except Exception:
+                log.exception("a stream session failed; reconnecting")
+                end, uptime = _End(_EndKind.RETRY, Reason.INTERNAL_ERROR, "internal error"), 0.0
             self._backoff.session_ended(uptime)
-            if self._stop.is_set():
+            if self._stop.is_set() or end.kind is _EndKind.STOP:
                 break
             if end.kind is _EndKind.AUTH:
                 self._emit_status(Status(State.AUTH_FAILED, end.reason, end.detail))
                 return State.AUTH_FAILED
             if end.kind is _EndKind.LIMITED:
-                delay = self._backoff.next_rate_limited_delay()
-                state = State.RATE_LIMITED
+                delay, state = self._backoff.next_rate_limited_delay(), State.RATE_LIMITED
+            elif end.kind is _EndKind.BLOCKED:
+                # Not available in this region: a long wait every time, never a loop.
+                delay, state = self._backoff.next_rate_limited_delay(), State.BLOCKED
             else:
-                delay = self._backoff.next_delay()
-                state = State.RECONNECTING
+                delay, state = self._backoff.next_delay(), State.RECONNECTING
             now = self._clock.monotonic()
             self._emit_status(Status(state, end.reason, end.detail, delay, now + delay))
-            self._wake.clear()
-            if self._stop.is_set() or self._wait(delay):
+            if self._stop.wait(delay):
                 break
             self._emit_status(Status(State.CONNECTING, end.reason, end.detail))
         self._emit_status(Status(State.STOPPED, Reason.STOP_REQUESTED))
         return State.STOPPED
 
-    def _wait(self, delay: float) -> bool:
-        """Sleep ``delay`` seconds unless stopped; True if stopped. ``reconnect_now`` does not
-        shorten it: the server asks for >= 5 s between reconnects."""
-        return self._stop.wait(delay)
-
     def _session(self) -> tuple[_End, float]:
         """One connection from open to close. Returns how it ended and how long it was welcomed."""
         headers = [] if self._key is None else [f"authorization: Apikey {self._key.reveal()}"]
         self.stats.connects += 1
-        try:
-            conn = open_connection(self.config.url, headers, self.config.transport)
-        except ConnectError as exc:
-            if exc.failure is ConnectFailure.HANDSHAKE_UNAUTHORIZED:
-                return _End(_EndKind.AUTH, Reason.UNAUTHORIZED, exc.detail), 0.0
-            if exc.failure is ConnectFailure.HANDSHAKE_RATE_LIMITED:
-                return _End(_EndKind.LIMITED, Reason.OPENING_TOO_FAST, exc.detail), 0.0
-            return _End(_EndKind.RETRY, Reason.CONNECT_FAILED, exc.failure.value), 0.0
+        conn = self._connect(headers)
+        if isinstance(conn, _End):
+            return conn, 0.0
         with self._lock:
             self._conn = conn
-            self._active.clear()
-            self._welcomed = False
             self._reconnect = False
+        self._active.clear()
+        self._welcomed = False
         welcomed_at: list[float] = []
         try:
             if self._stop.is_set():
@@ -322,28 +368,52 @@ class StreamClient:
         finally:
             with self._lock:
                 self._conn = None
-                self._welcomed = False
-                self._active.clear()
+            self._welcomed = False
+            self._active.clear()
             conn.close()
         uptime = self._clock.monotonic() - welcomed_at[0] if welcomed_at else 0.0
         return end, uptime
+
+    def _connect(self, headers: list[str]) -> Connection | _End:
+        """Open the socket on a connect thread; wait for it or for ``stop()``, whichever is first."""
+        attempt = ConnectAttempt.start(self.config.url, headers, self.config.transport)
+        with self._lock:
+            self._attempt = attempt
+        try:
+            while not attempt.done.wait(_CONNECT_POLL_S):
+                if self._stop.is_set():
+                    attempt.cancel()
+                    return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
+            try:
+                return attempt.result()
+            except ConnectError as exc:
+                kind, reason = _CONNECT_ENDS.get(exc.failure, (_EndKind.RETRY, Reason.CONNECT_FAILED))
+                detail = exc.detail if kind is not _EndKind.RETRY else exc.failure.value
+                if exc.failure is ConnectFailure.REDIRECTED and exc.redirect_host:
+                    detail = exc.redirect_host
+                return _End(kind, reason, detail)
+        finally:
+            with self._lock:
+                self._attempt = None
 
     def _pump(self, conn: Connection, welcomed_at: list[float]) -> _End:
         cfg = self.config
         clock = self._clock
         now = clock.monotonic()
         opened = now
-        last_rx = now
-        rx_bytes = 0
+        last_data = now  # liveness: data frames and heartbeats only, never pongs or stray bytes
         next_ping = now + cfg.ping_interval_s
         ping_sent: float | None = None
         pong_seen = False
         pongs = 0
+        stats = self.stats
+        alive = stats.frames - stats.malformed
         wall_offset = clock.time() - now
         handle = self._handle
         views = self._views
+        waker = self._waker
         while True:
-            deadlines = [next_ping, last_rx + cfg.silence_timeout_s, now + cfg.clock_check_s]
+            deadlines = [next_ping, last_data + cfg.silence_timeout_s, now + cfg.clock_check_s]
             if ping_sent is not None and pong_seen:
                 deadlines.append(ping_sent + cfg.pong_timeout_s)
             if not welcomed_at:
@@ -354,54 +424,85 @@ class StreamClient:
                     deadlines.append(flush_at)
             timeout = min(deadlines) - now
             try:
-                messages = conn.read(timeout)
+                messages = conn.read(timeout, waker)
                 for m in messages:
                     if self._stopping:  # stop() means no more events, even from this batch
                         return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
-                    end = handle(conn, m, welcomed_at)
+                    end = handle(m, welcomed_at)
                     if end is not None:
                         return end
-            except Closed as exc:
-                if self._stop.is_set():
-                    return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
-                if self._reconnect:
-                    return _End(_EndKind.RETRY, Reason.RECONNECT_REQUESTED)
-                reason = (
-                    Reason.CLOSED_BY_SERVER if exc.reason == "closed by server" else Reason.CONNECTION_LOST
-                )
-                return _End(_EndKind.RETRY, reason, exc.reason)
-            now = clock.monotonic()
-            if self._forget:
-                self._drain_forget()
-            if conn.bytes_received != rx_bytes:
-                rx_bytes = conn.bytes_received
-                last_rx = self.last_rx_at = now
+                now = clock.monotonic()
+                waker.clear()  # before looking at the commands: a later wake() is never lost
+                end = self._run_commands(conn)
+                if end is not None:
+                    return end
+                seen = stats.frames - stats.malformed
+                if seen != alive:
+                    alive = seen
+                    last_data = self.last_rx_at = now
+                    ping_sent = None  # the socket answers: no half-open question
                 if conn.pongs_received != pongs:
-                    self.stats.pongs += conn.pongs_received - pongs
+                    stats.pongs += conn.pongs_received - pongs
                     pongs = conn.pongs_received
                     pong_seen = True
-                ping_sent = None  # anything received answers the liveness question
-            if now - last_rx >= cfg.silence_timeout_s:
-                self._emit_status(Status(State.STALE, Reason.SILENCE, f"{now - last_rx:.0f}s"))
-                return _End(_EndKind.RETRY, Reason.SILENCE, f"nothing received for {now - last_rx:.0f}s")
-            if ping_sent is not None and pong_seen and now - ping_sent >= cfg.pong_timeout_s:
-                self._emit_status(Status(State.STALE, Reason.PONG_TIMEOUT))
-                return _End(_EndKind.RETRY, Reason.PONG_TIMEOUT, "ping unanswered")
-            if not welcomed_at and now - opened >= cfg.welcome_timeout_s:
-                return _End(_EndKind.RETRY, Reason.NO_WELCOME)
-            if now >= next_ping:
-                conn.ping()
-                if ping_sent is None:
-                    ping_sent = now
-                next_ping = now + cfg.ping_interval_s
-            jump = clock.time() - now - wall_offset
-            if abs(jump) >= cfg.clock_jump_s:
-                self._emit_status(Status(State.STALE, Reason.CLOCK_JUMP, f"{jump:+.0f}s"))
-                return _End(_EndKind.RETRY, Reason.CLOCK_JUMP, f"wall clock moved {jump:+.0f}s")
-            if views is not None and views.is_due(now):
-                self._flush(now)
+                    ping_sent = None  # the socket is open; whether the feed is alive is data's call
+                if now - last_data >= cfg.silence_timeout_s:
+                    silent = f"{now - last_data:.0f}s"
+                    self._emit_status(Status(State.STALE, Reason.SILENCE, silent))
+                    return _End(_EndKind.RETRY, Reason.SILENCE, f"no data or heartbeat for {silent}")
+                if ping_sent is not None and pong_seen and now - ping_sent >= cfg.pong_timeout_s:
+                    self._emit_status(Status(State.STALE, Reason.PONG_TIMEOUT))
+                    return _End(_EndKind.RETRY, Reason.PONG_TIMEOUT, "ping unanswered")
+                if not welcomed_at and now - opened >= cfg.welcome_timeout_s:
+                    return _End(_EndKind.RETRY, Reason.NO_WELCOME)
+                if now >= next_ping:
+                    conn.ping()
+                    if ping_sent is None:
+                        ping_sent = now
+                    next_ping = now + cfg.ping_interval_s
+                jump = clock.time() - now - wall_offset
+                if abs(jump) >= cfg.clock_jump_s:
+                    self._emit_status(Status(State.STALE, Reason.CLOCK_JUMP, f"{jump:+.0f}s"))
+                    return _End(_EndKind.RETRY, Reason.CLOCK_JUMP, f"wall clock moved {jump:+.0f}s")
+                if views is not None and views.is_due(now):
+                    self._flush(now)
+            except Closed as exc:
+                return self._closed_end(exc)
 
-    def _handle(self, conn: Connection, m: object, welcomed_at: list[float]) -> _End | None:
+    def _closed_end(self, exc: Closed) -> _End:
+        if self._stop.is_set():
+            return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
+        if self._reconnect:
+            return _End(_EndKind.RETRY, Reason.RECONNECT_REQUESTED)
+        if exc.cause is CloseCause.PROTOCOL_ERROR:
+            return _End(_EndKind.RETRY, Reason.PROTOCOL_ERROR, exc.reason)
+        if exc.cause is CloseCause.TOO_BIG:
+            return _End(_EndKind.RETRY, Reason.MESSAGE_TOO_BIG, exc.reason)
+        if exc.cause is CloseCause.PEER:
+            return _End(_EndKind.RETRY, Reason.CLOSED_BY_SERVER, exc.reason)
+        return _End(_EndKind.RETRY, Reason.CONNECTION_LOST, exc.reason)
+
+    def _run_commands(self, conn: Connection) -> _End | None:
+        """Act on what other threads asked for: sends happen here, on the socket's own thread."""
+        if self._stop.is_set():
+            return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
+        with self._lock:
+            if self._reconnect:
+                return _End(_EndKind.RETRY, Reason.RECONNECT_REQUESTED)
+            add, self._to_add = self._to_add, []
+            remove, self._to_remove = self._to_remove, []
+            forget, self._forget = self._forget, []
+            invalid = set(self._invalid)
+        for sub in forget:
+            if sub not in self._watched:
+                self.book.forget(sub)
+        if not self._welcomed:
+            return None  # everything watched goes out with the welcome's SubAdd
+        self._send(conn, "SubRemove", [s for s in remove if s in self._active])
+        self._send(conn, "SubAdd", [s for s in add if s not in self._active and s not in invalid])
+        return None
+
+    def _handle(self, m: object, welcomed_at: list[float]) -> _End | None:
         """Handle one message. Hot path first: quote updates for watched pairs."""
         self.stats.frames += 1
         if type(m) is not bytes:
@@ -412,12 +513,16 @@ class StreamClient:
         t = type(ev)
         if t is QuoteUpdate:
             assert isinstance(ev, QuoteUpdate)
+            if ev.dropped:
+                # Only the bad fields were left out (the parser says why); the rest is used below.
+                self.stats.malformed += 1
+                self._bad.warning("skipped fields of a %s frame: %s", ev.sub, "; ".join(ev.dropped))
             if ev.sub in self._watched:
                 prev = self.book.price(ev.sub)
                 price = self.book.apply_update(ev)
                 if price is not None:
                     self.stats.price_ticks += 1
-                    self._on_event(PriceArrived(ev.sub, price, price != prev))
+                    self._emit(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
         if t is Heartbeat:
@@ -432,7 +537,7 @@ class StreamClient:
                 if price is None:  # a replayed trade: neither the price nor the alerts hear of it
                     return None
                 self.stats.price_ticks += 1
-                self._on_event(PriceArrived(ev.sub, price, price != prev))
+                self._emit(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
         if t is Malformed:
@@ -447,7 +552,7 @@ class StreamClient:
             assert isinstance(ev, SubscribeComplete)
             sub = self._watched_sub(ev.sub)
             if sub is not None:
-                self._on_event(Subscribed(sub))
+                self._emit(Subscribed(sub))
             return None
         if t is InvalidSub:
             assert isinstance(ev, InvalidSub)
@@ -468,7 +573,7 @@ class StreamClient:
                 if ev.kind is LimitKind.TOO_MANY_SUBSCRIPTIONS
                 else NoticeKind.LIMIT
             )
-            self._on_event(ServerNotice(kind, ev.message, ev.limit, ev.info))
+            self._emit(ServerNotice(kind, ev.message, ev.limit, ev.info))
             return None
         if t is ForceDisconnect:
             return _End(_EndKind.RETRY, Reason.FORCE_DISCONNECT, "FORCE_DISCONNECT")
@@ -478,7 +583,7 @@ class StreamClient:
                 log.debug("server error %s (%s)", ev.message, ev.parameter)
                 return None
             log.warning("server error %s (%s)", ev.message, ev.parameter)
-            self._on_event(ServerNotice(NoticeKind.SERVER_ERROR, ev.message, None, ev.info))
+            self._emit(ServerNotice(NoticeKind.SERVER_ERROR, ev.message, None, ev.info))
             return None
         return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
 
@@ -496,7 +601,7 @@ class StreamClient:
         assert views is not None
         book = self.book
         quotes = tuple(q for q in map(book.quote, views.take(now)) if q is not None)
-        self._on_event(QuotesChanged(quotes, self.last_rx_at))
+        self._emit(QuotesChanged(quotes, self.last_rx_at))
 
     def _on_welcome(self, welcomed_at: list[float]) -> None:
         now = self._clock.monotonic()
@@ -504,11 +609,15 @@ class StreamClient:
             log.warning("second welcome on one socket; ignored")
             return
         welcomed_at.append(now)
+        self._welcomed = True
+        self._active.clear()
         with self._lock:
-            self._welcomed = True
-            self._active.clear()
             # Subscriptions are per socket: send the whole current watchlist after every welcome.
-            self._send_locked("SubAdd", [s for s in self._watch if s not in self._invalid])
+            subs = [s for s in self._watch if s not in self._invalid]
+            self._to_add, self._to_remove = [], []
+        conn = self._conn
+        if conn is not None:
+            self._send(conn, "SubAdd", subs)
         self._emit_status(Status(State.CONNECTED, Reason.WELCOMED))
 
     def _on_invalid(self, ev: InvalidSub) -> None:
@@ -518,8 +627,8 @@ class StreamClient:
             return
         with self._lock:
             self._invalid.add(sub)
-            self._active.discard(sub)
-        self._on_event(SubRejected(sub, "INVALID_SUB", ev.info))
+        self._active.discard(sub)
+        self._emit(SubRejected(sub, "INVALID_SUB", ev.info))
 
     def _watched_sub(self, text: str) -> Sub | None:
         try:
@@ -528,32 +637,32 @@ class StreamClient:
             return None
         return sub if sub in self._watched else None
 
-    def _drain_forget(self) -> None:
-        with self._lock:
-            gone, self._forget = self._forget, []
-        for sub in gone:
-            if sub not in self._watched:
-                self.book.forget(sub)
+    def _send(self, conn: Connection, action: str, subs: list[Sub]) -> None:
+        """Send SubAdd/SubRemove on the stream thread.
 
-    def _send_locked(self, action: str, subs: list[Sub]) -> None:
-        """Send SubAdd/SubRemove on the live socket, if welcomed. Caller holds ``_lock``."""
-        conn = self._conn
-        if not subs or conn is None or not self._welcomed:
+        A send on a connection that just ended does not raise: the rest of the batch being handled
+        arrived before the end and is still news, and the next read reports why it ended (a
+        protocol error found further on in the same read, a reset...)."""
+        if not subs:
             return
-        if action == "SubAdd":
-            subs = [s for s in subs if s not in self._active]
-            if not subs:
-                return
         payload = orjson.dumps({"action": action, "subs": [str(s) for s in subs]}).decode()
         try:
             conn.send_text(payload)
-        except Closed:
-            log.info("%s not sent: the socket closed; it is resent after the next welcome", action)
+        except Closed as exc:
+            log.debug("%s not sent: %s; the watchlist goes out after the next welcome", action, exc.reason)
             return
         if action == "SubAdd":
             self._active.update(subs)
         else:
             self._active.difference_update(subs)
+
+    def _emit(self, ev: StreamEvent) -> None:
+        """Hand an event to the consumer; a consumer that raises is logged, and nothing else happens."""
+        try:
+            self._consumer(ev)
+        except Exception:
+            self._failing_consumer.warning("the stream's consumer failed on %s", type(ev).__name__)
+            log.debug("consumer failure", exc_info=True)
 
     def _emit_status(self, status: Status) -> None:
         views = self._views
@@ -568,4 +677,13 @@ class StreamClient:
             status.reason.value,
             "" if status.retry_in_s is None else f", retry in {status.retry_in_s:.1f}s",
         )
-        self._on_event(status)
+        self._emit(status)
+
+
+def _plain_to_another_host(url: str) -> bool:
+    """True for a ``ws://`` URL to a host other than this machine (the key must not travel there)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return True
+    return parts.scheme.lower() == "ws" and not is_loopback(parts.hostname)

@@ -36,6 +36,7 @@ import websocket._http as ws_http  # connect() and proxy_info: the socket set-up
 
 from ccdesk.core.redaction import redact
 from ccdesk.core.urls import url_host
+from ccdesk.core.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -233,14 +234,20 @@ class Connection:
         try:
             self._ws.send(text)
         except (OSError, websocket.WebSocketException) as exc:
-            raise Closed(f"send failed: {type(exc).__name__}") from None
+            raise self._why_closed(f"send failed: {type(exc).__name__}") from None
 
     def ping(self) -> None:
         """Send a WebSocket ping."""
         try:
             self._ws.ping()
         except (OSError, websocket.WebSocketException) as exc:
-            raise Closed(f"ping failed: {type(exc).__name__}") from None
+            raise self._why_closed(f"ping failed: {type(exc).__name__}") from None
+
+    def _why_closed(self, fallback: str) -> Closed:
+        # A send after the reader failed the connection (a protocol error found in the batch the
+        # owner is still handling) fails too: report the real cause, not the failed send.
+        pending = self._pending
+        return pending if pending is not None else Closed(fallback)
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Send a close frame with ``code`` (best effort, non-blocking) and close the socket.
@@ -276,10 +283,11 @@ class Connection:
 
     # -- receiving (owner thread) ----------------------------------------------------------
 
-    def read(self, timeout_s: float) -> list[Message]:
+    def read(self, timeout_s: float, wake: Waker | None = None) -> list[Message]:
         """Wait up to ``timeout_s`` for data; return every complete message received.
 
-        Returns an empty list on timeout. Raises Closed when the connection ends; messages
+        Returns an empty list on timeout, or at once when ``wake`` is woken (another thread has
+        a command for the owner). Raises Closed when the connection ends; messages
         that arrived before the end (e.g. a 401 frame right before the close frame, or good
         frames before a protocol violation) are returned first.
         """
@@ -290,11 +298,12 @@ class Connection:
             raise Closed("closed locally", cause=CloseCause.LOCAL)
         sock = self._sock
         if not (self._ssl and sock.pending()):  # type: ignore[attr-defined]
+            watched: tuple[socket.socket | Waker, ...] = (sock,) if wake is None else (sock, wake)
             try:
-                ready, _, _ = select.select((sock,), (), (), max(0.0, timeout_s))
+                ready, _, _ = select.select(watched, (), (), max(0.0, timeout_s))
             except (OSError, ValueError):
                 raise Closed("socket closed") from None
-            if not ready:
+            if sock not in ready:
                 return []
         try:
             chunk = sock.recv(_RECV_BYTES)

@@ -31,7 +31,7 @@ PAUSE_HOUR_S = 3600.0
 MESSAGE_TIMEOUT_MS = 10_000
 
 
-_DISCONNECTED_STATES = frozenset({State.RECONNECTING, State.RATE_LIMITED, State.STOPPED})
+_DISCONNECTED_STATES = frozenset({State.RECONNECTING, State.RATE_LIMITED, State.BLOCKED, State.STOPPED})
 
 
 # --- pure helpers (no tray needed; tested offscreen) ---------------------------------------------

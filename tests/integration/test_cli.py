@@ -29,7 +29,7 @@ QUOTE_KEYS = {
     "volume_24h",
     "last_market",
     "last_update",
-    "flags",
+    "direction",
 }
 
 
@@ -80,7 +80,8 @@ def test_demo_jsonl_quotes(tmp_path):
     for q in quotes:
         assert set(q) >= QUOTE_KEYS
         assert q["price"] > 0
-        assert q["flags"] in ("up", "down", "unchanged", None)
+        assert q["direction"] in ("up", "down", "unchanged", None)
+        assert "flags" not in q  # renamed: it never held the FLAGS bitmask
         if q["open_24h"] is not None:
             assert math.isclose(q["change_pct_24h"], (q["price"] - q["open_24h"]) / q["open_24h"] * 100)
             assert math.isclose(q["change_24h"], q["price"] - q["open_24h"])

@@ -1,8 +1,22 @@
 """Price, percentage and duration formatting."""
 
-import pytest
+import math
 
-from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccdesk.core.formatting import (
+    DOWN_ARROW,
+    FLAT_MARK,
+    UP_ARROW,
+    change_arrow,
+    change_sign,
+    format_age,
+    format_duration,
+    format_pct,
+    format_price,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +34,59 @@ def test_price_is_formatted_for_its_magnitude(price, text):
     assert format_price(price) == text
 
 
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        # Rounding up across 1: shown as 1.0 itself is, with the 4 decimals of prices near 1.
+        (0.99995, "1.0000"),
+        (0.99994, "0.9999"),
+        (1.0, "1.0000"),
+        (-0.99995, "-1.0000"),
+        # Within the 1-100 band a carry changes nothing: 4 decimals on both sides of 10.
+        (9.99995, "10.0000"),  # the double is 9.99995000000000001...: it rounds up
+        (9.99994, "9.9999"),
+        # Rounding up across 100: 2 decimals, as 100.0 gets, not "100.0000".
+        (99.995, "99.9950"),
+        (99.9999, "99.9999"),
+        (99.99995, "99.9999"),  # the double is 99.99994999999...: it rounds down
+        (99.99996, "100.00"),
+        (-99.99996, "-100.00"),
+        (100.0, "100.00"),
+        (999.995, "1,000.00"),
+        # Rounding up across a power of ten below 1: still four significant digits, not five.
+        (0.099995, "0.1000"),
+        (0.0999949, "0.09999"),
+        (-0.099995, "-0.1000"),
+        (0.00099999, "0.001000"),
+        (0.1, "0.1000"),
+        (0.001, "0.001000"),
+        (0.0, "0"),
+    ],
+)
+def test_the_magnitude_is_that_of_the_rounded_price(price, text):
+    assert format_price(price) == text
+
+
+# Prices just below a power of ten, where rounding carries: 0.099995, 99.99996...
+near_powers_of_ten = st.builds(lambda e, k: 10.0**e * (1 - k), st.integers(-8, 8), st.floats(0, 1e-4))
+
+
+@given(st.floats(min_value=1e-8, max_value=1e9) | near_powers_of_ten)
+def test_a_price_reads_like_the_prices_next_to_its_rounded_value(price):
+    # Whatever the price, its text is what the value it rounds to would show: the digits a price
+    # shows never depend on which side of a power of ten it started.
+    text = format_price(price)
+    assert format_price(float(text.replace(",", ""))) == text
+    decimals = len(text.partition(".")[2])
+    shown = float(text.replace(",", ""))
+    if shown >= 100:
+        assert decimals == 2
+    elif shown >= 1:
+        assert decimals == 4
+    else:
+        assert len(text.partition(".")[2].lstrip("0")) == 4  # four significant digits
+
+
 def test_pct_and_durations():
     assert format_pct(2.144) == "+2.14%"
     assert format_pct(-0.42) == "-0.42%"
@@ -30,6 +97,46 @@ def test_pct_and_durations():
     assert format_duration(5400) == "1 h 30 min"
     assert format_age(0.3) == "now"
     assert format_age(4) == "4 s ago"
+
+
+@pytest.mark.parametrize(
+    ("pct", "arrow", "text"),
+    [
+        (2.144, UP_ARROW, "+2.14%"),
+        (-0.42, DOWN_ARROW, "-0.42%"),
+        (-0.001, FLAT_MARK, "0.00%"),  # was "▼ 0.00%" in the window
+        (0.001, FLAT_MARK, "0.00%"),
+        (-0.0, FLAT_MARK, "0.00%"),
+        (0.0, FLAT_MARK, "0.00%"),
+        (0.005, UP_ARROW, "+0.01%"),
+        (-0.005, DOWN_ARROW, "-0.01%"),
+        (math.nextafter(0.005, 0), FLAT_MARK, "0.00%"),
+        (math.nextafter(-0.005, 0), FLAT_MARK, "0.00%"),
+        (None, "", "n/a"),
+        (float("nan"), "", "n/a"),
+        (float("inf"), "", "n/a"),
+    ],
+)
+def test_change_arrow_agrees_with_the_number_shown(pct, arrow, text):
+    assert change_arrow(pct) == arrow
+    assert format_pct(pct) == text
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.floats(min_value=-0.02, max_value=0.02))
+def test_arrow_and_sign_never_contradict_the_text(pct):
+    text = format_pct(pct)
+    sign = change_sign(pct)
+    if text == "n/a":
+        assert (sign, change_arrow(pct)) == (None, "")
+    elif text == "0.00%":
+        assert (sign, change_arrow(pct)) == (0, FLAT_MARK)
+    elif text.startswith("+"):
+        assert (sign, change_arrow(pct)) == (1, UP_ARROW)
+    else:
+        assert text.startswith("-")
+        assert (sign, change_arrow(pct)) == (-1, DOWN_ARROW)
+    assert text != "+0.00%"
+    assert text != "-0.00%"
 
 
 @pytest.mark.parametrize(

@@ -174,3 +174,38 @@ def test_trades_without_a_time_are_told_apart_by_their_id():
     assert book.apply_trade(_trade(1.0, None, "a")) == 1.0
     assert book.apply_trade(_trade(2.0, None, "a")) is None
     assert book.apply_trade(_trade(3.0, None, None)) == 3.0  # nothing to tell it by: taken
+
+
+def test_a_bad_field_costs_only_itself(book):
+    # OPEN24HOUR of 0 used to throw the whole frame away, its valid PRICE included.
+    assert book.apply_update(update(PRICE=100.0, OPEN24HOUR=0, HIGH24HOUR=110.0, FLAGS=1)) == 100.0
+    q = book.quote(BTC)
+    assert (q.price, q.open_24h, q.high_24h, q.direction) == (100.0, None, 110.0, PriceDirection.UP)
+    assert q.change_pct_24h is None  # no open: no change, never a division by the bad zero
+
+
+def test_a_bad_price_is_dropped_and_the_rest_of_its_frame_merged(book):
+    book.apply_update(update(PRICE=100.0, FLAGS=1))
+    ev = update(PRICE=0, OPEN24HOUR=80.0, FLAGS=2)
+    assert ev.dropped == ("PRICE is not positive",)
+    assert book.apply_update(ev) is None  # no price taken from it
+    q = book.quote(BTC)
+    assert q.price == 100.0
+    assert q.open_24h == 80.0
+    assert q.direction is PriceDirection.UP  # FLAGS of a frame without a price do not move it
+
+
+@pytest.mark.parametrize(("wire", "direction"), [("2", PriceDirection.DOWN), ("2050", PriceDirection.DOWN)])
+def test_flags_as_ascii_digits_decode(book, wire, direction):
+    book.apply_update(update(PRICE=100.0, FLAGS=wire))
+    assert book.quote(BTC).direction is direction
+
+
+@pytest.mark.parametrize("wire", ["²", "٣", "\uff13", "1²"])  # superscript 2, Arabic-Indic 3, fullwidth 3
+def test_flags_in_other_digits_never_reach_the_book(book, wire):
+    # "²" used to pass str.isdigit() in the parser and raise ValueError from int() here.
+    book.apply_update(update(PRICE=100.0, FLAGS=1))
+    assert book.apply_update(update(PRICE=101.0, FLAGS=wire)) == 101.0
+    q = book.quote(BTC)
+    assert q.price == 101.0
+    assert q.direction is PriceDirection.UP  # the unreadable FLAGS carried no direction

@@ -31,3 +31,16 @@ def test_status_words_with_countdown():
     s = Status(State.RECONNECTING, Reason.CONNECT_FAILED, "refused", 12.0, 0.0)
     assert status_words(s) == "reconnecting: could not connect (refused); retrying in 12 s"
     assert status_words(s, retry_in_s=3) == "reconnecting: could not connect (refused); retrying in 3 s"
+
+
+def test_every_state_and_reason_has_words():
+    from ccdesk.core.events import Reason, State, Status
+    from ccdesk.wording import reason_words, state_title, status_line_text
+
+    for state in State:
+        assert state_title(state)
+    texts = {reason_words(Status(State.RECONNECTING, reason)) for reason in Reason}
+    assert len(texts) == len(Reason)  # each says something of its own
+    assert status_line_text(Status(State.BLOCKED, Reason.GEO_BLOCKED, None, 600.0)) == (
+        "Not available here — the service is not available in your region; retrying in 10 min"
+    )

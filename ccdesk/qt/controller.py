@@ -38,6 +38,7 @@ from ccdesk.wording import (
     demo_failed_text,
     key_not_saved_text,
     key_problem_text,
+    settings_not_saved_text,
 )
 
 log = logging.getLogger(__name__)
@@ -327,8 +328,11 @@ class AppController(QObject):
         self.tray.set_paused(s.alerts_paused_until)
 
     def _save(self, new: Settings) -> None:
-        self.settings = new
-        save_settings(self._store, new)
+        old, self.settings = self.settings, new
+        # previous=old: a stored value that could not be read stays as written unless this changes it.
+        problem = save_settings(self._store, new, previous=old)
+        if problem is not None:
+            self.window.show_banner(settings_not_saved_text(problem))
 
     def _save_geometry(self) -> None:
         self._store.set(GEOMETRY_KEY, self.window.geometry_text())

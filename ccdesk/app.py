@@ -19,11 +19,10 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ccdesk.core.identity import app_name_from_env
-from ccdesk.core.settings_codec import load_settings
 from ccdesk.desktop import build_window
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance
-from ccdesk.wording import settings_problems_text
+from ccdesk.wording import settings_notice_text
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +70,13 @@ class App:
             return 0
 
         self.store = QtSettingsStore()
-        self.settings, problems = load_settings(self.store)
-        for problem in problems:
-            log.warning("setting %s was invalid (%s); using its default", problem.key, problem.reason)
+        self.settings, problems = self.store.load()  # each problem is logged there
         self.window = build_window(self.settings)
-        if problems:
-            self.window.show_banner(settings_problems_text(problems))
+        # The file's own problems (unreadable, bad lines) and the values that fell back to their
+        # defaults: shown, not only logged.
+        notice = settings_notice_text(self.store.problems(), problems)
+        if notice is not None:
+            self.window.show_banner(notice)
         if not self.background:
             self.window.show()
         self._watch_signals()

@@ -21,7 +21,7 @@ from ccdesk.core.formatting import format_age, format_duration, format_pct, form
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
-from ccdesk.core.settings_codec import SettingsProblem
+from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
 from ccdesk.core.store import StoreProblem, StoreStatus
 from ccdesk.core.subs import Sub
 
@@ -473,3 +473,48 @@ def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
     if watchlist and rule.sub is not None and rule.sub not in watchlist:
         text += " \u2014 pair not in the watchlist"
     return text
+
+
+# --- the settings file ----------------------------------------------------------------------------
+
+
+def settings_file_text(problem: SettingsFileProblem) -> str:
+    """The settings file's own problem, found when it was opened (or by a save)."""
+    where = problem.location
+    if problem.fault is SettingsFault.UNREADABLE:
+        return (
+            f"The settings file {where} could not be read, so ccdesk uses its defaults and will not "
+            "save over it. Check that it is a readable file, or move it away."
+        )
+    if problem.fault is SettingsFault.BAD_LINES:
+        kept = (
+            f"A copy of the file as it was is in {problem.copy_location}."
+            if problem.copy_location
+            else "The next save leaves them out."
+        )
+        return f"Some lines of the settings file {where} could not be read and were ignored. {kept}"
+    return f"The settings file {where} could not be written."
+
+
+def settings_notice_text(
+    file_problems: Sequence[SettingsFileProblem], problems: Sequence[SettingsProblem]
+) -> str | None:
+    """The start-up banner about the settings: the file's problems, then the values that could
+    not be used (they stay in the file as written until changed); None if all is well."""
+    parts = [settings_file_text(problem) for problem in file_problems]
+    if problems:
+        parts.append(settings_problems_text(problems))
+        parts.append("The settings file keeps what it says for them until you change them in Settings.")
+    return " ".join(parts) or None
+
+
+def settings_not_saved_text(problem: SettingsFileProblem) -> str:
+    """The banner after a change to the settings could not be saved."""
+    if problem.fault is SettingsFault.UNREADABLE:
+        why = (
+            f"the settings file {problem.location} could not be read when ccdesk started, and "
+            "ccdesk does not write over a file it could not read"
+        )
+    else:
+        why = f"the settings file {problem.location} could not be written"
+    return f"Settings not saved: {why}. The change holds until ccdesk quits."

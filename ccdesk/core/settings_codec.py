@@ -1,5 +1,5 @@
-"""Settings as strings in a key/value store: the stored format, loading (never fails) and saving.
-No Qt, no files.
+"""Settings as strings in a key/value store: the stored format, loading (never fails) and saving
+(never writes over what could not be read). No Qt, no files.
 
 Storage is abstracted as a :class:`KeyValueStore` of strings (``ccdesk.qt.settings_store`` puts it in
 QSettings; :class:`MemoryStore` keeps it in a dict). Every value is one string; lists and rules are
@@ -10,22 +10,42 @@ Stored keys (format version ``"1"``):
 
 * ``version``: ``"1"``.
 * ``watchlist``: JSON list of subscription strings, e.g. ``["5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"]``.
-  A hand-written comma list (``BTC-USD, ETH-USD``) is accepted too.
 * ``pinned``: one subscription string, or ``""`` for none.
 * ``rules``: JSON list of rule objects:
   ``{"kind": "move", "pct": 2.0, "window_s": 300.0, "direction": "either", "cooldown_s": 900.0, "sub": null}``
   or ``{"kind": "level", "level": 95000.0, "above": true, "cooldown_s": 600.0, "hysteresis_pct": 0.1,
-  "sub": "5~CCCAGG~BTC~USD"}``; ``"sub": null`` means every pair.
+  "sub": "5~CCCAGG~BTC~USD"}``; ``"sub": null`` means every pair. Every field but ``kind``, ``pct``
+  (move), ``level`` and ``above`` (level) may be left out: it takes the rule's default.
 * ``stale_after_s``: a number of seconds, 5 to 3600.
 * ``autostart``, ``demo``, ``always_on_top``: ``"true"`` or ``"false"``.
 * ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
 * ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
+
+A subscription string is ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE``
+(the all-exchange aggregate); both forms pass the same checks (base and quote differ, ...).
+
+Written by hand. In the settings file (an INI file, these keys in its ``[General]`` section) a
+value may be written as ccdesk writes it or in these forms, which read the same:
+
+* JSON as it is, without quotes around it:
+  ``rules=[{"kind": "move", "pct": 2.0}, {"kind": "level", "level": 95000, "above": true}]`` and
+  ``watchlist=["BTC-USD", "2~Coinbase~ETH~USD"]``. (The file's own line is read: QSettings alone
+  would split such a line at its commas and drop its quotes.)
+* For ``watchlist`` only, a plain comma list: ``BTC-USD, 2~Coinbase~ETH~USD``, also in brackets
+  (``[BTC-USD, ETH-USD]``) or with each pair in quotes (``"BTC-USD", "ETH-USD"``).
+* A ``;`` outside quotes starts a comment, to the end of the line.
+
+Saving writes every setting in the stored forms listed above, except that it never writes over a stored
+value that could not be used (a problem at load, for the whole key or one entry of its list): that
+text stays as it is until the setting is changed (see :func:`save_settings`), so a typo in a
+hand-edited file costs the default for a while, never the text itself.
 
 Other keys in the same store (window geometry, for example) are left alone.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import math
@@ -135,6 +155,38 @@ class SettingsProblem:
     def __str__(self) -> str:
         return f"{self.key}: {self.reason}"
 
+    @property
+    def stored_key(self) -> str:
+        """The key in the store (``rules`` for ``rules[2]``): the one a save leaves alone."""
+        return self.key.partition("[")[0]
+
+
+class SettingsFault(enum.Enum):
+    """What went wrong with the settings storage as a whole (not with one value)."""
+
+    UNREADABLE = "unreadable"
+    """It exists but could not be read: the defaults are in use, and it is never written over."""
+    BAD_LINES = "bad_lines"
+    """Some of it could not be parsed and was ignored (the next write drops those lines)."""
+    NOT_WRITTEN = "not_written"
+    """A save did not reach it: the changes last only as long as the process."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsFileProblem:
+    """A problem with the settings storage as a whole: found when it was read, or by a save.
+
+    Attributes:
+        fault: What went wrong.
+        location: Where the settings live (the file's path), for the words shown.
+        copy_location: For :attr:`SettingsFault.BAD_LINES`: where a copy of the file as it was
+            read is kept, or None if there is no copy.
+    """
+
+    fault: SettingsFault
+    location: str
+    copy_location: str | None = None
+
 
 class KeyValueStore(Protocol):
     """Where settings live: string values under string keys. Implementations must not raise on get."""
@@ -151,8 +203,12 @@ class KeyValueStore(Protocol):
         """Remove ``key``; a missing key is fine."""
         ...
 
-    def sync(self) -> None:
-        """Write pending changes to permanent storage (a no-op where there is none)."""
+    def sync(self) -> SettingsFileProblem | None:
+        """Write pending changes to permanent storage (a no-op where there is none).
+
+        Returns:
+            None if the changes were stored (or there were none), else why they were not.
+        """
         ...
 
 
@@ -172,22 +228,56 @@ class MemoryStore:
     def remove(self, key: str) -> None:
         self.values.pop(key, None)
 
-    def sync(self) -> None:
-        pass
+    def sync(self) -> SettingsFileProblem | None:
+        return None
 
     def __repr__(self) -> str:
         return f"MemoryStore({sorted(self.values)})"
 
 
-def save_settings(store: KeyValueStore, settings: Settings) -> None:
-    """Write every setting to ``store`` (as strings) and sync it.
+def save_settings(
+    store: KeyValueStore, settings: Settings, *, previous: Settings | None
+) -> SettingsFileProblem | None:
+    """Write the settings to ``store`` (as strings) and sync it; never writes over unreadable text.
+
+    A key whose stored text has a problem (what :func:`load_settings` reports, for the whole key or
+    one entry of its list) is left as it is, unless ``settings`` changes that setting from
+    ``previous``: in memory it holds a default the user did not choose, and writing that would
+    destroy the text the user wrote. Once the user changes the setting, the new value is written.
+    The check reads the store now, so it needs no state kept from the load.
 
     Args:
         store: Where to write.
         settings: What to write.
+        previous: The settings in use before this change (as loaded, or as last saved). None when
+            nothing was loaded from ``store``: every key is written.
+
+    Returns:
+        None if the settings were stored, else why not (from :meth:`KeyValueStore.sync`).
     """
+    values = _stored_values(settings)
+    kept: set[str] = set()
+    if previous is not None:
+        before = _stored_values(previous)
+        _, problems = _read_settings(store)
+        kept = {p.stored_key for p in problems if values.get(p.stored_key) == before.get(p.stored_key)}
+    for key, value in values.items():
+        if key not in kept:
+            store.set(key, value)
+    if kept:
+        logger.info(
+            "settings: kept the stored text of %s (could not be read; not changed)", ", ".join(sorted(kept))
+        )
+    problem = store.sync()
+    if problem is None:
+        logger.debug("settings saved: %d pair(s), %d rule(s)", len(settings.watchlist), len(settings.rules))
+    return problem
+
+
+def _stored_values(settings: Settings) -> dict[str, str]:
+    """Every setting as the string stored under its key (the format in the module docstring)."""
     paused = settings.alerts_paused_until
-    values = {
+    return {
         KEY_VERSION: FORMAT_VERSION,
         KEY_WATCHLIST: json.dumps([str(sub) for sub in settings.watchlist]),
         KEY_PINNED: "" if settings.pinned is None else str(settings.pinned),
@@ -203,10 +293,6 @@ def save_settings(store: KeyValueStore, settings: Settings) -> None:
         KEY_STREAM_URL: settings.stream_url or "",
         KEY_REST_URL: settings.rest_url or "",
     }
-    for key, value in values.items():
-        store.set(key, value)
-    store.sync()
-    logger.debug("settings saved: %d pair(s), %d rule(s)", len(settings.watchlist), len(settings.rules))
 
 
 def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem, ...]]:
@@ -214,6 +300,7 @@ def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem
 
     A missing key gives its default silently. A bad value gives its default and a problem. A
     watchlist or rule list with some bad entries keeps the good ones; duplicates are dropped.
+    Each problem is logged as a warning.
 
     Args:
         store: Where to read.
@@ -221,6 +308,14 @@ def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem
     Returns:
         The settings and the problems found (empty if every stored value was usable).
     """
+    settings, problems = _read_settings(store)
+    for problem in problems:
+        logger.warning("ignoring a bad settings value: %s", problem)
+    return settings, problems
+
+
+def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem, ...]]:
+    """:func:`load_settings` without the logging (a save reads the store again to find bad keys)."""
     problems: list[SettingsProblem] = []
 
     def note(key: str, reason: str) -> None:
@@ -256,8 +351,6 @@ def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem
         stream_url=stream_url,
         rest_url=rest_url,
     )
-    for problem in problems:
-        logger.warning("ignoring a bad settings value: %s", problem)
     return settings, tuple(problems)
 
 
@@ -416,19 +509,24 @@ def _list_items(raw: str, kind: _ListKind[Any], note: Callable[[str, str], None]
     if not stripped:
         return []
     if kind.comma_text and not stripped.startswith(("[", "{", '"')):
-        return [part.strip() for part in stripped.split(",")]  # hand-written: BTC-USD, ETH-USD
+        return _comma_items(stripped)  # hand-written: BTC-USD, ETH-USD
     try:
         parsed = _json(stripped)
     except ValueError as exc:
-        if not (kind.comma_text and stripped.startswith("[")):
+        if not kind.comma_text or stripped.startswith("{"):
             note(kind.key, str(exc))
             return None
-        # QSettings strips the quotes from a hand-written, unquoted JSON list; read it as a list.
-        parsed = [part.strip().strip("'\"") for part in stripped.strip("[]").split(",")]
+        # Hand-written, not JSON: [BTC-USD, ETH-USD] or "BTC-USD", "ETH-USD".
+        inner = stripped[1:-1] if stripped.startswith("[") and stripped.endswith("]") else stripped
+        return _comma_items(inner)
     if not isinstance(parsed, list):
         note(kind.key, "not a list")
         return None
     return parsed
+
+
+def _comma_items(text: str) -> list[object]:
+    return [part.strip().strip("'\"").strip() for part in text.split(",")]
 
 
 def _load_list(raw: str | None, kind: _ListKind[_T], note: Callable[[str, str], None]) -> tuple[_T, ...]:

@@ -70,6 +70,9 @@ def aggregate(base: str, quote: str) -> Sub:
 def parse_sub(text: str) -> Sub:
     """Parse ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BTC-USD`` / ``btc/usd`` (aggregate).
 
+    Both forms pass the same checks (:func:`_checked_sub`), so a subscription parsed from either
+    form formats to a string that parses back to itself.
+
     Symbols are upper-cased; the market keeps its case (the server's exchange names are
     case-sensitive, e.g. ``Coinbase``) except that ``cccagg`` is normalised.
 
@@ -86,7 +89,7 @@ def parse_sub(text: str) -> Sub:
                 f"{text!r} is not a subscription: expected TYPE~MARKET~BASE~QUOTE "
                 "(e.g. 5~CCCAGG~BTC~USD) or BASE-QUOTE (e.g. BTC-USD)"
             )
-        return Sub(Channel.AGGREGATE, AGGREGATE_MARKET, m.group(1).upper(), m.group(2).upper())
+        return _checked_sub(text, Channel.AGGREGATE, AGGREGATE_MARKET, m.group(1), m.group(2))
     parts = text.split("~")
     if len(parts) != 4:
         raise SubError(
@@ -94,12 +97,20 @@ def parse_sub(text: str) -> Sub:
         )
     type_s, market, base, quote = (p.strip() for p in parts)
     try:
+        # ASCII digits only: int() alone would also take "+5", "0_5" or full-width digits.
+        if not (type_s.isascii() and type_s.isdigit()):
+            raise ValueError(type_s)
         channel = Channel(int(type_s))
     except ValueError:
         raise SubError(
             f"{text!r}: type {type_s!r} is not supported; use 0 (trades), 2 (exchange ticker) "
             "or 5 (CCCAGG aggregate)"
         ) from None
+    return _checked_sub(text, channel, market, base, quote)
+
+
+def _checked_sub(text: str, channel: Channel, market: str, base: str, quote: str) -> Sub:
+    """The one set of checks every parsed subscription passes, whichever form it was written in."""
     if market.upper() == AGGREGATE_MARKET:
         market = AGGREGATE_MARKET
     if not _MARKET.fullmatch(market):
@@ -108,10 +119,12 @@ def parse_sub(text: str) -> Sub:
         raise SubError(f"{text!r}: type 5 (aggregate) only exists for market CCCAGG, not {market!r}")
     if channel is not Channel.AGGREGATE and market == AGGREGATE_MARKET:
         raise SubError(f"{text!r}: CCCAGG is the aggregate index; use type 5, or name an exchange")
-    base, quote = base.upper(), quote.upper()
     for role, sym in (("base", base), ("quote", quote)):
-        if not _SYMBOL.fullmatch(sym):
+        # Checked before upper-casing: str.upper() turns some non-ASCII letters into ASCII ones
+        # (the German sharp s into "SS", the dotless i into "I"): a different symbol from the one written.
+        if not (sym.isascii() and _SYMBOL.fullmatch(sym.upper())):
             raise SubError(f"{text!r}: {role} symbol {sym!r} must be 1-20 letters or digits")
+    base, quote = base.upper(), quote.upper()
     if base == quote:
         raise SubError(f"{text!r}: base and quote are both {base}")
     return Sub(channel, market, base, quote)

@@ -43,6 +43,7 @@ from ccdesk.wording import (
     key_problem_text,
     notice_words,
     over_limit_words,
+    settings_not_saved_text,
     store_problem_text,
 )
 
@@ -365,8 +366,11 @@ class AppController(QObject):
         self.tray.set_paused(s.alerts_paused_until)
 
     def _save(self, new: Settings) -> None:
-        self.settings = new
-        save_settings(self._settings_store, new)
+        old, self.settings = self.settings, new
+        # previous=old: a stored value that could not be read stays as written unless this changes it.
+        problem = save_settings(self._settings_store, new, previous=old)
+        if problem is not None:
+            self.window.show_banner(settings_not_saved_text(problem))
 
     def _save_geometry(self) -> None:
         self._settings_store.set(GEOMETRY_KEY, self.window.geometry_text())

@@ -145,6 +145,7 @@ class SimServer:
         # Both can change while running: the port once bound (port 0), the rate by set_rate().
         self._port = cfg.port
         self._rate = float(cfg.rate)
+        self._market_paused = False
         self._wall = cfg.wall
         self._market = Market(cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -279,6 +280,16 @@ class SimServer:
     def set_rate(self, rate: float) -> None:
         """Change the update rate (frames per second per connection) at once."""
         self._rate = float(rate)
+
+    def newest_trade_price(self, sub: Sub) -> float | None:
+        """The price of the market's newest trade of a type-0 ``sub`` (what a replay ends with);
+        read it while the market is paused for a stable answer."""
+        trades = self._market.trades(sub)
+        return trades[-1].price if trades else None
+
+    def pause_market(self, paused: bool = True) -> None:
+        """Stop (or restart) the market model: no price moves and no new trades while paused."""
+        self._market_paused = paused
 
     def send_raw(self, data: str | bytes) -> None:
         """Send ``data`` as one message to every open socket: ``str`` as a text frame, ``bytes`` as a
@@ -615,6 +626,9 @@ class SimServer:
         while True:
             await asyncio.sleep(self._config.market_step_s)
             now = loop.time()
+            if self._market_paused:
+                last = now
+                continue
             focus = {sub.base for c in self._conns.values() for sub in c.subs.values()}
             # Cap a step after a stall (debugger, suspended machine) so prices do not jump.
             self._market.advance(min(now - last, 1.0), focus)

@@ -21,6 +21,7 @@ from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore, load_settings
 from ccdesk.desktop import build_desktop
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
+from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.sim import start_demo
 from tests.fakes import InMemoryKeyring, JumpyClock
 from tests.pairs import BTC, ETH, SOL
@@ -29,10 +30,22 @@ KEY = "controller-key-0123456789"
 
 
 class Harness:
-    def __init__(self, qtbot, tmp_path, *, sim=None, settings=None, env=None, keyring=None, clock=None, **kw):
+    def __init__(
+        self,
+        qtbot,
+        tmp_path,
+        *,
+        sim=None,
+        settings=None,
+        env=None,
+        keyring=None,
+        clock=None,
+        store=None,
+        **kw,
+    ):
         self.keyring = keyring or InMemoryKeyring()
         self.notified: list[dict] = []
-        self.store = MemoryStore()
+        self.store = MemoryStore() if store is None else store
         url = sim.stream_url if sim is not None else None
         self.desktop = build_desktop(
             settings or Settings(watchlist=(BTC, ETH), stream_url=url, rules=()),
@@ -108,6 +121,33 @@ def test_watchlist_changes_apply_live_without_reconnecting(qtbot, sim, harness):
     saved, problems = load_settings(h.store)
     assert saved.watchlist == (BTC, SOL)
     assert not problems
+
+
+def test_a_failed_save_is_shown_in_the_banner(tmp_path, harness):
+    # A path under a regular file: writing fails for root too (permissions would not stop root).
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    path = tmp_path / "blocker" / "ccdesk.ini"
+    h = harness(store=QtSettingsStore(path))
+    assert not h.window.banner.isVisibleTo(h.window)
+    h.controller.set_always_on_top(True)
+    assert h.window.banner.isVisibleTo(h.window)
+    assert h.window.banner.label.text() == (
+        f"Settings not saved: the settings file {path} could not be written. "
+        "The change holds until ccdesk quits."
+    )
+    assert h.controller.settings.always_on_top is True  # in use all the same
+
+
+def test_a_save_keeps_stored_values_that_could_not_be_read_until_they_are_changed(harness):
+    store = MemoryStore({"rules": '[{"kind": "move", "pct": -2}]', "stale_after_s": "soon"})
+    loaded, _ = load_settings(store)
+    h = harness(settings=replace(loaded, watchlist=(BTC, ETH)), store=store)
+    h.controller.apply_settings(replace(h.controller.settings, demo=False, always_on_top=True))
+    assert store.values["always_on_top"] == "true"
+    assert (store.values["rules"], store.values["stale_after_s"]) == ('[{"kind": "move", "pct": -2}]', "soon")
+    h.controller.apply_settings(replace(h.controller.settings, stale_after_s=90.0))
+    assert (store.values["rules"], store.values["stale_after_s"]) == ('[{"kind": "move", "pct": -2}]', "90.0")
+    assert not h.window.banner.isVisibleTo(h.window)
 
 
 def test_alerts_are_delivered_and_recorded_and_pausing_records_without_delivering(qtbot, sim, harness):

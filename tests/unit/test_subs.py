@@ -1,6 +1,8 @@
 """Subscription strings: parse, validate, format."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccdesk.core.subs import Channel, Sub, SubError, aggregate, parse_sub
 
@@ -35,6 +37,17 @@ def test_parse_accepts_and_normalises(text, expected):
         ("5~CCCAGG~BT C~USD", "base symbol"),
         ("5~CCCAGG~BTC~US$", "quote symbol"),
         ("5~CCCAGG~BTC~BTC", "both BTC"),
+        # The shorthand passes the same checks as the long form.
+        ("0/0", "both 0"),
+        ("btc/BTC", "both BTC"),
+        ("eth-eth", "both ETH"),
+        # Symbols are ASCII as written: upper-casing would turn these into SS and I.
+        ("5~CCCAGG~\u00df~USD", "base symbol"),
+        ("5~CCCAGG~BTC~\u0131", "quote symbol"),
+        # The type is ASCII digits, not whatever int() takes.
+        ("+5~CCCAGG~BTC~USD", "type '\\+5' is not supported"),
+        ("0_5~CCCAGG~BTC~USD", "type '0_5' is not supported"),
+        ("\uff15~CCCAGG~BTC~USD", "is not supported"),
     ],
 )
 def test_parse_rejects_with_a_message_naming_the_problem(text, words):
@@ -53,3 +66,18 @@ def test_format_round_trips_and_labels():
 
 def test_subs_are_hashable_values():
     assert len({parse_sub("BTC-USD"), parse_sub("5~CCCAGG~BTC~USD")}) == 1
+
+
+_parts = st.sampled_from(
+    ["0", "2", "5", "05", "btc", "BTC", "usd", "cccagg", "Coinbase", "\u00df", "", " ", "-"]
+)
+
+
+@given(st.lists(_parts, min_size=1, max_size=4), st.sampled_from(["~", "-", "/"]))
+def test_whatever_parses_formats_to_a_string_that_parses_back_to_it(parts, separator):
+    try:
+        sub = parse_sub(separator.join(parts))
+    except SubError:
+        return
+    assert parse_sub(str(sub)) == sub
+    assert sub.base != sub.quote

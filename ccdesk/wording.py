@@ -17,7 +17,14 @@ from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status
-from ccdesk.core.formatting import format_age, format_duration, format_pct, format_price
+from ccdesk.core.formatting import (
+    change_arrow,
+    change_sign,
+    format_age,
+    format_duration,
+    format_pct,
+    format_price,
+)
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.quotes import Quote
@@ -386,15 +393,6 @@ MAX_TOOLTIP_PAIRS = 20
 """Tray hosts cut long tooltips; past this many pairs the tooltip says how many more there are."""
 
 
-_UP_ARROW = "▲"
-
-
-_DOWN_ARROW = "▼"
-
-
-_ZERO_PCT = 0.005  # format_pct shows 0.00% below this
-
-
 def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
     """One pair for the tooltip and the menu: ``BTC/USD 91,230.12 ▲ +2.14%``.
 
@@ -405,9 +403,10 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
         return f"{quote.sub.label}: waiting for a price"
     text = f"{quote.sub.label} {format_price(quote.price)}"
     pct = quote.change_pct_24h
-    if pct is not None and math.isfinite(pct):
-        arrow = _UP_ARROW if pct >= _ZERO_PCT else _DOWN_ARROW if pct <= -_ZERO_PCT else ""
-        text += f" {arrow} {format_pct(pct)}" if arrow else f" {format_pct(pct)}"
+    sign = change_sign(pct)
+    if sign is not None:
+        # The tray's lines are short: a flat change shows its 0.00% without the window's ■ mark.
+        text += f" {change_arrow(pct)} {format_pct(pct)}" if sign else f" {format_pct(pct)}"
     if not freshness.is_fresh(quote, now):
         text += " (stale)"
     return text

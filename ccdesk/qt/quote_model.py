@@ -8,7 +8,14 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from ccdesk.core.formatting import format_age, format_pct, format_price, next_age_change
+from ccdesk.core.formatting import (
+    change_arrow,
+    change_sign,
+    format_age,
+    format_pct,
+    format_price,
+    next_age_change,
+)
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
@@ -252,8 +259,7 @@ class QuoteTableModel(QAbstractTableModel):
             pct = q.change_pct_24h
             if pct is None:
                 return "—"
-            arrow = "▲" if pct > 0 else "▼" if pct < 0 else "■"
-            return f"{arrow} {format_pct(pct)}"
+            return f"{change_arrow(pct)} {format_pct(pct)}"
         if col == self.AGE:
             age = format_age(q.age_s(self._now))
             return age if self.is_live(row) else f"stale · {age}"
@@ -263,8 +269,9 @@ class QuoteTableModel(QAbstractTableModel):
         if not self.is_live(row):
             return STALE_COLOR
         q = row.quote
-        if col == self.CHANGE and q is not None and q.change_pct_24h is not None:
-            return UP_COLOR if q.change_pct_24h > 0 else DOWN_COLOR if q.change_pct_24h < 0 else None
+        sign = change_sign(q.change_pct_24h) if col == self.CHANGE and q is not None else None
+        if sign:  # the colour agrees with the number shown: a change that rounds to 0.00% is neither
+            return UP_COLOR if sign > 0 else DOWN_COLOR
         return None
 
     def _tooltip(self, row: Row) -> str:

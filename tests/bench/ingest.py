@@ -59,12 +59,18 @@ NAIVE = textwrap.dedent(
 )
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(
-        cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600
+        cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600
     )
     return time.perf_counter() - t0
+
+
+def checkout_of(python: str) -> Path:
+    """The checkout a venv's python belongs to (``CHECKOUT/.venv/bin/python``). ``python -m ccdesk``
+    imports the package of its working folder first, so each client must run in its own checkout."""
+    return Path(python).absolute().parents[2]
 
 
 def decode_comparison() -> None:
@@ -112,18 +118,16 @@ def main() -> int:
 
         def ccdesk_stream(python: str):  # type: ignore[no-untyped-def]
             return lambda url, n: (
-                [python, "-m", "ccdesk", "stream", "--quiet", "--count", str(n), "--stream-url", url, SUB]
+                [python, "-m", "ccdesk", "stream", "--quiet", "--count", str(n), "--stream-url", url, SUB],
+                checkout_of(python),
             )
 
         clients = {
             "ccdesk stream --quiet": ccdesk_stream(sys.executable),
-            "naive WebSocketApp + json.loads": lambda url, n: [
-                sys.executable,
-                str(naive_py),
-                url,
-                env["CCDESK_API_KEY"],
-                str(n),
-            ],
+            "naive WebSocketApp + json.loads": lambda url, n: (
+                [sys.executable, str(naive_py), url, env["CCDESK_API_KEY"], str(n)],
+                Path(tmp),
+            ),
         }
         if args.vs:
             clients["ccdesk stream --quiet (--vs)"] = ccdesk_stream(args.vs)
@@ -133,7 +137,8 @@ def main() -> int:
                 times = {}
                 for n in (1, args.frames):
                     with SimServer(firehose=True, firehose_limit=n, heartbeat_s=3600) as sim:
-                        times[n] = timed(make(sim.stream_url, n), env)
+                        cmd, cwd = make(sim.stream_url, n)
+                        times[n] = timed(cmd, env, cwd)
                 rates[name].append((args.frames - 1) / (times[args.frames] - times[1]))
 
     print(

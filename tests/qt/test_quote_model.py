@@ -107,3 +107,12 @@ def test_next_change_is_the_soonest_age_text_or_staleness_change(model):
     assert model.next_change(103.5) == pytest.approx(104.0)
     model.refresh(131.0)  # BTC 30 s old: next text at 35 s, but it turns stale at 30 s + epsilon
     assert model.next_change(131.0) == pytest.approx(131.001, abs=1e-6)
+
+
+def test_a_change_that_rounds_to_zero_is_flat_in_text_and_colour(model):
+    model.set_connection(0.0)
+    model.update_quotes([quote(BTC, 100.0, 101.0, open_24h=100.001)])  # -0.001 %
+    model.refresh(101.5)
+    change = model.index(0, QuoteTableModel.CHANGE)
+    assert model.data(change) == "■ 0.00%"  # never "▼ 0.00%"
+    assert model.data(change, Qt.ItemDataRole.ForegroundRole) is None

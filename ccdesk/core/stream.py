@@ -428,7 +428,14 @@ class StreamClient:
                 for m in messages:
                     if self._stopping:  # stop() means no more events, even from this batch
                         return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
-                    end = handle(m, welcomed_at)
+                    try:
+                        end = handle(m, welcomed_at)
+                    except Closed:
+                        raise
+                    except Exception:  # a consumer or a bug choked on this one message: skip it
+                        self._failing_consumer.warning("a message could not be handled; skipped")
+                        log.debug("message handling failed", exc_info=True)
+                        continue
                     if end is not None:
                         return end
                 now = clock.monotonic()
@@ -522,7 +529,7 @@ class StreamClient:
                 price = self.book.apply_update(ev)
                 if price is not None:
                     self.stats.price_ticks += 1
-                    self._emit(PriceArrived(ev.sub, price, price != prev))
+                    self._consumer(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
         if t is Heartbeat:
@@ -537,7 +544,7 @@ class StreamClient:
                 if price is None:  # a replayed trade: neither the price nor the alerts hear of it
                     return None
                 self.stats.price_ticks += 1
-                self._emit(PriceArrived(ev.sub, price, price != prev))
+                self._consumer(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
         if t is Malformed:

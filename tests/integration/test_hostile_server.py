@@ -142,15 +142,15 @@ def test_a_429_with_unicode_digits_is_a_rate_limit_not_a_dead_thread(run):
 def test_a_bug_in_a_session_is_logged_reported_and_followed_by_a_reconnect(run, caplog, monkeypatch):
     caplog.set_level(logging.ERROR, logger="ccdesk.core.stream")
     boom = {"left": 1}
-    real_merge = StreamClient._changed
+    real = StreamClient._run_commands
 
-    def once_broken(self: StreamClient, sub: object) -> None:
+    def once_broken(self: StreamClient, conn: object) -> object:
         if boom["left"]:
             boom["left"] -= 1
             raise RuntimeError("a bug")
-        real_merge(self, sub)  # type: ignore[arg-type]
+        return real(self, conn)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(StreamClient, "_changed", once_broken)
+    monkeypatch.setattr(StreamClient, "_run_commands", once_broken)
     with HostileServer(welcomed_then(frame(quote(91_000.0)))) as server:
         r = run(server.url())
         r.wait(reason_seen(Reason.INTERNAL_ERROR))
@@ -159,6 +159,24 @@ def test_a_bug_in_a_session_is_logged_reported_and_followed_by_a_reconnect(run, 
         r.wait(lambda evs: sum(1 for e in evs if isinstance(e, Status) and e.state is State.CONNECTED) >= 2)
     assert "a stream session failed" in caplog.text
     assert "RuntimeError: a bug" in caplog.text  # with its traceback
+
+
+def test_a_message_that_cannot_be_handled_is_skipped_and_the_session_goes_on(run, monkeypatch):
+    boom = {"left": 1}
+    real = StreamClient._changed
+
+    def once_broken(self: StreamClient, sub: object) -> None:
+        if boom["left"]:
+            boom["left"] -= 1
+            raise RuntimeError("a bug")
+        real(self, sub)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StreamClient, "_changed", once_broken)
+    with HostileServer(welcomed_then(frame(quote(91_000.0)), frame(quote(91_001.0)))) as server:
+        r = run(server.url())
+        r.wait(lambda evs: 91_001.0 in [e.price for e in evs if isinstance(e, PriceArrived)])
+        assert len(server.peers) == 1  # no reconnect for one bad message
+        assert [s.state for s in r.statuses()] == [State.CONNECTING, State.CONNECTED]
 
 
 def test_a_reset_at_ping_time_is_a_reconnect_not_a_dead_thread(run):

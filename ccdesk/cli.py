@@ -38,12 +38,12 @@ from ccdesk.core.events import (
 from ccdesk.core.formatting import format_pct, format_price
 from ccdesk.core.identity import DEFAULT_REST_URL, DEFAULT_STREAM_URL
 from ccdesk.core.key_check import KeyStatus
+from ccdesk.core.pairs import Pair, PairError, parse_pair
 from ccdesk.core.quotes import Quote
 from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.rest import check_key
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
 from ccdesk.core.stream import StreamClient, StreamConfig
-from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.urls import UrlError, check_url
 from ccdesk.wording import alert_body, alert_title, key_check_words, notice_words, reason_words, status_words
 
@@ -214,12 +214,12 @@ def _cmd_app(args: argparse.Namespace) -> int:
 # --- stream -------------------------------------------------------------------------------------
 
 
-def _parse_subs(texts: Sequence[str]) -> list[Sub]:
-    subs: list[Sub] = []
+def _parse_subs(texts: Sequence[str]) -> list[Pair]:
+    subs: list[Pair] = []
     for text in texts:
         try:
-            subs.append(parse_sub(text))
-        except SubError as exc:
+            subs.append(parse_pair(text))
+        except PairError as exc:
             raise UsageError(str(exc)) from None
     return subs
 
@@ -392,7 +392,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
 
 def _run_stream(
-    args: argparse.Namespace, subs: list[Sub], url: str, key: ApiKey, feed: AlertFeed | None
+    args: argparse.Namespace, subs: list[Pair], url: str, key: ApiKey, feed: AlertFeed | None
 ) -> int:
     # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
     install_redaction(logging.getLogger(), lambda: (key.reveal(),))
@@ -407,7 +407,7 @@ def _run_stream(
     done = threading.Event()
     outcome: dict[str, Any] = {"updates": 0, "state": None, "error": None}
     count = args.count
-    printed: dict[Sub, float | None] = {}
+    printed: dict[Pair, float | None] = {}
     finish_after_print = False
     client: StreamClient
 

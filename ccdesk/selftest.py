@@ -29,9 +29,9 @@ from ccdesk import __version__
 from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
 from ccdesk.core.delivery import DeliveryChannel
 from ccdesk.core.identity import app_name_from_env
+from ccdesk.core.pairs import aggregate
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore
-from ccdesk.core.subs import aggregate
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Core returns types (states, reasons, checks, deliveries, rules); this module turns them into text,
 so the same thing is said the same way everywhere. It is import-light on purpose (no network stack,
 no keyring): the window's first paint uses it. Validation errors that name the bad input
-(``SubError``, ``RuleError``, ``UrlError``...) carry their own message where they are raised.
+(``PairError``, ``RuleError``, ``UrlError``...) carry their own message where they are raised.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from ccdesk.core.formatting import (
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
+from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
 from ccdesk.core.store import StoreProblem, StoreStatus
-from ccdesk.core.subs import Sub
 
 _REASONS = {
     Reason.STARTING: "starting",
@@ -452,7 +452,7 @@ def tooltip_text(
 _WAYS = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}
 
 
-def describe_rule(rule: Rule, watchlist: Sequence[Sub] = ()) -> str:
+def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
     """One line for a rule: ``All pairs: up or down 2 % within 5 min (then quiet 15 min)``.
 
     Args:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from ccdesk.core.clock import Clock
-from ccdesk.core.subs import Sub
+from ccdesk.core.pairs import Pair
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def _check_finite(name: str, value: float) -> None:
         raise RuleError(f"{name} must be a finite number, not {value!r}")
 
 
-def _check_sub(sub: Sub | None) -> None:
-    if sub is not None and not isinstance(sub, Sub):
+def _check_sub(sub: Pair | None) -> None:
+    if sub is not None and not isinstance(sub, Pair):
         raise RuleError(f"sub must be a subscription or None (all pairs), not {sub!r}")
 
 
@@ -97,7 +97,7 @@ class MoveRule:
     window_s: float = 300.0
     direction: MoveDirection = MoveDirection.EITHER
     cooldown_s: float = 600.0
-    sub: Sub | None = None
+    sub: Pair | None = None
 
     def __post_init__(self) -> None:
         for name in ("pct", "window_s", "cooldown_s"):
@@ -137,7 +137,7 @@ class LevelRule:
     level: float
     above: bool
     cooldown_s: float = 600.0
-    sub: Sub | None = None
+    sub: Pair | None = None
     hysteresis_pct: float = 0.1
 
     def __post_init__(self) -> None:
@@ -178,7 +178,7 @@ class Alert:
             of equality.
     """
 
-    sub: Sub
+    sub: Pair
     rule: Rule
     direction: MoveDirection
     change_pct: float
@@ -273,7 +273,7 @@ class AlertEngine:
         """
         self._clock = clock
         self._rules: tuple[Rule, ...] = ()
-        self._by_sub: dict[Sub, tuple[_State, ...]] = {}
+        self._by_sub: dict[Pair, tuple[_State, ...]] = {}
         self.set_rules(rules)
 
     @property
@@ -307,7 +307,7 @@ class AlertEngine:
             )
         log.debug("alert rules set: %d rule(s)", len(new))
 
-    def on_price(self, sub: Sub, price: float) -> tuple[Alert, ...]:
+    def on_price(self, sub: Pair, price: float) -> tuple[Alert, ...]:
         """Feed one price update; call it for every update, not a throttled or coalesced one.
 
         Args:
@@ -339,7 +339,7 @@ class AlertEngine:
                 fired.append(alert)
         return _NO_ALERTS if fired is None else tuple(fired)
 
-    def forget(self, sub: Sub) -> None:
+    def forget(self, sub: Pair) -> None:
         """Drop all state for a pair (it left the watchlist). Unknown pairs are fine."""
         self._by_sub.pop(sub, None)
 
@@ -361,11 +361,11 @@ class AlertEngine:
                 if isinstance(state, _MoveState):
                     state.clear()
 
-    def retained_samples(self, sub: Sub) -> int:
+    def retained_samples(self, sub: Pair) -> int:
         """How many (time, price) samples the move windows hold for a pair: a memory diagnostic."""
         return sum(len(s.samples) for s in self._by_sub.get(sub, ()) if isinstance(s, _MoveState))
 
-    def _check_move(self, st: _MoveState, sub: Sub, t: float, price: float) -> Alert | None:
+    def _check_move(self, st: _MoveState, sub: Pair, t: float, price: float) -> Alert | None:
         samples = st.samples
         if t >= st.bucket_end:  # open a bucket with this price (always true on the first price)
             samples.append((t, price))
@@ -403,7 +403,7 @@ class AlertEngine:
         log.debug("move alert %s %s %+.3f%% in %.1fs", sub, moved.value, change_pct, alert.elapsed_s)
         return alert
 
-    def _check_level(self, st: _LevelState, sub: Sub, t: float, price: float) -> Alert | None:
+    def _check_level(self, st: _LevelState, sub: Pair, t: float, price: float) -> Alert | None:
         rule = st.rule
         level = rule.level
         prev = st.last

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import Quote
-from ccdesk.core.subs import Sub
 
 
 class State(enum.Enum):
@@ -91,7 +91,7 @@ class PriceArrived:
 
     Emitted for every such frame: it is what alerts see. Views get ``QuotesChanged`` instead."""
 
-    sub: Sub
+    sub: Pair
     price: float
     changed: bool
 
@@ -116,7 +116,7 @@ class QuotesChanged:
 class SubRejected:
     """The server refused a pair (INVALID_SUB); it is kept in the watchlist but not re-sent."""
 
-    sub: Sub
+    sub: Pair
     reason: str
     info: str | None
 
@@ -125,7 +125,7 @@ class SubRejected:
 class Subscribed:
     """The server confirmed a pair (SUBSCRIBECOMPLETE)."""
 
-    sub: Sub
+    sub: Pair
 
 
 class NoticeKind(enum.Enum):

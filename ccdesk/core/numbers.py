@@ -13,7 +13,7 @@ The grammar, decided:
       some producers mean as octal), then optionally ``.`` and at least one digit (not ``1.``, ``.5``);
     - an optional exponent ``e``/``E``, optionally signed. Accepted because the usual serialisers
       switch to it for small values: Python's ``str(0.000012)`` is ``1.2e-05``, JavaScript's
-      ``String(1e-7)`` is ``1e-7``, Java's ``BigDecimal.toString()`` gives ``1.2E-8``. Sub-cent token
+      ``String(1e-7)`` is ``1e-7``, Java's ``BigDecimal.toString()`` gives ``1.2E-8``. Pair-cent token
       prices are exactly those values; refusing them would drop real prices;
     - at most ``MAX_DECIMAL_CHARS`` characters (a double carries 17 significant digits; exchanges
       pad to 8 or 18 decimals), and the value must be finite (``"1e999"`` is refused).

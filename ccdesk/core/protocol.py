@@ -20,7 +20,7 @@ from typing import Any, Final
 import orjson
 
 from ccdesk.core.numbers import read_decimal, read_price, read_unsigned
-from ccdesk.core.subs import AGGREGATE_MARKET, Sub, SubError, parse_sub
+from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, PairError, parse_pair
 
 MAX_FRAME_BYTES: Final = 64 * 1024
 """The largest frame parsed. A full type-5 snapshot is ~1.5 KB; anything near this is hostile."""
@@ -135,7 +135,7 @@ class QuoteUpdate:
             costs only itself: the frame's other fields, a valid PRICE included, are in ``fields``.
     """
 
-    sub: Sub
+    sub: Pair
     fields: Mapping[str, Any]
     dropped: tuple[str, ...] = ()
 
@@ -152,7 +152,7 @@ class TradeSide(enum.Enum):
 class Trade:
     """TYPE 0: one trade on one exchange."""
 
-    sub: Sub
+    sub: Pair
     price: float
     quantity: float | None
     side: TradeSide
@@ -273,13 +273,13 @@ def _limit_from_message(message: str) -> int | None:
 class FrameParser:
     """Turns raw frames into events. One per connection or client; not thread-safe.
 
-    It caches the ``Sub`` of each (TYPE, MARKET, FROM, TO) seen (bounded), which keeps the
+    It caches the ``Pair`` of each (TYPE, MARKET, FROM, TO) seen (bounded), which keeps the
     hot path free of re-validating subscription strings.
     """
 
     def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
         self.max_frame_bytes = max_frame_bytes
-        self._subs: dict[tuple[str, str, str, str], Sub] = {}
+        self._subs: dict[tuple[str, str, str, str], Pair] = {}
 
     def parse(self, data: str | bytes | bytearray | memoryview) -> Event:
         """Parse one text frame's payload (str, or UTF-8 bytes) into an event."""
@@ -314,7 +314,7 @@ class FrameParser:
 
     # -- tickers -----------------------------------------------------------------------------
 
-    def _sub_for(self, t: str, market: Any, base: Any, quote: Any) -> Sub | Malformed:
+    def _sub_for(self, t: str, market: Any, base: Any, quote: Any) -> Pair | Malformed:
         if type(market) is not str or type(base) is not str or type(quote) is not str:
             return Malformed(f"TYPE {t} frame without MARKET/FROMSYMBOL/TOSYMBOL strings")
         key = (t, market, base, quote)
@@ -322,8 +322,8 @@ class FrameParser:
         if sub is not None:
             return sub
         try:
-            sub = parse_sub(f"{t}~{market}~{base}~{quote}")
-        except SubError:
+            sub = parse_pair(f"{t}~{market}~{base}~{quote}")
+        except PairError:
             return Malformed(f"TYPE {t} frame names an invalid pair")
         if sub.market != market or sub.base != base or sub.quote != quote:
             return Malformed(f"TYPE {t} frame names a non-canonical pair")
@@ -335,7 +335,7 @@ class FrameParser:
         sub = self._sub_for(t, d.get("MARKET"), d.get("FROMSYMBOL"), d.get("TOSYMBOL"))
         if type(sub) is Malformed:
             return sub
-        assert isinstance(sub, Sub)
+        assert isinstance(sub, Pair)
         if t == "5" and sub.market != AGGREGATE_MARKET:
             return Malformed("TYPE 5 frame for a market other than CCCAGG")
         kinds = _FIELD_KINDS
@@ -383,7 +383,7 @@ class FrameParser:
         sub = self._sub_for("0", d.get("M"), d.get("FSYM"), d.get("TSYM"))
         if type(sub) is Malformed:
             return sub
-        assert isinstance(sub, Sub)
+        assert isinstance(sub, Pair)
         # A trade is its price: with a bad P (or a bad Q or TS) the whole trade is dropped.
         # The strict readers take JSON numbers or ASCII decimal text, finite, never bool.
         p = read_price(d.get("P"))

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ccdesk.core.clock import Clock
+from ccdesk.core.pairs import Pair
 from ccdesk.core.protocol import QuoteUpdate, Trade, TradeSide
-from ccdesk.core.subs import Sub
 
 _RECENT_TRADE_IDS: Final = 64
 """Trade ids remembered per pair: more than a replay (~20) holds, so a replay is always recognised."""
@@ -78,7 +78,7 @@ class Quote:
     ``change_pct_24h = (price - open_24h) / open_24h * 100``, None while either is unknown.
     """
 
-    sub: Sub
+    sub: Pair
     price: float | None
     direction: PriceDirection | None
     open_24h: float | None = None
@@ -161,7 +161,7 @@ class QuoteBook:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._states: dict[Sub, _State] = {}
+        self._states: dict[Pair, _State] = {}
 
     def apply_update(self, update: QuoteUpdate) -> float | None:
         """Merge a ticker frame. Returns the frame's price if it carried one, else None."""
@@ -225,12 +225,12 @@ class QuoteBook:
         state.fields["LASTMARKET"] = trade.sub.market
         return trade.price
 
-    def price(self, sub: Sub) -> float | None:
+    def price(self, sub: Pair) -> float | None:
         """The last known price of ``sub`` (cheap; no snapshot)."""
         state = self._states.get(sub)
         return None if state is None else state.price
 
-    def quote(self, sub: Sub) -> Quote | None:
+    def quote(self, sub: Pair) -> Quote | None:
         """An immutable snapshot of ``sub``'s merged state, or None if nothing arrived yet."""
         state = self._states.get(sub)
         if state is None:
@@ -263,7 +263,7 @@ class QuoteBook:
             if q is not None:
                 yield q
 
-    def forget(self, sub: Sub) -> None:
+    def forget(self, sub: Pair) -> None:
         """Drop a pair's state (it left the watchlist)."""
         self._states.pop(sub, None)
 

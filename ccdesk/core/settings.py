@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
-from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub, SubError, aggregate, parse_sub
+from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, PairError, aggregate, parse_pair
 from ccdesk.core.urls import check_url
 
 logger = logging.getLogger(__name__)
@@ -22,10 +22,10 @@ STALE_MAX_S: Final = 3600.0
 MAX_WATCHLIST: Final = 500
 MAX_RULES: Final = 500
 
-DEFAULT_WATCHLIST: Final[tuple[Sub, ...]] = tuple(
+DEFAULT_WATCHLIST: Final[tuple[Pair, ...]] = tuple(
     aggregate(base, "USD") for base in ("BTC", "ETH", "SOL", "XRP", "DOGE")
 )
-DEFAULT_PINNED: Final[Sub] = DEFAULT_WATCHLIST[0]
+DEFAULT_PINNED: Final[Pair] = DEFAULT_WATCHLIST[0]
 # Useful without configuring anything: any watched coin moving 2 % within 5 minutes, either way,
 # at most one alert per coin every 15 minutes.
 DEFAULT_RULES: Final[tuple[Rule, ...]] = (
@@ -68,8 +68,8 @@ class Settings:
         SettingsError: (a ValueError) on construction, if a value is invalid.
     """
 
-    watchlist: tuple[Sub, ...] = DEFAULT_WATCHLIST
-    pinned: Sub | None = DEFAULT_PINNED
+    watchlist: tuple[Pair, ...] = DEFAULT_WATCHLIST
+    pinned: Pair | None = DEFAULT_PINNED
     rules: tuple[Rule, ...] = DEFAULT_RULES
     stale_after_s: float = DEFAULT_STALE_AFTER_S
     autostart: bool = False
@@ -83,11 +83,11 @@ class Settings:
     def __post_init__(self) -> None:
         watchlist = tuple(self.watchlist)
         for sub in watchlist:
-            if not isinstance(sub, Sub):
+            if not isinstance(sub, Pair):
                 raise SettingsError(f"the watchlist must hold subscriptions, not {sub!r}")
         watchlist = tuple(dict.fromkeys(watchlist))
         object.__setattr__(self, "watchlist", watchlist)
-        if self.pinned is not None and not isinstance(self.pinned, Sub):
+        if self.pinned is not None and not isinstance(self.pinned, Pair):
             raise SettingsError(f"the pinned pair must be a subscription or None, not {self.pinned!r}")
         if self.pinned not in watchlist:
             object.__setattr__(self, "pinned", watchlist[0] if watchlist else None)
@@ -137,7 +137,7 @@ class Settings:
 
 def parse_pair_input(
     base: str, quote: str, exchange: str | None = None, channel: Channel | None = None
-) -> Sub:
+) -> Pair:
     """Build a subscription from the dialog's fields.
 
     Args:
@@ -152,32 +152,32 @@ def parse_pair_input(
         The validated subscription.
 
     Raises:
-        SubError: with a plain message for the user.
+        PairError: with a plain message for the user.
     """
     base = (base or "").strip()
     quote = (quote or "").strip()
     market = (exchange or "").strip()
     for role, example, symbol in (("coin", "BTC", base), ("currency", "USD", quote)):
         if not symbol:
-            raise SubError(f"Enter the {role} (for example {example}).")
+            raise PairError(f"Enter the {role} (for example {example}).")
         if not _SYMBOL.fullmatch(symbol):
-            raise SubError(f"The {role} must be 1 to 20 letters or digits, like {example}.")
+            raise PairError(f"The {role} must be 1 to 20 letters or digits, like {example}.")
     if base.upper() == quote.upper():
-        raise SubError("The coin and the currency must be different.")
+        raise PairError("The coin and the currency must be different.")
     if market.upper() == AGGREGATE_MARKET:
         market = ""
     if market and not _EXCHANGE.fullmatch(market):
-        raise SubError(
+        raise PairError(
             "An exchange name is one word of letters, digits, '.', '_' or '-', like Coinbase. "
             "Leave it blank for the average of all exchanges."
         )
     if channel is None:
         channel = Channel.TICKER if market else Channel.AGGREGATE
     if channel is Channel.AGGREGATE and market:
-        raise SubError("The all-exchange average has no exchange: leave the exchange blank.")
+        raise PairError("The all-exchange average has no exchange: leave the exchange blank.")
     if channel is not Channel.AGGREGATE and not market:
-        raise SubError("Enter the exchange (for example Coinbase) for a single-exchange price.")
-    return parse_sub(f"{int(channel)}~{market or AGGREGATE_MARKET}~{base}~{quote}")
+        raise PairError("Enter the exchange (for example Coinbase) for a single-exchange price.")
+    return parse_pair(f"{int(channel)}~{market or AGGREGATE_MARKET}~{base}~{quote}")
 
 
 def validate_webhook_url(text: str | None) -> str | None:

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.pairs import Pair, PairError, parse_pair
 from ccdesk.core.settings import (
     DEFAULT_PINNED,
     DEFAULT_RULES,
@@ -67,7 +68,6 @@ from ccdesk.core.settings import (
     validate_endpoint_url,
     validate_webhook_url,
 )
-from ccdesk.core.subs import Sub, SubError, parse_sub
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ def rule_from_json(obj: object) -> Rule:
     """Build a rule from its JSON form; optional fields take the rule's defaults.
 
     Raises:
-        ValueError: (RuleError, SubError or a plain ValueError) if it is not a valid rule.
+        ValueError: (RuleError, PairError or a plain ValueError) if it is not a valid rule.
     """
     if not isinstance(obj, dict):
         raise ValueError("not an object")
@@ -415,14 +415,14 @@ def rule_from_json(obj: object) -> Rule:
     raise ValueError("kind is not move or level")
 
 
-def _rule_sub(value: object) -> Sub | None:
+def _rule_sub(value: object) -> Pair | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError("sub is not a subscription string or null")
     try:
-        return parse_sub(value)
-    except SubError:
+        return parse_pair(value)
+    except PairError:
         raise ValueError("sub is not a valid subscription") from None
 
 
@@ -481,19 +481,19 @@ class _ListKind(Generic[_T]):
     """A hand-written comma list (``BTC-USD, ETH-USD``) is accepted too."""
 
 
-def _watch_item(item: object) -> Sub:
+def _watch_item(item: object) -> Pair:
     if not isinstance(item, str):
         raise ValueError("not a subscription string")
     try:
-        return parse_sub(item)
-    except SubError:
+        return parse_pair(item)
+    except PairError:
         raise ValueError("not a valid subscription") from None
 
 
 def _rule_item(item: object) -> Rule:
     try:
         return rule_from_json(item)
-    except (ValueError, TypeError, OverflowError) as exc:  # RuleError and SubError are ValueErrors
+    except (ValueError, TypeError, OverflowError) as exc:  # RuleError and PairError are ValueErrors
         raise ValueError(f"invalid rule ({_short(exc)})") from None
 
 
@@ -557,15 +557,17 @@ def _load_list(raw: str | None, kind: _ListKind[_T], note: Callable[[str, str], 
     return tuple(kept)
 
 
-def _load_pinned(raw: str | None, watchlist: tuple[Sub, ...], note: Callable[[str, str], None]) -> Sub | None:
+def _load_pinned(
+    raw: str | None, watchlist: tuple[Pair, ...], note: Callable[[str, str], None]
+) -> Pair | None:
     fallback = DEFAULT_PINNED if DEFAULT_PINNED in watchlist else (watchlist[0] if watchlist else None)
     if raw is None:
         return fallback
     if not raw.strip():
         return None
     try:
-        pinned = parse_sub(raw)
-    except SubError:
+        pinned = parse_pair(raw)
+    except PairError:
         note(KEY_PINNED, "not a valid subscription")
         return fallback
     if pinned not in watchlist:

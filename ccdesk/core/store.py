@@ -36,8 +36,8 @@ from typing import Final
 from ccdesk.core.alerts import Alert, MoveDirection
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.identity import app_name_from_env
+from ccdesk.core.pairs import PairError, parse_pair
 from ccdesk.core.settings_codec import rule_from_json, rule_to_json
-from ccdesk.core.subs import SubError, parse_sub
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +326,7 @@ class Store:
         for row in rows:
             try:
                 out.append(_stored_alert(row))
-            except (ValueError, TypeError, KeyError, SubError) as exc:
+            except (ValueError, TypeError, KeyError, PairError) as exc:
                 log.warning("skipped an alert row that cannot be read: %s", _short(exc))
         return out
 
@@ -424,7 +424,7 @@ def _stored_alert(row: tuple[object, ...]) -> StoredAlert:
     (aid, at, sub, rule, direction, change, from_p, to_p, window, level, elapsed, paused, channel, not_shown,
      detail, webhook) = row  # fmt: skip
     alert = Alert(
-        sub=parse_sub(str(sub)),
+        sub=parse_pair(str(sub)),
         rule=rule_from_json(json.loads(str(rule))),
         direction=MoveDirection(direction),
         change_pct=float(change),  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from ccdesk.core.events import (
     Subscribed,
 )
 from ccdesk.core.identity import DEFAULT_STREAM_URL
+from ccdesk.core.pairs import Pair, PairError, parse_pair
 from ccdesk.core.protocol import (
     ForceDisconnect,
     FrameParser,
@@ -53,7 +54,6 @@ from ccdesk.core.protocol import (
 )
 from ccdesk.core.quotes import QuoteBook
 from ccdesk.core.redaction import redact
-from ccdesk.core.subs import Sub, SubError, parse_sub
 from ccdesk.core.transport import (
     CloseCause,
     Closed,
@@ -191,7 +191,7 @@ class StreamClient:
     def __init__(
         self,
         api_key: ApiKey | None,
-        subs: Iterable[Sub],
+        subs: Iterable[Pair],
         on_event: Callable[[StreamEvent], None],
         config: StreamConfig | None = None,
         clock: Clock | None = None,
@@ -206,7 +206,7 @@ class StreamClient:
         """Merged quotes. Read only on the stream thread (i.e. inside ``on_event``)."""
         self.stats = StreamStats()
         coalesce_s = self.config.coalesce_s
-        self._views: Coalescer[Sub] | None = None if coalesce_s is None else Coalescer(coalesce_s)
+        self._views: Coalescer[Pair] | None = None if coalesce_s is None else Coalescer(coalesce_s)
         self._flush_each = coalesce_s == 0
         self.last_rx_at: float | None = None
         """Monotonic time the socket last delivered data or a heartbeat (stream thread)."""
@@ -215,19 +215,19 @@ class StreamClient:
         self._failing_consumer = _LogLimiter(self._clock)
 
         self._lock = threading.Lock()  # guards the watchlist and the commands; never held over I/O
-        self._watch: list[Sub] = []
-        self._watched: frozenset[Sub] = frozenset()  # replaced whole; read lock-free on the hot path
-        self._invalid: set[Sub] = set()
-        self._to_add: list[Sub] = []  # commands for the stream thread
-        self._to_remove: list[Sub] = []
-        self._forget: list[Sub] = []
+        self._watch: list[Pair] = []
+        self._watched: frozenset[Pair] = frozenset()  # replaced whole; read lock-free on the hot path
+        self._invalid: set[Pair] = set()
+        self._to_add: list[Pair] = []  # commands for the stream thread
+        self._to_remove: list[Pair] = []
+        self._forget: list[Pair] = []
         self._reconnect = False
         self._conn: Connection | None = None
         self._attempt: ConnectAttempt | None = None
         self._stop = threading.Event()
         self._stopping = False  # mirrors _stop as a plain attribute for the per-message check
         self._waker = Waker()
-        self._active: set[Sub] = set()  # sent on the current socket (stream thread only)
+        self._active: set[Pair] = set()  # sent on the current socket (stream thread only)
         self._welcomed = False  # stream thread only
         self._status: Status | None = None
         self.add(subs)
@@ -238,13 +238,13 @@ class StreamClient:
     # -- commands (any thread) ---------------------------------------------------------------
 
     @property
-    def watchlist(self) -> list[Sub]:
+    def watchlist(self) -> list[Pair]:
         """The current watchlist, in order (a copy)."""
         with self._lock:
             return list(self._watch)
 
     @property
-    def invalid(self) -> frozenset[Sub]:
+    def invalid(self) -> frozenset[Pair]:
         """Pairs the server rejected."""
         with self._lock:
             return frozenset(self._invalid)
@@ -254,7 +254,7 @@ class StreamClient:
         """The last reported status."""
         return self._status
 
-    def add(self, subs: Iterable[Sub]) -> None:
+    def add(self, subs: Iterable[Pair]) -> None:
         """Add pairs; on a live socket the stream thread subscribes them at once (no reconnect)."""
         with self._lock:
             new = [s for s in dict.fromkeys(subs) if s not in self._watched]
@@ -266,7 +266,7 @@ class StreamClient:
             self._to_remove = [s for s in self._to_remove if s not in self._watched]
         self._waker.wake()
 
-    def remove(self, subs: Iterable[Sub]) -> None:
+    def remove(self, subs: Iterable[Pair]) -> None:
         """Remove pairs; on a live socket the stream thread unsubscribes them at once."""
         with self._lock:
             gone = [s for s in dict.fromkeys(subs) if s in self._watched]
@@ -594,7 +594,7 @@ class StreamClient:
             return None
         return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
 
-    def _changed(self, sub: Sub) -> None:
+    def _changed(self, sub: Pair) -> None:
         """A watched pair's merged quote changed: views hear of it (coalesced)."""
         views = self._views
         if views is not None:
@@ -637,14 +637,14 @@ class StreamClient:
         self._active.discard(sub)
         self._emit(SubRejected(sub, "INVALID_SUB", ev.info))
 
-    def _watched_sub(self, text: str) -> Sub | None:
+    def _watched_sub(self, text: str) -> Pair | None:
         try:
-            sub = parse_sub(text)
-        except SubError:
+            sub = parse_pair(text)
+        except PairError:
             return None
         return sub if sub in self._watched else None
 
-    def _send(self, conn: Connection, action: str, subs: list[Sub]) -> None:
+    def _send(self, conn: Connection, action: str, subs: list[Pair]) -> None:
         """Send SubAdd/SubRemove on the stream thread.
 
         A send on a connection that just ended does not raise: the rest of the batch being handled

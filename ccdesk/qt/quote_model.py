@@ -17,10 +17,10 @@ from ccdesk.core.formatting import (
     next_age_change,
 )
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.pairs import AGGREGATE_MARKET, Pair
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
-from ccdesk.core.subs import AGGREGATE_MARKET, Sub
 
 UP_COLOR = QColor("#1a9e55")
 DOWN_COLOR = QColor("#d0342c")
@@ -48,7 +48,7 @@ _SERVED_ROLES = frozenset(
 class Row:
     """One watched pair as the table shows it."""
 
-    sub: Sub
+    sub: Pair
     quote: Quote | None = None
     rejected: str | None = None
     history: PriceHistory = field(default_factory=PriceHistory)
@@ -66,17 +66,17 @@ class QuoteTableModel(QAbstractTableModel):
     def __init__(self, stale_after_s: float = 60.0) -> None:
         super().__init__()
         self._rows: list[Row] = []
-        self._index: dict[Sub, int] = {}
+        self._index: dict[Pair, int] = {}
         self._freshness = Freshness(None, stale_after_s)  # live_since None: connection down
         self._now = 0.0
-        self._shown: dict[Sub, tuple[bool, str | None]] = {}  # what refresh() last showed per row
-        self._pinned: Sub | None = None
+        self._shown: dict[Pair, tuple[bool, str | None]] = {}  # what refresh() last showed per row
+        self._pinned: Pair | None = None
         self._bold = QFont()
         self._bold.setBold(True)
 
     # -- feeding -------------------------------------------------------------------------------
 
-    def set_watchlist(self, subs: list[Sub]) -> None:
+    def set_watchlist(self, subs: list[Pair]) -> None:
         """Rows for exactly these pairs, in this order; existing rows keep their data."""
         old = {r.sub: r for r in self._rows}
         self.beginResetModel()
@@ -101,7 +101,7 @@ class QuoteTableModel(QAbstractTableModel):
         if bottom >= 0:
             self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.AGE))
 
-    def mark_rejected(self, sub: Sub, info: str | None) -> None:
+    def mark_rejected(self, sub: Pair, info: str | None) -> None:
         """The server refused this pair."""
         i = self._index.get(sub)
         if i is None:
@@ -134,7 +134,7 @@ class QuoteTableModel(QAbstractTableModel):
         self.set_pinned(settings.pinned)
         self.set_stale_after(settings.stale_after_s)
 
-    def set_pinned(self, sub: Sub | None) -> None:
+    def set_pinned(self, sub: Pair | None) -> None:
         """The pair the window title and the tray follow."""
         self._pinned = sub
 

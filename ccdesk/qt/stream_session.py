@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ccdesk.core.alerts import Rule
 from ccdesk.core.clock import Clock
 from ccdesk.core.events import State
-from ccdesk.core.subs import Sub
+from ccdesk.core.pairs import Pair
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 
 log = logging.getLogger(__name__)
@@ -75,10 +75,10 @@ class StreamSession(QObject):
         self._running = True
         self._start.emit(self._latest)
 
-    def add(self, subs: Sequence[Sub]) -> None:
+    def add(self, subs: Sequence[Pair]) -> None:
         self.worker.add(subs)
 
-    def remove(self, subs: Sequence[Sub]) -> None:
+    def remove(self, subs: Sequence[Pair]) -> None:
         self.worker.remove(subs)
 
     def set_rules(self, rules: Sequence[Rule]) -> None:

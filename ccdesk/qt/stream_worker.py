@@ -25,8 +25,8 @@ from ccdesk.core.events import (
     StreamEvent,
     SubRejected,
 )
+from ccdesk.core.pairs import Pair
 from ccdesk.core.stream import StreamClient, StreamConfig
-from ccdesk.core.subs import Sub
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class StreamParams:
 
     url: str
     key: ApiKey | None
-    subs: tuple[Sub, ...]
+    subs: tuple[Pair, ...]
     rules: tuple[Rule, ...]
     flush_interval_s: float = 0.1
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
@@ -79,7 +79,7 @@ class StreamWorker(QObject):
         self._closed = False
         self._latest = 0
         self._params: StreamParams | None = None
-        self._subs: list[Sub] = []
+        self._subs: list[Pair] = []
         self._rules: tuple[Rule, ...] = ()
 
     # -- any thread ---------------------------------------------------------------------------
@@ -97,7 +97,7 @@ class StreamWorker(QObject):
             client.stop()
         return self._latest
 
-    def add(self, subs: Sequence[Sub]) -> None:
+    def add(self, subs: Sequence[Pair]) -> None:
         """Watch more pairs (subscribed on the live socket at once)."""
         with self._lock:
             new = [s for s in dict.fromkeys(subs) if s not in self._subs]
@@ -106,7 +106,7 @@ class StreamWorker(QObject):
         if client is not None and new:
             client.add(new)
 
-    def remove(self, subs: Sequence[Sub]) -> None:
+    def remove(self, subs: Sequence[Pair]) -> None:
         """Stop watching pairs (unsubscribed on the live socket at once)."""
         with self._lock:
             gone = set(subs)

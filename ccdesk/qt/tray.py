@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ccdesk.core.events import State, Status
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.core.subs import Sub
 from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
 from ccdesk.wording import KEY_PROBLEM_WORDS, paused_words, quote_line, tooltip_text
 
@@ -268,7 +268,7 @@ class Tray(QObject):
 
     @Slot(object, object, float, object)
     def set_quotes(
-        self, quotes: Sequence[Quote], pinned: Sub | None, now: float, freshness: Freshness
+        self, quotes: Sequence[Quote], pinned: Pair | None, now: float, freshness: Freshness
     ) -> None:
         """Show the latest prices.
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
-from ccdesk.core.subs import Channel, Sub
+from ccdesk.core.pairs import Channel, Pair
 from ccdesk.sim.frames import TRADE_BUY, TRADE_SELL, Frame, encode
 from ccdesk.sim.market import (
     ASK_DOWN,
@@ -61,7 +61,7 @@ class Socket(Protocol):
     def ws(self) -> ServerConnection: ...
 
     @property
-    def subs(self) -> Mapping[str, Sub]: ...  # the burst ends once empty (SubRemove)
+    def subs(self) -> Mapping[str, Pair]: ...  # the burst ends once empty (SubRemove)
 
     @property
     def frozen(self) -> bool: ...  # half-open: write nothing while set
@@ -69,7 +69,7 @@ class Socket(Protocol):
     frames_sent: int
 
 
-def build_cycle(market: Market, subs: Sequence[Sub], count: int = CYCLE_FRAMES) -> list[Frame]:
+def build_cycle(market: Market, subs: Sequence[Pair], count: int = CYCLE_FRAMES) -> list[Frame]:
     """``count`` distinct update frames cycling over ``subs`` (round robin), every one with a
     new price for its pair. FLAGS compare with the previous frame of the same pair *cyclically*,
     so the list can be replayed in a loop and stays consistent. Uses its own random generator
@@ -149,7 +149,7 @@ def build_cycle(market: Market, subs: Sequence[Sub], count: int = CYCLE_FRAMES) 
 
 
 def _ticker_frame(
-    sub: Sub,
+    sub: Pair,
     inst: Instrument,
     price: float,
     prev: float,

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ccdesk.core.subs import Channel, Sub
+from ccdesk.core.pairs import Channel, Pair
 from ccdesk.sim.market import Market, Trade, flags_between
 
 Frame = dict[str, Any]
@@ -117,22 +117,22 @@ class StreamView:
 
     def __init__(self, market: Market) -> None:
         self._market = market
-        self._sent: dict[Sub, Frame] = {}
-        self._trade_seq: dict[Sub, int] = {}
+        self._sent: dict[Pair, Frame] = {}
+        self._trade_seq: dict[Pair, int] = {}
 
-    def snapshot(self, sub: Sub) -> Frame:
+    def snapshot(self, sub: Pair) -> Frame:
         """The full frame for a type-5/2 ``sub``; later :meth:`update` calls diff against it."""
         frame = self._market.snapshot(sub)
         self._sent[sub] = dict(frame)
         return frame
 
-    def replay(self, sub: Sub) -> list[Frame]:
+    def replay(self, sub: Pair) -> list[Frame]:
         """The last trades of a type-0 ``sub`` (what the streamer replays on subscribe)."""
         trades = self._market.trades(sub)
         self._trade_seq[sub] = trades[-1].seq if trades else -1
         return [trade_frame(t) for t in trades]
 
-    def update(self, sub: Sub) -> list[Frame]:
+    def update(self, sub: Pair) -> list[Frame]:
         """Frames to bring this connection up to date on ``sub``: one partial type-5/2 frame, or
         the new trades; ``[]`` if nothing changed. :meth:`snapshot`/:meth:`replay` must come first."""
         if sub.channel is Channel.TRADE:
@@ -156,7 +156,7 @@ class StreamView:
         sent["FLAGS"] = frame["FLAGS"]
         return [frame]
 
-    def forget(self, sub: Sub) -> None:
+    def forget(self, sub: Pair) -> None:
         """Drop ``sub`` (after SubRemove); a later SubAdd starts with a snapshot again."""
         self._sent.pop(sub, None)
         self._trade_seq.pop(sub, None)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
+from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source
 
 #: One instrument's state. Its keys are the CCCAGG field names (PRICE, OPENHOUR, VOLUME24HOURTO,
 #: ...): the richest feed the simulator imitates, so the model keeps that vocabulary rather than a
@@ -292,16 +292,16 @@ class Market:
 
     # --- catalogue -------------------------------------------------------------------------
 
-    def subs(self) -> list[Sub]:
+    def subs(self) -> list[Pair]:
         """Every subscription the simulated streamer serves (types 5, 2 and 0)."""
         out = []
         for inst in self._instruments.values():
-            out.append(Sub(inst.channel, inst.market, inst.base, inst.quote))
+            out.append(Pair(Source.CRYPTOCOMPARE, inst.base, inst.quote, inst.market, inst.channel))
             if inst.channel is Channel.TICKER:
-                out.append(Sub(Channel.TRADE, inst.market, inst.base, inst.quote))
+                out.append(Pair(Source.CRYPTOCOMPARE, inst.base, inst.quote, inst.market, Channel.TRADE))
         return out
 
-    def has(self, sub: Sub) -> bool:
+    def has(self, sub: Pair) -> bool:
         """Whether ``sub`` exists here (anything else gets INVALID_SUB)."""
         return self.find(sub) is not None
 
@@ -366,7 +366,7 @@ class Market:
         """The injected wall clock (unix seconds)."""
         return self._wall()
 
-    def snapshot(self, sub: Sub) -> Fields:
+    def snapshot(self, sub: Pair) -> Fields:
         """A copy of the full type-5/2 state of ``sub`` (what the streamer sends first after SubAdd).
 
         Raises:
@@ -377,19 +377,19 @@ class Market:
             raise KeyError(f"{sub} is a trade subscription; use trades()")
         return dict(inst.fields)
 
-    def trades(self, sub: Sub) -> list[Trade]:
+    def trades(self, sub: Pair) -> list[Trade]:
         """The last trades (up to :data:`TRADE_HISTORY`, oldest first) of a type-0 ``sub``."""
         inst = self.instrument(sub)
         if sub.channel is not Channel.TRADE:
             raise KeyError(f"{sub} is not a trade subscription")
         return list(inst.trades)
 
-    def find(self, sub: Sub) -> Instrument | None:
+    def find(self, sub: Pair) -> Instrument | None:
         """The live instrument behind ``sub`` (a type-0 sub: its exchange's ticker), or None."""
         channel = Channel.TICKER if sub.channel is Channel.TRADE else sub.channel
         return self._instruments.get((int(channel), sub.market, sub.base, sub.quote))
 
-    def instrument(self, sub: Sub) -> Instrument:
+    def instrument(self, sub: Pair) -> Instrument:
         """Like :meth:`find`, for a ``sub`` that must exist.
 
         Raises:

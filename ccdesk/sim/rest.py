@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ccdesk.core.subs import AGGREGATE_MARKET, Channel, Sub
+from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source
 from ccdesk.sim.market import (
     QUOTE_SHARE,
     TOP_TIER_SHARE,
@@ -152,7 +152,7 @@ class _Quote:
 
 
 def _index(market: Market, base: str, quote: str) -> Instrument | None:
-    return market.find(Sub(Channel.AGGREGATE, AGGREGATE_MARKET, base, quote))
+    return market.find(Pair(Source.CRYPTOCOMPARE, base, quote, AGGREGATE_MARKET, Channel.AGGREGATE))
 
 
 def _quote(market: Market, fsym: str, tsym: str) -> _Quote | None:
@@ -166,7 +166,7 @@ def _quote(market: Market, fsym: str, tsym: str) -> _Quote | None:
     # Convert through BTC, as the real API does: fsym -> BTC -> tsym.
     btc_quote = _index(market, "BTC", tsym)
     via = _index(market, fsym, "USD")
-    btc_usd = market.instrument(Sub(Channel.AGGREGATE, AGGREGATE_MARKET, "BTC", "USD"))
+    btc_usd = market.instrument(Pair(Source.CRYPTOCOMPARE, "BTC", "USD", AGGREGATE_MARKET, Channel.AGGREGATE))
     if fsym == "BTC" or btc_quote is None or via is None:
         return None
     factor = btc_quote.fields["PRICE"] / btc_usd.fields["PRICE"]

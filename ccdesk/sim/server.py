@@ -31,8 +31,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ccdesk.core.pairs import Channel, Pair, PairError, parse_pair
 from ccdesk.core.redaction import redact
-from ccdesk.core.subs import Channel, Sub, SubError, parse_sub
 from ccdesk.sim.config import SimConfig
 from ccdesk.sim.firehose import FirehoseRun, build_cycle, pump
 from ccdesk.sim.frames import (
@@ -117,7 +117,7 @@ class _Conn:
     key: str
     path: str
     view: StreamView
-    subs: dict[str, Sub] = field(default_factory=dict)
+    subs: dict[str, Pair] = field(default_factory=dict)
     rr: int = 0
     frozen: bool = False
     frames_sent: int = 0
@@ -281,7 +281,7 @@ class SimServer:
         """Change the update rate (frames per second per connection) at once."""
         self._rate = float(rate)
 
-    def newest_trade_price(self, sub: Sub) -> float | None:
+    def newest_trade_price(self, sub: Pair) -> float | None:
         """The price of the market's newest trade of a type-0 ``sub`` (what a replay ends with);
         read it while the market is paused for a stable answer."""
         trades = self._market.trades(sub)
@@ -563,12 +563,12 @@ class SimServer:
         else:
             await self._sub_remove(c, subs)
 
-    def _lookup(self, text: Any) -> Sub | None:
+    def _lookup(self, text: Any) -> Pair | None:
         if not isinstance(text, str) or "~" not in text:
             return None
         try:
-            sub = parse_sub(text)
-        except SubError:
+            sub = parse_pair(text)
+        except PairError:
             return None
         # The real streamer takes subscriptions verbatim: no case folding, no shorthand.
         if str(sub) != text or not self._market.has(sub):

@@ -46,10 +46,10 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
 
     from ccdesk.core.autostart import Autostart
     from ccdesk.core.events import PriceArrived, QuotesChanged
+    from ccdesk.core.pairs import parse_pair
     from ccdesk.core.secrets import SecretStore
     from ccdesk.core.settings import Settings
     from ccdesk.core.settings_codec import MemoryStore
-    from ccdesk.core.subs import parse_sub
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.notifier import Notifier
     from ccdesk.qt.price_window import PriceWindow
@@ -82,7 +82,7 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
             ("naive: one signal per message", NaiveWorker),
         ):
             with SimServer(firehose=True, firehose_rate=10_000, heartbeat_s=3600) as sim:
-                settings = Settings(watchlist=tuple(parse_sub(s) for s in WATCH), stream_url=sim.stream_url)
+                settings = Settings(watchlist=tuple(parse_pair(s) for s in WATCH), stream_url=sim.stream_url)
                 model = QuoteTableModel(settings.stale_after_s)
                 window = PriceWindow(model)
                 tray = Tray()

@@ -79,12 +79,12 @@ def decode_comparison() -> None:
 
     import orjson
 
+    from ccdesk.core.pairs import parse_pair
     from ccdesk.core.protocol import FrameParser
-    from ccdesk.core.subs import parse_sub
     from ccdesk.sim.firehose import build_cycle
     from ccdesk.sim.market import Market
 
-    frames = [orjson.dumps(f) for f in build_cycle(Market(0), [parse_sub(SUB)], 4096)]
+    frames = [orjson.dumps(f) for f in build_cycle(Market(0), [parse_pair(SUB)], 4096)]
     parser = FrameParser()
 
     def per_frame_us(fn) -> float:

@@ -154,7 +154,7 @@ def test_alerts_are_printed_as_jsonl():
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["stream", "BTCUSD"], "not a subscription"),
+        (["stream", "BTCUSD"], "is not a pair"),
         (["stream", "--count", "0", "BTC-USD"], "must be > 0"),
         (["stream", "--format", "xml", "BTC-USD"], "invalid choice"),
         (["stream", "--stream-url", "http://example.org/v2", "BTC-USD"], "must be a ws:// or wss:// URL"),

@@ -19,11 +19,11 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
     from ccdesk.core.store import Store
-    from ccdesk.core.subs import parse_sub
+    from ccdesk.core.pairs import parse_pair
 
     store = Store.open(Path(sys.argv[1]))
     store.ready.wait(5)
-    rule, btc = MoveRule(pct=2.0), parse_sub("BTC-USD")
+    rule, btc = MoveRule(pct=2.0), parse_pair("BTC-USD")
     for i in range(1_000_000):
         store.record_alert(
             Alert(btc, rule, MoveDirection.UP, 2.0, 100.0, 102.0, 300.0, float(i), id=f"a{i:07d}"),

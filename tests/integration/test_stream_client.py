@@ -22,12 +22,12 @@ from ccdesk.core.events import (
     SubRejected,
     Subscribed,
 )
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.stream import StreamClient, StreamConfig
-from ccdesk.core.subs import parse_sub
 from tests.fakes import JumpyClock
 from tests.pairs import BTC, BTC_TRADES, ETH, SOL
 
-FOO = parse_sub("5~CCCAGG~FOO~USD")
+FOO = parse_pair("5~CCCAGG~FOO~USD")
 KEY = "test-key-0123456789abcdef"
 FAST = BackoffPolicy(min_s=0.05, max_s=0.2, jitter=0.1, healthy_after_s=0.5, rate_limited_min_s=60.0)
 

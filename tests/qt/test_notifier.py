@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
-from ccdesk.core.subs import parse_sub
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.webhook import alert_payload, webhook_host
 from ccdesk.qt.notifier import Notifier, PlyerNotify, notification_service_problem
 from ccdesk.wording import history_tooltip, webhook_words
@@ -33,7 +33,7 @@ BODY = "91,000.00 → 92,183.00 (+1.30 %)"
 
 def make_alert(pct: float = 1.3) -> Alert:
     return Alert(
-        sub=parse_sub("BTC-USD"),
+        sub=parse_pair("BTC-USD"),
         rule=MoveRule(pct=1.0, window_s=300.0),
         direction=MoveDirection.UP,
         change_pct=pct,

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 
 from ccdesk import __version__
 from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
-from ccdesk.core.subs import parse_sub
+from ccdesk.core.pairs import parse_pair
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.price_window import PriceWindow, about_text
 from ccdesk.qt.quote_model import QuoteTableModel
@@ -39,7 +39,7 @@ def test_banner_history_and_always_on_top(qtbot, window):
     rule = MoveRule(pct=2.0)
     for base, at in (("BTC", 1_700_000_000.0), ("ETH", 1_700_000_060.0)):
         alert = Alert(
-            parse_sub(f"{base}-USD"), rule, MoveDirection.UP, 2.1, 100.0, 102.1, 300.0, at, elapsed_s=40
+            parse_pair(f"{base}-USD"), rule, MoveDirection.UP, 2.1, 100.0, 102.1, 300.0, at, elapsed_s=40
         )
         window.history_model.add(alert, paused=False)
     first = window.history.model().index(0, 0)

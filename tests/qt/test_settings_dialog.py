@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.identity import KEYS_URL
+from ccdesk.core.pairs import aggregate
 from ccdesk.core.settings import DEFAULT_RULES, Settings
-from ccdesk.core.subs import aggregate
 from ccdesk.qt.settings_dialog import (
     PAUSE_OFF,
     PAUSE_UNTIL_RESUMED,

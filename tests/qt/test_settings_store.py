@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem, rule_from_json
-from ccdesk.core.subs import parse_sub
 from ccdesk.qt.settings_store import QtSettingsStore
 from tests.pairs import BTC, ETH, ETH_COINBASE
 
-KRAKEN = parse_sub("2~Kraken~XBT~EUR")
+KRAKEN = parse_pair("2~Kraken~XBT~EUR")
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_any_hand_written_json_reads_as_written_and_survives_a_write(tmp_path, r
         "watchlist=" + json.dumps(watchlist, separators=separators),
     )
     expected_rules = tuple(dict.fromkeys(rule_from_json(rule) for rule in rules))
-    expected_watchlist = tuple(dict.fromkeys(parse_sub(sub) for sub in watchlist))
+    expected_watchlist = tuple(dict.fromkeys(parse_pair(sub) for sub in watchlist))
     store = QtSettingsStore(ini)
     s, problems = store.load()
     assert (s.rules, s.watchlist) == (expected_rules, expected_watchlist)

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.core.subs import parse_sub
 from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
 from ccdesk.qt.tray_icon import TrayLook
 from ccdesk.wording import KEY_PROBLEM_WORDS, MAX_TOOLTIP_PAIRS, paused_words, quote_line, tooltip_text
@@ -126,7 +126,7 @@ def test_tooltip_lists_every_pair_with_price_and_change() -> None:
 
 
 def test_tooltip_is_cut_after_many_pairs() -> None:
-    subs = [parse_sub(f"C{i}-USD") for i in range(MAX_TOOLTIP_PAIRS + 5)]
+    subs = [parse_pair(f"C{i}-USD") for i in range(MAX_TOOLTIP_PAIRS + 5)]
     lines = tooltip_text([quote(s) for s in subs], LIVE, NOW, FRESH).splitlines()
     assert len(lines) == 1 + MAX_TOOLTIP_PAIRS + 1
     assert lines[-1] == "… and 5 more"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.protocol import (
     MAX_FRAME_BYTES,
     Event,
@@ -32,7 +33,6 @@ from ccdesk.core.protocol import (
     Welcome,
 )
 from ccdesk.core.quotes import QuoteBook
-from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
 
 
@@ -71,12 +71,12 @@ def test_every_recorded_frame_becomes_its_typed_event(parser, stream_frames):
     assert events[5].time_ms == 1582817678330
     assert events[6].info.startswith("We only support JSON")
     btc = events[7]
-    assert btc.sub == parse_sub("5~CCCAGG~BTC~USD")
+    assert btc.sub == parse_pair("5~CCCAGG~BTC~USD")
     assert btc.fields["PRICE"] == 49735.6637659428
     assert btc.fields["FLAGS"] == 2
     assert "TYPE" not in btc.fields
     assert "MARKET" not in btc.fields
-    assert events[9].sub == parse_sub("2~Coinbase~ETH~USD")
+    assert events[9].sub == parse_pair("2~Coinbase~ETH~USD")
     limit = events[10]
     assert (limit.kind, limit.limit) == (LimitKind.TOO_MANY_SOCKETS, 1)
     assert events[11].sub == "5~CCCAGG~FOO~USD"
@@ -120,7 +120,7 @@ def test_trade_frame(parser):
         "CCSEQ": 9,
     }
     ev = parser.parse(json.dumps(frame))
-    assert ev == Trade(parse_sub("0~Binance~BTC~USDT"), 50000.5, 0.5, TradeSide.BUY, 1707832427, "123")
+    assert ev == Trade(parse_pair("0~Binance~BTC~USDT"), 50000.5, 0.5, TradeSide.BUY, 1707832427, "123")
     frame["F"] = 9  # sell + reversed
     assert parser.parse(json.dumps(frame)).side is TradeSide.SELL
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
 from ccdesk.core.quotes import PriceDirection, PriceFlags, QuoteBook, price_direction
-from ccdesk.core.subs import parse_sub
 from tests.fakes import FakeClock
 from tests.pairs import BTC, BTC_TRADES
 
@@ -102,7 +102,7 @@ def test_a_frame_without_price_bits_keeps_the_last_direction(book):
 
 
 def test_trades_set_last_price_quantity_and_side(book):
-    sub = parse_sub("0~Binance~BTC~USDT")
+    sub = parse_pair("0~Binance~BTC~USDT")
     book.apply_trade(Trade(sub, 100.0, 0.5, TradeSide.BUY, 1700000000, "1"))
     book.apply_trade(Trade(sub, 99.0, 0.25, TradeSide.SELL, 1700000001, "2"))
     q = book.quote(sub)
@@ -117,7 +117,7 @@ def test_trades_set_last_price_quantity_and_side(book):
 
 
 def test_each_pair_keeps_its_own_data_age(book, clock):
-    eth = parse_sub("5~CCCAGG~ETH~USD")
+    eth = parse_pair("5~CCCAGG~ETH~USD")
     book.apply_update(update(PRICE=100.0))
     clock.advance(30)
     book.apply_update(

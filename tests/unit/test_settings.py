@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
+from ccdesk.core.pairs import Channel, Pair, PairError, aggregate, parse_pair
 from ccdesk.core.settings import (
     DEFAULT_RULES,
     DEFAULT_WATCHLIST,
@@ -32,7 +33,6 @@ from ccdesk.core.settings_codec import (
     rule_to_json,
     save_settings,
 )
-from ccdesk.core.subs import Channel, Sub, SubError, aggregate, parse_sub
 from tests.pairs import BTC, ETH, ETH_COINBASE
 
 
@@ -566,7 +566,7 @@ def test_parse_pair_input(args, expected):
     ],
 )
 def test_parse_pair_input_errors_are_plain(args, message):
-    with pytest.raises(SubError) as err:
+    with pytest.raises(PairError) as err:
         parse_pair_input(*args)
     assert message in str(err.value)
 
@@ -580,9 +580,9 @@ def test_parse_pair_input_errors_are_plain(args, message):
 def test_parse_pair_input_gives_only_pairs_the_parser_gives_back(base, quote, exchange, channel):
     try:
         sub = parse_pair_input(base, quote, exchange, channel)
-    except SubError:
+    except PairError:
         return
-    assert parse_sub(str(sub)) == sub
+    assert parse_pair(str(sub)) == sub
     assert sub.base != sub.quote
 
 
@@ -634,4 +634,4 @@ def test_settings_is_hashable_and_frozen():
     assert hash(s) == hash(Settings())
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.demo = True  # type: ignore[misc]
-    assert isinstance(s.watchlist[0], Sub)
+    assert isinstance(s.watchlist[0], Pair)

@@ -6,7 +6,7 @@ from collections import deque
 
 import pytest
 
-from ccdesk.core.subs import Channel, Sub, parse_sub
+from ccdesk.core.pairs import Channel, Pair, Source, parse_pair
 from ccdesk.sim import rest
 from ccdesk.sim.firehose import build_cycle
 from ccdesk.sim.frames import ALWAYS_FIELDS, FIELD_ORDER, INDEX_ONLY_FIELDS, StreamView
@@ -52,14 +52,14 @@ def test_realistic_catalogue() -> None:
     assert {"2~Coinbase~BTC~USD", "2~Kraken~ETH~EUR", "0~Binance~BTC~USDT", "0~Bitstamp~BTC~USD"} <= subs
     # Binance has no USD books; unknown coins and markets do not exist.
     for missing in ("2~Binance~BTC~USD", "5~CCCAGG~FOO~USD", "2~Nowhere~BTC~USD", "5~CCCAGG~BTC~JPY"):
-        assert not market.has(parse_sub(missing))
+        assert not market.has(parse_pair(missing))
     btc = market.snapshot(BTC)["PRICE"]
     assert 80_000 < btc < 100_000
-    assert 2_500 < market.snapshot(parse_sub("5~CCCAGG~ETH~USD"))["PRICE"] < 3_700
-    assert 0.1 < market.snapshot(parse_sub("5~CCCAGG~DOGE~USD"))["PRICE"] < 0.25
+    assert 2_500 < market.snapshot(parse_pair("5~CCCAGG~ETH~USD"))["PRICE"] < 3_700
+    assert 0.1 < market.snapshot(parse_pair("5~CCCAGG~DOGE~USD"))["PRICE"] < 0.25
     # Cross rates agree: ETH/BTC ~ ETH/USD / BTC/USD.
-    eth_btc = market.snapshot(parse_sub("5~CCCAGG~ETH~BTC"))["PRICE"]
-    assert eth_btc == pytest.approx(market.snapshot(parse_sub("5~CCCAGG~ETH~USD"))["PRICE"] / btc, rel=1e-3)
+    eth_btc = market.snapshot(parse_pair("5~CCCAGG~ETH~BTC"))["PRICE"]
+    assert eth_btc == pytest.approx(market.snapshot(parse_pair("5~CCCAGG~ETH~USD"))["PRICE"] / btc, rel=1e-3)
 
 
 def test_aggregate_snapshot_is_complete() -> None:
@@ -190,10 +190,10 @@ def test_rest_price_body() -> None:
     body = rest.price(market, "BTC", ["USD", "EUR"])
     assert body == {
         "USD": market.snapshot(BTC)["PRICE"],
-        "EUR": market.snapshot(parse_sub("5~CCCAGG~BTC~EUR"))["PRICE"],
+        "EUR": market.snapshot(parse_pair("5~CCCAGG~BTC~EUR"))["PRICE"],
     }
     # No direct DOGE/EUR market: REST converts through BTC, but the stream has no such sub.
-    assert not market.has(parse_sub("5~CCCAGG~DOGE~EUR"))
+    assert not market.has(parse_pair("5~CCCAGG~DOGE~EUR"))
     doge_eur = rest.price(market, "DOGE", ["EUR"])["EUR"]
     btc = rest.price(market, "BTC", ["USD", "EUR"])
     assert doge_eur == pytest.approx(rest.price(market, "DOGE", ["USD"])["USD"] * btc["EUR"] / btc["USD"])
@@ -247,8 +247,8 @@ def test_hour_rollover_resets_openhour() -> None:
 def _first_alert_s(seed: int, bases: list[str], limit_s: float, pct: float = 2.0) -> float | None:
     """Seconds until some watched pair moved ``pct`` % within 5 min (what a demo alert checks)."""
     market, clock = _market(seed)
-    subs = [Sub(Channel.AGGREGATE, "CCCAGG", b, "USD") for b in bases]
-    history: dict[Sub, deque[tuple[float, float]]] = {s: deque() for s in subs}
+    subs = [Pair(Source.CRYPTOCOMPARE, b, "USD", "CCCAGG", Channel.AGGREGATE) for b in bases]
+    history: dict[Pair, deque[tuple[float, float]]] = {s: deque() for s in subs}
     t = 0.0
     while t < limit_s:
         clock.advance(STEP_S)

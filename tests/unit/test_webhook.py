@@ -14,7 +14,7 @@ import requests
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule
 from ccdesk.core.delivery import WebhookFailure
-from ccdesk.core.subs import parse_sub
+from ccdesk.core.pairs import parse_pair
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
 from ccdesk.wording import webhook_words
 from tests.pairs import BTC
@@ -94,7 +94,7 @@ def test_alert_payload_has_the_documented_fields() -> None:
 
 
 def test_alert_payload_for_a_level_rule() -> None:
-    sub = parse_sub("2~Coinbase~ETH~USD")
+    sub = parse_pair("2~Coinbase~ETH~USD")
     alert = Alert(
         sub=sub,
         rule=LevelRule(level=3000.0, above=False),

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.alerts import LevelRule, MoveRule, Rule
+from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
-from ccdesk.core.subs import Sub
 from ccdesk.qt.settings_dialog.rule_editor import RuleEditor
 from ccdesk.wording import describe_rule
 
@@ -33,7 +33,7 @@ class AlertsTab(QWidget):
     """
 
     def __init__(
-        self, rules: Sequence[Rule], watchlist: Sequence[Sub], parent: QWidget | None = None
+        self, rules: Sequence[Rule], watchlist: Sequence[Pair], parent: QWidget | None = None
     ) -> None:
         """Build the tab.
 
@@ -44,7 +44,7 @@ class AlertsTab(QWidget):
         """
         super().__init__(parent)
         self._rules: list[Rule] = list(rules)
-        self._watchlist: tuple[Sub, ...] = tuple(watchlist)
+        self._watchlist: tuple[Pair, ...] = tuple(watchlist)
         self.rule_editor: RuleEditor | None = None
         self._editing_row: int | None = None
         layout = QVBoxLayout(self)
@@ -84,7 +84,7 @@ class AlertsTab(QWidget):
 
         self._refresh_rules()
 
-    def set_watchlist(self, watchlist: Sequence[Sub]) -> None:
+    def set_watchlist(self, watchlist: Sequence[Pair]) -> None:
         """Take the watchlist as it is now (pair choices, marks on rules for pairs not in it)."""
         self._watchlist = tuple(watchlist)
         self._refresh_rules()

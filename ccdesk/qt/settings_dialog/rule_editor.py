@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError
-from ccdesk.core.subs import Sub
+from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
 
 _MAX_MINUTES = 7 * 24 * 60.0
@@ -62,7 +62,7 @@ class RuleEditor(QDialog):
         self,
         kind: type[MoveRule] | type[LevelRule],
         rule: Rule | None,
-        watchlist: Sequence[Sub],
+        watchlist: Sequence[Pair],
         parent: QWidget | None = None,
     ) -> None:
         """Build the editor.
@@ -84,7 +84,7 @@ class RuleEditor(QDialog):
         self.pair_combo = QComboBox()
         # Choices are kept in Python lists, indexed like the combo boxes: QVariant round trips of
         # Python objects (findData) do not compare them by value.
-        self.pair_choices: list[Sub | None] = [None, *watchlist]
+        self.pair_choices: list[Pair | None] = [None, *watchlist]
         if rule is not None and rule.sub not in self.pair_choices:
             self.pair_choices.append(rule.sub)
         self.pair_combo.addItems([sub.label if sub else "All pairs" for sub in self.pair_choices])

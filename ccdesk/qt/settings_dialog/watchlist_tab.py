@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdesk.core.pairs import Pair, PairError
 from ccdesk.core.settings import MAX_WATCHLIST, Settings, parse_pair_input
-from ccdesk.core.subs import Sub, SubError
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
 
 
@@ -30,12 +30,12 @@ class WatchlistTab(QWidget):
     """The watchlist tab: edits a copy of the watchlist and the pinned (tray) pair.
 
     Signals:
-        watchlist_changed(tuple[Sub, ...]): A pair was added, removed or moved; the new watchlist.
+        watchlist_changed(tuple[Pair, ...]): A pair was added, removed or moved; the new watchlist.
     """
 
     watchlist_changed = Signal(object)
 
-    def __init__(self, watchlist: Sequence[Sub], pinned: Sub | None, parent: QWidget | None = None) -> None:
+    def __init__(self, watchlist: Sequence[Pair], pinned: Pair | None, parent: QWidget | None = None) -> None:
         """Build the tab.
 
         Args:
@@ -44,8 +44,8 @@ class WatchlistTab(QWidget):
             parent: The parent widget.
         """
         super().__init__(parent)
-        self._watchlist: list[Sub] = list(watchlist)
-        self._pinned: Sub | None = pinned
+        self._watchlist: list[Pair] = list(watchlist)
+        self._pinned: Pair | None = pinned
         layout = QVBoxLayout(self)
 
         self.watch_list = QListWidget()
@@ -121,7 +121,7 @@ class WatchlistTab(QWidget):
         """
         try:
             sub = parse_pair_input(self.base_edit.text(), self.quote_edit.text(), self.exchange_edit.text())
-        except SubError as exc:
+        except PairError as exc:
             show_message(self.pair_error_label, str(exc))
             return False
         if sub in self._watchlist:

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from ccdesk.core.clock import Clock
 from ccdesk.core.pairs import Pair
-from ccdesk.core.protocol import QuoteUpdate, Trade, TradeSide
+from ccdesk.core.wire import QuoteUpdate, Trade, TradeSide
 
 _RECENT_TRADE_IDS: Final = 64
 """Trade ids remembered per pair: more than a replay (~20) holds, so a replay is always recognised."""

@@ -37,9 +37,22 @@ from ccdesk.core.events import (
 )
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.pairs import Pair, PairError, parse_pair
-from ccdesk.core.protocol import (
+from ccdesk.core.quotes import QuoteBook
+from ccdesk.core.redaction import redact
+from ccdesk.core.sources.cryptocompare import CryptoCompareParser
+from ccdesk.core.transport import (
+    CloseCause,
+    Closed,
+    ConnectAttempt,
+    ConnectError,
+    ConnectFailure,
+    Connection,
+    TransportOptions,
+)
+from ccdesk.core.urls import is_loopback
+from ccdesk.core.waker import Waker
+from ccdesk.core.wire import (
     ForceDisconnect,
-    FrameParser,
     Heartbeat,
     InvalidSub,
     LimitExceeded,
@@ -52,19 +65,6 @@ from ccdesk.core.protocol import (
     Unauthorized,
     Welcome,
 )
-from ccdesk.core.quotes import QuoteBook
-from ccdesk.core.redaction import redact
-from ccdesk.core.transport import (
-    CloseCause,
-    Closed,
-    ConnectAttempt,
-    ConnectError,
-    ConnectFailure,
-    Connection,
-    TransportOptions,
-)
-from ccdesk.core.urls import is_loopback
-from ccdesk.core.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class StreamClient:
         self._flush_each = coalesce_s == 0
         self.last_rx_at: float | None = None
         """Monotonic time the socket last delivered data or a heartbeat (stream thread)."""
-        self._parser = FrameParser(self.config.transport.max_message_bytes)
+        self._parser = CryptoCompareParser(self.config.transport.max_message_bytes)
         self._bad = _LogLimiter(self._clock)
         self._failing_consumer = _LogLimiter(self._clock)
 

@@ -80,12 +80,12 @@ def decode_comparison() -> None:
     import orjson
 
     from ccdesk.core.pairs import parse_pair
-    from ccdesk.core.protocol import FrameParser
+    from ccdesk.core.sources.cryptocompare import CryptoCompareParser
     from ccdesk.sim.firehose import build_cycle
     from ccdesk.sim.market import Market
 
     frames = [orjson.dumps(f) for f in build_cycle(Market(0), [parse_pair(SUB)], 4096)]
-    parser = FrameParser()
+    parser = CryptoCompareParser()
 
     def per_frame_us(fn) -> float:
         runs = []
@@ -100,7 +100,7 @@ def decode_comparison() -> None:
     j, o, p = per_frame_us(json.loads), per_frame_us(orjson.loads), per_frame_us(parser.parse)
     print(
         f"decode, {size:.0f}-byte frames: json.loads {j:.2f} us, orjson.loads {o:.2f} us ({j / o:.1f}x), "
-        f"FrameParser.parse (orjson + validation + typed event) {p:.2f} us"
+        f"CryptoCompareParser.parse (orjson + validation + typed event) {p:.2f} us"
     )
 
 

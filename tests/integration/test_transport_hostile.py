@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ccdesk.core.protocol import FrameParser, Malformed
+from ccdesk.core.sources.cryptocompare import CryptoCompareParser
 from ccdesk.core.transport import (
     CloseCause,
     Closed,
@@ -28,6 +28,7 @@ from ccdesk.core.transport import (
     TransportOptions,
     open_connection,
 )
+from ccdesk.core.wire import Malformed
 from tests.hostile import (
     OP_BINARY,
     OP_CLOSE,
@@ -293,7 +294,7 @@ def test_invalid_utf8_text_is_passed_up_intact_and_the_stream_goes_on(server: Ho
     conn = open_connection(server.url(), AUTH, FAST)
     got = read_n(conn, 2)
     assert got == [b'{"bad":"\xff\xfe"}', AFTER]
-    assert isinstance(FrameParser(1024).parse(got[0]), Malformed)
+    assert isinstance(CryptoCompareParser(1024).parse(got[0]), Malformed)
     conn.close()
 
 

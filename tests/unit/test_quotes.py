@@ -5,15 +5,16 @@ import json
 import pytest
 
 from ccdesk.core.pairs import parse_pair
-from ccdesk.core.protocol import FrameParser, QuoteUpdate, Trade, TradeSide
 from ccdesk.core.quotes import PriceDirection, PriceFlags, QuoteBook, price_direction
+from ccdesk.core.sources.cryptocompare import CryptoCompareParser
+from ccdesk.core.wire import QuoteUpdate, Trade, TradeSide
 from tests.fakes import FakeClock
 from tests.pairs import BTC, BTC_TRADES
 
 
 def update(**fields):
     frame = {"TYPE": "5", "MARKET": "CCCAGG", "FROMSYMBOL": "BTC", "TOSYMBOL": "USD", "FLAGS": 4, **fields}
-    ev = FrameParser().parse(json.dumps(frame))
+    ev = CryptoCompareParser().parse(json.dumps(frame))
     assert isinstance(ev, QuoteUpdate), ev
     return ev
 
@@ -121,7 +122,7 @@ def test_each_pair_keeps_its_own_data_age(book, clock):
     book.apply_update(update(PRICE=100.0))
     clock.advance(30)
     book.apply_update(
-        FrameParser().parse(
+        CryptoCompareParser().parse(
             b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"ETH","TOSYMBOL":"USD","FLAGS":1,"PRICE":3.0}'
         )
     )

@@ -1,195 +1,47 @@
-"""Streamer v2 frames -> typed events. Pure: no I/O, no clock, no state beyond a sub cache.
+"""CryptoCompare streamer v2: its frames -> ccdesk's wire events, and its subscribe messages.
 
-Every frame the server can send becomes one event. A frame that cannot be used at all (non-JSON,
-binary, not an object, no valid pair, oversized, a trade without a valid price) becomes a
-``Malformed`` event carrying the reason, so the caller can log it (rate-limited) and go on. A ticker
-frame with some bad fields (wrong type, NaN/Infinity, a non-positive price...) keeps its good fields
-and lists the dropped ones in ``QuoteUpdate.dropped``. Digits are read as ASCII only
-(``ccdesk.core.numbers``). Nothing here raises on any input.
+The dialect ccdesk was born on (``../shared/PROTOCOL.md``): a paid key in the ``authorization:
+Apikey`` header, a welcome (TYPE 20) to wait for, ``SubAdd``/``SubRemove`` of
+``TYPE~MARKET~BASE~QUOTE`` strings, partial ticker frames (TYPE 5 aggregate, TYPE 2 one exchange),
+trades (TYPE 0), heartbeats (999), and control frames (401, 429, 500). Pure: no I/O, no clock,
+no state beyond a pair cache. Nothing here raises on hostile input: a frame that cannot be used
+becomes ``Malformed``; a ticker frame with some bad fields keeps its good ones and lists the
+dropped ones in ``QuoteUpdate.dropped``. Digits are read as ASCII only (``ccdesk.core.numbers``).
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
+from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.numbers import read_decimal, read_price, read_unsigned
-from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, PairError, parse_pair
-
-MAX_FRAME_BYTES: Final = 64 * 1024
-"""The largest frame parsed. A full type-5 snapshot is ~1.5 KB; anything near this is hostile."""
-
-
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Welcome:
-    """TYPE 20: the first frame of every connection. (Re)subscribe now."""
-
-    server_name: str | None
-    sockets_active: int | None
-    sockets_remaining: int | None
-    ratelimit_remaining_minute: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class SubscribeComplete:
-    """TYPE 16: ``sub`` is live (its full snapshot was sent before this)."""
-
-    sub: str
-
-
-@dataclass(frozen=True, slots=True)
-class LoadComplete:
-    """TYPE 3: every sub of the last SubAdd has been handled."""
-
-
-@dataclass(frozen=True, slots=True)
-class UnsubscribeComplete:
-    """TYPE 17: ``sub`` removed."""
-
-    sub: str
-
-
-@dataclass(frozen=True, slots=True)
-class UnsubscribeAllComplete:
-    """TYPE 18: a SubRemove batch is done."""
-
-    valid: int | None
-    invalid: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    """TYPE 999. Says the socket is alive, not that any pair's price is fresh."""
-
-    time_ms: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Unauthorized:
-    """TYPE 401: key missing, invalid or not entitled. Do not reconnect in a loop."""
-
-    info: str | None
-
-
-class LimitKind(enum.Enum):
-    """Which limit a TYPE 429 frame reports."""
-
-    TOO_MANY_SOCKETS = "TOO_MANY_SOCKETS"
-    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
-    OPENING_SOCKETS_TOO_FAST = "RATE_LIMIT_OPENING_SOCKETS_TOO_FAST"
-    OTHER = "OTHER"
-
-
-@dataclass(frozen=True, slots=True)
-class LimitExceeded:
-    """TYPE 429. ``limit`` is the N of ``..._MAX_{N}_...`` when the message carries one."""
-
-    kind: LimitKind
-    message: str
-    limit: int | None
-    info: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidSub:
-    """TYPE 500 INVALID_SUB: only this subscription is bad; the others keep streaming."""
-
-    sub: str
-    info: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ForceDisconnect:
-    """TYPE 500 FORCE_DISCONNECT: the server is about to drop us; reconnect."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerError:
-    """Any other TYPE 500 (INVALID_JSON, SUBSCRIPTION_ALREADY_ACTIVE, ...): a client bug or race."""
-
-    message: str
-    parameter: str | None
-    info: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteUpdate:
-    """TYPE 5 or 2: a (possibly partial) ticker update.
-
-    Attributes:
-        sub: The pair.
-        fields: Only the validated, known fields this frame carried: prices and volumes as finite
-            float/int, ``FLAGS`` as an int >= 0 (whether it came as a number or as digits),
-            ``LASTMARKET`` as str.
-        dropped: Why each bad field of this frame was left out (``"OPEN24HOUR is not positive"``;
-            never the value itself), for a rate-limited log. Empty for a clean frame. A bad field
-            costs only itself: the frame's other fields, a valid PRICE included, are in ``fields``.
-    """
-
-    sub: Pair
-    fields: Mapping[str, Any]
-    dropped: tuple[str, ...] = ()
-
-
-class TradeSide(enum.Enum):
-    """Taker side of a trade (F bitmask of a TYPE 0 frame)."""
-
-    BUY = "buy"
-    SELL = "sell"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Trade:
-    """TYPE 0: one trade on one exchange."""
-
-    sub: Pair
-    price: float
-    quantity: float | None
-    side: TradeSide
-    ts: float | None
-    trade_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    """A well-formed frame of a channel ccdesk does not use (order books, OHLC, volume...)."""
-
-    type: str
-
-
-@dataclass(frozen=True, slots=True)
-class Malformed:
-    """A frame that was skipped; ``reason`` says why (for logs; never contains the raw frame)."""
-
-    reason: str
-
-
-Event = (
-    Welcome
-    | SubscribeComplete
-    | LoadComplete
-    | UnsubscribeComplete
-    | UnsubscribeAllComplete
-    | Heartbeat
-    | Unauthorized
-    | LimitExceeded
-    | InvalidSub
-    | ForceDisconnect
-    | ServerError
-    | QuoteUpdate
-    | Trade
-    | Ignored
-    | Malformed
+from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, PairError, Source, parse_pair
+from ccdesk.core.sources.base import Dialect, KeyProvider, SourceInfo, batched
+from ccdesk.core.wire import (
+    MAX_FRAME_BYTES,
+    Event,
+    ForceDisconnect,
+    Heartbeat,
+    Ignored,
+    InvalidSub,
+    LimitExceeded,
+    LimitKind,
+    LoadComplete,
+    Malformed,
+    QuoteUpdate,
+    ServerError,
+    SubscribeComplete,
+    Trade,
+    TradeSide,
+    Unauthorized,
+    UnsubscribeAllComplete,
+    UnsubscribeComplete,
+    Welcome,
 )
 
 # --- fields -------------------------------------------------------------------------------------
@@ -270,7 +122,7 @@ def _limit_from_message(message: str) -> int | None:
     return read_unsigned(rest.split("_", 1)[0], _LIMIT_DIGITS)
 
 
-class FrameParser:
+class CryptoCompareParser:
     """Turns raw frames into events. One per connection or client; not thread-safe.
 
     It caches the ``Pair`` of each (TYPE, MARKET, FROM, TO) seen (bounded), which keeps the
@@ -461,3 +313,41 @@ class FrameParser:
         if t in _IGNORED_TYPES:
             return Ignored(t)
         return Malformed(f"unknown TYPE {t[:20]!r}")
+
+
+# --- the dialect ----------------------------------------------------------------------------------
+
+INFO: Final = SourceInfo(
+    source=Source.CRYPTOCOMPARE,
+    title="CryptoCompare",
+    key=KeyProvider.CRYPTOCOMPARE,
+    default_url=DEFAULT_STREAM_URL,
+    spelling="5~CCCAGG~BTC~USD (aggregate), 2~Coinbase~ETH~USD (one exchange), 0~Binance~BTC~USDT (trades)",
+    change_24h="rolling 24 h, computed from OPEN24HOUR (the stream sends no change)",
+    limits="one socket per key; >= 5 s between reconnects; a 429 waits >= 60 s, doubling to 10 min",
+)
+
+
+class CryptoCompare(Dialect):
+    """Streamer v2: wait for the welcome, then one ``SubAdd`` with the whole watchlist."""
+
+    info = INFO
+    welcome_gate = True
+    batch = 600  # the free tier's subscriptions per socket; more go in further messages
+
+    def wire_key(self, pair: Pair) -> str:
+        return str(pair)
+
+    def parser(self, watched: Mapping[str, Pair], max_frame_bytes: int) -> CryptoCompareParser:
+        # Its frames name their pair in full (TYPE, MARKET, FROMSYMBOL, TOSYMBOL): it needs no map.
+        return CryptoCompareParser(max_frame_bytes)
+
+    def subscribe(self, pairs: Sequence[Pair]) -> list[str]:
+        return [_sub_message("SubAdd", run) for run in batched(pairs, self.batch)]
+
+    def unsubscribe(self, pairs: Sequence[Pair]) -> list[str]:
+        return [_sub_message("SubRemove", run) for run in batched(pairs, self.batch)]
+
+
+def _sub_message(action: str, pairs: Sequence[Pair]) -> str:
+    return orjson.dumps({"action": action, "subs": [str(p) for p in pairs]}).decode()

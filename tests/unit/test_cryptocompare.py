@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdesk.core.pairs import parse_pair
-from ccdesk.core.protocol import (
+from ccdesk.core.quotes import QuoteBook
+from ccdesk.core.sources.cryptocompare import CryptoCompareParser
+from ccdesk.core.wire import (
     MAX_FRAME_BYTES,
     Event,
     ForceDisconnect,
-    FrameParser,
     Heartbeat,
     Ignored,
     InvalidSub,
@@ -32,13 +33,12 @@ from ccdesk.core.protocol import (
     UnsubscribeComplete,
     Welcome,
 )
-from ccdesk.core.quotes import QuoteBook
 from tests.fakes import FakeClock
 
 
 @pytest.fixture
 def parser():
-    return FrameParser()
+    return CryptoCompareParser()
 
 
 def test_every_recorded_frame_becomes_its_typed_event(parser, stream_frames):
@@ -529,7 +529,7 @@ def _assert_sane(ev):
 )
 @given(frames)
 def test_fuzz_structured_frames_never_crash_or_yield_bad_prices(frame):
-    ev = FrameParser().parse(_encode(frame))
+    ev = CryptoCompareParser().parse(_encode(frame))
     _assert_sane(ev)
 
 
@@ -541,20 +541,20 @@ def test_fuzz_structured_frames_never_crash_or_yield_bad_prices(frame):
 )
 @given(decoded_frames)
 def test_fuzz_decoded_objects_never_crash_or_yield_bad_prices(frame):
-    _assert_sane(FrameParser().parse_object(frame))
+    _assert_sane(CryptoCompareParser().parse_object(frame))
 
 
 @pytest.mark.slow
 @settings(max_examples=20 * settings().max_examples, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes_never_crash(data):
-    _assert_sane(FrameParser().parse(data))
+    _assert_sane(CryptoCompareParser().parse(data))
 
 
 @settings(max_examples=10 * settings().max_examples, deadline=None)
 @given(st.text(max_size=200) | st.text(odd_chars, max_size=200))
 def test_fuzz_random_text_never_crash(text):
-    _assert_sane(FrameParser().parse(text))
+    _assert_sane(CryptoCompareParser().parse(text))
 
 
 GOOD_TRADE = {
@@ -581,7 +581,7 @@ def test_fuzz_odd_text_in_each_field_of_real_frames(stream_frames, data):
     text = data.draw(
         digitish | odd_text | digitish.map("TOO_MANY_SOCKETS_MAX_{}_PER_CLIENT".format), label="text"
     )
-    ev = FrameParser().parse(json.dumps({**template, name: text}))
+    ev = CryptoCompareParser().parse(json.dumps({**template, name: text}))
     _assert_sane(ev)
     if isinstance(ev, QuoteUpdate) and name == "FLAGS" and "FLAGS" in ev.fields:
         assert text.isascii()

@@ -1,0 +1,28 @@
+"""The price sources: one dialect per source on the shared stream engine (see ``base``)."""
+
+from __future__ import annotations
+
+from ccdesk.core.pairs import Source
+from ccdesk.core.sources.base import Dialect, SourceInfo
+
+
+def dialect_for(source: Source) -> Dialect:
+    """The dialect that streams ``source``'s pairs.
+
+    Raises:
+        ValueError: for the composite source, which is computed from the others, not streamed.
+    """
+    # Imported here: each dialect module is loaded only when its source is used.
+    if source is Source.CRYPTOCOMPARE:
+        from ccdesk.core.sources.cryptocompare import CryptoCompare
+
+        return CryptoCompare()
+    raise ValueError(f"no dialect streams {source.value}")
+
+
+def source_info(source: Source) -> SourceInfo:
+    """The facts about a streamed source."""
+    return dialect_for(source).info
+
+
+__all__ = ["Dialect", "SourceInfo", "dialect_for", "source_info"]

@@ -63,6 +63,8 @@ class App:
         qapp.setDesktopFileName("ccdesk")
         qapp.setQuitOnLastWindowClosed(False)
         qapp.setWindowIcon(QIcon(resource_path("ccdesk.svg")))
+        # As early as Qt allows: SIGTERM before this kills the process (exit 143) without a clean quit.
+        self._watch_signals()
 
         self.single = SingleInstance(app_name)
         if not self.single.claim():
@@ -79,7 +81,6 @@ class App:
             self.window.show_banner(notice)
         if not self.background:
             self.window.show()
-        self._watch_signals()
         QTimer.singleShot(0, self._finish_startup)
         try:
             code = int(qapp.exec())

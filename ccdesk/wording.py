@@ -55,6 +55,8 @@ _REASONS = {
     Reason.REDIRECTED: "the server redirected to another address, which is not followed",
     Reason.NOT_WEBSOCKET: "something else answered (a Wi-Fi login page or a proxy?)",
     Reason.GEO_BLOCKED: "the service is not available in your region",
+    Reason.ROTATED: "a planned reconnect",
+    Reason.SERVER_BACK_OFF: "the server asked us to back off for a while",
     Reason.INSECURE_URL: "the endpoint is not encrypted (ws://), so the API key is not sent there",
 }
 
@@ -164,6 +166,8 @@ def notice_words(notice: ServerNotice) -> str:
     if notice.kind is NoticeKind.TOO_MANY_SUBSCRIPTIONS:
         most = f"at most {notice.limit} pairs at once" if notice.limit is not None else "fewer pairs"
         return f"The server refused some pairs: this key may stream {most}."
+    if notice.kind is NoticeKind.KEY_REFUSED:
+        return "The server refused the API key; prices still come, at the free tier's limits."
     if notice.kind is NoticeKind.LIMIT:
         return f"The server says a limit was reached ({notice.message})."
     return f"The server did not accept a request ({notice.message})."

@@ -59,6 +59,10 @@ class Reason(enum.Enum):
     """Something else answered (a captive portal's page, a plain web server)."""
     GEO_BLOCKED = "geo_blocked"
     """HTTP 451: the service is not available in this region; retried rarely."""
+    ROTATED = "rotated"
+    """A planned reconnect before the server's own connection lifetime (Binance: 24 h)."""
+    SERVER_BACK_OFF = "server_back_off"
+    """The server asked to be left alone for a while (CoinDesk 4002)."""
     INSECURE_URL = "insecure_url"
     """The endpoint is plain ws:// to another machine: the key is never sent there."""
 
@@ -137,6 +141,8 @@ class NoticeKind(enum.Enum):
     """Another limit was reached."""
     SERVER_ERROR = "server_error"
     """The server found fault with a request (invalid JSON, an unknown parameter...)."""
+    KEY_REFUSED = "key_refused"
+    """The server refused the key but goes on serving at a lower tier (CoinDesk 4011)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,6 +225,15 @@ class QuoteBook:
         state.fields["LASTMARKET"] = trade.sub.market
         return trade.price
 
+    def touch(self, sub: Pair) -> bool:
+        """The pair's feed is alive and its last price still stands (a per-pair heartbeat): its data
+        counts as just received. False for a pair with no data yet."""
+        state = self._states.get(sub)
+        if state is None or state.price is None:
+            return False
+        state.received_at = self._clock.monotonic()
+        return True
+
     def price(self, sub: Pair) -> float | None:
         """The last known price of ``sub`` (cheap; no snapshot)."""
         state = self._states.get(sub)

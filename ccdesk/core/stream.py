@@ -17,8 +17,6 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import orjson
-
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import Backoff, BackoffPolicy
 from ccdesk.core.clock import Clock, SystemClock
@@ -36,10 +34,11 @@ from ccdesk.core.events import (
     Subscribed,
 )
 from ccdesk.core.identity import DEFAULT_STREAM_URL
-from ccdesk.core.pairs import Pair, PairError, parse_pair
+from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import QuoteBook
 from ccdesk.core.redaction import redact
-from ccdesk.core.sources.cryptocompare import CryptoCompareParser
+from ccdesk.core.sources.base import Dialect
+from ccdesk.core.sources.cryptocompare import CryptoCompare
 from ccdesk.core.transport import (
     CloseCause,
     Closed,
@@ -55,6 +54,7 @@ from ccdesk.core.wire import (
     ForceDisconnect,
     Heartbeat,
     InvalidSub,
+    KeyWarning,
     LimitExceeded,
     LimitKind,
     Malformed,
@@ -71,14 +71,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
-    """Stream tuning. Defaults follow the server's documented rules (see PROTOCOL.md).
+    """Stream tuning. Defaults follow the servers' documented rules (PROTOCOL.md, SOURCES.md).
 
     Attributes:
+        url: the source's WebSocket endpoint.
+        dialect: the source's wire dialect (CryptoCompare's streamer v2 by default).
         silence_timeout_s: replace a socket that delivered nothing (not even a heartbeat) this long.
         ping_interval_s: send a WebSocket ping this often.
         pong_timeout_s: once the server has answered a ping on this socket, a later ping left
             unanswered this long (with nothing else received) marks the socket half-open.
-        welcome_timeout_s: a connection that sends no welcome this long is replaced.
+        welcome_timeout_s: a connection that sends no welcome this long is replaced (dialects that
+            wait for one).
         clock_jump_s: wall time moving this much more or less than monotonic time (suspend and
             resume, a clock step) forces a reconnect.
         clock_check_s: how often an otherwise idle loop wakes to look for such a jump.
@@ -88,6 +91,7 @@ class StreamConfig:
     """
 
     url: str = DEFAULT_STREAM_URL
+    dialect: Dialect = field(default_factory=CryptoCompare)
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     silence_timeout_s: float = 90.0
     ping_interval_s: float = 20.0
@@ -101,6 +105,7 @@ class StreamConfig:
 
 class _EndKind(enum.Enum):
     RETRY = "retry"
+    ROTATE = "rotate"
     AUTH = "auth"
     LIMITED = "limited"
     BLOCKED = "blocked"
@@ -210,7 +215,10 @@ class StreamClient:
         self._flush_each = coalesce_s == 0
         self.last_rx_at: float | None = None
         """Monotonic time the socket last delivered data or a heartbeat (stream thread)."""
-        self._parser = CryptoCompareParser(self.config.transport.max_message_bytes)
+        self._dialect = self.config.dialect
+        self._wire: dict[str, Pair] = {}  # wire key -> watched pair, for the parser (stream thread)
+        self._parser = self._dialect.parser(self._wire, self.config.transport.max_message_bytes)
+        self._last_sent = 0.0  # monotonic time of the last message sent (keep-alive, pacing)
         self._bad = _LogLimiter(self._clock)
         self._failing_consumer = _LogLimiter(self._clock)
 
@@ -229,6 +237,8 @@ class StreamClient:
         self._waker = Waker()
         self._active: set[Pair] = set()  # sent on the current socket (stream thread only)
         self._welcomed = False  # stream thread only
+        self._live_since: float | None = None  # the start of the session prices count from
+        self._rotating = False  # the next session replaces one that left at its lifetime
         self._status: Status | None = None
         self.add(subs)
 
@@ -330,6 +340,11 @@ class StreamClient:
             self._backoff.session_ended(uptime)
             if self._stop.is_set() or end.kind is _EndKind.STOP:
                 break
+            if end.kind is _EndKind.ROTATE:
+                # A planned reconnect, not a failure: at once, and the prices stay live meanwhile
+                # (the new session keeps the old one's start).
+                self._rotating = True
+                continue
             if end.kind is _EndKind.AUTH:
                 self._emit_status(Status(State.AUTH_FAILED, end.reason, end.detail))
                 return State.AUTH_FAILED
@@ -350,7 +365,7 @@ class StreamClient:
 
     def _session(self) -> tuple[_End, float]:
         """One connection from open to close. Returns how it ended and how long it was welcomed."""
-        headers = [] if self._key is None else [f"authorization: Apikey {self._key.reveal()}"]
+        headers = self._dialect.headers(self._key)
         self.stats.connects += 1
         conn = self._connect(headers)
         if isinstance(conn, _End):
@@ -360,10 +375,14 @@ class StreamClient:
             self._reconnect = False
         self._active.clear()
         self._welcomed = False
+        self._refresh_wire()
+        self._parser = self._dialect.parser(self._wire, self.config.transport.max_message_bytes)
         welcomed_at: list[float] = []
         try:
             if self._stop.is_set():
                 return _End(_EndKind.STOP, Reason.STOP_REQUESTED), 0.0
+            if not self._dialect.welcome_gate:
+                self._on_welcome(welcomed_at)  # no greeting to wait for: subscribe at once
             end = self._pump(conn, welcomed_at)
         finally:
             with self._lock:
@@ -412,12 +431,19 @@ class StreamClient:
         handle = self._handle
         views = self._views
         waker = self._waker
+        dialect = self._dialect
+        keepalive_s = dialect.keepalive_s
+        rotate_at = None if dialect.max_session_s is None else opened + dialect.max_session_s
         while True:
             deadlines = [next_ping, last_data + cfg.silence_timeout_s, now + cfg.clock_check_s]
             if ping_sent is not None and pong_seen:
                 deadlines.append(ping_sent + cfg.pong_timeout_s)
             if not welcomed_at:
                 deadlines.append(opened + cfg.welcome_timeout_s)
+            if keepalive_s is not None:
+                deadlines.append(self._last_sent + keepalive_s)
+            if rotate_at is not None:
+                deadlines.append(rotate_at)
             if views is not None:
                 flush_at = views.due_at()
                 if flush_at is not None:
@@ -462,6 +488,11 @@ class StreamClient:
                     return _End(_EndKind.RETRY, Reason.PONG_TIMEOUT, "ping unanswered")
                 if not welcomed_at and now - opened >= cfg.welcome_timeout_s:
                     return _End(_EndKind.RETRY, Reason.NO_WELCOME)
+                if keepalive_s is not None and now - self._last_sent >= keepalive_s:
+                    self._send_all(conn, [dialect.keepalive_text])
+                if rotate_at is not None and now >= rotate_at:
+                    # The server ends every connection at its lifetime (Binance: 24 h): leave first.
+                    return _End(_EndKind.ROTATE, Reason.ROTATED)
                 if now >= next_ping:
                     conn.ping()
                     if ping_sent is None:
@@ -503,11 +534,25 @@ class StreamClient:
         for sub in forget:
             if sub not in self._watched:
                 self.book.forget(sub)
+        if add or remove:
+            self._refresh_wire()
         if not self._welcomed:
-            return None  # everything watched goes out with the welcome's SubAdd
-        self._send(conn, "SubRemove", [s for s in remove if s in self._active])
-        self._send(conn, "SubAdd", [s for s in add if s not in self._active and s not in invalid])
+            return None  # everything watched goes out with the welcome's subscribe
+        gone = [s for s in remove if s in self._active]
+        if gone and self._send_all(conn, self._dialect.unsubscribe(gone)):
+            self._active.difference_update(gone)
+        new = [s for s in add if s not in self._active and s not in invalid]
+        if new and self._send_all(conn, self._dialect.subscribe(new)):
+            self._active.update(new)
         return None
+
+    def _refresh_wire(self) -> None:
+        """The parser's map from wire keys to watched pairs (stream thread)."""
+        key = self._dialect.wire_key
+        wanted = {key(p): p for p in self._watch}
+        if wanted != self._wire:
+            self._wire.clear()
+            self._wire.update(wanted)
 
     def _handle(self, m: object, welcomed_at: list[float]) -> _End | None:
         """Handle one message. Hot path first: quote updates for watched pairs."""
@@ -533,7 +578,12 @@ class StreamClient:
                 self._changed(ev.sub)
             return None
         if t is Heartbeat:
-            if self._views is not None:
+            assert isinstance(ev, Heartbeat)
+            pair = ev.pair
+            if pair is not None and pair in self._watched and self.book.touch(pair):
+                # A per-pair heartbeat (Coinbase): no trade since, the last price still stands.
+                self._changed(pair)
+            elif self._views is not None:
                 self._views.touch()
             return None
         if t is Trade:
@@ -568,12 +618,19 @@ class StreamClient:
         if t is Unauthorized:
             assert isinstance(ev, Unauthorized)
             return _End(_EndKind.AUTH, Reason.UNAUTHORIZED, ev.info)
+        if t is KeyWarning:
+            assert isinstance(ev, KeyWarning)
+            log.warning("the server refused the key but goes on serving (%s)", ev.info)
+            self._emit(ServerNotice(NoticeKind.KEY_REFUSED, "KEY_REFUSED", None, ev.info))
+            return None
         if t is LimitExceeded:
             assert isinstance(ev, LimitExceeded)
             if ev.kind is LimitKind.TOO_MANY_SOCKETS:
                 return _End(_EndKind.LIMITED, Reason.TOO_MANY_SOCKETS, ev.message)
             if ev.kind is LimitKind.OPENING_SOCKETS_TOO_FAST:
                 return _End(_EndKind.LIMITED, Reason.OPENING_TOO_FAST, ev.message)
+            if ev.kind is LimitKind.BACK_OFF:
+                return _End(_EndKind.LIMITED, Reason.SERVER_BACK_OFF, ev.message)
             log.warning("server limit: %s", ev.message)
             kind = (
                 NoticeKind.TOO_MANY_SUBSCRIPTIONS
@@ -618,14 +675,17 @@ class StreamClient:
         welcomed_at.append(now)
         self._welcomed = True
         self._active.clear()
+        if not self._rotating or self._live_since is None:
+            self._live_since = now
+        self._rotating = False
         with self._lock:
             # Subscriptions are per socket: send the whole current watchlist after every welcome.
             subs = [s for s in self._watch if s not in self._invalid]
             self._to_add, self._to_remove = [], []
         conn = self._conn
-        if conn is not None:
-            self._send(conn, "SubAdd", subs)
-        self._emit_status(Status(State.CONNECTED, Reason.WELCOMED))
+        if conn is not None and subs and self._send_all(conn, self._dialect.subscribe(subs)):
+            self._active.update(subs)
+        self._emit_status(Status(State.CONNECTED, Reason.WELCOMED, at=self._live_since))
 
     def _on_invalid(self, ev: InvalidSub) -> None:
         sub = self._watched_sub(ev.sub)
@@ -637,31 +697,30 @@ class StreamClient:
         self._active.discard(sub)
         self._emit(SubRejected(sub, "INVALID_SUB", ev.info))
 
-    def _watched_sub(self, text: str) -> Pair | None:
-        try:
-            sub = parse_pair(text)
-        except PairError:
-            return None
-        return sub if sub in self._watched else None
+    def _watched_sub(self, key: str) -> Pair | None:
+        """The watched pair a server's wire key names (as in an ack or a rejection), or None."""
+        pair = self._wire.get(key)
+        if pair is None:  # the server may write it in another case (Binance BTCUSDT vs btcusdt)
+            pair = self._wire.get(key.lower()) or self._wire.get(key.upper())
+        return pair if pair is not None and pair in self._watched else None
 
-    def _send(self, conn: Connection, action: str, subs: list[Pair]) -> None:
-        """Send SubAdd/SubRemove on the stream thread.
-
-        A send on a connection that just ended does not raise: the rest of the batch being handled
-        arrived before the end and is still news, and the next read reports why it ended (a
-        protocol error found further on in the same read, a reset...)."""
-        if not subs:
-            return
-        payload = orjson.dumps({"action": action, "subs": [str(s) for s in subs]}).decode()
-        try:
-            conn.send_text(payload)
-        except Closed as exc:
-            log.debug("%s not sent: %s; the watchlist goes out after the next welcome", action, exc.reason)
-            return
-        if action == "SubAdd":
-            self._active.update(subs)
-        else:
-            self._active.difference_update(subs)
+    def _send_all(self, conn: Connection, messages: list[str]) -> bool:
+        """Send ``messages`` on the stream thread, no faster than the dialect allows; False if the
+        connection has ended (the rest of the batch being handled still counts, and the next read
+        says why it ended: a protocol error found further on, a reset...)."""
+        interval = self._dialect.send_interval_s
+        for message in messages:
+            if interval:
+                wait = self._last_sent + interval - self._clock.monotonic()
+                if wait > 0 and self._stop.wait(wait):  # a few messages at most: batched
+                    return False
+            try:
+                conn.send_text(message)
+            except Closed as exc:
+                log.debug("message not sent: %s; the watchlist goes out after the next welcome", exc.reason)
+                return False
+            self._last_sent = self._clock.monotonic()
+        return True
 
     def _emit(self, ev: StreamEvent) -> None:
         """Hand an event to the consumer; a consumer that raises is logged, and nothing else happens."""

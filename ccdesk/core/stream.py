@@ -51,6 +51,8 @@ from ccdesk.core.transport import (
 from ccdesk.core.urls import is_loopback
 from ccdesk.core.waker import Waker
 from ccdesk.core.wire import (
+    Batch,
+    Event,
     ForceDisconnect,
     Heartbeat,
     InvalidSub,
@@ -561,7 +563,10 @@ class StreamClient:
             self.stats.malformed += 1
             self._bad.warning("skipped a %s message of %d bytes", type(m).__name__, getattr(m, "size", 0))
             return None
-        ev = self._parser.parse(m)
+        return self._dispatch(self._parser.parse(m), welcomed_at)
+
+    def _dispatch(self, ev: Event, welcomed_at: list[float]) -> _End | None:
+        """Act on one wire event. Hot path first: quote updates for watched pairs."""
         t = type(ev)
         if t is QuoteUpdate:
             assert isinstance(ev, QuoteUpdate)
@@ -648,6 +653,13 @@ class StreamClient:
                 return None
             log.warning("server error %s (%s)", ev.message, ev.parameter)
             self._emit(ServerNotice(NoticeKind.SERVER_ERROR, ev.message, None, ev.info))
+            return None
+        if t is Batch:
+            assert isinstance(ev, Batch)
+            for one in ev.events:
+                end = self._dispatch(one, welcomed_at)
+                if end is not None:
+                    return end
             return None
         return None  # LoadComplete, UnsubscribeComplete, UnsubscribeAllComplete, Ignored
 

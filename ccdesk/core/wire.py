@@ -204,8 +204,16 @@ class Malformed:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Several events from one frame (a venue that puts several tickers in one message)."""
+
+    events: tuple[Event, ...]
+
+
 Event = (
-    Welcome
+    Batch
+    | Welcome
     | KeyWarning
     | SubscribeComplete
     | LoadComplete

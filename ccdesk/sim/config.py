@@ -34,6 +34,10 @@ class SimConfig:
         slow_pong_s: two pongs in a row slower than this get ``500 FORCE_DISCONNECT`` (real: 10 s).
         market_step_s: how often the market model moves on.
         wall: unix-seconds clock for LASTUPDATE/TIMEMS/SERVER_TIME_MS.
+        geo_blocked: sources (``"binance"``) whose upgrade is answered with HTTP 451, as Binance
+            does in the regions it does not serve.
+        venue_heartbeat_s: every venue's heartbeat interval, instead of each one's own.
+        max_session_s: a venue's socket is closed after this long (Binance's 24 h lifetime, shrunk).
     """
 
     host: str = "127.0.0.1"
@@ -52,8 +56,12 @@ class SimConfig:
     slow_pong_s: float = 10.0
     market_step_s: float = 0.1
     wall: Callable[[], float] = time.time
+    geo_blocked: frozenset[str] = frozenset()
+    venue_heartbeat_s: float | None = None
+    max_session_s: float | None = None
 
     def __post_init__(self) -> None:
         # Callers pass lists (the CLI, most tests); a frozenset keeps the config immutable and hashable.
         if self.keys is not None:
             object.__setattr__(self, "keys", frozenset(self.keys))
+        object.__setattr__(self, "geo_blocked", frozenset(self.geo_blocked))

@@ -31,7 +31,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ccdesk.core.pairs import Channel, Pair, PairError, parse_pair
+from ccdesk.core.pairs import Channel, Pair, PairError, Source, parse_pair
 from ccdesk.core.redaction import redact
 from ccdesk.sim.config import SimConfig
 from ccdesk.sim.firehose import FirehoseRun, build_cycle, pump
@@ -57,8 +57,9 @@ from ccdesk.sim.frames import (
     unsubscribe_complete,
     welcome,
 )
-from ccdesk.sim.http import key_ok, mask_key, request_key, respond
+from ccdesk.sim.http import json_response, key_ok, mask_key, request_key, respond
 from ccdesk.sim.market import Market
+from ccdesk.sim.venues import Venue, VenueConn, make_venues
 
 _log = logging.getLogger(__name__)
 
@@ -116,8 +117,10 @@ class _Conn:
     ws: ServerConnection
     key: str
     path: str
-    view: StreamView
+    view: StreamView | None  # CryptoCompare's streamer; None on a venue's socket
     subs: dict[str, Pair] = field(default_factory=dict)
+    venue: Venue | None = None
+    vconn: VenueConn | None = None
     rr: int = 0
     frozen: bool = False
     frames_sent: int = 0
@@ -148,6 +151,7 @@ class SimServer:
         self._market_paused = False
         self._wall = cfg.wall
         self._market = Market(cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob)
+        self._venues = make_venues(self._market, cfg)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: Server | None = None
@@ -226,6 +230,24 @@ class SimServer:
         """``ws://127.0.0.1:PORT/v2``."""
         return f"ws://{self.host}:{self._port}{STREAM_PATH}"
 
+    def url(self, source: Source | str) -> str:
+        """The WebSocket URL of a source's dialect: ``ws://127.0.0.1:PORT/kraken/v2``; CryptoCompare's
+        is ``stream_url``."""
+        name = source if isinstance(source, str) else source.value
+        if name == Source.CRYPTOCOMPARE.value:
+            return self.stream_url
+        for venue in self._venues.values():
+            if venue.source.value == name:
+                return f"ws://{self.host}:{self._port}{venue.path}"
+        raise KeyError(f"the simulator does not play {name}")
+
+    def urls(self) -> dict[Source, str]:
+        """Every source's URL."""
+        out = {Source.CRYPTOCOMPARE: self.stream_url}
+        for venue in self._venues.values():
+            out[venue.source] = f"ws://{self.host}:{self._port}{venue.path}"
+        return out
+
     @property
     def rest_url(self) -> str:
         """``http://127.0.0.1:PORT`` (append ``/data/price?...``)."""
@@ -238,7 +260,14 @@ class SimServer:
         """The open, welcomed sockets."""
         with self._cond:
             return tuple(
-                ConnectionInfo(c.conn_id, c.key, c.path, tuple(c.subs), c.frozen, c.frames_sent)
+                ConnectionInfo(
+                    c.conn_id,
+                    c.key,
+                    c.path,
+                    tuple(c.subs if c.vconn is None else c.vconn.subs),
+                    c.frozen,
+                    c.frames_sent,
+                )
                 for c in self._conns.values()
             )
 
@@ -455,9 +484,19 @@ class SimServer:
         with self._cond:
             self._handshakes.append(Handshake(conn_id, request.path, tuple(request.headers.raw_items())))
             self._cond.notify_all()
-        if urlsplit(request.path).path.rstrip("/") == STREAM_PATH:
+        path = urlsplit(request.path).path.rstrip("/")
+        if path == STREAM_PATH:
             self._pending_ids[ws] = conn_id
             return None  # go on with the WebSocket handshake
+        venue = self._venues.get(path)
+        if venue is not None:
+            if venue.source.value in self._config.geo_blocked:
+                # Binance answers the upgrade itself with 451 in the regions it does not serve.
+                return json_response(
+                    451, {"code": 0, "msg": "Service unavailable from a restricted location"}
+                )
+            self._pending_ids[ws] = conn_id
+            return None
         return respond(request, self._market, self._config.keys)
 
     # --- WebSocket --------------------------------------------------------------------------------
@@ -466,6 +505,10 @@ class SimServer:
         conn_id = self._pending_ids.pop(ws, None) or next(self._ids)
         request = ws.request
         assert request is not None
+        venue = self._venues.get(urlsplit(request.path).path.rstrip("/"))
+        if venue is not None:
+            await self._venue_handler(ws, venue, conn_id)
+            return
         key = request_key(request)
         if not key_ok(key, self._config.keys):
             _log.info("socket %d refused: bad key %s", conn_id, mask_key(key))
@@ -510,6 +553,115 @@ class SimServer:
                 self._conns.pop(conn_id, None)
                 self._cond.notify_all()
             _log.info("socket %d closed (%s)", conn_id, ws.close_code)
+
+    async def _venue_handler(self, ws: ServerConnection, venue: Venue, conn_id: int) -> None:
+        """One socket of a venue's dialect: greeting, answers, paced updates, heartbeats, traps."""
+        request = ws.request
+        assert request is not None
+        key = request_key(request)
+        vconn = VenueConn(
+            conn_id, key=key, key_ok=key_ok(key, self._config.keys) if venue.needs_key else True
+        )
+        c = _Conn(conn_id, ws, key or "", request.path, None, venue=venue, vconn=vconn)
+        with self._cond:
+            self._conns[conn_id] = c
+            self._welcomed_total += 1
+            self._cond.notify_all()
+        _log.info("%s socket %d open", venue.source.value, conn_id)
+        loop = asyncio.get_running_loop()
+        try:
+            for text in venue.on_open(vconn):
+                await self._send_text(c, text)
+            c.tasks = [loop.create_task(self._venue_stream(c)), loop.create_task(self._keepalive(c))]
+            beat = self._config.venue_heartbeat_s or venue.heartbeat_s
+            if beat:
+                c.tasks.append(loop.create_task(self._venue_heartbeat(c, beat)))
+            if self._config.max_session_s is not None:
+                c.tasks.append(loop.create_task(self._close_after(c, self._config.max_session_s)))
+            deadline = venue.subscribe_deadline_s
+            if deadline is not None:
+                c.tasks.append(loop.create_task(self._subscribe_deadline(c, deadline)))
+            async for message in ws:
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                with self._cond:
+                    self._received.append(Received(conn_id, text, _json_or_none(text)))
+                    self._cond.notify_all()
+                if c.frozen:
+                    c.ws.transport.pause_reading()
+                    continue
+                with self._cond:  # the venue changes vconn.subs, which test hooks read
+                    vconn.messages += 1
+                    replies = venue.on_message(vconn, text)
+                    self._cond.notify_all()
+                for reply in replies:
+                    await self._send_text(c, reply)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in c.tasks:
+                task.cancel()
+            with self._cond:
+                self._conns.pop(conn_id, None)
+                self._cond.notify_all()
+            _log.info("%s socket %d closed (%s)", venue.source.value, conn_id, ws.close_code)
+
+    async def _send_text(self, c: _Conn, text: str) -> None:
+        await c.ws.send(text, text=True)
+        c.frames_sent += 1
+
+    async def _venue_stream(self, c: _Conn) -> None:
+        """A venue's ticker updates at ``rate`` per second, round robin over its pairs."""
+        venue, vconn = c.venue, c.vconn
+        assert venue is not None
+        assert vconn is not None
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                rate = self._rate
+                if rate <= 0:
+                    await asyncio.sleep(0.1)
+                    due = loop.time()
+                    continue
+                due = max(due + 1.0 / rate, loop.time() - 1.0)
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                if c.frozen or not vconn.subs:
+                    continue
+                pairs = list(vconn.subs.values())
+                for i in range(len(pairs)):
+                    pair = pairs[(c.rr + i) % len(pairs)]
+                    texts = venue.updates(vconn, pair)
+                    if texts:
+                        c.rr = (c.rr + i + 1) % len(pairs)
+                        for text in texts:
+                            await self._send_text(c, text)
+                        break
+
+    async def _venue_heartbeat(self, c: _Conn, every_s: float) -> None:
+        venue, vconn = c.venue, c.vconn
+        assert venue is not None
+        assert vconn is not None
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.sleep(every_s)
+                if not c.frozen:
+                    for text in venue.heartbeat(vconn):
+                        await self._send_text(c, text)
+
+    async def _close_after(self, c: _Conn, seconds: float) -> None:
+        """A venue's connection lifetime (Binance: 24 h): the server closes the socket itself."""
+        await asyncio.sleep(seconds)
+        with contextlib.suppress(ConnectionClosed):
+            await c.ws.close(1000, "connection lifetime reached")
+
+    async def _subscribe_deadline(self, c: _Conn, seconds: float) -> None:
+        """A venue that closes a socket which has not subscribed in time (Coinbase: 5 s)."""
+        await asyncio.sleep(seconds)
+        vconn = c.vconn
+        if vconn is not None and not vconn.subs:
+            _log.info("socket %d: no subscribe within %.1f s; closing", c.conn_id, seconds)
+            with contextlib.suppress(ConnectionClosed):
+                await c.ws.close(1000, "subscribe timeout")
 
     def _welcome(self, c: _Conn) -> Frame:
         now = time.monotonic()
@@ -589,10 +741,10 @@ class SimServer:
                 await self._send(c, already_subscribed(text))
                 continue
             if sub.channel is Channel.TRADE:
-                for trade in c.view.replay(sub):
+                for trade in _view(c).replay(sub):
                     await self._send(c, trade)
             else:
-                await self._send(c, c.view.snapshot(sub))
+                await self._send(c, _view(c).snapshot(sub))
             await self._send(c, subscribe_complete(text))
             with self._cond:
                 c.subs[text] = sub  # only now: no partial frame may precede the 16
@@ -610,7 +762,7 @@ class SimServer:
                 with self._cond:
                     sub = c.subs.pop(text)
                     self._cond.notify_all()
-                c.view.forget(sub)
+                _view(c).forget(sub)
                 valid += 1
                 await self._send(c, unsubscribe_complete(text))
             else:
@@ -653,7 +805,7 @@ class SimServer:
                 subs = list(c.subs.values())
                 for i in range(len(subs)):
                     sub = subs[(c.rr + i) % len(subs)]
-                    frames = c.view.update(sub)
+                    frames = _view(c).update(sub)
                     if frames:
                         c.rr = (c.rr + i + 1) % len(subs)
                         for frame in frames:
@@ -735,3 +887,16 @@ def run(
         if on_main and previous is not None:
             signal.signal(signal.SIGTERM, previous)
         server.stop()
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _view(c: _Conn) -> StreamView:
+    """The streamer view of a CryptoCompare socket (venue sockets have none)."""
+    assert c.view is not None
+    return c.view

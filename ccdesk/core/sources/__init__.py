@@ -17,6 +17,10 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.cryptocompare import CryptoCompare
 
         return CryptoCompare()
+    if source is Source.KRAKEN:
+        from ccdesk.core.sources.kraken import Kraken
+
+        return Kraken()
     raise ValueError(f"no dialect streams {source.value}")
 
 

@@ -84,8 +84,9 @@ class Dialect(abc.ABC):
     batch: ClassVar[int] = 100
 
     def headers(self, key: ApiKey | None) -> list[str]:
-        """Headers of the upgrade request (the key goes here, never in the URL)."""
-        return [] if key is None else [f"authorization: Apikey {key.reveal()}"]
+        """Headers of the upgrade request. A source that needs a key sends it here, never in the URL;
+        the default sends nothing (a key never goes to a source that does not need it)."""
+        return []
 
     @abc.abstractmethod
     def wire_key(self, pair: Pair) -> str:

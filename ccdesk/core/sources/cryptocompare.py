@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import orjson
 
+from ccdesk.core.api_key import ApiKey
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.numbers import read_decimal, read_price, read_unsigned
 from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, PairError, Source, parse_pair
@@ -334,6 +335,10 @@ class CryptoCompare(Dialect):
     info = INFO
     welcome_gate = True
     batch = 600  # the free tier's subscriptions per socket; more go in further messages
+
+    def headers(self, key: ApiKey | None) -> list[str]:
+        # The header, never ?api_key=: it keeps the key out of URLs, logs and proxies.
+        return [] if key is None else [f"authorization: Apikey {key.reveal()}"]
 
     def wire_key(self, pair: Pair) -> str:
         return str(pair)

@@ -8,7 +8,7 @@ it is called, after the first paint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -67,7 +67,7 @@ def build_desktop(
     notify_fn: NotifyFn | None = None,
     check_key: CheckFn | None = None,
     clock: Clock | None = None,
-    worker: StreamWorker | None = None,
+    worker_factory: Callable[[], StreamWorker] | None = None,
     app_icon: str = "",
     store_path: Path | Literal["default"] | None = "default",
 ) -> Desktop:
@@ -86,7 +86,7 @@ def build_desktop(
             pass their own).
         check_key: The REST key check (``ccdesk.core.rest.check_key`` by default).
         clock: The clock (the system's by default; tests inject one).
-        worker: The stream worker (tests and benchmarks inject a variant).
+        worker_factory: Makes each source's stream worker (tests and benchmarks inject a variant).
         app_icon: The notification icon's path.
         store_path: The alert history's SQLite file: by default in the user's data folder
             (``XDG_DATA_HOME``), None for none kept.
@@ -124,7 +124,8 @@ def build_desktop(
         store_path=store_path,
         demo=demo,
         clock=clock,
-        worker=worker,
+        worker_factory=worker_factory,
+        env=env,
     )
     # What the user asks for, from the window's menu and the tray's: the controller's commands.
     window.settings_requested.connect(controller.open_settings)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
+from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
-from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status
+from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
@@ -27,10 +28,11 @@ from ccdesk.core.formatting import (
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
-from ccdesk.core.pairs import Pair
+from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
 from ccdesk.core.store import StoreProblem, StoreStatus
+from ccdesk.core.wire import Refusal
 
 _REASONS = {
     Reason.STARTING: "starting",
@@ -58,6 +60,8 @@ _REASONS = {
     Reason.ROTATED: "a planned reconnect",
     Reason.SERVER_BACK_OFF: "the server asked us to back off for a while",
     Reason.INSECURE_URL: "the endpoint is not encrypted (ws://), so the API key is not sent there",
+    Reason.NO_KEY: "no API key (add yours in Settings)",
+    Reason.WAITING_FOR_KEY: "reading the API key",
 }
 
 # The detail adds something the words do not say: the failure kind, or where a redirect pointed.
@@ -160,6 +164,27 @@ ACTIVITY_RECENT_S = 60.0
 socket, so seconds would only flicker; the exact age appears once nothing has come for a minute."""
 
 
+def refusal_words(rejected: SubRejected) -> str:
+    """Why a pair shows no price, in plain words (the server's own words after them):
+    ``not available: Kraken does not list ABC/USD (Currency pair not supported ABC/USD)``."""
+    pair = rejected.sub
+    title = SOURCE_TITLES[pair.source]
+    if pair.source is Source.COMPOSITE:
+        return f"not available: none of the venues it draws on lists {pair.pair}"
+    refusal = rejected.refusal
+    if refusal is Refusal.UNKNOWN_COIN:
+        text = f"{title} does not know the coin {pair.base} or {pair.quote}"
+    elif refusal is Refusal.UNKNOWN_EXCHANGE:
+        text = f"{title} does not know the exchange {pair.market}"
+    elif refusal is Refusal.NOT_LISTED:
+        where = f"{pair.market} on {title}" if pair.source is Source.CRYPTOCOMPARE else title
+        text = f"{where} does not list {pair.pair}"
+    else:
+        text = f"{title} refused {pair.pair}"
+    info = f" ({rejected.info})" if rejected.info else ""
+    return f"not available: {text}{info}"
+
+
 def notice_words(notice: ServerNotice) -> str:
     """A server notice in plain words: ``The server refused some pairs: this key may stream at most 300
     pairs at once.``"""
@@ -189,6 +214,49 @@ def status_line_text(status: Status, retry_in_s: float | None = None) -> str:
     if retry is not None and state in (State.RECONNECTING, State.RATE_LIMITED, State.BLOCKED):
         text += f"; retrying in {format_duration(retry)}"
     return text
+
+
+_COUNTDOWN_STATES = frozenset({State.RECONNECTING, State.RATE_LIMITED, State.BLOCKED})
+
+
+def _retry_in(status: Status, now: float | None) -> float | None:
+    if now is not None and status.retry_at is not None:
+        return max(0.0, status.retry_at - now)
+    return status.retry_in_s
+
+
+def source_status_text(source: Source, status: Status, now: float | None = None) -> str:
+    """One source's state, short: ``Kraken live``, ``Coinbase connecting…``, ``Binance: the
+    service is not available in your region; retrying in 1 h``, ``CoinDesk: no API key...``."""
+    title = SOURCE_TITLES[source]
+    state = status.state
+    if state is State.CONNECTED:
+        return f"{title} live"
+    if state is State.CONNECTING and status.reason in (Reason.STARTING, Reason.WELCOMED):
+        return f"{title} connecting…"
+    text = f"{title}: {reason_words(status)}"
+    retry = _retry_in(status, now)
+    if retry is not None and state in _COUNTDOWN_STATES:
+        text += f"; retrying in {format_duration(retry)}"
+    return text
+
+
+def connections_text(connections: Connections, now: float | None = None, *, demo: bool = False) -> str:
+    """Every source's state in one line, for the status line and the tray tooltip:
+    ``Kraken live · CoinDesk: the API key was rejected``. With one source that is not live, its
+    state in full (``Kraken: Reconnecting — connection lost; retrying in 5 s``). ``demo``: the
+    prices are the simulator's, and the line says so first."""
+    parts = [source_status_text(source, status, now) for source, status in connections]
+    if len(connections) == 1:
+        ((source, status),) = connections
+        if status.state not in (State.CONNECTED, State.CONNECTING):
+            parts = [f"{SOURCE_TITLES[source]}: {status_line_text(status, _retry_in(status, now))}"]
+    text = " · ".join(parts) if parts else "No pairs to watch"
+    return f"{DEMO_WORDS} · {text}" if demo else text
+
+
+DEMO_WORDS = "Demo: simulated prices"
+"""Said wherever demo prices appear (status line, tooltip, title, notifications)."""
 
 
 def activity_text(age_s: float | None) -> str:
@@ -416,6 +484,24 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
     return text
 
 
+def pair_cell_text(pair: Pair, quote: Quote | None) -> str:
+    """The window's pair column: ``BTC/USD · Kraken``, ``ETH/USD · CCCAGG``; a composite price
+    shows how many venues are behind it: ``BTC/USD · median of 3``."""
+    if pair.source is Source.COMPOSITE and quote is not None and quote.price is not None:
+        n = len(quote.basis)
+        return f"{pair.pair} · median of {n}" if n else f"{pair.pair} · no fresh venue"
+    return f"{pair.pair} · {pair.venue}"
+
+
+def basis_words(quote: Quote | None) -> str:
+    """Which venues a composite price is the median of: ``median of Kraken, Coinbase and OKX``."""
+    if quote is None or not quote.basis:
+        return "no venue has a fresh price (at most 10 s old) for it now"
+    names = [SOURCE_TITLES[s] for s in quote.basis]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"median of {listed} (prices at most 10 s old)"
+
+
 def paused_words(until: float | None) -> str | None:
     """``paused until 15:42`` (local time of wall-clock ``until``), ``paused until resumed``, or None."""
     if until is None:
@@ -427,21 +513,22 @@ def paused_words(until: float | None) -> str | None:
 
 def tooltip_text(
     quotes: Sequence[Quote],
-    status: Status | None,
+    connections: Connections,
     now: float,
     freshness: Freshness,
     *,
     paused_until: float | None = None,
     key_problem: str | None = None,
+    demo: bool = False,
 ) -> str:
-    """The tooltip: a title line with the connection state, then every pair, then alert pausing."""
-    if key_problem:
-        head = f"{APP_TITLE}: {key_problem}"
-    elif status is not None:
-        head = f"{APP_TITLE}: {state_title(status.state)}"
-    else:
-        head = APP_TITLE
+    """The tooltip: a title line with every source's state (``ccdesk: Kraken live · CoinDesk: no
+    API key``), a key problem, then every pair, then alert pausing."""
+    head = APP_TITLE
+    if len(connections) or demo:
+        head = f"{APP_TITLE}: {connections_text(connections, demo=demo)}"
     lines = [head]
+    if key_problem:
+        lines.append(key_problem)
     lines += [quote_line(q, now, freshness) for q in quotes[:MAX_TOOLTIP_PAIRS]]
     if len(quotes) > MAX_TOOLTIP_PAIRS:
         lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")

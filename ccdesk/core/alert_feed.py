@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from ccdesk.core.alerts import Alert, AlertEngine, Rule
 from ccdesk.core.clock import Clock
 from ccdesk.core.events import PriceArrived, Reason, Status, StreamEvent, SubRejected
+from ccdesk.core.pairs import Pair
 
 _NONE: tuple[Alert, ...] = ()
 
@@ -19,15 +20,19 @@ _NONE: tuple[Alert, ...] = ()
 class AlertFeed:
     """Turns stream events into fired alerts.
 
-    Every ``PriceArrived`` reaches the engine (a one-second spike counts); a clock jump (suspend
-    and resume) restarts the move windows, because monotonic time stopped while asleep; a pair the
-    server refused is forgotten.
+    Every ``PriceArrived`` of a watched pair reaches the engine (a one-second spike counts); a
+    clock jump (suspend and resume) restarts the move windows, because monotonic time stopped while
+    asleep; a pair the server refused is forgotten.
+
+    ``watched``: the pairs the user watches, or None for every pair streamed. A pair streamed only
+    to compute a composite price is not watched: its moves are the composite's to alert on.
     """
 
-    def __init__(self, rules: Iterable[Rule], clock: Clock) -> None:
+    def __init__(self, rules: Iterable[Rule], clock: Clock, watched: Iterable[Pair] | None = None) -> None:
         self._engine = AlertEngine(rules, clock)
         self._lock = threading.Lock()
         self._pending: tuple[Rule, ...] | None = None
+        self._watched: frozenset[Pair] | None = None if watched is None else frozenset(watched)
 
     @property
     def engine(self) -> AlertEngine:
@@ -39,6 +44,10 @@ class AlertFeed:
         with self._lock:
             self._pending = tuple(rules)
 
+    def set_watched(self, watched: Iterable[Pair] | None) -> None:
+        """Replace the pairs alerted on (None: every pair); any thread (one reference swap)."""
+        self._watched = None if watched is None else frozenset(watched)
+
     def on_event(self, ev: StreamEvent) -> tuple[Alert, ...]:
         """Feed one stream event (stream thread); returns the alerts it fired, usually none."""
         t = type(ev)
@@ -46,6 +55,9 @@ class AlertFeed:
             if self._pending is not None:
                 self._apply_pending()
             assert isinstance(ev, PriceArrived)
+            watched = self._watched
+            if watched is not None and ev.sub not in watched:
+                return _NONE
             return self._engine.on_price(ev.sub, ev.price)
         if t is Status:
             assert isinstance(ev, Status)

@@ -6,9 +6,11 @@ root hands the controller a ``StartDemo`` callable that returns a ``Demo``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TypeAlias
+
+from ccdesk.core.pairs import Source
 
 DEMO_KEY = "demo"
 """The API key demo mode sends to the simulator (which accepts any key)."""
@@ -23,12 +25,18 @@ class Demo:
         rest_url: its REST base URL (``http://127.0.0.1:PORT``).
         key: the key to send it.
         stop: stops it (idempotent, bounded).
+        urls: every source's endpoint on it (the simulator speaks each venue's dialect).
     """
 
     stream_url: str
     rest_url: str
     key: str
     stop: Callable[[], None]
+    urls: Mapping[Source, str] = field(default_factory=dict)
+
+    def url(self, source: Source) -> str:
+        """The simulator's endpoint for ``source`` (CryptoCompare's is ``stream_url``)."""
+        return self.urls.get(source, self.stream_url)
 
 
 StartDemo: TypeAlias = Callable[[], Demo]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import Quote
+from ccdesk.core.wire import Refusal
 
 
 class State(enum.Enum):
@@ -65,6 +66,10 @@ class Reason(enum.Enum):
     """The server asked to be left alone for a while (CoinDesk 4002)."""
     INSECURE_URL = "insecure_url"
     """The endpoint is plain ws:// to another machine: the key is never sent there."""
+    NO_KEY = "no_key"
+    """The source needs an API key and none is set (not streamed until there is one)."""
+    WAITING_FOR_KEY = "waiting_for_key"
+    """The source needs an API key and the keyring is still being read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +123,18 @@ class QuotesChanged:
 
 @dataclass(frozen=True, slots=True)
 class SubRejected:
-    """The server refused a pair (INVALID_SUB); it is kept in the watchlist but not re-sent."""
+    """The source refused a pair; it is kept in the watchlist but not re-sent.
+
+    Attributes:
+        reason: The kind of refusal as the protocol names it (``INVALID_SUB``).
+        info: The server's own words, shortened.
+        refusal: Why, as far as the dialect can tell (unknown coin, not listed...).
+    """
 
     sub: Pair
     reason: str
     info: str | None
+    refusal: Refusal = Refusal.INVALID
 
 
 @dataclass(frozen=True, slots=True)

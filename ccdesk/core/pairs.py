@@ -118,6 +118,16 @@ class Pair:
         return f"{self.base}/{self.quote}"
 
     @property
+    def venue(self) -> str:
+        """Where the price comes from, short: ``Kraken``, ``CoinDesk CCIX``, ``composite``; for
+        CryptoCompare the market (``CCCAGG``, ``Coinbase``, ``Binance trades``)."""
+        if self.source is Source.CRYPTOCOMPARE:
+            return f"{self.market} trades" if self.channel is Channel.TRADE else self.market
+        if self.source is Source.COINDESK and self.market != COINDESK_MARKETS[0]:
+            return f"CoinDesk {self.market.upper()}"
+        return SOURCE_TITLES[self.source]
+
+    @property
     def label(self) -> str:
         """A short name that says where the price comes from: ``BTC/USD`` (CryptoCompare's
         aggregate), ``BTC/USD Coinbase`` (an exchange's ticker), ``BTC/USD Binance trades``,
@@ -240,7 +250,7 @@ def _checked(text: str, source: Source, base: str, quote: str, market: str) -> P
     """The checks every pair of a source passes, whichever form it was written in."""
     if source is Source.CRYPTOCOMPARE:
         return _checked_cryptocompare(text, Channel.AGGREGATE, market or AGGREGATE_MARKET, base, quote)
-    base, quote = _symbols(text, base, quote, aliases=source is Source.KRAKEN)
+    base, quote = _symbols(text, base, quote, aliases=source in (Source.KRAKEN, Source.COMPOSITE))
     if source is Source.COINDESK:
         market = (market or COINDESK_MARKETS[0]).strip().lower()
         if market not in COINDESK_MARKETS:

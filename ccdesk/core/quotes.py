@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ccdesk.core.clock import Clock
-from ccdesk.core.pairs import Pair
+from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.wire import QuoteUpdate, Trade, TradeSide
 
 _RECENT_TRADE_IDS: Final = 64
@@ -97,6 +97,8 @@ class Quote:
     last_side: TradeSide | None = None
     received_at: float = 0.0
     """Monotonic time this pair's own data last arrived (heartbeats do not count)."""
+    basis: tuple[Source, ...] = ()
+    """A composite price: the venues whose fresh prices it is the median of (empty: none is fresh)."""
 
     @property
     def change_24h(self) -> float | None:

@@ -707,7 +707,7 @@ class StreamClient:
         with self._lock:
             self._invalid.add(sub)
         self._active.discard(sub)
-        self._emit(SubRejected(sub, "INVALID_SUB", ev.info))
+        self._emit(SubRejected(sub, "INVALID_SUB", ev.info, ev.refusal))
 
     def _watched_sub(self, key: str) -> Pair | None:
         """The watched pair a server's wire key names (as in an ack or a rejection), or None."""

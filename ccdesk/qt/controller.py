@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,12 +17,15 @@ from ccdesk.core.alerts import Alert
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
+from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
+from ccdesk.core.endpoints import stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
-from ccdesk.core.identity import DEFAULT_STREAM_URL
+from ccdesk.core.pairs import Source
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
+from ccdesk.core.sources import source_info
 from ccdesk.core.store import Store, StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.jobs import BackgroundJobs
@@ -31,8 +35,8 @@ from ccdesk.qt.notifier import Notifier
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
 from ccdesk.qt.settings_dialog.host import SettingsDialogHost
-from ccdesk.qt.stream_session import StreamSession
-from ccdesk.qt.stream_worker import StreamParams, StreamWorker
+from ccdesk.qt.stream_hub import Endpoint, StreamHub
+from ccdesk.qt.stream_worker import StreamWorker
 from ccdesk.qt.tray import Tray
 from ccdesk.qt.view_clock import ViewClock
 from ccdesk.wording import (
@@ -43,6 +47,7 @@ from ccdesk.wording import (
     key_problem_text,
     notice_words,
     over_limit_words,
+    refusal_words,
     settings_not_saved_text,
     store_problem_text,
 )
@@ -81,7 +86,8 @@ class AppController(QObject):
         store_path: Path | None = None,
         demo: bool = False,
         clock: Clock | None = None,
-        worker: StreamWorker | None = None,
+        worker_factory: Callable[[], StreamWorker] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -95,14 +101,16 @@ class AppController(QObject):
         self._store_path = store_path
         self._alert_store: Store | None = None
         self._quitting = False
+        self._env = dict(env or {})
+        self._keys_known = False
 
-        self.stream = StreamSession(self._clock, worker, self)
+        self.stream = StreamHub(self._clock, self._endpoint, worker_factory, self)
         self.stream.quotes_changed.connect(self._on_stream_quotes_changed)
-        self.stream.status_changed.connect(self._on_stream_status_changed)
+        self.stream.connections_changed.connect(self._on_stream_connections_changed)
         self.stream.sub_rejected.connect(self._on_stream_sub_rejected)
         self.stream.alert_fired.connect(self._on_stream_alert_fired)
         self.stream.server_notice.connect(self._on_stream_server_notice)
-        self.stream.key_rejected.connect(self.keys.mark_rejected)
+        self.stream.key_rejected.connect(self._on_stream_key_rejected)
 
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
@@ -112,7 +120,7 @@ class AppController(QObject):
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
         tray.follow(model)
-        self._view_clock = ViewClock(self._clock, (window, tray, self), self)
+        self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
 
@@ -136,19 +144,19 @@ class AppController(QObject):
         if show_window:
             self.window.show()
         self.tray.set_window_visible(show_window)
-        self.window.status_line.show_status(Status(State.CONNECTING, Reason.STARTING))
         self._view_clock.start()
         # The alert history: opened and read on background threads, never on this one.
         store = self._alert_store = Store.open(self._store_path, on_problem=self._store_problem.emit)
         self._jobs.run("history", store.recent_alerts, self.history.load)
+        # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
+        self.stream.configure(self.settings.watchlist, self.settings.rules)
         if self._demo:
             self._start_demo()
-        else:
-            self.keys.resolve()
+        self.keys.resolve()
 
     def _start_demo(self) -> None:
         if self._sim is not None:
-            self._restart_stream()
+            self.stream.restart()
             return
         self._jobs.run("demo", self._start_demo_fn, self._on_demo_started, self._on_demo_failed)
 
@@ -157,7 +165,7 @@ class AppController(QObject):
             sim.stop()
             return
         self._sim = sim
-        self._restart_stream()
+        self.stream.restart()
 
     def _on_demo_failed(self, exc: Exception) -> None:
         self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
@@ -165,23 +173,25 @@ class AppController(QObject):
     def _verify_url(self) -> str | None:
         return self._sim.rest_url if self._demo and self._sim is not None else self.settings.rest_url
 
-    def _stream_params(self) -> StreamParams | None:
-        s = self.settings
+    def _endpoint(self, source: Source) -> Endpoint | Status:
+        """Where to stream ``source`` now, or the state that says why it cannot stream."""
+        needs_key = source_info(source).needs_key
         if self._demo:
             if self._sim is None:
-                return None
-            return StreamParams(self._sim.stream_url, ApiKey(self._sim.key), s.watchlist, s.rules)
+                return Status(State.CONNECTING, Reason.STARTING)
+            return Endpoint(self._sim.url(source), ApiKey(self._sim.key) if needs_key else None)
+        setting = self.settings.stream_url if source is Source.CRYPTOCOMPARE else None
+        url = stream_url(source, env=self._env, setting=setting)
+        if not needs_key:
+            return Endpoint(url)
         key = self.keys.key
         if key is None:
-            return None
-        return StreamParams(s.stream_url or DEFAULT_STREAM_URL, key, s.watchlist, s.rules)
+            reason = Reason.NO_KEY if self._keys_known else Reason.WAITING_FOR_KEY
+            return Status(State.STOPPED if self._keys_known else State.CONNECTING, reason)
+        return Endpoint(url, key)
 
-    def _restart_stream(self) -> None:
-        params = self._stream_params()
-        if params is None or self._quitting:
-            return
-        self.model.set_connection(None)
-        self.stream.run(params)
+    def _key_sources(self) -> list[Source]:
+        return [s for s in self.stream.sources() if source_info(s).needs_key]
 
     # -- the key ---------------------------------------------------------------------------------
 
@@ -193,39 +203,43 @@ class AppController(QObject):
             self.window.show_banner(key_not_saved_text(state))
         if state.save in (SaveState.SAVED, SaveState.FAILED):
             return  # the key in use did not change: the stream already runs with it
+        self._keys_known = True  # the keyring answered
         if self._demo:
             return
-        if problem is not None:
-            self.window.status_line.show_problem(problem, offer_settings=True)
+        if problem is not None and self._key_sources():
             if state.problem is KeyProblem.MISSING:
                 self.welcome_needed.emit()
-        if state.key is not None and state.problem is None:
-            self._restart_stream()
+            else:
+                self.window.status_line.show_problem(problem, offer_settings=True)
+        if state.problem is not KeyProblem.REJECTED:
+            self.stream.restart(self._key_sources())
 
     # -- worker slots ----------------------------------------------------------------------------
 
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
-        self.window.status_line.set_last_data(changed.last_data_at)
+        if changed.last_data_at is not None:
+            self.window.status_line.set_last_data(changed.last_data_at)
         if changed.quotes:
             self._view_clock.poke()  # fresh data: its "now" turns into "1 s ago" in a second
 
     @Slot(object)
-    def _on_stream_status_changed(self, status: Status) -> None:
-        connected = status.state is State.CONNECTED
-        self.model.set_connection((status.at or self._clock.monotonic()) if connected else None)
-        self.tray.set_connection(status)
-        self.window.status_line.show_status(status)
+    def _on_stream_connections_changed(self, connections: Connections) -> None:
+        self.model.set_live_since(connections.live_since())
+        self.tray.set_connections(connections, demo=self._demo)
+        self.window.status_line.show_connections(connections, demo=self._demo)
         self._view_clock.poke(0.0)
 
     @Slot(object)
     def _on_stream_sub_rejected(self, rejected: SubRejected) -> None:
-        self.model.mark_rejected(rejected.sub, "not available: rejected by the server (INVALID_SUB)")
+        self.model.mark_rejected(rejected.sub, refusal_words(rejected))
 
-    @Slot(object)
-    def _on_stream_server_notice(self, notice: ServerNotice) -> None:
-        self.window.status_line.show_notice(notice_words(notice))
+    def _on_stream_key_rejected(self, source: Source) -> None:
+        self.keys.mark_rejected()
+
+    def _on_stream_server_notice(self, source: Source, notice: ServerNotice) -> None:
+        self.window.status_line.show_notice(source, notice_words(notice))
         if notice.kind is NoticeKind.TOO_MANY_SUBSCRIPTIONS:
             # The server does not say which pairs it refused: the ones still without data are the
             # ones over the limit, and say so instead of waiting on "…" forever.
@@ -301,14 +315,8 @@ class AppController(QObject):
         """Apply changed settings live (watchlist via SubAdd/SubRemove, no reconnect) and save them."""
         old = self.settings
         self._save(new)
-        added = [s for s in new.watchlist if s not in old.watchlist]
-        removed = [s for s in old.watchlist if s not in new.watchlist]
-        if added:
-            self.stream.add(added)
-        if removed:
-            self.stream.remove(removed)
-        if new.rules != old.rules:
-            self.stream.set_rules(new.rules)
+        if (new.watchlist, new.rules) != (old.watchlist, old.rules):
+            self.stream.configure(new.watchlist, new.rules)
         self._apply_to_views(new)
         if new.autostart != old.autostart:
             try:
@@ -318,13 +326,15 @@ class AppController(QObject):
                     self._autostart.disable()
             except AutostartError as exc:
                 self.window.show_banner(autostart_failed_text(exc))
-        if new.demo != old.demo or new.stream_url != old.stream_url:
+        if new.demo != old.demo:
             self._demo = new.demo
             self.tray.set_key_problem(self.keys.state.problem is not None and not self._demo)
             if self._demo:
                 self._start_demo()
             else:
-                self._restart_stream()
+                self.stream.restart()
+        elif new.stream_url != old.stream_url:
+            self.stream.restart([Source.CRYPTOCOMPARE])
         self._view_clock.poke(0.0)
 
     @Slot(bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -17,10 +18,11 @@ from ccdesk.core.formatting import (
     next_age_change,
 )
 from ccdesk.core.freshness import Freshness
-from ccdesk.core.pairs import AGGREGATE_MARKET, Pair
+from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
+from ccdesk.wording import basis_words, pair_cell_text
 
 UP_COLOR = QColor("#1a9e55")
 DOWN_COLOR = QColor("#d0342c")
@@ -67,7 +69,7 @@ class QuoteTableModel(QAbstractTableModel):
         super().__init__()
         self._rows: list[Row] = []
         self._index: dict[Pair, int] = {}
-        self._freshness = Freshness(None, stale_after_s)  # live_since None: connection down
+        self._freshness = Freshness({}, stale_after_s)  # no source connected yet
         self._now = 0.0
         self._shown: dict[Pair, tuple[bool, str | None]] = {}  # what refresh() last showed per row
         self._pinned: Pair | None = None
@@ -116,10 +118,10 @@ class QuoteTableModel(QAbstractTableModel):
                 row.rejected = info
                 self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
 
-    def set_connection(self, live_since: float | None) -> None:
-        """The monotonic time the current session began, or None while disconnected."""
-        if live_since != self._freshness.live_since:
-            self._freshness = replace(self._freshness, live_since=live_since)
+    def set_live_since(self, live_since: Mapping[Source, float]) -> None:
+        """For each connected source, the monotonic time its current session began."""
+        if dict(live_since) != dict(self._freshness.live_since):
+            self._freshness = replace(self._freshness, live_since=dict(live_since))
             self._refresh_all()
 
     def set_stale_after(self, seconds: float) -> None:
@@ -246,9 +248,7 @@ class QuoteTableModel(QAbstractTableModel):
     def _text(self, row: Row, col: int) -> str | None:
         q = row.quote
         if col == self.PAIR:
-            return (
-                row.sub.pair if row.sub.market == AGGREGATE_MARKET else f"{row.sub.pair} · {row.sub.market}"
-            )
+            return pair_cell_text(row.sub, q)
         if row.rejected is not None:
             return "not available" if col == self.PRICE else ""
         if q is None or q.price is None:
@@ -281,6 +281,8 @@ class QuoteTableModel(QAbstractTableModel):
         if q is None or q.price is None:
             return f"{row.sub.label}: waiting for data"
         parts = [f"{row.sub.label}: {format_price(q.price)}", f"24 h {format_pct(q.change_pct_24h)}"]
+        if row.sub.source is Source.COMPOSITE:
+            parts.append(basis_words(q))
         if q.high_24h is not None and q.low_24h is not None:
             parts.append(f"24 h range {format_price(q.low_24h)} to {format_price(q.high_24h)}")
         if q.last_market:

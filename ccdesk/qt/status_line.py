@@ -1,14 +1,17 @@
-"""The window's status line: the connection state in words and colour, the retry countdown, how long
-ago the socket last delivered something, and a Settings… button when the key is the problem."""
+"""The window's status line: every source's state in words, the worst one's colour, the retry
+countdowns, how long ago a socket last delivered something, and a Settings… button when a key is
+the problem."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
 
-from ccdesk.core.events import State, Status
+from ccdesk.core.connections import Connections
+from ccdesk.core.events import Reason, State
 from ccdesk.core.formatting import next_age_change
-from ccdesk.wording import ACTIVITY_RECENT_S, activity_text, status_line_text
+from ccdesk.core.pairs import Source
+from ccdesk.wording import ACTIVITY_RECENT_S, activity_text, connections_text
 
 LIVE_COLOR = "#1a9e55"
 BUSY_COLOR = "#d08b00"
@@ -59,34 +62,45 @@ class StatusLine(QFrame):
         layout.addWidget(self.state, 1)
         layout.addWidget(self.activity)
         layout.addWidget(self.button)
-        self._status: Status | None = None
+        self._connections = Connections()
+        self._demo = False
         self._problem = False
-        self._notice: str | None = None
+        self._notices: dict[Source, str] = {}
         self._last_data_at: float | None = None
 
-    def show_status(self, status: Status) -> None:
-        """The connection's state (it replaces a problem shown before; a notice stays while the
-        session that got it is up)."""
-        self._status = status
+    def show_connections(self, connections: Connections, *, demo: bool = False) -> None:
+        """Every source's state (it replaces a problem shown before; a source's notice stays while
+        the session that got it is up). ``demo``: the prices are simulated, and the line says so."""
+        self._connections = connections
+        self._demo = demo
         self._problem = False
-        if status.state is not State.CONNECTED:
-            self._notice = None  # a new session starts afresh
-        self._show(status_line_text(status), _STATE_COLORS[status.state], status.state is State.AUTH_FAILED)
+        for source in list(self._notices):
+            status = connections.statuses.get(source)
+            if status is None or status.state is not State.CONNECTED:
+                del self._notices[source]  # a new session starts afresh
+        worst = connections.worst()
+        offer = any(st.state is State.AUTH_FAILED or st.reason is Reason.NO_KEY for _, st in connections)
+        color = STALE_COLOR if worst is None else _STATE_COLORS[worst.state]
+        if worst is not None and worst.reason is Reason.NO_KEY and len(connections) > 1:
+            color = BUSY_COLOR  # the others stream: a missing key for one is not all red
+        self._show(self._text(None), color, offer)
 
-    def show_notice(self, text: str) -> None:
-        """A server notice, in words, after the state (``Live · The server refused some pairs...``)."""
-        self._notice = text
-        status = self._status
-        if status is not None and not self._problem:
-            self.show_status_text(status_line_text(status))
-
-    def show_status_text(self, text: str) -> None:
-        self.state.setText(text if self._notice is None else f"{text} · {self._notice}")
+    def show_notice(self, source: Source, text: str) -> None:
+        """A source's notice, in words, after the states (``Live · The server refused some pairs...``)."""
+        self._notices[source] = text
+        if not self._problem:
+            self.state.setText(self._text(None))
 
     def show_problem(self, text: str, *, offer_settings: bool) -> None:
-        """A problem the user must solve (no key, a keyring failure), until the next state."""
+        """A problem the user must solve (a keyring failure), until the next state."""
         self._problem = True
         self._show(text, ERROR_COLOR, offer_settings)
+
+    def _text(self, now: float | None) -> str:
+        text = connections_text(self._connections, now, demo=self._demo)
+        for notice in self._notices.values():
+            text += f" · {notice}"
+        return text
 
     def set_last_data(self, at: float | None) -> None:
         """The monotonic time the socket last delivered something."""
@@ -103,20 +117,17 @@ class StatusLine(QFrame):
             self.activity.setText(text)
         if last is not None and age is not None:
             wake = last + ACTIVITY_RECENT_S if age < ACTIVITY_RECENT_S else last + next_age_change(age)
-        status = self._status
-        if (
-            not self._problem
-            and status is not None
-            and status.retry_at is not None
-            and status.state in _COUNTDOWN_STATES
-        ):
-            text = status_line_text(status, max(0.0, status.retry_at - now))
+        counting = any(
+            st.retry_at is not None and st.state in _COUNTDOWN_STATES for _, st in self._connections
+        )
+        if not self._problem and counting:
+            text = self._text(now)
             if self.state.text() != text:
-                self.show_status_text(text)
+                self.state.setText(text)
             wake = now + 1.0 if wake is None else min(wake, now + 1.0)
         return wake
 
     def _show(self, text: str, color: str, offer_settings: bool) -> None:
         self.dot.setStyleSheet(f"color: {color}")
-        self.show_status_text(text)
+        self.state.setText(text)
         self.button.setVisible(offer_settings)

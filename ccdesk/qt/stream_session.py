@@ -16,14 +16,14 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ccdesk.core.alerts import Rule
 from ccdesk.core.clock import Clock
 from ccdesk.core.events import State
-from ccdesk.core.pairs import Pair
+from ccdesk.core.pairs import Pair, Source
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 
 log = logging.getLogger(__name__)
 
 
 class StreamSession(QObject):
-    """Owns the stream thread and its worker. Main thread only.
+    """Owns one source's stream thread and its worker. Main thread only.
 
     Signals:
         quotes_changed(QuotesChanged), status_changed(Status), sub_rejected(SubRejected),
@@ -41,16 +41,21 @@ class StreamSession(QObject):
     _start = Signal(object)
 
     def __init__(
-        self, clock: Clock, worker: StreamWorker | None = None, parent: QObject | None = None
+        self,
+        source: Source,
+        clock: Clock,
+        worker: StreamWorker | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.source = source
         self.worker = worker or StreamWorker(clock)
         for name in ("quotes_changed", "status_changed", "sub_rejected", "server_notice", "alert_fired"):
             getattr(self.worker, name).connect(getattr(self, name))
         self.worker.finished.connect(self._on_worker_finished)
         self._start.connect(self.worker.start_stream)
         self.qthread = QThread()
-        self.qthread.setObjectName("ccdesk-stream")
+        self.qthread.setObjectName(f"ccdesk-stream-{source.value}")
         self.worker.moveToThread(self.qthread)
         self.qthread.start()
         self._latest = 0
@@ -75,6 +80,11 @@ class StreamSession(QObject):
         self._running = True
         self._start.emit(self._latest)
 
+    def halt(self) -> None:
+        """Stop streaming (the source is no longer used); the thread waits for the next ``run``."""
+        self._latest = self.worker.halt()  # a late finish of the halted run is not the latest run's
+        self._running = False
+
     def add(self, subs: Sequence[Pair]) -> None:
         self.worker.add(subs)
 
@@ -84,16 +94,27 @@ class StreamSession(QObject):
     def set_rules(self, rules: Sequence[Rule]) -> None:
         self.worker.set_rules(rules)
 
+    def set_watched(self, watched: frozenset[Pair] | None) -> None:
+        self.worker.set_watched(watched)
+
     def reconnect_now(self) -> None:
         if self.running:
             self.worker.reconnect_now()
 
-    def stop(self, timeout_ms: int = 2000) -> bool:
-        """Stop the stream and end the thread cooperatively; True if it ended in time."""
+    def close(self) -> None:
+        """Ask the stream and its thread to end, without waiting (``wait`` does)."""
         self._closed = True
         self.worker.shutdown()
         self.qthread.quit()
-        ended = self.qthread.wait(timeout_ms)
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Wait for the thread to end after ``close``; True if it ended in time."""
+        return bool(self.qthread.wait(max(0, timeout_ms)))
+
+    def stop(self, timeout_ms: int = 2000) -> bool:
+        """Stop the stream and end the thread cooperatively; True if it ended in time."""
+        self.close()
+        ended = self.wait(timeout_ms)
         if not ended:
             log.warning("the stream thread did not end within %d ms", timeout_ms)
         return bool(ended)

@@ -25,7 +25,8 @@ from ccdesk.core.events import (
     StreamEvent,
     SubRejected,
 )
-from ccdesk.core.pairs import Pair
+from ccdesk.core.pairs import Pair, Source
+from ccdesk.core.sources import dialect_for
 from ccdesk.core.stream import StreamClient, StreamConfig
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StreamParams:
-    """What the worker needs to start streaming."""
+    """What the worker needs to start streaming one source.
+
+    Attributes:
+        watched: The pairs alerts watch (None: all of ``subs``); the others are streamed only for
+            a composite price.
+    """
 
     url: str
     key: ApiKey | None
@@ -41,6 +47,8 @@ class StreamParams:
     rules: tuple[Rule, ...]
     flush_interval_s: float = 0.1
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    source: Source = Source.CRYPTOCOMPARE
+    watched: frozenset[Pair] | None = None
 
 
 class StreamWorker(QObject):
@@ -81,6 +89,7 @@ class StreamWorker(QObject):
         self._params: StreamParams | None = None
         self._subs: list[Pair] = []
         self._rules: tuple[Rule, ...] = ()
+        self._watched: frozenset[Pair] | None = None
 
     # -- any thread ---------------------------------------------------------------------------
 
@@ -92,6 +101,7 @@ class StreamWorker(QObject):
             self._params = params
             self._subs = list(dict.fromkeys(params.subs))
             self._rules = tuple(params.rules)
+            self._watched = params.watched
             client = self._client
         if client is not None:
             client.stop()
@@ -123,6 +133,25 @@ class StreamWorker(QObject):
         if feed is not None:
             feed.set_rules(rules)
 
+    def set_watched(self, watched: frozenset[Pair] | None) -> None:
+        """Replace the pairs alerts watch (None: every pair streamed)."""
+        with self._lock:
+            self._watched = watched
+            feed = self._feed
+        if feed is not None:
+            feed.set_watched(watched)
+
+    def halt(self) -> int:
+        """Stop streaming until the next ``request`` (the source left the watchlist); returns the
+        generation that stands for "not streaming"."""
+        with self._lock:
+            self._latest += 1
+            self._params = None
+            client = self._client
+        if client is not None:
+            client.stop()
+        return self._latest
+
     def reconnect_now(self) -> None:
         """Replace the socket (e.g. after the network changed)."""
         client = self._client
@@ -153,8 +182,13 @@ class StreamWorker(QObject):
             params = self._params
             if self._closed or generation != self._latest or params is None:
                 return
-            feed = self._feed = AlertFeed(self._rules, self._clock)
-            config = StreamConfig(url=params.url, backoff=params.backoff, coalesce_s=params.flush_interval_s)
+            feed = self._feed = AlertFeed(self._rules, self._clock, self._watched)
+            config = StreamConfig(
+                url=params.url,
+                dialect=dialect_for(params.source),
+                backoff=params.backoff,
+                coalesce_s=params.flush_interval_s,
+            )
             client = StreamClient(params.key, self._subs, self._on_event, config, clock=self._clock)
             self._client = client
         state = State.STOPPED

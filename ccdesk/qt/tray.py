@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from ccdesk.core.connections import Connections
 from ccdesk.core.events import State, Status
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.pairs import Pair
@@ -198,7 +199,8 @@ class Tray(QObject):
         self._pinned: Quote | None = None
         self._now = 0.0
         self._freshness = Freshness()
-        self._status: Status | None = None
+        self._connections = Connections()
+        self._demo = False
         self._key_problem: str | None = None
         self._paused_until: float | None = None
         self._window_visible = False
@@ -287,10 +289,11 @@ class Tray(QObject):
         self._freshness = freshness
         self._refresh()
 
-    @Slot(object)
-    def set_connection(self, status: Status) -> None:
-        """Show the connection state (disconnected, stale and key problems change the icon)."""
-        self._status = status
+    def set_connections(self, connections: Connections, *, demo: bool = False) -> None:
+        """Show every source's state (the tooltip lists them; the pinned pair's source's state, when
+        disconnected, stale or refused, changes the icon). ``demo``: the prices are simulated."""
+        self._connections = connections
+        self._demo = demo
         self._refresh()
 
     @Slot(object)
@@ -332,9 +335,10 @@ class Tray(QObject):
     def _refresh(self) -> None:
         # Prices arrive up to ~10 times a second: touch the tray only when something shows differently
         # (a new icon or tooltip makes the host repaint, and over D-Bus it is a signal each time).
+        pinned = self._pinned
         look = tray_look(
-            self._pinned,
-            self._status,
+            pinned,
+            self._connections.for_pair(None if pinned is None else pinned.sub),
             self._now,
             self._freshness,
             key_problem=self._key_problem is not None,
@@ -344,16 +348,16 @@ class Tray(QObject):
             self._icon.setIcon(self._icons.icon(look))
         tooltip = tooltip_text(
             self._quotes,
-            self._status,
+            self._connections,
             self._now,
             self._freshness,
             paused_until=self._paused_until,
             key_problem=self._key_problem,
+            demo=self._demo,
         )
         if tooltip != self._tooltip:
             self._tooltip = tooltip
             self._icon.setToolTip(tooltip)
-        pinned = self._pinned
         self._actions.apply(
             TrayMenuState(
                 pinned_text=None

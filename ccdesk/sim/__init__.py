@@ -11,7 +11,7 @@ def start_demo() -> Demo:
     from ccdesk.sim.server import SimServer
 
     server = SimServer(port=0).start()
-    return Demo(server.stream_url, server.rest_url, DEMO_KEY, server.stop)
+    return Demo(server.stream_url, server.rest_url, DEMO_KEY, server.stop, server.urls())
 
 
 __all__ = ["start_demo"]

@@ -16,6 +16,7 @@ from ccdesk.core.alerts import MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.autostart import Autostart
 from ccdesk.core.events import State
+from ccdesk.core.pairs import Source
 from ccdesk.core.secrets import SecretStore
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore, load_settings
@@ -64,6 +65,9 @@ class Harness:
         self.history = d.history
         qtbot.addWidget(self.window)
 
+    def cc_worker(self):
+        return self.controller.stream.sessions[Source.CRYPTOCOMPARE].worker
+
     def live_rows(self):
         return [r.sub for r in self.model.rows() if self.model.is_live(r)]
 
@@ -71,7 +75,7 @@ class Harness:
         c = self.controller
         if not c._quitting:
             c.quit()
-        assert c.stream.qthread.isFinished(), "the stream thread leaked"
+        assert c.stream.ended, "a stream thread leaked"
 
 
 @pytest.fixture
@@ -101,7 +105,7 @@ def test_starts_streams_and_shows_live_prices(qtbot, sim, harness):
     h = harness(sim=sim)
     h.controller.start()
     qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
-    assert h.window.status_line.state.text() == "Live"
+    assert h.window.status_line.state.text() == "CryptoCompare live"
     assert sim.handshakes[-1].header("authorization") == f"Apikey {KEY}"
     h.window.refresh(time.monotonic())
     assert h.window.windowTitle().startswith("ccdesk — BTC/USD ")
@@ -158,7 +162,7 @@ def test_alerts_are_delivered_and_recorded_and_pausing_records_without_deliverin
     assert h.notified[0]["title"].startswith("BTC/USD ")
     qtbot.waitUntil(lambda: "notified" in history_text(h, 0), timeout=5000)
     h.controller.pause_alerts(math.inf)
-    h.controller.stream.worker.set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
+    h.cc_worker().set_rules([MoveRule(pct=0.0001, window_s=60, cooldown_s=0)])
     qtbot.waitUntil(lambda: "paused" in history_text(h, 0), timeout=10000)
     assert len(h.notified) == 1
     assert h.tray.menu().resume.isVisible()
@@ -221,7 +225,7 @@ def test_sleep_resume_marks_everything_stale_until_fresh_data(qtbot, sim, harnes
     qtbot.waitUntil(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, timeout=15000)
     # The new session's snapshots are fresh data: rows come back live only with them.
     qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
-    since = h.model.freshness.live_since
+    since = h.model.freshness.live_since[Source.CRYPTOCOMPARE]
     assert all(r.quote.received_at >= since for r in h.model.rows())
 
 
@@ -241,12 +245,10 @@ def test_quit_closes_the_socket_and_ends_the_thread_within_two_seconds(qtbot, si
     t0 = time.monotonic()
     h.controller.quit()
     assert time.monotonic() - t0 < 2.0
-    assert h.controller.stream.qthread.isFinished()
+    assert h.controller.stream.ended
     assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
-    assert (
-        h.controller.stream.worker._client is None
-        or h.controller.stream.worker._client.status.state is State.STOPPED
-    )
+    worker = h.cc_worker()
+    assert worker._client is None or worker._client.status.state is State.STOPPED
 
 
 def test_geometry_is_remembered(qtbot, sim, harness):
@@ -275,7 +277,7 @@ def test_a_subscription_limit_shows_in_the_status_line_and_on_the_refused_rows(q
     h.controller.start()
     qtbot.waitUntil(lambda: "refused some pairs" in h.window.status_line.state.text(), timeout=5000)
     assert "at most 2 pairs at once" in h.window.status_line.state.text()
-    assert h.window.status_line.state.text().startswith("Live")
+    assert h.window.status_line.state.text().startswith("CryptoCompare live")
     qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
     sol = h.model.index(2, QuoteTableModel.PRICE)
     assert h.model.data(sol) == "not available"

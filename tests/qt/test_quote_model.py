@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from ccdesk.core.freshness import Freshness
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.qt.quote_model import HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
 from tests.pairs import BTC, ETH, ETH_COINBASE
@@ -26,10 +27,14 @@ def text(m, row, col, role=Qt.ItemDataRole.DisplayRole):
 
 
 def test_rows_follow_the_watchlist_and_show_formatted_data(model):
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 91230.123, 101.0, open_24h=89000.0)])
     model.refresh(105.0)
-    assert [text(model, r, model.PAIR) for r in range(3)] == ["BTC/USD", "ETH/USD", "ETH/USD · Coinbase"]
+    assert [text(model, r, model.PAIR) for r in range(3)] == [
+        "BTC/USD · CCCAGG",
+        "ETH/USD · CCCAGG",
+        "ETH/USD · Coinbase",
+    ]
     assert text(model, 0, model.PRICE) == "91,230.12"
     assert text(model, 0, model.CHANGE) == "▲ +2.51%"
     assert text(model, 0, model.CHANGE, Qt.ItemDataRole.ForegroundRole) == UP_COLOR
@@ -38,7 +43,7 @@ def test_rows_follow_the_watchlist_and_show_formatted_data(model):
 
 
 def test_old_data_is_stale_and_greyed_with_its_age(model):
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
     model.refresh(140.0)
     assert text(model, 0, model.AGE) == "stale · 35 s ago"
@@ -47,19 +52,19 @@ def test_old_data_is_stale_and_greyed_with_its_age(model):
 
 
 def test_disconnected_means_stale_even_if_young(model):
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
     model.refresh(102.0)
     assert text(model, 0, model.TREND, STALE_ROLE) is False
-    model.set_connection(None)
+    model.set_live_since({})
     assert text(model, 0, model.TREND, STALE_ROLE) is True
 
 
 def test_data_from_before_a_reconnect_is_not_live(model):
     # Monotonic time stops during suspend: a pre-sleep quote can look young; the session start decides.
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0)])
-    model.set_connection(200.0)
+    model.set_live_since(Freshness.everywhere(200.0).live_since)
     model.refresh(201.0)
     assert text(model, 0, model.TREND, STALE_ROLE) is True
     model.update_quotes([quote(BTC, 101.0, 200.5)])
@@ -73,7 +78,7 @@ def test_rejected_pair_says_so(model):
 
 
 def test_sparkline_history_and_watchlist_changes_keep_data(model):
-    model.set_connection(0.0)
+    model.set_live_since(Freshness.everywhere(0.0).live_since)
     for i in range(10):
         model.update_quotes([quote(BTC, 100.0 + i, i * 10.0)])
     assert len(text(model, 0, model.TREND, HISTORY_ROLE)) == 10
@@ -82,7 +87,7 @@ def test_sparkline_history_and_watchlist_changes_keep_data(model):
 
 
 def test_tick_repaints_only_cells_that_changed(model, qtbot):
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0), quote(ETH, 10.0, 101.0)])
     changed = []
     model.dataChanged.connect(
@@ -100,7 +105,7 @@ def test_tick_repaints_only_cells_that_changed(model, qtbot):
 
 
 def test_next_change_is_the_soonest_age_text_or_staleness_change(model):
-    model.set_connection(100.0)
+    model.set_live_since(Freshness.everywhere(100.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0), quote(ETH, 10.0, 95.0)])
     model.refresh(103.5)
     # BTC is 2.5 s old ("2 s ago" until 3 s); ETH is before the session start (not live): 8.5 s -> 9 s.
@@ -110,7 +115,7 @@ def test_next_change_is_the_soonest_age_text_or_staleness_change(model):
 
 
 def test_a_change_that_rounds_to_zero_is_flat_in_text_and_colour(model):
-    model.set_connection(0.0)
+    model.set_live_since(Freshness.everywhere(0.0).live_since)
     model.update_quotes([quote(BTC, 100.0, 101.0, open_24h=100.001)])  # -0.001 %
     model.refresh(101.5)
     change = model.index(0, QuoteTableModel.CHANGE)

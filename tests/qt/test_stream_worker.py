@@ -11,6 +11,7 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
 from ccdesk.core.events import State
+from ccdesk.core.pairs import Source
 from ccdesk.qt.stream_session import StreamSession
 from ccdesk.qt.stream_worker import StreamParams, StreamWorker
 from tests.pairs import BTC, ETH
@@ -56,7 +57,7 @@ def sim(make_sim):
 @pytest.fixture
 def stream(qtbot):
     worker = StreamWorker()
-    session = StreamSession(SystemClock(), worker)
+    session = StreamSession(Source.CRYPTOCOMPARE, SystemClock(), worker)
     yield worker, session, Collector(worker)
     assert session.stop(3000), "the stream thread did not end"
     assert session.qthread.isFinished()

@@ -14,9 +14,10 @@ import pytest
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
+from ccdesk.core.connections import Connections
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.freshness import Freshness
-from ccdesk.core.pairs import parse_pair
+from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.qt.tray import PAUSE_HOUR_S, Tray, TrayMenuState, build_tray_menu, tray_look
 from ccdesk.qt.tray_icon import TrayLook
@@ -25,8 +26,16 @@ from tests.pairs import BTC, BTC_TRADES, ETH_COINBASE, SOL
 
 NOW = 1000.0
 STALE_S = 60.0
-FRESH = Freshness(live_since=0.0, stale_after_s=STALE_S)  # connected since long before NOW
+FRESH = Freshness.everywhere(0.0, STALE_S)  # connected since long before NOW
 LIVE = Status(State.CONNECTED, Reason.WELCOMED)
+
+
+def cc(status: Status) -> Connections:
+    """CryptoCompare (the source of the test pairs) in this state."""
+    return Connections({Source.CRYPTOCOMPARE: status})
+
+
+CONN_LIVE = cc(LIVE)
 
 
 def quote(sub, price=91_230.12, direction=PriceDirection.UP, open_24h=89_317.0, received_at=NOW - 1.0):
@@ -83,7 +92,7 @@ def test_tray_look_precedence(pinned, status, key_problem, expected) -> None:
 def test_prices_from_before_the_session_are_stale_in_the_icon_tooltip_and_menu(qtbot) -> None:
     # After a suspend or a reconnect, a price that looks seconds old (monotonic time stopped while
     # asleep) but arrived before the current session began is not live anywhere: one rule for all.
-    resumed = Freshness(live_since=NOW - 0.5, stale_after_s=STALE_S)
+    resumed = Freshness.everywhere(NOW - 0.5, STALE_S)
     before = quote(BTC, received_at=NOW - 1.0)
     assert tray_look(before, LIVE, NOW, resumed) is TrayLook.STALE
     assert quote_line(before, NOW, resumed).endswith("(stale)")
@@ -108,26 +117,27 @@ def test_paused_words() -> None:
 def test_tooltip_lists_every_pair_with_price_and_change() -> None:
     text = tooltip_text(
         [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)],
-        LIVE,
+        CONN_LIVE,
         NOW,
         FRESH,
         paused_until=math.inf,
     )
     assert text.splitlines() == [
-        "ccdesk: Live",
+        "ccdesk: CryptoCompare live",
         "BTC/USD 91,230.12 ▲ +2.14%",
         "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
         "Alerts paused until resumed",
     ]
-    assert tooltip_text([], None, NOW, FRESH).splitlines() == ["ccdesk", "No prices yet"]
-    assert tooltip_text([], LIVE, NOW, FRESH, key_problem="API key rejected").splitlines()[0] == (
-        "ccdesk: API key rejected"
-    )
+    assert tooltip_text([], Connections(), NOW, FRESH).splitlines() == ["ccdesk", "No prices yet"]
+    assert tooltip_text([], CONN_LIVE, NOW, FRESH, key_problem="API key rejected").splitlines()[:2] == [
+        "ccdesk: CryptoCompare live",
+        "API key rejected",
+    ]
 
 
 def test_tooltip_is_cut_after_many_pairs() -> None:
     subs = [parse_pair(f"C{i}-USD") for i in range(MAX_TOOLTIP_PAIRS + 5)]
-    lines = tooltip_text([quote(s) for s in subs], LIVE, NOW, FRESH).splitlines()
+    lines = tooltip_text([quote(s) for s in subs], CONN_LIVE, NOW, FRESH).splitlines()
     assert len(lines) == 1 + MAX_TOOLTIP_PAIRS + 1
     assert lines[-1] == "… and 5 more"
 
@@ -180,7 +190,7 @@ def test_offscreen_there_is_no_tray_and_nothing_is_shown(tray: Tray) -> None:
 
 def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
     quotes = [quote(BTC), quote(ETH_COINBASE, price=3098.62, open_24h=3137.5, direction=PriceDirection.DOWN)]
-    tray.set_connection(LIVE)
+    tray.set_connections(CONN_LIVE)
     tray.set_quotes(quotes, ETH_COINBASE, NOW, FRESH)
     assert tray.look() is TrayLook.DOWN
     assert tray.tooltip().splitlines()[1:] == [
@@ -215,18 +225,18 @@ def test_the_icon_changes_only_when_the_look_does(tray: Tray) -> None:
 
 def test_connection_and_key_problems_change_the_look(tray: Tray) -> None:
     tray.set_quotes([quote(BTC)], BTC, NOW, FRESH)
-    tray.set_connection(Status(State.RECONNECTING, Reason.CONNECTION_LOST))
+    tray.set_connections(cc(Status(State.RECONNECTING, Reason.CONNECTION_LOST)))
     assert tray.look() is TrayLook.DISCONNECTED
-    assert tray.tooltip().startswith("ccdesk: Reconnecting\n")
-    tray.set_connection(Status(State.AUTH_FAILED, Reason.UNAUTHORIZED))
+    assert tray.tooltip().startswith("ccdesk: CryptoCompare: Reconnecting — connection lost\n")
+    tray.set_connections(cc(Status(State.AUTH_FAILED, Reason.UNAUTHORIZED)))
     assert tray.look() is TrayLook.KEY_PROBLEM
-    tray.set_connection(LIVE)
+    tray.set_connections(CONN_LIVE)
     assert tray.look() is TrayLook.UP
     tray.set_key_problem(True)
     assert tray.look() is TrayLook.KEY_PROBLEM
-    assert tray.tooltip().startswith(f"ccdesk: {KEY_PROBLEM_WORDS}\n")
+    assert tray.tooltip().splitlines()[1] == KEY_PROBLEM_WORDS
     tray.set_key_problem("No API key yet")
-    assert tray.tooltip().startswith("ccdesk: No API key yet\n")
+    assert tray.tooltip().splitlines()[1] == "No API key yet"
     tray.set_key_problem(False)
     assert tray.look() is TrayLook.UP
 

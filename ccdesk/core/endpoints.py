@@ -1,0 +1,41 @@
+"""Where each source is streamed from: its default endpoint, or an override from the command line,
+the environment (``CCDESK_<SOURCE>_URL``, e.g. ``CCDESK_KRAKEN_URL``) or the settings. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from ccdesk.core.pairs import Source
+
+ENV_STREAM_URL: Final = "CCDESK_STREAM_URL"
+"""The CryptoCompare streamer's override, from before there were other sources."""
+
+
+def env_url_name(source: Source) -> str:
+    """The environment variable that overrides ``source``'s endpoint: ``CCDESK_KRAKEN_URL``."""
+    return f"CCDESK_{source.name}_URL"
+
+
+def stream_url(
+    source: Source,
+    *,
+    flag: str | None = None,
+    env: Mapping[str, str] | None = None,
+    setting: str | None = None,
+) -> str:
+    """The endpoint to stream ``source`` from: ``flag`` (the command line), else the environment
+    (``CCDESK_<SOURCE>_URL``; for CryptoCompare also ``CCDESK_STREAM_URL``), else ``setting``,
+    else the source's default. Not validated here (``ccdesk.core.urls.check_url`` does that)."""
+    if flag:
+        return flag
+    env = env or {}
+    for name in (env_url_name(source), ENV_STREAM_URL if source is Source.CRYPTOCOMPARE else ""):
+        value = env.get(name, "").strip() if name else ""
+        if value:
+            return value
+    if setting:
+        return setting
+    from ccdesk.core.sources import source_info
+
+    return source_info(source).default_url

@@ -28,7 +28,7 @@ from ccdesk.core.formatting import (
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
-from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
+from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
 from ccdesk.core.store import StoreProblem, StoreStatus
@@ -500,6 +500,40 @@ def basis_words(quote: Quote | None) -> str:
     names = [SOURCE_TITLES[s] for s in quote.basis]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return f"median of {listed} (prices at most 10 s old)"
+
+
+PICKABLE_SOURCES = (
+    Source.KRAKEN,
+    Source.COINBASE,
+    Source.BINANCE,
+    Source.OKX,
+    Source.COMPOSITE,
+    Source.COINDESK,
+    Source.CRYPTOCOMPARE,
+)
+"""The sources in the order they are offered: keyless first."""
+
+PAIR_ENTRY_HINT = (
+    "Type a pair as you like: BTC-USD, btc/usd, ETH USD, ETH USD Binance, kraken:xbt-usd, "
+    "5~CCCAGG~BTC~USD. A pair typed without a source comes from the one picked beside it."
+)
+
+
+def source_choice_text(source: Source) -> str:
+    """A source as offered in a list: ``Kraken (no key needed)``, ``CoinDesk Data (API key)``."""
+    if source is Source.COMPOSITE:
+        return "Composite of keyless venues (no key needed)"
+    if source in KEYLESS:
+        return f"{SOURCE_TITLES[source]} (no key needed)"
+    return f"{SOURCE_TITLES[source]} (needs your API key)"
+
+
+def watchlist_item_text(pair: Pair) -> str:
+    """A watched pair with its source: ``BTC/USD · Kraken``, ``BTC/USD · CoinDesk CCIX``,
+    ``ETH/USD · Coinbase on CryptoCompare``."""
+    if pair.source is Source.CRYPTOCOMPARE:
+        return f"{pair.pair} · {pair.venue} on CryptoCompare"
+    return f"{pair.pair} · {pair.venue}"
 
 
 def paused_words(until: float | None) -> str | None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
-from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, PairError, aggregate, parse_pair
+from ccdesk.core.composite import COMPOSITE_VENUES
+from ccdesk.core.pairs import AGGREGATE_MARKET, KEYLESS, Channel, Pair, PairError, Source, parse_pair
 from ccdesk.core.urls import check_url
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,10 @@ STALE_MAX_S: Final = 3600.0
 MAX_WATCHLIST: Final = 500
 MAX_RULES: Final = 500
 
+DEFAULT_SOURCE: Final = Source.KRAKEN
+"""Where a new install's prices come from: a keyless venue, live with no key and no sign-up."""
 DEFAULT_WATCHLIST: Final[tuple[Pair, ...]] = tuple(
-    aggregate(base, "USD") for base in ("BTC", "ETH", "SOL", "XRP", "DOGE")
+    Pair(DEFAULT_SOURCE, base, "USD") for base in ("BTC", "ETH", "SOL", "XRP", "DOGE")
 )
 DEFAULT_PINNED: Final[Pair] = DEFAULT_WATCHLIST[0]
 # Useful without configuring anything: any watched coin moving 2 % within 5 minutes, either way,
@@ -61,8 +64,13 @@ class Settings:
         webhook_url: Alerts are POSTed here as JSON; an http(s) URL, or None.
         alerts_paused_until: No alerts until this unix wall time; ``math.inf``: until resumed;
             None: not paused.
-        stream_url: Streamer endpoint override (``ws://`` or ``wss://``), or None for the default.
+        stream_url: CryptoCompare's streamer endpoint override (``ws://`` or ``wss://``), or None
+            for the default.
         rest_url: min-api endpoint override (``http://`` or ``https://``), or None for the default.
+        source: What a pair typed without a source means (``BTC-USD``): a new install's is a
+            keyless venue (Kraken); a settings file from before there were sources keeps
+            CryptoCompare.
+        composite_venues: The keyless venues composite prices draw on (at least one).
 
     Raises:
         SettingsError: (a ValueError) on construction, if a value is invalid.
@@ -79,6 +87,8 @@ class Settings:
     alerts_paused_until: float | None = None
     stream_url: str | None = None
     rest_url: str | None = None
+    source: Source = DEFAULT_SOURCE
+    composite_venues: tuple[Source, ...] = COMPOSITE_VENUES
 
     def __post_init__(self) -> None:
         watchlist = tuple(self.watchlist)
@@ -119,6 +129,15 @@ class Settings:
                     f"alerts_paused_until must be unix seconds >= 0, math.inf or None, not {paused!r}"
                 )
             object.__setattr__(self, "alerts_paused_until", float(paused))
+        if not isinstance(self.source, Source):
+            raise SettingsError(f"the default source must be a Source, not {self.source!r}")
+        venues = tuple(dict.fromkeys(self.composite_venues))
+        if not venues or any(v not in KEYLESS for v in venues):
+            raise SettingsError(
+                "composite prices draw on one or more keyless venues: "
+                + ", ".join(s.value for s in COMPOSITE_VENUES)
+            )
+        object.__setattr__(self, "composite_venues", tuple(v for v in COMPOSITE_VENUES if v in venues))
         for name, schemes in (("stream_url", ("ws", "wss")), ("rest_url", ("http", "https"))):
             value = getattr(self, name)
             if value is not None:

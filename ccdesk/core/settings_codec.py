@@ -6,10 +6,14 @@ QSettings; :class:`MemoryStore` keeps it in a dict). Every value is one string; 
 JSON. Loading never fails: each bad value falls back to its default and is reported as a typed
 :class:`SettingsProblem`, and every other value is kept.
 
-Stored keys (format version ``"1"``):
+Stored keys (format version ``"2"``; version ``"1"`` files read the same):
 
-* ``version``: ``"1"``.
-* ``watchlist``: JSON list of subscription strings, e.g. ``["5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"]``.
+* ``version``: ``"2"``.
+* ``source``: the source a pair written without one means (``kraken``...). A file without it is from
+  before there were sources: its bare pairs mean CryptoCompare's aggregate, as they always did.
+* ``composite_venues``: JSON list of the keyless venues composite prices draw on (``["kraken", "okx"]``).
+* ``watchlist``: JSON list of pair strings, e.g. ``["kraken:BTC-USD", "5~CCCAGG~BTC~USD",
+  "2~Coinbase~ETH~USD"]``.
 * ``pinned``: one subscription string, or ``""`` for none.
 * ``rules``: JSON list of rule objects:
   ``{"kind": "move", "pct": 2.0, "window_s": 300.0, "direction": "either", "cooldown_s": 900.0, "sub": null}``
@@ -21,8 +25,9 @@ Stored keys (format version ``"1"``):
 * ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
 * ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
 
-A subscription string is ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE``
-(the all-exchange aggregate); both forms pass the same checks (base and quote differ, ...).
+A pair string is any form ``ccdesk.core.pairs.parse_pair`` reads: ``SOURCE:BASE-QUOTE``,
+``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE`` (the ``source`` setting's
+pair); every form passes the same checks (base and quote differ, ...).
 
 Written by hand. In the settings file (an INI file, these keys in its ``[General]`` section) a
 value may be written as ccdesk writes it or in these forms, which read the same:
@@ -51,13 +56,15 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
-from ccdesk.core.pairs import Pair, PairError, parse_pair
+from ccdesk.core.composite import COMPOSITE_VENUES
+from ccdesk.core.pairs import KEYLESS, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.settings import (
-    DEFAULT_PINNED,
     DEFAULT_RULES,
+    DEFAULT_SOURCE,
     DEFAULT_STALE_AFTER_S,
     DEFAULT_WATCHLIST,
     MAX_RULES,
@@ -72,7 +79,8 @@ from ccdesk.core.settings import (
 logger = logging.getLogger(__name__)
 
 
-FORMAT_VERSION: Final = "1"
+FORMAT_VERSION: Final = "2"
+_READABLE_VERSIONS: Final = frozenset({"1", "2"})
 
 
 KEY_VERSION: Final = "version"
@@ -111,6 +119,12 @@ KEY_STREAM_URL: Final = "stream_url"
 KEY_REST_URL: Final = "rest_url"
 
 
+KEY_SOURCE: Final = "source"
+
+
+KEY_COMPOSITE_VENUES: Final = "composite_venues"
+
+
 SETTINGS_KEYS: Final = (
     KEY_VERSION,
     KEY_WATCHLIST,
@@ -124,6 +138,8 @@ SETTINGS_KEYS: Final = (
     KEY_ALERTS_PAUSED_UNTIL,
     KEY_STREAM_URL,
     KEY_REST_URL,
+    KEY_SOURCE,
+    KEY_COMPOSITE_VENUES,
 )
 
 
@@ -292,6 +308,8 @@ def _stored_values(settings: Settings) -> dict[str, str]:
         ),
         KEY_STREAM_URL: settings.stream_url or "",
         KEY_REST_URL: settings.rest_url or "",
+        KEY_SOURCE: settings.source.value,
+        KEY_COMPOSITE_VENUES: json.dumps([v.value for v in settings.composite_venues]),
     }
 
 
@@ -322,12 +340,19 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         problems.append(SettingsProblem(key, reason))
 
     version = store.get(KEY_VERSION)
-    if version is not None and version.strip() != FORMAT_VERSION:
+    if version is not None and version.strip() not in _READABLE_VERSIONS:
         note(KEY_VERSION, f"unknown format version; read as version {FORMAT_VERSION}")
 
-    watchlist = _load_list(store.get(KEY_WATCHLIST), _WATCHLIST, note)
-    pinned = _load_pinned(store.get(KEY_PINNED), watchlist, note)
-    rules = _load_list(store.get(KEY_RULES), _RULES, note)
+    # A file from before there were sources (it has a watchlist but no source) meant CryptoCompare.
+    earlier = store.get(KEY_SOURCE) is None and store.get(KEY_WATCHLIST) is not None
+    source = _load_value(
+        store, KEY_SOURCE, _parse_source, Source.CRYPTOCOMPARE if earlier else DEFAULT_SOURCE, note
+    )
+    bare = Source.CRYPTOCOMPARE if store.get(KEY_SOURCE) is None else source
+    venues = _load_value(store, KEY_COMPOSITE_VENUES, _parse_venues, COMPOSITE_VENUES, note)
+    watchlist = _load_list(store.get(KEY_WATCHLIST), _watchlist_kind(bare), note)
+    pinned = _load_pinned(store.get(KEY_PINNED), watchlist, note, bare)
+    rules = _load_list(store.get(KEY_RULES), _rules_kind(bare), note)
     stale = _load_value(store, KEY_STALE_AFTER_S, _parse_stale, DEFAULT_STALE_AFTER_S, note)
     flags = {
         key: _load_value(store, key, _parse_bool, False, note)
@@ -350,6 +375,8 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         alerts_paused_until=paused,
         stream_url=stream_url,
         rest_url=rest_url,
+        source=source,
+        composite_venues=venues,
     )
     return settings, tuple(problems)
 
@@ -376,7 +403,7 @@ def rule_to_json(rule: Rule) -> dict[str, object]:
     }
 
 
-def rule_from_json(obj: object) -> Rule:
+def rule_from_json(obj: object, default: Source = Source.CRYPTOCOMPARE) -> Rule:
     """Build a rule from its JSON form; optional fields take the rule's defaults.
 
     Raises:
@@ -385,7 +412,7 @@ def rule_from_json(obj: object) -> Rule:
     if not isinstance(obj, dict):
         raise ValueError("not an object")
     kind = obj.get("kind")
-    sub = _rule_sub(obj.get("sub"))
+    sub = _rule_sub(obj.get("sub"), default)
     if kind == "move":
         direction = obj.get("direction", MoveDirection.EITHER.value)
         if not isinstance(direction, str):
@@ -415,13 +442,13 @@ def rule_from_json(obj: object) -> Rule:
     raise ValueError("kind is not move or level")
 
 
-def _rule_sub(value: object) -> Pair | None:
+def _rule_sub(value: object, default: Source) -> Pair | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError("sub is not a subscription string or null")
     try:
-        return parse_pair(value)
+        return parse_pair(value, default)
     except PairError:
         raise ValueError("sub is not a valid subscription") from None
 
@@ -481,26 +508,44 @@ class _ListKind(Generic[_T]):
     """A hand-written comma list (``BTC-USD, ETH-USD``) is accepted too."""
 
 
-def _watch_item(item: object) -> Pair:
+def _watch_item(item: object, default: Source) -> Pair:
     if not isinstance(item, str):
         raise ValueError("not a subscription string")
     try:
-        return parse_pair(item)
+        return parse_pair(item, default)
     except PairError:
         raise ValueError("not a valid subscription") from None
 
 
-def _rule_item(item: object) -> Rule:
+def _rule_item(item: object, default: Source) -> Rule:
     try:
-        return rule_from_json(item)
+        return rule_from_json(item, default)
     except (ValueError, TypeError, OverflowError) as exc:  # RuleError and PairError are ValueErrors
         raise ValueError(f"invalid rule ({_short(exc)})") from None
 
 
-_WATCHLIST: Final = _ListKind(
-    KEY_WATCHLIST, _watch_item, DEFAULT_WATCHLIST, MAX_WATCHLIST, "pairs", "pair", comma_text=True
-)
-_RULES: Final = _ListKind(KEY_RULES, _rule_item, DEFAULT_RULES, MAX_RULES, "rules", "rule", comma_text=False)
+def _watchlist_kind(default: Source) -> _ListKind[Pair]:
+    return _ListKind(
+        KEY_WATCHLIST,
+        partial(_watch_item, default=default),
+        DEFAULT_WATCHLIST,
+        MAX_WATCHLIST,
+        "pairs",
+        "pair",
+        comma_text=True,
+    )
+
+
+def _rules_kind(default: Source) -> _ListKind[Rule]:
+    return _ListKind(
+        KEY_RULES,
+        partial(_rule_item, default=default),
+        DEFAULT_RULES,
+        MAX_RULES,
+        "rules",
+        "rule",
+        comma_text=False,
+    )
 
 
 def _list_items(raw: str, kind: _ListKind[Any], note: Callable[[str, str], None]) -> list[object] | None:
@@ -558,15 +603,16 @@ def _load_list(raw: str | None, kind: _ListKind[_T], note: Callable[[str, str], 
 
 
 def _load_pinned(
-    raw: str | None, watchlist: tuple[Pair, ...], note: Callable[[str, str], None]
+    raw: str | None, watchlist: tuple[Pair, ...], note: Callable[[str, str], None], default: Source
 ) -> Pair | None:
-    fallback = DEFAULT_PINNED if DEFAULT_PINNED in watchlist else (watchlist[0] if watchlist else None)
+    btc = parse_pair("BTC-USD", default)  # the pair a file without a pinned key follows, if watched
+    fallback = btc if btc in watchlist else (watchlist[0] if watchlist else None)
     if raw is None:
         return fallback
     if not raw.strip():
         return None
     try:
-        pinned = parse_pair(raw)
+        pinned = parse_pair(raw, default)
     except PairError:
         note(KEY_PINNED, "not a valid subscription")
         return fallback
@@ -589,6 +635,30 @@ def _parse_stale(raw: str) -> float:
     if not STALE_MIN_S <= value <= STALE_MAX_S:  # also rejects NaN
         raise ValueError(f"not from {STALE_MIN_S:g} to {STALE_MAX_S:g} seconds")
     return value
+
+
+def _parse_source(raw: str) -> Source:
+    try:
+        return parse_source(raw)
+    except PairError:
+        raise ValueError("not a source") from None
+
+
+def _parse_venues(raw: str) -> tuple[Source, ...]:
+    items = _json(raw.strip()) if raw.strip().startswith("[") else _comma_items(raw)
+    if not isinstance(items, list):
+        raise ValueError("not a list of venues")
+    venues: list[Source] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError("not a list of venues")
+        venue = _parse_source(item)
+        if venue not in KEYLESS:
+            raise ValueError(f"{venue.value} is not a keyless venue")
+        venues.append(venue)
+    if not venues:
+        raise ValueError("no venue")
+    return tuple(venues)
 
 
 def _parse_bool(raw: str) -> bool:

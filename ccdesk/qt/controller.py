@@ -308,7 +308,7 @@ class AppController(QObject):
 
     @Slot()
     def open_settings(self) -> None:
-        self.settings_dialog.open(self.settings)
+        self.settings_dialog.open(self.settings, self.model.refusals())
 
     @Slot(object)
     def apply_settings(self, new: Settings) -> None:

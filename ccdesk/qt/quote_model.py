@@ -147,6 +147,10 @@ class QuoteTableModel(QAbstractTableModel):
         i = self._index.get(self._pinned)
         return None if i is None else self._rows[i].quote
 
+    def refusals(self) -> dict[Pair, str]:
+        """What the sources said about the pairs they refused."""
+        return {r.sub: r.rejected for r in self._rows if r.rejected is not None}
+
     def quotes(self) -> list[Quote]:
         """Every pair's latest quote, in watchlist order (pairs with no data yet are left out)."""
         return [r.quote for r in self._rows if r.quote is not None]

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.identity import KEYS_URL
-from ccdesk.core.pairs import aggregate
+from ccdesk.core.pairs import Source, aggregate, parse_pair
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.qt.settings_dialog import (
     PAUSE_OFF,
@@ -30,6 +30,8 @@ from tests.pairs import BTC, ETH, ETH_COINBASE, SOL
 KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 XRP, DOGE = aggregate("XRP", "USD"), aggregate("DOGE", "USD")
 TAB_KEY, TAB_WATCHLIST, TAB_ALERTS, TAB_GENERAL = range(4)
+# A CryptoCompare user's settings (as ccdesk 0.1 made them): the pairs of tests.pairs.
+CC_SETTINGS = Settings(watchlist=(BTC, ETH, SOL, XRP, DOGE), source=Source.CRYPTOCOMPARE)
 
 
 class Recorder:
@@ -50,19 +52,20 @@ class Recorder:
 
 @pytest.fixture
 def make(qtbot: QtBot):
-    def make(settings: Settings | None = None, key_status: str = "No key yet"):
-        dialog = SettingsDialog(settings or Settings(), key_status)
+    def make(settings: Settings | None = None, key_status: str = "No key yet", notes=None):
+        dialog = SettingsDialog(settings or CC_SETTINGS, key_status, notes=notes)
         qtbot.addWidget(dialog)
         return dialog, Recorder(dialog)
 
     return make
 
 
-def add(dialog: SettingsDialog, base: str, quote: str, exchange: str = "") -> bool:
-    dialog.watchlist_tab.base_edit.setText(base)
-    dialog.watchlist_tab.quote_edit.setText(quote)
-    dialog.watchlist_tab.exchange_edit.setText(exchange)
-    return dialog.watchlist_tab.add_pair()
+def add(dialog: SettingsDialog, text: str, source: Source | None = None) -> bool:
+    tab = dialog.watchlist_tab
+    if source is not None:
+        tab.source_combo.setCurrentIndex(tab.source_combo.findData(source))
+    tab.pair_edit.setText(text)
+    return tab.add_pair()
 
 
 def select_pair(dialog: SettingsDialog, sub) -> None:
@@ -106,36 +109,90 @@ def test_cancel_emits_nothing(make, qtbot):
 def test_invalid_pair_shows_the_reason_and_adds_nothing(make):
     dialog, rec = make()
     before = listed_pairs(dialog)
-    assert not add(dialog, "BTC", "", "")
-    assert not dialog.watchlist_tab.pair_error_label.isHidden()
-    assert dialog.watchlist_tab.pair_error_label.text() == "Enter the currency (for example USD)."
-    assert not add(dialog, "B$C", "USD")
-    assert (
-        dialog.watchlist_tab.pair_error_label.text()
-        == "The coin must be 1 to 20 letters or digits, like BTC."
-    )
-    assert not add(dialog, "btc", "usd")
-    assert dialog.watchlist_tab.pair_error_label.text() == "BTC/USD is already in the watchlist."
+    tab = dialog.watchlist_tab
+    assert not add(dialog, "BTC")
+    assert not tab.pair_error_label.isHidden()
+    assert tab.pair_error_label.text().startswith("'BTC' is not a pair: write BASE-QUOTE (BTC-USD)")
+    assert not add(dialog, "B$C-USD")
+    assert tab.pair_error_label.text() == "'B$C-USD': base symbol 'B$C' must be 1-20 letters or digits"
+    assert not add(dialog, "ETH USD Nasdaq")
+    assert "'Nasdaq' is neither a source" in tab.pair_error_label.text()
+    assert not add(dialog, "btc/usd", Source.CRYPTOCOMPARE)
+    assert tab.pair_error_label.text() == "BTC/USD is already in the watchlist."
     assert listed_pairs(dialog) == before
-    assert dialog.watchlist_tab.base_edit.text() == "btc"  # kept for correcting
-    dialog.watchlist_tab.base_edit.setText("bt")
-    dialog.watchlist_tab.base_edit.textEdited.emit("bt")  # typing clears the message
-    assert dialog.watchlist_tab.pair_error_label.isHidden()
+    assert tab.pair_edit.text() == "btc/usd"  # kept for correcting
+    tab.pair_edit.setText("bt")
+    tab.pair_edit.textEdited.emit("bt")  # typing clears the message
+    assert tab.pair_error_label.isHidden()
     dialog.accept()
-    assert rec.settings().watchlist == Settings().watchlist
+    assert rec.settings().watchlist == CC_SETTINGS.watchlist
+
+
+def test_pairs_are_added_in_any_form_from_the_source_picked(make):
+    dialog, rec = make()
+    assert add(dialog, "ada/eur", Source.CRYPTOCOMPARE)  # CryptoCompare's aggregate
+    assert add(dialog, "ETH USD Bitstamp")  # an exchange on CryptoCompare: its ticker
+    assert add(dialog, "btc usd", Source.KRAKEN)
+    assert add(dialog, "okx:btc-usdt")  # a source named in the text wins over the one picked
+    assert add(dialog, "xbt-eur")  # Kraken's old name for bitcoin (Kraken is still picked)
+    assert add(dialog, "sol-usd", Source.COMPOSITE)
+    assert dialog.watchlist_tab.pair_edit.text() == ""
+    assert listed_pairs(dialog)[-6:] == [
+        "ADA/EUR · CCCAGG on CryptoCompare",
+        "ETH/USD · Bitstamp on CryptoCompare",
+        "BTC/USD · Kraken",
+        "BTC/USDT · OKX",
+        "BTC/EUR · Kraken",
+        "SOL/USD · composite",
+    ]
+    dialog.accept()
+    s = rec.settings()
+    assert [str(p) for p in s.watchlist[5:]] == [
+        "5~CCCAGG~ADA~EUR",
+        "2~Bitstamp~ETH~USD",
+        "kraken:BTC-USD",
+        "okx:BTC-USDT",
+        "kraken:BTC-EUR",
+        "composite:SOL-USD",
+    ]
+    assert s.source is Source.COMPOSITE  # the last pick is remembered
+
+
+def test_the_sources_are_offered_keyless_first():
+    from ccdesk.wording import PICKABLE_SOURCES, source_choice_text
+
+    texts = [source_choice_text(s) for s in PICKABLE_SOURCES]
+    assert texts[0] == "Kraken (no key needed)"
+    assert texts[4] == "Composite of keyless venues (no key needed)"
+    assert texts[-2:] == ["CoinDesk (needs your API key)", "CryptoCompare (needs your API key)"]
+
+
+def test_refused_pairs_show_what_the_source_said(make):
+    refused = parse_pair("kraken:ABC-USD")
+    settings = Settings(watchlist=(refused,))
+    dialog, _ = make(settings, notes={refused: "not available: Kraken does not list ABC/USD"})
+    assert listed_pairs(dialog)[0].startswith(
+        "ABC/USD · Kraken  — not available: Kraken does not list ABC/USD"
+    )
+
+
+def test_composite_venues_are_chosen_and_one_always_stays(make):
+    dialog, rec = make(Settings())
+    checks = dialog.watchlist_tab.venue_checks
+    for venue in (Source.COINBASE, Source.BINANCE, Source.OKX):
+        checks[venue].setChecked(False)
+    assert not checks[Source.KRAKEN].isEnabled()  # the last one cannot be unchecked
+    checks[Source.OKX].setChecked(True)
+    assert checks[Source.KRAKEN].isEnabled()
+    dialog.accept()
+    assert rec.settings().composite_venues == (Source.KRAKEN, Source.OKX)
 
 
 def test_add_remove_reorder_pin_produce_the_expected_settings(make):
     dialog, rec = make()
-    assert add(dialog, "ada", "eur")  # blank exchange: the aggregate
-    assert add(dialog, "eth", "usd", "Coinbase")  # an exchange: its ticker
-    assert (
-        dialog.watchlist_tab.base_edit.text()
-        == dialog.watchlist_tab.quote_edit.text()
-        == dialog.watchlist_tab.exchange_edit.text()
-        == ""
-    )
-    assert dialog.watchlist_tab.pair_error_label.isHidden()
+    assert add(dialog, "ada-eur", Source.CRYPTOCOMPARE)
+    assert add(dialog, "2~Coinbase~ETH~USD")
+    assert add(dialog, "eth usd coinbase")  # a source's name: Coinbase's own feed (no key needed)
     select_pair(dialog, XRP)
     dialog.watchlist_tab.remove_button.click()
     select_pair(dialog, DOGE)
@@ -146,10 +203,11 @@ def test_add_remove_reorder_pin_produce_the_expected_settings(make):
     select_pair(dialog, ETH_COINBASE)
     dialog.watchlist_tab.pin_button.click()
     assert not dialog.watchlist_tab.pin_button.isEnabled()  # already pinned
-    assert "ETH/USD Coinbase    (shown in tray)" in listed_pairs(dialog)
+    assert "ETH/USD · Coinbase on CryptoCompare    (shown in tray)" in listed_pairs(dialog)
     dialog.accept()
     s = rec.settings()
-    assert s.watchlist == (DOGE, BTC, ETH, SOL, aggregate("ADA", "EUR"), ETH_COINBASE)
+    coinbase = parse_pair("coinbase:ETH-USD")
+    assert s.watchlist == (DOGE, BTC, ETH, SOL, aggregate("ADA", "EUR"), ETH_COINBASE, coinbase)
     assert s.pinned == ETH_COINBASE
     assert s.rules == DEFAULT_RULES
 
@@ -159,16 +217,15 @@ def test_enter_in_the_add_row_adds_and_keeps_the_dialog_open(make, qtbot):
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.tabs.setCurrentIndex(TAB_WATCHLIST)
-    qtbot.keyClicks(dialog.watchlist_tab.base_edit, "ltc")
-    qtbot.keyClicks(dialog.watchlist_tab.quote_edit, "btc")
-    qtbot.keyClick(dialog.watchlist_tab.quote_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(dialog.watchlist_tab.pair_edit, "ltc btc")
+    qtbot.keyClick(dialog.watchlist_tab.pair_edit, Qt.Key.Key_Return)
     assert dialog.isVisible()
     assert rec.events == []
-    assert listed_pairs(dialog)[-1] == "LTC/BTC"
-    # empty fields: a message, still open
-    qtbot.keyClick(dialog.watchlist_tab.exchange_edit, Qt.Key.Key_Enter)
+    assert listed_pairs(dialog)[-1] == "LTC/BTC · CCCAGG on CryptoCompare"
+    # empty field: a message, still open
+    qtbot.keyClick(dialog.watchlist_tab.pair_edit, Qt.Key.Key_Enter)
     assert dialog.isVisible()
-    assert dialog.watchlist_tab.pair_error_label.text() == "Enter the coin (for example BTC)."
+    assert dialog.watchlist_tab.pair_error_label.text().startswith("empty pair")
 
 
 def test_removing_the_pinned_pair_pins_the_first(make):
@@ -186,7 +243,7 @@ def test_removing_everything_and_adding_again(make):
         dialog.watchlist_tab.remove_button.click()
     assert not dialog.watchlist_tab.remove_button.isEnabled()
     assert not dialog.watchlist_tab.up_button.isEnabled()
-    assert add(dialog, "SOL", "EUR")
+    assert add(dialog, "SOL-EUR")
     dialog.accept()
     s = rec.settings()
     assert (s.watchlist, s.pinned) == ((aggregate("SOL", "EUR"),), aggregate("SOL", "EUR"))
@@ -313,7 +370,7 @@ def test_general_options(make):
     dialog.general_tab.pause_combo.setCurrentIndex(PAUSE_UNTIL_RESUMED)
     dialog.accept()
     assert rec.settings() == dataclasses.replace(
-        Settings(),
+        CC_SETTINGS,
         stale_after_s=120.0,
         autostart=True,
         demo=True,
@@ -411,7 +468,11 @@ def rule_texts(dialog: SettingsDialog) -> list[str]:
 
 
 def test_rules_are_listed_in_words(make):
-    dialog, _ = make(Settings(rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))))
+    dialog, _ = make(
+        dataclasses.replace(
+            CC_SETTINGS, rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))
+        )
+    )
     assert rule_texts(dialog) == [
         "All pairs: up or down 2 % within 5 min (then quiet 15 min)",
         "BTC/USD: rises to 100,000.00 or above (then quiet 10 min)",
@@ -467,7 +528,7 @@ def test_add_a_level_rule_with_validation(make):
 
 def test_edit_a_rule_replaces_it_in_place(make):
     level = LevelRule(level=3000.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0)
-    dialog, rec = make(Settings(rules=(level, *DEFAULT_RULES)))
+    dialog, rec = make(dataclasses.replace(CC_SETTINGS, rules=(level, *DEFAULT_RULES)))
     dialog.alerts_tab.rule_list.setCurrentRow(1)
     dialog.alerts_tab.edit_rule_button.click()
     editor = dialog.alerts_tab.rule_editor
@@ -514,7 +575,7 @@ def test_remove_a_rule_and_a_duplicate_is_not_added(make):
 
 
 def test_rule_for_a_removed_pair_is_kept_and_marked(make):
-    dialog, rec = make(Settings(rules=(MoveRule(pct=1.0, sub=SOL),)))
+    dialog, rec = make(dataclasses.replace(CC_SETTINGS, rules=(MoveRule(pct=1.0, sub=SOL),)))
     select_pair(dialog, SOL)
     dialog.watchlist_tab.remove_button.click()
     assert rule_texts(dialog) == [
@@ -537,7 +598,11 @@ def test_describe_rule():
 
 
 def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_path: Path):
-    dialog, _ = make(Settings(rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))))
+    dialog, _ = make(
+        dataclasses.replace(
+            CC_SETTINGS, rules=(*DEFAULT_RULES, LevelRule(level=100000.0, above=True, sub=BTC))
+        )
+    )
     dialog.show()
     qtbot.waitExposed(dialog)
     assert (dialog.minimumWidth(), dialog.minimumHeight()) == (560, 460)
@@ -554,5 +619,5 @@ def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_p
         for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
         if label.text().rstrip().endswith(":") and "&" in label.text()
     ]
-    assert len(labels) >= 7
+    assert len(labels) >= 6
     assert all(label.buddy() is not None for label in labels), [x.text() for x in labels if not x.buddy()]

@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
-from ccdesk.core.pairs import parse_pair
+from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem, rule_from_json
 from ccdesk.qt.settings_store import QtSettingsStore
 from tests.pairs import BTC, ETH, ETH_COINBASE
 
 KRAKEN = parse_pair("2~Kraken~XBT~EUR")
+OLD = Source.CRYPTOCOMPARE  # a file without a source setting: its bare pairs are CryptoCompare's
 
 
 @pytest.fixture
@@ -98,6 +99,7 @@ def test_hand_written_json_reads_as_written(ini):
             pinned=ETH_COINBASE,
             rules=RULES_AS_WRITTEN,
             webhook_url="https://hooks.example.com/a?b=1,2",
+            source=OLD,
         ),
         (),
     )
@@ -116,7 +118,7 @@ def test_hand_written_json_reads_as_written(ini):
 )
 def test_every_documented_watchlist_form_reads_the_same(ini, line):
     general(ini, line)
-    assert QtSettingsStore(ini).load() == (Settings(watchlist=(BTC, ETH_COINBASE)), ())
+    assert QtSettingsStore(ini).load() == (Settings(watchlist=(BTC, ETH_COINBASE), source=OLD), ())
 
 
 def test_a_one_pair_json_watchlist_keeps_its_quotes(ini):
@@ -124,7 +126,7 @@ def test_a_one_pair_json_watchlist_keeps_its_quotes(ini):
     general(ini, 'watchlist=["BTC-USD"]')
     store = QtSettingsStore(ini)
     assert store.get("watchlist") == '["BTC-USD"]'
-    assert store.load() == (Settings(watchlist=(BTC,)), ())
+    assert store.load() == (Settings(watchlist=(BTC,), source=OLD), ())
 
 
 def test_only_the_general_section_and_the_last_line_of_a_key_count(ini):
@@ -228,6 +230,7 @@ def test_hand_corrupted_file_keeps_the_good_values(ini, caplog):
         autostart=True,
         webhook_url="https://hooks.example.com/secret-token",
         alerts_paused_until=1_700_000_000.0,
+        source=OLD,
     )
     assert problems == (
         SettingsProblem("watchlist[2]", "not a valid subscription"),

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
-from ccdesk.core.pairs import Channel, Pair, PairError, aggregate, parse_pair
+from ccdesk.core.pairs import Channel, Pair, PairError, Source, aggregate, parse_pair
 from ccdesk.core.settings import (
     DEFAULT_RULES,
     DEFAULT_WATCHLIST,
@@ -47,14 +47,17 @@ def roundtrip(s: Settings) -> tuple[Settings, tuple[SettingsProblem, ...]]:
 
 def test_defaults_give_useful_alerts_without_configuring():
     s = Settings()
+    # Live prices with no key and no sign-up: a keyless venue.
+    assert s.source is Source.KRAKEN
     assert [str(sub) for sub in s.watchlist] == [
-        "5~CCCAGG~BTC~USD",
-        "5~CCCAGG~ETH~USD",
-        "5~CCCAGG~SOL~USD",
-        "5~CCCAGG~XRP~USD",
-        "5~CCCAGG~DOGE~USD",
+        "kraken:BTC-USD",
+        "kraken:ETH-USD",
+        "kraken:SOL-USD",
+        "kraken:XRP-USD",
+        "kraken:DOGE-USD",
     ]
-    assert s.pinned == BTC
+    assert s.pinned == parse_pair("kraken:BTC-USD")
+    assert s.composite_venues == (Source.KRAKEN, Source.COINBASE, Source.BINANCE, Source.OKX)
     assert s.rules == (MoveRule(pct=2.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),)
     assert s.stale_after_s == 60.0
     assert (s.autostart, s.demo, s.always_on_top) == (False, False, False)
@@ -131,7 +134,9 @@ def test_saved_strings_are_exactly_the_documented_format():
     )
     save_settings(store, s, previous=None)
     assert store.values == {
-        "version": "1",
+        "version": "2",
+        "source": "kraken",
+        "composite_venues": '["kraken", "coinbase", "binance", "okx"]',
         "watchlist": '["5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"]',
         "pinned": "2~Coinbase~ETH~USD",
         "rules": json.dumps(
@@ -213,6 +218,7 @@ def test_each_bad_value_falls_back_alone_and_the_rest_is_kept(caplog):
         autostart=True,
         always_on_top=True,
         rest_url="http://127.0.0.1:8000",
+        source=Source.CRYPTOCOMPARE,  # a file from before there were sources
     )
     assert problems == (
         SettingsProblem("rules", "not valid JSON"),
@@ -265,8 +271,9 @@ def test_hand_written_watchlist_forms_are_accepted():
 def test_pinned_problems():
     s, problems = load_settings(MemoryStore({"watchlist": '["ETH-USD"]', "pinned": "BTC-USD"}))
     assert (s.pinned, problems) == (ETH, (SettingsProblem("pinned", "not in the watchlist"),))
-    s, problems = load_settings(MemoryStore({"pinned": "BTC~"}))
-    assert (s.pinned, problems) == (BTC, (SettingsProblem("pinned", "not a valid subscription"),))
+    s, problems = load_settings(MemoryStore({"pinned": "BTC~"}))  # the default (Kraken) watchlist
+    kraken_btc = parse_pair("kraken:BTC-USD")
+    assert (s.pinned, problems) == (kraken_btc, (SettingsProblem("pinned", "not a valid subscription"),))
     # No pinned key: BTC-USD if watched, else the first pair.
     s, problems = load_settings(MemoryStore({"watchlist": '["ETH-USD", "BTC-USD"]'}))
     assert (s.pinned, problems) == (BTC, ())
@@ -336,7 +343,7 @@ def test_stale_threshold_out_of_range_falls_back(raw):
 def test_unknown_version_is_reported_and_values_still_read():
     s, problems = load_settings(MemoryStore({"version": "7", "demo": "true"}))
     assert s.demo is True
-    assert problems == (SettingsProblem("version", "unknown format version; read as version 1"),)
+    assert problems == (SettingsProblem("version", "unknown format version; read as version 2"),)
 
 
 def test_paused_until_forms():
@@ -381,7 +388,8 @@ def test_save_keeps_unreadable_values_until_their_setting_changes():
     # Pausing alerts saves everything but the three values whose text could not be used.
     paused = dataclasses.replace(loaded, alerts_paused_until=math.inf)
     assert save_settings(store, paused, previous=loaded) is None
-    assert {key: store.values[key] for key in stored} == stored
+    assert {key: store.values[key] for key in stored} == {**stored, "version": "2"}  # the format moved on
+    assert store.values["source"] == "cryptocompare"  # what its bare pairs meant
     assert store.values["alerts_paused_until"] == "until_resumed"
     assert load_settings(store) == (paused, problems)
     # The user changes the watchlist: it is written; the rules and the threshold stay as they were.
@@ -409,11 +417,11 @@ def test_save_without_previous_writes_every_key():
 
 def test_an_unknown_format_version_is_not_overwritten():
     # Values written by a newer ccdesk that this one cannot read stay in its format: so does its version.
-    store = MemoryStore({"version": "2", "demo": "true"})
+    store = MemoryStore({"version": "3", "demo": "true"})
     loaded, problems = load_settings(store)
-    assert problems == (SettingsProblem("version", "unknown format version; read as version 1"),)
+    assert problems == (SettingsProblem("version", "unknown format version; read as version 2"),)
     save_settings(store, dataclasses.replace(loaded, demo=False), previous=loaded)
-    assert (store.values["version"], store.values["demo"]) == ("2", "false")
+    assert (store.values["version"], store.values["demo"]) == ("3", "false")
 
 
 def test_a_failed_sync_is_what_save_returns():
@@ -635,3 +643,65 @@ def test_settings_is_hashable_and_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.demo = True  # type: ignore[misc]
     assert isinstance(s.watchlist[0], Pair)
+
+
+# --- sources ---
+
+
+def test_a_file_from_before_sources_keeps_its_meaning():
+    # ccdesk 0.1 wrote no source: its bare pairs, its rules' pairs and its default all mean CryptoCompare.
+    s, problems = load_settings(
+        MemoryStore(
+            {
+                "version": "1",
+                "watchlist": "BTC-USD, ETH-USD",
+                "rules": '[{"kind": "level", "level": 5, "above": true, "sub": "ETH-USD"}]',
+            }
+        )
+    )
+    assert problems == ()
+    assert s.watchlist == (BTC, ETH)
+    assert s.rules[0].sub == ETH
+    assert s.source is Source.CRYPTOCOMPARE
+    assert s.pinned == BTC
+
+
+def test_bare_pairs_in_a_file_mean_its_source():
+    s, problems = load_settings(MemoryStore({"source": "coinbase", "watchlist": "BTC-USD, kraken:ETH-USD"}))
+    assert problems == ()
+    assert [str(p) for p in s.watchlist] == ["coinbase:BTC-USD", "kraken:ETH-USD"]
+    assert s.pinned == parse_pair("coinbase:BTC-USD")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('["okx", "kraken"]', (Source.KRAKEN, Source.OKX)),  # kept in the one order
+        ("coinbase, binance", (Source.COINBASE, Source.BINANCE)),
+    ],
+)
+def test_composite_venues_read(raw, expected):
+    s, problems = load_settings(MemoryStore({"composite_venues": raw}))
+    assert (s.composite_venues, problems) == (expected, ())
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"source": "nasdaq"}, "source"),
+        ({"composite_venues": '["coindesk"]'}, "composite_venues"),  # needs a key: not a keyless venue
+        ({"composite_venues": "[]"}, "composite_venues"),
+        ({"composite_venues": "[1, 2]"}, "composite_venues"),
+    ],
+)
+def test_bad_source_settings_fall_back_alone(values, key):
+    s, problems = load_settings(MemoryStore(values))
+    assert [p.key for p in problems] == [key]
+    assert (s.source, s.composite_venues) == (Settings().source, Settings().composite_venues)
+
+
+def test_settings_refuse_a_venue_that_is_not_keyless():
+    with pytest.raises(SettingsError):
+        Settings(composite_venues=(Source.CRYPTOCOMPARE,))
+    with pytest.raises(SettingsError):
+        Settings(composite_venues=())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
 from ccdesk.core.api_key import InvalidApiKey
+from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
 from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
 from ccdesk.qt.settings_dialog.general_tab import GeneralTab, InvalidOption
@@ -31,13 +34,20 @@ class SettingsDialog(QDialog):
     key_entered = Signal(object)
     settings_accepted = Signal(object)
 
-    def __init__(self, settings: Settings, key_status: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key_status: str,
+        parent: QWidget | None = None,
+        notes: Mapping[Pair, str] | None = None,
+    ) -> None:
         """Build the dialog.
 
         Args:
             settings: The settings to start from.
             key_status: One line on the stored key, e.g. "A key is stored in the keyring (ab…yz)".
             parent: The parent widget.
+            notes: What the sources said about watched pairs (refusals), shown beside them.
         """
         super().__init__(parent)
         self.setWindowTitle("ccdesk settings")
@@ -47,7 +57,9 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.key_tab = KeyTab(key_status)
         self.tabs.addTab(self.key_tab, "&API key")
-        self.watchlist_tab = WatchlistTab(settings.watchlist, settings.pinned)
+        self.watchlist_tab = WatchlistTab(
+            settings.watchlist, settings.pinned, settings.source, settings.composite_venues, notes
+        )
         self.tabs.addTab(self.watchlist_tab, "&Watchlist")
         self.alerts_tab = AlertsTab(settings.rules, settings.watchlist)
         self.tabs.addTab(self.alerts_tab, "A&lerts")

@@ -3,13 +3,14 @@ connected to the key session while it lives (the key's status, Verify, a key ent
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from ccdesk.core.api_key import ApiKey, KeyState
 from ccdesk.core.key_check import KeyCheck
+from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
 from ccdesk.qt.key_session import KeySession
 from ccdesk.qt.settings_dialog.dialog import SettingsDialog
@@ -49,13 +50,14 @@ class SettingsDialogHost(QObject):
         """The open dialog, or None."""
         return self._dialog
 
-    def open(self, settings: Settings) -> None:
-        """Show the dialog for ``settings``, or bring the open one forward."""
+    def open(self, settings: Settings, notes: Mapping[Pair, str] | None = None) -> None:
+        """Show the dialog for ``settings`` (``notes``: what the sources said about some pairs), or
+        bring the open one forward."""
         if self._dialog is not None:
             self._dialog.raise_()
             self._dialog.activateWindow()
             return
-        dialog = SettingsDialog(settings, key_note(self._keys.state), self._parent)
+        dialog = SettingsDialog(settings, key_note(self._keys.state), self._parent, notes)
         dialog.verify_requested.connect(self._on_dialog_verify_requested)
         dialog.key_entered.connect(self._keys.enter)
         dialog.settings_accepted.connect(self.settings_accepted)

@@ -1,14 +1,17 @@
-"""The Settings dialog's watchlist tab: the watched pairs, their order, the tray's pair, adding a pair."""
+"""The Settings dialog's watchlist tab: the watched pairs with their sources, their order, the tray's
+pair, and adding a pair in one forgiving field from a source picked beside it."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.pairs import Pair, PairError
-from ccdesk.core.settings import MAX_WATCHLIST, Settings, parse_pair_input
+from ccdesk.core.composite import COMPOSITE_VENUES
+from ccdesk.core.pairs import SOURCE_TITLES, Pair, PairError, Source, parse_pair
+from ccdesk.core.settings import MAX_WATCHLIST, Settings
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
+from ccdesk.wording import PAIR_ENTRY_HINT, PICKABLE_SOURCES, source_choice_text, watchlist_item_text
 
 
 class WatchlistTab(QWidget):
@@ -35,17 +40,29 @@ class WatchlistTab(QWidget):
 
     watchlist_changed = Signal(object)
 
-    def __init__(self, watchlist: Sequence[Pair], pinned: Pair | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        watchlist: Sequence[Pair],
+        pinned: Pair | None,
+        default_source: Source = Source.KRAKEN,
+        composite_venues: Sequence[Source] = COMPOSITE_VENUES,
+        notes: Mapping[Pair, str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         """Build the tab.
 
         Args:
             watchlist: The pairs to start from, in order.
             pinned: The pair the tray shows, or None.
+            default_source: The source picked for a pair typed without one (the pick is saved).
+            composite_venues: The venues composite prices draw on.
+            notes: What the sources said about some pairs (a refusal), shown beside them.
             parent: The parent widget.
         """
         super().__init__(parent)
         self._watchlist: list[Pair] = list(watchlist)
         self._pinned: Pair | None = pinned
+        self._notes: dict[Pair, str] = dict(notes or {})
         layout = QVBoxLayout(self)
 
         self.watch_list = QListWidget()
@@ -75,43 +92,63 @@ class WatchlistTab(QWidget):
 
         box = QGroupBox("Add a pair")
         grid = QGridLayout(box)
-        self.base_edit = QLineEdit()
-        self.base_edit.setPlaceholderText("BTC")
-        self.quote_edit = QLineEdit()
-        self.quote_edit.setPlaceholderText("USD")
-        self.exchange_edit = QLineEdit()
-        self.exchange_edit.setPlaceholderText("all exchanges")
+        self.pair_edit = QLineEdit()
+        self.pair_edit.setPlaceholderText("BTC-USD")
+        self.pair_edit.setAccessibleName("Pair")
+        self.pair_edit.textEdited.connect(self._on_pair_edit_text_edited)
+        self.pair_edit.installEventFilter(self)
+        self.source_combo = QComboBox()
+        self.source_combo.setAccessibleName("Source")
+        for source in PICKABLE_SOURCES:
+            self.source_combo.addItem(source_choice_text(source), source)
+        self.source_combo.setCurrentIndex(max(0, self.source_combo.findData(default_source)))
         self.add_button = QPushButton("Add &pair")
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(self._on_add_button_clicked)
-        for column, (text, edit) in enumerate(
-            (("&Coin:", self.base_edit), ("Curre&ncy:", self.quote_edit), ("&Exchange:", self.exchange_edit))
-        ):
-            label = QLabel(text)
-            label.setBuddy(edit)
-            edit.textEdited.connect(self._on_pair_edit_text_edited)
-            edit.installEventFilter(self)
-            grid.addWidget(label, 0, column)
-            grid.addWidget(edit, 1, column)
-        grid.addWidget(self.add_button, 1, 3)
-        hint = QLabel(
-            "Leave the exchange blank for CryptoCompare's average of all exchanges (CCCAGG). "
-            "Exchange names are spelled as on CryptoCompare, e.g. Coinbase, Binance, Kraken."
-        )
+        pair_label = QLabel("&Pair:")
+        pair_label.setBuddy(self.pair_edit)
+        source_label = QLabel("&From:")
+        source_label.setBuddy(self.source_combo)
+        grid.addWidget(pair_label, 0, 0)
+        grid.addWidget(self.pair_edit, 0, 1)
+        grid.addWidget(self.add_button, 0, 2)
+        grid.addWidget(source_label, 1, 0)
+        grid.addWidget(self.source_combo, 1, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        hint = QLabel(PAIR_ENTRY_HINT)
         hint.setWordWrap(True)
         self.pair_error_label = message_label()
-        grid.addWidget(self.pair_error_label, 2, 0, 1, 4)
-        grid.addWidget(hint, 3, 0, 1, 4)
+        grid.addWidget(self.pair_error_label, 2, 0, 1, 3)
+        grid.addWidget(hint, 3, 0, 1, 3)
         layout.addWidget(box)
-        QWidget.setTabOrder(self.base_edit, self.quote_edit)
-        QWidget.setTabOrder(self.quote_edit, self.exchange_edit)
-        QWidget.setTabOrder(self.exchange_edit, self.add_button)
+        venues_row = QHBoxLayout()
+        venues_row.addWidget(QLabel("Composite prices draw on:"))
+        self.venue_checks: dict[Source, QCheckBox] = {}
+        for venue in COMPOSITE_VENUES:
+            check = QCheckBox(SOURCE_TITLES[venue])
+            check.setChecked(venue in composite_venues)
+            check.toggled.connect(self._on_venue_check_toggled)
+            self.venue_checks[venue] = check
+            venues_row.addWidget(check)
+        venues_row.addStretch(1)
+        layout.addLayout(venues_row)
+        QWidget.setTabOrder(self.pair_edit, self.source_combo)
+        QWidget.setTabOrder(self.source_combo, self.add_button)
 
         self._refresh_watchlist()
+        self._on_venue_check_toggled(True)
 
     def apply_to(self, settings: Settings) -> Settings:
-        """``settings`` with the watchlist and the pinned pair as the tab shows them now."""
-        return dataclasses.replace(settings, watchlist=tuple(self._watchlist), pinned=self._pinned)
+        """``settings`` with the watchlist, the pinned pair, the source picked and the composite's
+        venues as the tab shows them now."""
+        venues = tuple(v for v, check in self.venue_checks.items() if check.isChecked())
+        return dataclasses.replace(
+            settings,
+            watchlist=tuple(self._watchlist),
+            pinned=self._pinned,
+            source=self.source_combo.currentData(),
+            composite_venues=venues or settings.composite_venues,
+        )
 
     def add_pair(self) -> bool:
         """Add the pair typed in the add row; on bad input show why and add nothing.
@@ -120,7 +157,7 @@ class WatchlistTab(QWidget):
             True if the pair was added.
         """
         try:
-            sub = parse_pair_input(self.base_edit.text(), self.quote_edit.text(), self.exchange_edit.text())
+            sub = parse_pair(self.pair_edit.text(), self.source_combo.currentData())
         except PairError as exc:
             show_message(self.pair_error_label, str(exc))
             return False
@@ -135,9 +172,8 @@ class WatchlistTab(QWidget):
         if self._pinned is None:
             self._pinned = sub
         show_message(self.pair_error_label, "")
-        for edit in (self.base_edit, self.quote_edit, self.exchange_edit):
-            edit.clear()
-        self.base_edit.setFocus()
+        self.pair_edit.clear()
+        self.pair_edit.setFocus()
         self._refresh_watchlist(select=len(self._watchlist) - 1)
         self.watchlist_changed.emit(tuple(self._watchlist))
         return True
@@ -148,7 +184,7 @@ class WatchlistTab(QWidget):
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and watched in (self.base_edit, self.quote_edit, self.exchange_edit)
+            and watched is self.pair_edit
         ):
             self.add_pair()
             return True
@@ -159,7 +195,11 @@ class WatchlistTab(QWidget):
         self.watch_list.clear()
         for sub in self._watchlist:
             pinned = sub == self._pinned
-            item = QListWidgetItem(f"{sub.label}    (shown in tray)" if pinned else sub.label)
+            text = watchlist_item_text(sub)
+            note = self._notes.get(sub)
+            if note:
+                text += f"  — {note}"
+            item = QListWidgetItem(f"{text}    (shown in tray)" if pinned else text)
             item.setToolTip(str(sub))
             if pinned:
                 font = item.font()
@@ -183,6 +223,12 @@ class WatchlistTab(QWidget):
 
     def _on_pair_edit_text_edited(self, _text: str) -> None:
         show_message(self.pair_error_label, "")
+
+    def _on_venue_check_toggled(self, _on: bool) -> None:
+        # At least one venue: the last one checked cannot be unchecked.
+        checked = [c for c in self.venue_checks.values() if c.isChecked()]
+        for check in self.venue_checks.values():
+            check.setEnabled(not (len(checked) == 1 and check.isChecked()))
 
     def _on_add_button_clicked(self) -> None:
         self.add_pair()

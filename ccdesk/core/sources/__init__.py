@@ -21,6 +21,10 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.kraken import Kraken
 
         return Kraken()
+    if source is Source.OKX:
+        from ccdesk.core.sources.okx import Okx
+
+        return Okx()
     raise ValueError(f"no dialect streams {source.value}")
 
 

@@ -6,8 +6,9 @@ from ccdesk.sim.config import SimConfig
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues.base import Venue, VenueConn
 from ccdesk.sim.venues.kraken import KrakenVenue
+from ccdesk.sim.venues.okx import OkxVenue
 
-VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue,)
+VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, OkxVenue)
 """Every venue served, each at its own path (``Venue.path``)."""
 
 

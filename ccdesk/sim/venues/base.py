@@ -54,6 +54,7 @@ class Venue(abc.ABC):
             otherwise; None for a venue without one.
         needs_key: the server checks the key (CoinDesk); the keyless venues ignore it.
         subscribe_deadline_s: a socket with nothing subscribed this long is closed (Coinbase: 5 s).
+        idle_timeout_s: a socket on which the client sent nothing this long is closed (OKX: 30 s).
     """
 
     source: ClassVar[Source]
@@ -61,6 +62,7 @@ class Venue(abc.ABC):
     heartbeat_s: ClassVar[float | None] = None
     needs_key: ClassVar[bool] = False
     subscribe_deadline_s: ClassVar[float | None] = None
+    idle_timeout_s: ClassVar[float | None] = None
 
     def __init__(self, market: Market, config: SimConfig) -> None:
         self.market = market

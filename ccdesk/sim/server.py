@@ -574,6 +574,9 @@ class SimServer:
         try:
             for text in venue.on_open(vconn):
                 await self._send_text(c, text)
+            if vconn.closing is not None:
+                await ws.close(*vconn.closing)
+                return
             c.tasks = [loop.create_task(self._venue_stream(c)), loop.create_task(self._keepalive(c))]
             beat = self._config.venue_heartbeat_s or venue.heartbeat_s
             if beat:
@@ -600,6 +603,8 @@ class SimServer:
                     self._cond.notify_all()
                 for reply in replies:
                     await self._send_text(c, reply)
+                if vconn.closing is not None:
+                    await ws.close(*vconn.closing)
         except ConnectionClosed:
             pass
         finally:

@@ -34,6 +34,7 @@ class Case:
 CASES = [
     Case(Source.KRAKEN, ("kraken:BTC-USD", "kraken:ETH-USD"), "kraken:NOPE-USD"),
     Case(Source.OKX, ("okx:BTC-USDT", "okx:ETH-USDT"), "okx:NOPE-USDT"),
+    Case(Source.COINDESK, ("coindesk:BTC-USD", "coindesk:ccix:ETH-USD"), "coindesk:NOPE-USD"),
 ]
 
 

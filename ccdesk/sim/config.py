@@ -38,6 +38,8 @@ class SimConfig:
             does in the regions it does not serve.
         venue_heartbeat_s: every venue's heartbeat interval, instead of each one's own.
         max_session_s: a venue's socket is closed after this long (Binance's 24 h lifetime, shrunk).
+        coindesk_rate_limited: the first this many CoinDesk sockets get a 4002 (rate limit) instead
+            of the welcome, and are closed.
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +61,7 @@ class SimConfig:
     geo_blocked: frozenset[str] = frozenset()
     venue_heartbeat_s: float | None = None
     max_session_s: float | None = None
+    coindesk_rate_limited: int = 0
 
     def __post_init__(self) -> None:
         # Callers pass lists (the CLI, most tests); a frozenset keeps the config immutable and hashable.

@@ -123,6 +123,7 @@ class _Conn:
     vconn: VenueConn | None = None
     rr: int = 0
     frozen: bool = False
+    last_rx: float = 0.0  # loop time of the last message received (a venue's idle timeout)
     frames_sent: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     firehose: asyncio.Task[None] | None = None
@@ -569,9 +570,13 @@ class SimServer:
             self._cond.notify_all()
         _log.info("%s socket %d open", venue.source.value, conn_id)
         loop = asyncio.get_running_loop()
+        c.last_rx = loop.time()
         try:
             for text in venue.on_open(vconn):
                 await self._send_text(c, text)
+            if vconn.closing is not None:
+                await ws.close(*vconn.closing)
+                return
             c.tasks = [loop.create_task(self._venue_stream(c)), loop.create_task(self._keepalive(c))]
             beat = self._config.venue_heartbeat_s or venue.heartbeat_s
             if beat:
@@ -581,7 +586,10 @@ class SimServer:
             deadline = venue.subscribe_deadline_s
             if deadline is not None:
                 c.tasks.append(loop.create_task(self._subscribe_deadline(c, deadline)))
+            if venue.idle_timeout_s is not None:
+                c.tasks.append(loop.create_task(self._idle_close(c, venue.idle_timeout_s)))
             async for message in ws:
+                c.last_rx = loop.time()
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 with self._cond:
                     self._received.append(Received(conn_id, text, _json_or_none(text)))
@@ -595,6 +603,8 @@ class SimServer:
                     self._cond.notify_all()
                 for reply in replies:
                     await self._send_text(c, reply)
+                if vconn.closing is not None:
+                    await ws.close(*vconn.closing)
         except ConnectionClosed:
             pass
         finally:
@@ -662,6 +672,22 @@ class SimServer:
             _log.info("socket %d: no subscribe within %.1f s; closing", c.conn_id, seconds)
             with contextlib.suppress(ConnectionClosed):
                 await c.ws.close(1000, "subscribe timeout")
+
+    async def _idle_close(self, c: _Conn, seconds: float) -> None:
+        """A venue that closes a socket on which the client sent nothing for ``seconds`` (OKX: 30 s)."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                wait = c.last_rx + seconds - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                if c.frozen:  # a half-open socket reads nothing: its silence is the trap being played
+                    c.last_rx = loop.time()
+                    continue
+                _log.info("socket %d: nothing received for %.1f s; closing", c.conn_id, seconds)
+                await c.ws.close(1000, f"no message received for {seconds:g} s")
+                return
 
     def _welcome(self, c: _Conn) -> Frame:
         now = time.monotonic()

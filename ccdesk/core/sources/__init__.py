@@ -21,6 +21,14 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.kraken import Kraken
 
         return Kraken()
+    if source is Source.OKX:
+        from ccdesk.core.sources.okx import Okx
+
+        return Okx()
+    if source is Source.COINDESK:
+        from ccdesk.core.sources.coindesk import CoinDesk
+
+        return CoinDesk()
     raise ValueError(f"no dialect streams {source.value}")
 
 

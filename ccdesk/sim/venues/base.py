@@ -34,6 +34,9 @@ class VenueConn:
         messages: how many messages the client sent.
         key: the API key the client sent, if any.
         key_ok: whether that key is one the server accepts.
+        notes: what else a venue keeps per connection (CoinDesk: the groups each pair asked for).
+        closing: set by a venue to have the server close the socket, with this close code and
+            reason, once the frames it just returned are sent (CoinDesk after a 4002).
     """
 
     conn_id: int
@@ -42,6 +45,8 @@ class VenueConn:
     sent: dict[Pair, Fields] = field(default_factory=dict)
     key: str | None = None
     key_ok: bool = True
+    notes: dict[str, Any] = field(default_factory=dict)
+    closing: tuple[int, str] | None = None
 
 
 class Venue(abc.ABC):
@@ -54,6 +59,7 @@ class Venue(abc.ABC):
             otherwise; None for a venue without one.
         needs_key: the server checks the key (CoinDesk); the keyless venues ignore it.
         subscribe_deadline_s: a socket with nothing subscribed this long is closed (Coinbase: 5 s).
+        idle_timeout_s: a socket on which the client sent nothing this long is closed (OKX: 30 s).
     """
 
     source: ClassVar[Source]
@@ -61,6 +67,7 @@ class Venue(abc.ABC):
     heartbeat_s: ClassVar[float | None] = None
     needs_key: ClassVar[bool] = False
     subscribe_deadline_s: ClassVar[float | None] = None
+    idle_timeout_s: ClassVar[float | None] = None
 
     def __init__(self, market: Market, config: SimConfig) -> None:
         self.market = market

@@ -21,6 +21,10 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.kraken import Kraken
 
         return Kraken()
+    if source is Source.COINBASE:
+        from ccdesk.core.sources.coinbase import Coinbase
+
+        return Coinbase()
     raise ValueError(f"no dialect streams {source.value}")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ccdesk.sim.config import SimConfig
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues.base import Venue, VenueConn
+from ccdesk.sim.venues.coinbase import CoinbaseVenue
 from ccdesk.sim.venues.kraken import KrakenVenue
 
-VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue,)
+VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, CoinbaseVenue)
 """Every venue served, each at its own path (``Venue.path``)."""
 
 

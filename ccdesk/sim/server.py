@@ -581,6 +581,8 @@ class SimServer:
             deadline = venue.subscribe_deadline_s
             if deadline is not None:
                 c.tasks.append(loop.create_task(self._subscribe_deadline(c, deadline)))
+            limit = venue.max_messages_per_s
+            arrivals: deque[float] = deque(maxlen=limit or 1)  # the last `limit` messages' times
             async for message in ws:
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 with self._cond:
@@ -589,12 +591,24 @@ class SimServer:
                 if c.frozen:
                     c.ws.transport.pause_reading()
                     continue
+                if limit is not None:
+                    now = loop.time()
+                    if len(arrivals) == limit and now - arrivals[0] < 1.0:
+                        # One more than `limit` within a second: Binance disconnects, no error frame.
+                        name = venue.source.value
+                        _log.info("%s socket %d: over %d messages/s; closing", name, conn_id, limit)
+                        await ws.close(1008, "Too many requests")
+                        break
+                    arrivals.append(now)
                 with self._cond:  # the venue changes vconn.subs, which test hooks read
                     vconn.messages += 1
                     replies = venue.on_message(vconn, text)
                     self._cond.notify_all()
                 for reply in replies:
                     await self._send_text(c, reply)
+                if vconn.closing is not None:
+                    await ws.close(*vconn.closing)
+                    break
         except ConnectionClosed:
             pass
         finally:

@@ -35,6 +35,8 @@ class Case:
 CASES = [
     Case(Source.KRAKEN, ("kraken:BTC-USD", "kraken:ETH-USD"), "kraken:NOPE-USD"),
     Case(Source.COINBASE, ("coinbase:BTC-USD", "coinbase:ETH-USD"), "coinbase:NOPE-USD"),
+    # Binance checks a stream's syntax only: see test_source_binance.py for what an unlisted pair does.
+    Case(Source.BINANCE, ("binance:BTC-USDT", "binance:ETH-USDT"), None),
 ]
 
 

@@ -25,6 +25,10 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.coinbase import Coinbase
 
         return Coinbase()
+    if source is Source.BINANCE:
+        from ccdesk.core.sources.binance import Binance
+
+        return Binance()
     raise ValueError(f"no dialect streams {source.value}")
 
 

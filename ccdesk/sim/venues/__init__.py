@@ -5,10 +5,11 @@ from __future__ import annotations
 from ccdesk.sim.config import SimConfig
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues.base import Venue, VenueConn
+from ccdesk.sim.venues.binance import BinanceVenue
 from ccdesk.sim.venues.coinbase import CoinbaseVenue
 from ccdesk.sim.venues.kraken import KrakenVenue
 
-VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, CoinbaseVenue)
+VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, CoinbaseVenue, BinanceVenue)
 """Every venue served, each at its own path (``Venue.path``)."""
 
 

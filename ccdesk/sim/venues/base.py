@@ -34,6 +34,8 @@ class VenueConn:
         messages: how many messages the client sent.
         key: the API key the client sent, if any.
         key_ok: whether that key is one the server accepts.
+        closing: set by the venue to have the server close the socket with this code and reason
+            once the replies to the current message are sent (Binance, after an invalid stream).
     """
 
     conn_id: int
@@ -42,6 +44,7 @@ class VenueConn:
     sent: dict[Pair, Fields] = field(default_factory=dict)
     key: str | None = None
     key_ok: bool = True
+    closing: tuple[int, str] | None = None
 
 
 class Venue(abc.ABC):
@@ -54,6 +57,9 @@ class Venue(abc.ABC):
             otherwise; None for a venue without one.
         needs_key: the server checks the key (CoinDesk); the keyless venues ignore it.
         subscribe_deadline_s: a socket with nothing subscribed this long is closed (Coinbase: 5 s).
+        max_messages_per_s: a client that sends more messages than this within one second is
+            disconnected with 1008 "Too many requests" (Binance: 5; the simulator counts text
+            messages, Binance also counts pings and pongs); None: no limit.
     """
 
     source: ClassVar[Source]
@@ -61,6 +67,7 @@ class Venue(abc.ABC):
     heartbeat_s: ClassVar[float | None] = None
     needs_key: ClassVar[bool] = False
     subscribe_deadline_s: ClassVar[float | None] = None
+    max_messages_per_s: ClassVar[int | None] = None
 
     def __init__(self, market: Market, config: SimConfig) -> None:
         self.market = market

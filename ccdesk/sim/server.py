@@ -588,6 +588,8 @@ class SimServer:
                 c.tasks.append(loop.create_task(self._subscribe_deadline(c, deadline)))
             if venue.idle_timeout_s is not None:
                 c.tasks.append(loop.create_task(self._idle_close(c, venue.idle_timeout_s)))
+            limit = venue.max_messages_per_s
+            arrivals: deque[float] = deque(maxlen=limit or 1)  # the last `limit` messages' times
             async for message in ws:
                 c.last_rx = loop.time()
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
@@ -597,6 +599,15 @@ class SimServer:
                 if c.frozen:
                     c.ws.transport.pause_reading()
                     continue
+                if limit is not None:
+                    now = loop.time()
+                    if len(arrivals) == limit and now - arrivals[0] < 1.0:
+                        # One more than `limit` within a second: Binance disconnects, no error frame.
+                        name = venue.source.value
+                        _log.info("%s socket %d: over %d messages/s; closing", name, conn_id, limit)
+                        await ws.close(1008, "Too many requests")
+                        break
+                    arrivals.append(now)
                 with self._cond:  # the venue changes vconn.subs, which test hooks read
                     vconn.messages += 1
                     replies = venue.on_message(vconn, text)
@@ -605,6 +616,7 @@ class SimServer:
                     await self._send_text(c, reply)
                 if vconn.closing is not None:
                     await ws.close(*vconn.closing)
+                    break
         except ConnectionClosed:
             pass
         finally:

@@ -21,6 +21,14 @@ def dialect_for(source: Source) -> Dialect:
         from ccdesk.core.sources.kraken import Kraken
 
         return Kraken()
+    if source is Source.COINBASE:
+        from ccdesk.core.sources.coinbase import Coinbase
+
+        return Coinbase()
+    if source is Source.BINANCE:
+        from ccdesk.core.sources.binance import Binance
+
+        return Binance()
     if source is Source.OKX:
         from ccdesk.core.sources.okx import Okx
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from ccdesk.sim.config import SimConfig
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues.base import Venue, VenueConn
+from ccdesk.sim.venues.binance import BinanceVenue
+from ccdesk.sim.venues.coinbase import CoinbaseVenue
 from ccdesk.sim.venues.coindesk import CoinDeskVenue
 from ccdesk.sim.venues.kraken import KrakenVenue
 from ccdesk.sim.venues.okx import OkxVenue
 
-VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, OkxVenue, CoinDeskVenue)
+VENUE_TYPES: tuple[type[Venue], ...] = (KrakenVenue, CoinbaseVenue, BinanceVenue, OkxVenue, CoinDeskVenue)
 """Every venue served, each at its own path (``Venue.path``)."""
 
 

@@ -36,7 +36,8 @@ class VenueConn:
         key_ok: whether that key is one the server accepts.
         notes: what else a venue keeps per connection (CoinDesk: the groups each pair asked for).
         closing: set by a venue to have the server close the socket, with this close code and
-            reason, once the frames it just returned are sent (CoinDesk after a 4002).
+            reason, once the frames it just returned are sent (CoinDesk after a 4002, Binance after
+            an invalid stream).
     """
 
     conn_id: int
@@ -60,6 +61,9 @@ class Venue(abc.ABC):
         needs_key: the server checks the key (CoinDesk); the keyless venues ignore it.
         subscribe_deadline_s: a socket with nothing subscribed this long is closed (Coinbase: 5 s).
         idle_timeout_s: a socket on which the client sent nothing this long is closed (OKX: 30 s).
+        max_messages_per_s: a client that sends more messages than this within one second is
+            disconnected with 1008 "Too many requests" (Binance: 5; the simulator counts text
+            messages, Binance also counts pings and pongs); None: no limit.
     """
 
     source: ClassVar[Source]
@@ -68,6 +72,7 @@ class Venue(abc.ABC):
     needs_key: ClassVar[bool] = False
     subscribe_deadline_s: ClassVar[float | None] = None
     idle_timeout_s: ClassVar[float | None] = None
+    max_messages_per_s: ClassVar[int | None] = None
 
     def __init__(self, market: Market, config: SimConfig) -> None:
         self.market = market

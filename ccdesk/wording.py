@@ -176,6 +176,8 @@ def refusal_words(rejected: SubRejected) -> str:
         text = f"{title} does not know the coin {pair.base} or {pair.quote}"
     elif refusal is Refusal.UNKNOWN_EXCHANGE:
         text = f"{title} does not know the exchange {pair.market}"
+    elif refusal is Refusal.SILENT:
+        text = f"{title} accepted {pair.pair} but sends no price for it (does {title} list it?)"
     elif refusal is Refusal.NOT_LISTED:
         where = f"{pair.market} on {title}" if pair.source is Source.CRYPTOCOMPARE else title
         text = f"{where} does not list {pair.pair}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import math
 import random
 import threading
 import urllib.parse
@@ -61,6 +62,7 @@ from ccdesk.core.wire import (
     LimitKind,
     Malformed,
     QuoteUpdate,
+    Refusal,
     ServerError,
     SubscribeComplete,
     Trade,
@@ -134,6 +136,8 @@ _CONNECT_ENDS: dict[ConnectFailure, tuple[_EndKind, Reason]] = {
     ConnectFailure.CANCELLED: (_EndKind.STOP, Reason.STOP_REQUESTED),
 }
 _CONNECT_POLL_S = 0.05
+_MIN_ASKED_ROTATE_S = 10.0
+"""A server that asks for a new connection more often than this is answered with the backoff."""
 """How often a pending connect looks for stop(): the connect runs on its own thread (see transport)."""
 
 
@@ -241,6 +245,8 @@ class StreamClient:
         self._welcomed = False  # stream thread only
         self._live_since: float | None = None  # the start of the session prices count from
         self._rotating = False  # the next session replaces one that left at its lifetime
+        self._asked_rotate_at = -math.inf  # when the server last asked for a new connection
+        self._awaiting: dict[Pair, float] = {}  # pair -> when its first price is overdue (stream thread)
         self._status: Status | None = None
         self.add(subs)
 
@@ -340,12 +346,14 @@ class StreamClient:
                 log.exception("a stream session failed; reconnecting")
                 end, uptime = _End(_EndKind.RETRY, Reason.INTERNAL_ERROR, "internal error"), 0.0
             self._backoff.session_ended(uptime)
+            # Only a planned reconnect keeps the old session's start; after any other end the next
+            # session's prices are new (a failed connect after a planned one included).
+            self._rotating = end.kind is _EndKind.ROTATE
             if self._stop.is_set() or end.kind is _EndKind.STOP:
                 break
             if end.kind is _EndKind.ROTATE:
                 # A planned reconnect, not a failure: at once, and the prices stay live meanwhile
                 # (the new session keeps the old one's start).
-                self._rotating = True
                 continue
             if end.kind is _EndKind.AUTH:
                 self._emit_status(Status(State.AUTH_FAILED, end.reason, end.detail))
@@ -376,6 +384,7 @@ class StreamClient:
             self._conn = conn
             self._reconnect = False
         self._active.clear()
+        self._awaiting.clear()
         self._welcomed = False
         self._refresh_wire()
         self._parser = self._dialect.parser(self._wire, self.config.transport.max_message_bytes)
@@ -446,6 +455,9 @@ class StreamClient:
                 deadlines.append(self._last_sent + keepalive_s)
             if rotate_at is not None:
                 deadlines.append(rotate_at)
+            awaiting = self._awaiting
+            if awaiting:
+                deadlines.append(min(awaiting.values()))
             if views is not None:
                 flush_at = views.due_at()
                 if flush_at is not None:
@@ -492,6 +504,8 @@ class StreamClient:
                     return _End(_EndKind.RETRY, Reason.NO_WELCOME)
                 if keepalive_s is not None and now - self._last_sent >= keepalive_s:
                     self._send_all(conn, [dialect.keepalive_text])
+                if awaiting and min(awaiting.values()) <= now:
+                    self._overdue(now)
                 if rotate_at is not None and now >= rotate_at:
                     # The server ends every connection at its lifetime (Binance: 24 h): leave first.
                     return _End(_EndKind.ROTATE, Reason.ROTATED)
@@ -546,7 +560,27 @@ class StreamClient:
         new = [s for s in add if s not in self._active and s not in invalid]
         if new and self._send_all(conn, self._dialect.subscribe(new)):
             self._active.update(new)
+            self._await_first_data(new)
         return None
+
+    def _await_first_data(self, pairs: list[Pair]) -> None:
+        """Expect a first price for ``pairs`` within the dialect's ``first_data_s`` (if it has one)."""
+        wait = self._dialect.first_data_s
+        if wait is None:
+            return
+        due = self._clock.monotonic() + wait
+        for pair in pairs:
+            self._awaiting.setdefault(pair, due)
+
+    def _overdue(self, now: float) -> None:
+        """Pairs accepted without a price in time: shown as not available (not refused for good)."""
+        late = [p for p, due in self._awaiting.items() if due <= now]
+        for pair in late:
+            del self._awaiting[pair]
+            if pair in self._watched and self.book.price(pair) is None:
+                wait = self._dialect.first_data_s
+                info = f"no price for it within {wait:g} s of subscribing"
+                self._emit(SubRejected(pair, "NO_DATA", info, Refusal.SILENT))
 
     def _refresh_wire(self) -> None:
         """The parser's map from wire keys to watched pairs (stream thread)."""
@@ -579,6 +613,8 @@ class StreamClient:
                 price = self.book.apply_update(ev)
                 if price is not None:
                     self.stats.price_ticks += 1
+                    if self._awaiting:
+                        self._awaiting.pop(ev.sub, None)
                     self._consumer(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
@@ -599,6 +635,8 @@ class StreamClient:
                 if price is None:  # a replayed trade: neither the price nor the alerts hear of it
                     return None
                 self.stats.price_ticks += 1
+                if self._awaiting:
+                    self._awaiting.pop(ev.sub, None)
                 self._consumer(PriceArrived(ev.sub, price, price != prev))
                 self._changed(ev.sub)
             return None
@@ -645,6 +683,13 @@ class StreamClient:
             self._emit(ServerNotice(kind, ev.message, ev.limit, ev.info))
             return None
         if t is ForceDisconnect:
+            assert isinstance(ev, ForceDisconnect)
+            now = self._clock.monotonic()
+            if ev.planned and now - self._asked_rotate_at >= _MIN_ASKED_ROTATE_S:
+                # A new socket at once, prices kept live; but a server that asks again within
+                # seconds gets the ordinary backoff, never a reconnect loop.
+                self._asked_rotate_at = now
+                return _End(_EndKind.ROTATE, Reason.ROTATED, "the server asked for a new connection")
             return _End(_EndKind.RETRY, Reason.FORCE_DISCONNECT, "FORCE_DISCONNECT")
         if t is ServerError:
             assert isinstance(ev, ServerError)
@@ -697,6 +742,7 @@ class StreamClient:
         conn = self._conn
         if conn is not None and subs and self._send_all(conn, self._dialect.subscribe(subs)):
             self._active.update(subs)
+            self._await_first_data(subs)
         self._emit_status(Status(State.CONNECTED, Reason.WELCOMED, at=self._live_since))
 
     def _on_invalid(self, ev: InvalidSub) -> None:

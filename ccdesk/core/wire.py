@@ -70,7 +70,11 @@ class UnsubscribeAllComplete:
 class Heartbeat:
     """The server is alive (CryptoCompare TYPE 999, Kraken's heartbeat channel, CoinDesk 4013, OKX's
     pong). It says the feed works, not that any price is fresh, unless ``pair`` names the pair it
-    is about (Coinbase's per-product heartbeat: no trade since, the last price still stands)."""
+    is about (Coinbase's per-product heartbeat: no trade since, the last price still stands).
+
+    A dialect may name a ``pair`` only when the frame proves nothing traded since the price
+    ccdesk holds (Coinbase: the heartbeat's last trade id is not newer than the price's): the engine
+    then revives that price as fresh, even one from a previous session."""
 
     time_ms: int | None = None
     pair: Pair | None = None
@@ -120,6 +124,9 @@ class Refusal(enum.Enum):
     UNKNOWN_EXCHANGE = "unknown_exchange"
     NOT_LISTED = "not_listed"
     """The coins exist, but this venue does not trade the pair."""
+    SILENT = "silent"
+    """The server accepted the pair but sent no price for it in time (Binance's answer to a symbol
+    it does not list); a price arriving later clears it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +146,11 @@ class InvalidSub:
 
 @dataclass(frozen=True, slots=True)
 class ForceDisconnect:
-    """TYPE 500 FORCE_DISCONNECT: the server is about to drop us; reconnect."""
+    """Reconnect: the server is about to drop us (CryptoCompare's TYPE 500 FORCE_DISCONNECT), or
+    a new socket is needed (``planned``: OKX's service-upgrade notice, Coinbase ignoring the rest of
+    a request with a refused product), which happens at once and keeps the prices live."""
+
+    planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 import websocket
 
+import ccdesk.core.stream as stream_module
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.events import PriceArrived, QuotesChanged, Reason, State, Status, SubRejected, Subscribed
@@ -22,7 +23,9 @@ from ccdesk.core.freshness import Freshness
 from ccdesk.core.pairs import Pair, Source, parse_pair
 from ccdesk.core.sources.binance import Binance
 from ccdesk.core.stream import StreamClient, StreamConfig
+from ccdesk.core.wire import Refusal
 from ccdesk.sim.server import SimServer
+from ccdesk.wording import refusal_words
 from tests.integration.test_sources import FAST, Recorder, connected
 
 BTC = parse_pair("binance:BTC-USDT")
@@ -186,14 +189,22 @@ def test_the_simulator_closes_a_client_over_5_messages_a_second_as_binance_does(
 # --- what an acknowledgement means ------------------------------------------------------------------
 
 
-def test_a_symbol_binance_does_not_list_is_acknowledged_and_stays_silent(run):
-    # The trap: no refusal ever comes, so the pair waits without a price (see the dialect's notes).
+def test_a_symbol_binance_does_not_list_is_acknowledged_and_stays_silent(run, monkeypatch):
+    # The trap: no refusal ever comes. After the dialect's first-data wait (10 s, shrunk here) the
+    # pair is shown as not available, though never refused for good (a late price would clear it).
+    monkeypatch.setattr(Binance, "first_data_s", 1.5)
     client, rec, _sim = run([BTC, NOPE])
-    rec.wait(lambda evs: len(rec.prices(BTC)) >= 5)
+    rec.wait(lambda evs: any(isinstance(e, SubRejected) for e in evs), timeout_s=10.0)
     assert {e.sub for e in rec.events if isinstance(e, Subscribed)} == {BTC, NOPE}
     assert not rec.prices(NOPE)
-    assert not any(isinstance(e, SubRejected) for e in rec.events)
-    assert client.invalid == frozenset()
+    (silent,) = [e for e in rec.events if isinstance(e, SubRejected)]
+    assert (silent.sub, silent.refusal) == (NOPE, Refusal.SILENT)
+    assert refusal_words(silent) == (
+        "not available: Binance accepted NOPE/USDT but sends no price for it (does Binance list it?) "
+        "(no price for it within 1.5 s of subscribing)"
+    )
+    assert client.invalid == frozenset()  # still subscribed: a listed pair that is slow is not lost
+    assert rec.prices(BTC)  # a listed pair is not affected
 
 
 class _RulesChanged(Binance):
@@ -221,3 +232,27 @@ def test_an_error_refuses_exactly_the_pairs_its_request_carried_and_the_rest_str
     (conn,) = sim.connections
     sent = [r.message for r in sim.received if r.conn_id == conn.conn_id]
     assert sent == [{"method": "SUBSCRIBE", "params": ["btcusdt@ticker"], "id": 3}]  # ETH not re-sent
+
+
+def test_a_failed_connect_after_a_planned_reconnect_starts_a_new_session(run, make_sim, monkeypatch):
+    # Rotate, then the connect fails: the next session must not inherit the first one's start (that
+    # would show prices from before the outage as live).
+    monkeypatch.setattr(Binance, "max_session_s", 0.8)
+    real_start = stream_module.ConnectAttempt.start
+    calls = []
+
+    def start(url, *args, **kwargs):
+        calls.append(url)
+        if len(calls) == 2:  # the connect after the first rotation: nothing listens there
+            url = "ws://127.0.0.1:9/binance/ws"
+        return real_start(url, *args, **kwargs)
+
+    monkeypatch.setattr(stream_module.ConnectAttempt, "start", staticmethod(start))
+    sim = make_sim(rate=50.0, seed=7, venue_heartbeat_s=0.2)
+    _client, rec, _ = run([BTC], sim=sim, backoff=BackoffPolicy(min_s=0.2, max_s=0.5))
+    rec.wait(lambda evs: any(isinstance(e, Status) and e.state is State.RECONNECTING for e in evs), 15.0)
+    cut = len(rec.events)
+    rec.wait(lambda evs: any(isinstance(e, Status) and e.state is State.CONNECTED for e in evs[cut:]), 15.0)
+    first = next(s for s in statuses(rec) if s.state is State.CONNECTED)
+    after = next(e for e in rec.events[cut:] if isinstance(e, Status) and e.state is State.CONNECTED)
+    assert after.at > first.at

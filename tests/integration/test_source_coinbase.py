@@ -17,7 +17,6 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.events import (
     PriceArrived,
     QuotesChanged,
-    Reason,
     State,
     Status,
     SubRejected,
@@ -186,8 +185,12 @@ def test_a_refused_product_does_not_silently_take_the_rest_of_its_request_down(r
     rec.wait(lambda evs: bool(rec.prices(ETH)))
     assert client.invalid == {NOPE}
     assert sim.wait_for(lambda: [set(c.subs) for c in sim.connections] == [{"BTC-USD", "ETH-USD"}])
-    reasons = {e.reason for e in rec.events if isinstance(e, Status)}
-    assert Reason.FORCE_DISCONNECT in reasons  # the one reconnect that repaired it
+    # One planned reconnect repaired it: at once, with no RECONNECTING and BTC's price kept live.
+    assert len([h for h in sim.handshakes if h.path.startswith("/coinbase")]) == 2
+    states = [e.state for e in rec.events if isinstance(e, Status)]
+    assert states == [State.CONNECTING, State.CONNECTED, State.CONNECTED]
+    starts = {e.at for e in rec.events if isinstance(e, Status) and e.state is State.CONNECTED}
+    assert len(starts) == 1
 
 
 def test_a_removed_pair_is_unsubscribed_on_the_live_socket(run):

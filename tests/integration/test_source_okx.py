@@ -115,3 +115,28 @@ def test_the_day_open_and_the_24h_open_both_arrive(start):
     assert quote.last_update is not None
     assert quote.bid is not None
     assert quote.bid <= quote.ask
+
+
+UPGRADE = {
+    "event": "notice",
+    "code": "64008",
+    "msg": "The connection will soon be closed for a service upgrade.",
+}
+
+
+def test_a_service_upgrade_notice_is_a_planned_reconnect_and_never_a_loop(start):
+    _client, rec, sim = start([BTC])
+    rec.wait(lambda evs: bool(rec.prices(BTC)))
+    (first,) = sim.connections
+    sim.send_frame(UPGRADE)
+    # A new socket at once, with no RECONNECTING and the session's start kept: prices stay live.
+    assert sim.wait_for(lambda: [c.conn_id for c in sim.connections] not in ([], [first.conn_id]), 5.0)
+    rec.wait(connected(2))
+    seen = [e for e in rec.events if isinstance(e, Status)]
+    assert [s.state for s in seen] == [State.CONNECTING, State.CONNECTED, State.CONNECTED]
+    assert seen[1].at == seen[2].at
+    # Asked again within seconds: the ordinary reconnect with its backoff, never a loop.
+    sim.send_frame(UPGRADE)
+    rec.wait(lambda evs: any(isinstance(e, Status) and e.state is State.RECONNECTING for e in evs))
+    again = next(e for e in rec.events if isinstance(e, Status) and e.state is State.RECONNECTING)
+    assert again.reason is Reason.FORCE_DISCONNECT

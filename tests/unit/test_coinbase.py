@@ -230,9 +230,8 @@ def test_a_refusal_in_a_request_of_several_products_reconnects_for_the_others():
     dialect, parser = make()
     dialect.subscribe([BTC, BTC_XXX, ETH])
     ev = parser.parse(error_for("BTC-XXX"))
-    assert ev == Batch(
-        (InvalidSub("BTC-XXX", "BTC-XXX is not a valid product", Refusal.NOT_LISTED), ForceDisconnect())
-    )
+    refused = InvalidSub("BTC-XXX", "BTC-XXX is not a valid product", Refusal.NOT_LISTED)
+    assert ev == Batch((refused, ForceDisconnect(planned=True)))
 
 
 def test_a_refusal_of_a_product_sent_alone_costs_nothing_else():

@@ -145,7 +145,7 @@ def test_a_service_upgrade_notice_reconnects_at_once(parser):
         "msg": "The connection will soon be closed for a service upgrade. Please reconnect.",
         "connId": "a4d3ae55",
     }
-    assert parser.parse(orjson.dumps(notice)) == ForceDisconnect()
+    assert parser.parse(orjson.dumps(notice)) == ForceDisconnect(planned=True)
     other = parser.parse(orjson.dumps({**notice, "code": "64009", "msg": "something else"}))
     assert other == ServerError("64009", None, "something else")
 

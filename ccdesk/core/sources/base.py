@@ -73,6 +73,12 @@ class Dialect(abc.ABC):
         keepalive_text: The application-level ping (``ping`` for OKX).
         send_interval_s: At least this long between two messages sent (Binance: 5 per second).
         batch: At most this many pairs in one subscribe or unsubscribe message.
+        first_data_s: A pair the server accepted but sent no price for within this long is shown
+            as not available here (Binance acknowledges any well-formed symbol, listed or not);
+            its price clears that as soon as it comes. None: the server refuses what it lacks.
+
+    A dialect instance serves one client (a parser and the subscribe messages of one connection
+    at a time): ``dialect_for`` makes a new one each time.
     """
 
     info: ClassVar[SourceInfo]
@@ -82,6 +88,7 @@ class Dialect(abc.ABC):
     keepalive_text: ClassVar[str] = ""
     send_interval_s: ClassVar[float] = 0.0
     batch: ClassVar[int] = 100
+    first_data_s: ClassVar[float | None] = None
 
     def headers(self, key: ApiKey | None) -> list[str]:
         """Headers of the upgrade request. A source that needs a key sends it here, never in the URL;

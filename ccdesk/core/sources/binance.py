@@ -234,9 +234,14 @@ class Binance(Dialect):
             covers the handshake (the server's clock starts before ours), NTP slewing the
             monotonic clock (up to 500 ppm, 43 s a day) and a slow reconnect; leaving early costs
             nothing (one reconnect a day either way).
+        first_data_s: 10 s. Binance acknowledges a well-formed symbol it does not list and then
+            sends nothing for it; a listed one has its first ticker within a second or two (the
+            stream updates every 1000 ms). Without this, ``binance:BTC-USD`` (Binance quotes in
+            USDT) would wait forever with no word.
     """
 
     info = INFO
+    first_data_s = 10.0
     batch = 200
     send_interval_s = 0.25
     max_session_s = 23.5 * 3600.0

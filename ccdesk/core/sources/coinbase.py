@@ -271,7 +271,7 @@ class CoinbaseParser:
                     # The rest of that request was ignored with it: a new socket subscribes them
                     # again (the refused ones are not re-sent). A reconnect beats pairs that never
                     # stream while looking like a quiet market.
-                    events.append(ForceDisconnect())
+                    events.append(ForceDisconnect(planned=True))
                 return events[0] if len(events) == 1 else Batch(tuple(events))
         return ServerError(message, None, reason)
 

@@ -220,7 +220,7 @@ class OkxParser:
         if code == _SERVICE_UPGRADE:
             # "The connection will soon be closed for a service upgrade. Please reconnect." (30-60 s
             # ahead): reconnect now rather than lose the socket under a live price.
-            return ForceDisconnect()
+            return ForceDisconnect(planned=True)
         return ServerError(code or "notice", None, words)
 
 

@@ -14,42 +14,29 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
 from ccdesk import __version__
-from ccdesk.core.alert_feed import AlertFeed
-from ccdesk.core.alerts import Alert, MoveRule, RuleError
 from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource
 from ccdesk.core.backoff import BackoffPolicy
-from ccdesk.core.clock import SystemClock
-from ccdesk.core.events import (
-    PriceArrived,
-    QuotesChanged,
-    ServerNotice,
-    State,
-    Status,
-    StreamEvent,
-    SubRejected,
-)
-from ccdesk.core.formatting import format_pct, format_price
-from ccdesk.core.identity import DEFAULT_REST_URL, DEFAULT_STREAM_URL
+from ccdesk.core.identity import DEFAULT_REST_URL
 from ccdesk.core.key_check import KeyStatus
-from ccdesk.core.pairs import Pair, PairError, parse_pair
-from ccdesk.core.quotes import Quote
+from ccdesk.core.pairs import PairError, Source, parse_source
 from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.rest import check_key
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
-from ccdesk.core.stream import StreamClient, StreamConfig
+from ccdesk.core.sources.base import KeyProvider
+from ccdesk.core.stream import StreamConfig
 from ccdesk.core.urls import UrlError, check_url
-from ccdesk.wording import alert_body, alert_title, key_check_words, notice_words, reason_words, status_words
+from ccdesk.wording import key_check_words
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY = 0, 1, 2, 3, 4
+ENV_COINDESK_API_KEY = "CCDESK_COINDESK_API_KEY"
 
 
 class UsageError(Exception):
@@ -75,6 +62,14 @@ def _positive(kind: type[float] | type[int], *, allow_zero: bool = False) -> Cal
     return conv
 
 
+def _source_name(text: str) -> str:
+    try:
+        source: Source = parse_source(text)
+    except PairError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return str(source.value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ccdesk", description="Live crypto prices from the CryptoCompare streamer.")
     parser.add_argument("--version", action="version", version=f"ccdesk {__version__}")
@@ -90,17 +85,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("stream", help="stream prices to stdout until stopped")
+    s = sub.add_parser(
+        "stream",
+        help="stream prices to stdout until stopped",
+        description=(
+            "Stream live prices. A pair is SOURCE:BASE-QUOTE (kraken:BTC-USD, binance:BTC-USDT, "
+            "coindesk:ccix:BTC-USD, composite:BTC-USD) or CryptoCompare's TYPE~MARKET~BASE~QUOTE; a bare "
+            "BTC-USD is the --source's. Each source streams on its own connection. `ccdesk sources` "
+            "lists them."
+        ),
+    )
+    s.add_argument("subs", nargs="+", metavar="PAIR", help="kraken:BTC-USD, BTC-USD, 5~CCCAGG~BTC~USD ...")
     s.add_argument(
-        "subs", nargs="+", metavar="SUB", help="TYPE~MARKET~BASE~QUOTE (e.g. 5~CCCAGG~BTC~USD) or BTC-USD"
+        "--source",
+        type=_source_name,
+        default=None,
+        help="the source of a pair written without one (default: kraken; needs no key)",
     )
     s.add_argument(
         "--demo", action="store_true", help="use the embedded simulator on loopback (no key, no network)"
     )
     s.add_argument(
+        "--url",
+        action="append",
+        dest="urls",
+        metavar="SOURCE=URL",
+        help="a source's endpoint (repeatable; env CCDESK_<SOURCE>_URL, e.g. CCDESK_KRAKEN_URL)",
+    )
+    s.add_argument(
         "--stream-url",
-        default=os.environ.get("CCDESK_STREAM_URL"),
-        help="streamer URL (env CCDESK_STREAM_URL)",
+        default=None,
+        help="CryptoCompare's streamer URL (env CCDESK_STREAM_URL)",
     )
     s.add_argument(
         "--rest-url", default=os.environ.get("CCDESK_REST_URL"), help="min-api base URL (env CCDESK_REST_URL)"
@@ -123,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="alert window (default 300 s)",
     )
+
+    src = sub.add_parser("sources", help="list the price sources: key or not, endpoint, pair spelling")
+    src.add_argument("--format", choices=("text", "json"), default="text")
 
     m = sub.add_parser("sim", help="run the market simulator on loopback")
     m.add_argument("--port", type=_positive(int, allow_zero=True), default=0)
@@ -159,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_stream(args)
         if args.command == "sim":
             return _cmd_sim(args)
+        if args.command == "sources":
+            return _cmd_sources(args)
         if args.command == "key":
             return _cmd_key(args)
         return _cmd_app(args)
@@ -214,16 +234,6 @@ def _cmd_app(args: argparse.Namespace) -> int:
 # --- stream -------------------------------------------------------------------------------------
 
 
-def _parse_subs(texts: Sequence[str]) -> list[Pair]:
-    subs: list[Pair] = []
-    for text in texts:
-        try:
-            subs.append(parse_pair(text))
-        except PairError as exc:
-            raise UsageError(str(exc)) from None
-    return subs
-
-
 def _check_url(url: str, what: str, schemes: tuple[str, ...]) -> str:
     try:
         return check_url(url, what=what, schemes=schemes, sends_key=True)
@@ -253,238 +263,45 @@ class _Exit(Exception):
         self.code = code
 
 
-class _Printer:
-    """Turns stream events into lines (text or jsonl). Runs on the stream thread."""
-
-    def __init__(self, out: IO[str], fmt: str, quiet: bool) -> None:
-        self._out = out
-        self._jsonl = fmt == "jsonl"
-        self._quiet = quiet
-
-    def _json(self, obj: dict[str, Any]) -> None:
-        self._out.write(orjson.dumps(obj).decode() + "\n")
-        self._out.flush()
-
-    def quote(self, q: Quote) -> None:
-        if self._quiet:
-            return
-        if self._jsonl:
-            self._json(
-                {
-                    "kind": "quote",
-                    "sub": str(q.sub),
-                    "market": q.sub.market,
-                    "base": q.sub.base,
-                    "quote": q.sub.quote,
-                    "price": q.price,
-                    "change_24h": q.change_24h,
-                    "change_pct_24h": q.change_pct_24h,
-                    "open_24h": q.open_24h,
-                    "high_24h": q.high_24h,
-                    "low_24h": q.low_24h,
-                    "volume_24h": q.volume_24h,
-                    "last_market": q.last_market,
-                    "last_update": q.last_update,
-                    # The direction of the last price change (decoded from FLAGS bits 1/2/4, or
-                    # from consecutive trades), not the FLAGS bitmask itself.
-                    "direction": None if q.direction is None else q.direction.value,
-                    **({"quantity": q.last_quantity, "side": q.last_side.value} if q.last_side else {}),
-                }
-            )
-        else:
-            price = "—" if q.price is None else format_price(q.price)
-            if q.last_side is not None:  # a trade: no 24 h open on this channel; show the trade itself
-                qty = "" if q.last_quantity is None else f"{q.last_quantity:g}"
-                tail = f"{q.last_side.value:>4} {qty}"
-            else:
-                tail = f"{format_pct(q.change_pct_24h):>8} 24h"
-            self._out.write(f"{q.sub.label:<24} {price:>14}  {tail}\n")
-            self._out.flush()
-
-    def status(self, s: Status) -> None:
-        if self._jsonl:
-            self._json(
-                {
-                    "kind": "status",
-                    "state": s.state.value,
-                    "detail": reason_words(s),
-                    "reason": s.reason.value,
-                    "retry_in_s": None if s.retry_in_s is None else round(s.retry_in_s, 3),
-                }
-            )
-        else:
-            print(f"ccdesk: {status_words(s)}", file=sys.stderr, flush=True)
-
-    def sub_error(self, e: SubRejected) -> None:
-        if self._jsonl:
-            self._json({"kind": "sub_error", "sub": str(e.sub), "reason": e.reason, "info": e.info})
-        else:
-            print(
-                f"ccdesk: {e.sub} rejected by the server ({e.reason}): {e.info or ''}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def notice(self, n: ServerNotice) -> None:
-        if self._jsonl:
-            self._json(
-                {
-                    "kind": "notice",
-                    "notice": n.kind.value,
-                    "message": n.message,
-                    "limit": n.limit,
-                    "info": n.info,
-                    "detail": notice_words(n),
-                }
-            )
-        else:
-            print(f"ccdesk: {notice_words(n)}", file=sys.stderr, flush=True)
-
-    def alert(self, a: Alert) -> None:
-        direction = a.direction.value
-        if self._jsonl:
-            self._json(
-                {
-                    "kind": "alert",
-                    "sub": str(a.sub),
-                    "direction": direction,
-                    "change_pct": a.change_pct,
-                    "from_price": a.from_price,
-                    "to_price": a.to_price,
-                    "window_s": a.window_s,
-                }
-            )
-        else:
-            self._out.write(f"ALERT {alert_title(a)}: {alert_body(a)}\n")
-            self._out.flush()
-
-
 def _cmd_stream(args: argparse.Namespace) -> int:
-    subs = _parse_subs(args.subs)
-    if args.reconnect_max_s < args.reconnect_min_s:
-        raise UsageError("--reconnect-max-s must be >= --reconnect-min-s")
-    feed: AlertFeed | None = None
-    if args.alert_pct is not None:
-        try:
-            feed = AlertFeed([MoveRule(pct=args.alert_pct, window_s=args.alert_window)], SystemClock())
-        except RuleError as exc:
-            raise UsageError(str(exc)) from None
+    from ccdesk import cli_stream
 
-    sim = None
+    def install(done: threading.Event) -> Callable[[], None]:
+        previous = _install_signal_handlers(done)
+        return lambda: _restore_signal_handlers(previous)
+
     try:
-        if args.demo:
-            from ccdesk.sim import start_demo
-
-            sim = start_demo()
-            url = sim.stream_url
-            key = ApiKey(sim.key)
-        else:
-            url = _check_url(args.stream_url or DEFAULT_STREAM_URL, "--stream-url", ("ws", "wss"))
-            if args.rest_url:
-                _check_url(args.rest_url, "--rest-url", ("http", "https"))
-            key = _resolve_stream_key()
-        return _run_stream(args, subs, url, key, feed)
-    except _Exit as e:
-        return e.code
-    finally:
-        if sim is not None:
-            sim.stop()
-
-
-def _run_stream(
-    args: argparse.Namespace, subs: list[Pair], url: str, key: ApiKey, feed: AlertFeed | None
-) -> int:
-    # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
-    install_redaction(logging.getLogger(), lambda: (key.reveal(),))
-    printer = _Printer(sys.stdout, args.format, args.quiet)
-    config = StreamConfig(
-        url=url,
-        backoff=BackoffPolicy(min_s=args.reconnect_min_s, max_s=args.reconnect_max_s),
-        silence_timeout_s=args.silence_timeout_s,
-        # Every change, uncoalesced, for the printed lines; --quiet prints none and skips the snapshots.
-        coalesce_s=None if args.quiet else 0.0,
-    )
-    done = threading.Event()
-    outcome: dict[str, Any] = {"updates": 0, "state": None, "error": None}
-    count = args.count
-    printed: dict[Pair, float | None] = {}
-    finish_after_print = False
-    client: StreamClient
-
-    def finish() -> None:
-        done.set()
-        client.stop()
-
-    def on_event(ev: StreamEvent) -> None:
-        nonlocal finish_after_print
-        try:
-            if feed is not None:
-                for alert in feed.on_event(ev):
-                    printer.alert(alert)
-            t = type(ev)
-            if t is PriceArrived:
-                assert isinstance(ev, PriceArrived)
-                if ev.changed:
-                    outcome["updates"] += 1
-                    if count is not None and outcome["updates"] >= count:
-                        # The quote that reached the count is printed by the QuotesChanged that
-                        # follows this frame at once (coalesce_s=0); without lines, stop now.
-                        finish_after_print = True
-                        if args.quiet:
-                            finish()
-            elif t is QuotesChanged:
-                assert isinstance(ev, QuotesChanged)
-                for q in ev.quotes:
-                    if q.price is not None and printed.get(q.sub) != q.price:
-                        printed[q.sub] = q.price
-                        printer.quote(q)
-                if finish_after_print:
-                    finish()
-            elif isinstance(ev, Status):
-                printer.status(ev)
-            elif isinstance(ev, SubRejected):
-                printer.sub_error(ev)
-            elif isinstance(ev, ServerNotice):
-                printer.notice(ev)
-        except BrokenPipeError:
-            outcome["error"] = "pipe"
-            finish()
-
-    client = StreamClient(key, subs, on_event, config)
-
-    def runner() -> None:
-        try:
-            outcome["state"] = client.run()
-        except Exception as exc:
-            log.debug("stream thread failed", exc_info=True)
-            outcome["error"] = redact(f"{type(exc).__name__}: {exc}")
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=runner, name="ccdesk-stream", daemon=True)
-    previous = _install_signal_handlers(done)
-    try:
-        thread.start()
-        deadline = None if args.duration is None else time.monotonic() + args.duration
-        while not done.is_set():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                break
-            done.wait(0.5 if remaining is None else min(0.5, remaining))
-    finally:
-        client.stop()
-        thread.join(2.0)
-        _restore_signal_handlers(previous)
-    if outcome["error"] == "pipe":
+        code = cli_stream.run_stream(args, _key_for_source, install)
+    except cli_stream.UsageError as exc:
+        raise UsageError(str(exc)) from None
+    if code < 0:  # the reader went away: not an error
         _quiet_stdout()
         return EXIT_OK
-    if outcome["error"]:
-        _err(f"the stream failed: {outcome['error']}")
-        return EXIT_ERROR
-    if outcome["state"] is State.AUTH_FAILED:
-        _err("the API key was rejected by the server; check it with `ccdesk key verify`")
-        return EXIT_KEY_REJECTED
-    return EXIT_OK
+    return code
+
+
+def _key_for_source(source: Source) -> ApiKey | None:
+    """The key a source needs: its provider's environment variable, else the keyring; None if
+    there is none (the source is left out and the others stream)."""
+    from ccdesk.cli_stream import NoKey
+    from ccdesk.core.sources import source_info
+
+    provider = source_info(source).key
+    env = os.environ
+    if provider is KeyProvider.COINDESK:
+        text = env.get(ENV_COINDESK_API_KEY, "")
+        if text.strip():
+            try:
+                return ApiKey(text)
+            except InvalidApiKey as exc:
+                raise UsageError(f"{ENV_COINDESK_API_KEY}: {exc}") from None
+    try:
+        resolved = resolve_key(env, SecretStore())
+    except InvalidApiKey as exc:
+        raise UsageError(str(exc)) from None
+    except SecretsError as exc:
+        raise NoKey(str(exc)) from None
+    return None if resolved is None else resolved.key
 
 
 def _install_signal_handlers(done: threading.Event) -> dict[int, Any]:
@@ -499,6 +316,58 @@ def _install_signal_handlers(done: threading.Event) -> dict[int, Any]:
 def _restore_signal_handlers(previous: dict[int, Any]) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from ccdesk.core.endpoints import env_url_name
+    from ccdesk.core.sources import source_info
+
+    rows = []
+    for source in Source:
+        if source is Source.COMPOSITE:
+            rows.append(
+                {
+                    "name": source.value,
+                    "title": "Composite",
+                    "key": None,
+                    "url": None,
+                    "env": None,
+                    "spelling": "composite:BTC-USD: the same pair on Kraken, Coinbase, Binance and OKX",
+                    "change_24h": "the median of the venues' rolling 24 h changes",
+                    "limits": "the median of the venues' prices at most 10 s old; USD and USDT never mixed",
+                }
+            )
+            continue
+        info = source_info(source)
+        rows.append(
+            {
+                "name": source.value,
+                "title": info.title,
+                "key": None if info.key is None else info.key.value,
+                "url": info.default_url,
+                "env": env_url_name(source),
+                "spelling": info.spelling,
+                "change_24h": info.change_24h,
+                "limits": info.limits,
+            }
+        )
+    if args.format == "json":
+        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode(), flush=True)
+        return EXIT_OK
+    for row in rows:
+        provider = {"cryptocompare": "CryptoCompare", "coindesk": "CoinDesk Data"}.get(str(row["key"]))
+        key = "no key needed" if row["key"] is None else f"needs a paid {provider} API key"
+        print(f"{row['name']}: {row['title']}, {key}")
+        if row["url"]:
+            print(f"  endpoint:  {row['url']}  (override: --url {row['name']}=URL or {row['env']})")
+        print(f"  pairs:     {row['spelling']}")
+        print(f"  24 h:      {row['change_24h']}")
+        print(f"  limits:    {row['limits']}")
+    print("A pair without a source (BTC-USD) is kraken's unless --source says otherwise.")
+    return EXIT_OK
 
 
 # --- sim ----------------------------------------------------------------------------------------

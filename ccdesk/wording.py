@@ -60,7 +60,7 @@ _REASONS = {
     Reason.ROTATED: "a planned reconnect",
     Reason.SERVER_BACK_OFF: "the server asked us to back off for a while",
     Reason.INSECURE_URL: "the endpoint is not encrypted (ws://), so the API key is not sent there",
-    Reason.NO_KEY: "no API key (add yours in Settings)",
+    Reason.NO_KEY: "no API key",
     Reason.WAITING_FOR_KEY: "reading the API key",
 }
 

@@ -727,7 +727,9 @@ class StreamClient:
     def _on_welcome(self, welcomed_at: list[float]) -> None:
         now = self._clock.monotonic()
         if welcomed_at:
-            log.warning("second welcome on one socket; ignored")
+            if self._dialect.welcome_gate:
+                log.warning("second welcome on one socket; ignored")
+            # else: a greeting after the subscribe went out at once (Kraken's status): nothing to do
             return
         welcomed_at.append(now)
         self._welcomed = True

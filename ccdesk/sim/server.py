@@ -901,8 +901,9 @@ def run(
     seed: int,
     out: TextIO = sys.stdout,
 ) -> None:
-    """``ccdesk sim``: serve until SIGINT/SIGTERM. Prints exactly two lines, ``stream: URL`` and
-    ``rest: URL``. ``keys`` None or empty accepts any non-empty key."""
+    """``ccdesk sim``: serve until SIGINT/SIGTERM. Prints one ``SOURCE: URL`` line per source it
+    speaks (``cryptocompare: ws://127.0.0.1:PORT/v2``, ``kraken: ...``), then ``rest: URL``, and
+    nothing else. ``keys`` None or empty accepts any non-empty key."""
     server = SimServer(port=port, keys=keys or None, rate=rate, seed=seed).start()
     previous: Any = None
     on_main = threading.current_thread() is threading.main_thread()
@@ -913,7 +914,8 @@ def run(
     try:
         if on_main:
             previous = signal.signal(signal.SIGTERM, _on_term)
-        print(f"stream: {server.stream_url}", file=out)
+        for source, url in server.urls().items():
+            print(f"{source.value}: {url}", file=out)
         print(f"rest: {server.rest_url}", file=out)
         out.flush()
         forever = threading.Event()

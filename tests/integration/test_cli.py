@@ -16,6 +16,7 @@ GOOD = "good-key-0123456789abcdef"
 BAD = "bad-key-0123456789abcdefg"
 QUOTE_KEYS = {
     "kind",
+    "source",
     "sub",
     "market",
     "base",
@@ -70,6 +71,7 @@ def test_demo_jsonl_quotes(tmp_path):
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert lines[0] == {
         "kind": "status",
+        "source": "demo:cryptocompare",  # simulated prices say so
         "state": "connecting",
         "detail": "starting",
         "reason": "starting",
@@ -86,24 +88,25 @@ def test_demo_jsonl_quotes(tmp_path):
             assert math.isclose(q["change_pct_24h"], (q["price"] - q["open_24h"]) / q["open_24h"] * 100)
             assert math.isclose(q["change_24h"], q["price"] - q["open_24h"])
     assert {q["sub"] for q in quotes} == {"5~CCCAGG~BTC~USD", "2~Coinbase~ETH~USD"}
+    assert {q["source"] for q in quotes} == {"demo:cryptocompare"}
     assert lines[-1]["kind"] == "status"
     assert lines[-1]["state"] == "stopped"
 
 
 def test_text_format_line():
-    r = ccdesk("stream", "--demo", "--count", "3", "BTC-USD")
+    r = ccdesk("stream", "--demo", "--count", "3", "5~CCCAGG~BTC~USD")
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 3
     for line in r.stdout.splitlines():
-        assert re.fullmatch(
-            r"BTC/USD\s+[\d,]+\.\d{2}\s+[+-]\d+\.\d{2}% 24h|BTC/USD\s+[\d,]+\.\d{2}\s+0\.00% 24h", line
-        ), line
+        assert re.fullmatch(r"BTC/USD \(demo\)\s+[\d,]+\.\d{2}\s+([+-]\d+\.\d{2}|0\.00)% 24h", line), line
     assert "connected" in r.stderr
 
 
 def test_count_is_exact_even_when_frames_arrive_in_bursts():
     # Subscribing to trades replays the last trades in one burst: --count must still be exact.
-    r = ccdesk("stream", "--demo", "--count", "4", "--format", "jsonl", "BTC-USD", "0~Binance~BTC~USDT")
+    r = ccdesk(
+        "stream", "--demo", "--count", "4", "--format", "jsonl", "5~CCCAGG~BTC~USD", "0~Binance~BTC~USDT"
+    )
     assert r.returncode == 0, r.stderr
     quotes = [json.loads(x) for x in r.stdout.splitlines() if '"quote"' in x]
     assert len(quotes) == 4
@@ -114,7 +117,9 @@ def test_count_is_exact_even_when_frames_arrive_in_bursts():
 
 
 def test_invalid_sub_is_reported_and_others_stream():
-    r = ccdesk("stream", "--demo", "--count", "3", "--format", "jsonl", "BTC-USD", "5~CCCAGG~FOO~USD")
+    r = ccdesk(
+        "stream", "--demo", "--count", "3", "--format", "jsonl", "5~CCCAGG~BTC~USD", "5~CCCAGG~FOO~USD"
+    )
     assert r.returncode == 0
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     errors = [x for x in lines if x["kind"] == "sub_error"]
@@ -138,13 +143,22 @@ def test_alerts_are_printed_as_jsonl():
         "0.001",
         "--alert-window",
         "60",
-        "BTC-USD",
+        "5~CCCAGG~BTC~USD",
     )
     assert r.returncode == 0, r.stderr
     alerts = [json.loads(x) for x in r.stdout.splitlines() if '"alert"' in x]
     assert alerts
     a = alerts[0]
-    assert set(a) == {"kind", "sub", "direction", "change_pct", "from_price", "to_price", "window_s"}
+    assert set(a) == {
+        "kind",
+        "source",
+        "sub",
+        "direction",
+        "change_pct",
+        "from_price",
+        "to_price",
+        "window_s",
+    }
     assert a["direction"] in ("up", "down")
     assert a["window_s"] == 60
     assert math.isclose(a["change_pct"], (a["to_price"] - a["from_price"]) / a["from_price"] * 100)
@@ -155,18 +169,21 @@ def test_alerts_are_printed_as_jsonl():
     ("args", "words"),
     [
         (["stream", "BTCUSD"], "is not a pair"),
-        (["stream", "--count", "0", "BTC-USD"], "must be > 0"),
-        (["stream", "--format", "xml", "BTC-USD"], "invalid choice"),
-        (["stream", "--stream-url", "http://example.org/v2", "BTC-USD"], "must be a ws:// or wss:// URL"),
+        (["stream", "--count", "0", "5~CCCAGG~BTC~USD"], "must be > 0"),
+        (["stream", "--format", "xml", "5~CCCAGG~BTC~USD"], "invalid choice"),
         (
-            ["stream", "--stream-url", "ws://example.org/v2", "BTC-USD"],
+            ["stream", "--stream-url", "http://example.org/v2", "5~CCCAGG~BTC~USD"],
+            "must be a ws:// or wss:// URL",
+        ),
+        (
+            ["stream", "--stream-url", "ws://example.org/v2", "5~CCCAGG~BTC~USD"],
             "refusing to send the API key unencrypted",
         ),
         (
-            ["stream", "--stream-url", "wss://x.invalid/v2?api_key=SECRET123", "BTC-USD"],
+            ["stream", "--stream-url", "wss://x.invalid/v2?api_key=SECRET123", "5~CCCAGG~BTC~USD"],
             "must not contain the API key",
         ),
-        (["stream", "--reconnect-min-s", "10", "--reconnect-max-s", "5", "BTC-USD"], "must be >="),
+        (["stream", "--reconnect-min-s", "10", "--reconnect-max-s", "5", "5~CCCAGG~BTC~USD"], "must be >="),
         (["stream"], "required"),
         (["nonsense"], "invalid choice"),
     ],
@@ -180,7 +197,7 @@ def test_usage_errors_exit_2_in_plain_words(args, words):
 
 
 def test_no_key_and_no_keyring_exits_4_with_advice():
-    r = ccdesk("stream", "BTC-USD")
+    r = ccdesk("stream", "5~CCCAGG~BTC~USD")
     assert r.returncode == 4
     assert "no secure keyring" in r.stderr
     assert "CCDESK_API_KEY" in r.stderr
@@ -191,7 +208,7 @@ def test_no_key_and_no_keyring_exits_4_with_advice():
 
 def test_rejected_key_exits_3_without_retrying(sim):
     before = len(sim.handshakes)
-    r = ccdesk("stream", "--stream-url", sim.stream_url, "BTC-USD", CCDESK_API_KEY=BAD)
+    r = ccdesk("stream", "--stream-url", sim.stream_url, "5~CCCAGG~BTC~USD", CCDESK_API_KEY=BAD)
     assert r.returncode == 3
     assert "rejected" in r.stderr
     assert "ccdesk key verify" in r.stderr
@@ -207,7 +224,7 @@ def test_env_urls_and_key_are_used_and_the_key_never_printed(sim):
         "3",
         "--format",
         "jsonl",
-        "BTC-USD",
+        "5~CCCAGG~BTC~USD",
         CCDESK_API_KEY=GOOD,
         CCDESK_STREAM_URL=sim.stream_url,
     )
@@ -219,7 +236,7 @@ def test_env_urls_and_key_are_used_and_the_key_never_printed(sim):
 
 def test_sigterm_exits_0_and_closes_the_socket(sim):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ccdesk", "stream", "--format", "jsonl", "BTC-USD"],
+        [sys.executable, "-m", "ccdesk", "stream", "--format", "jsonl", "5~CCCAGG~BTC~USD"],
         env=env(CCDESK_API_KEY=GOOD, CCDESK_STREAM_URL=sim.stream_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -246,7 +263,7 @@ def test_duration_ends_the_stream(sim):
         "--quiet",
         "--duration",
         "1",
-        "BTC-USD",
+        "5~CCCAGG~BTC~USD",
         CCDESK_API_KEY=GOOD,
         CCDESK_STREAM_URL=sim.stream_url,
     )
@@ -262,13 +279,26 @@ def test_sim_command_prints_its_urls_and_serves_a_client():
         text=True,
     )
     try:
-        stream_line = proc.stdout.readline().strip()
-        rest_line = proc.stdout.readline().strip()
-        assert re.fullmatch(r"stream: ws://127\.0\.0\.1:\d+/v2", stream_line), stream_line
-        assert re.fullmatch(r"rest: http://127\.0\.0\.1:\d+", rest_line), rest_line
-        url, rest = stream_line.split(": ", 1)[1], rest_line.split(": ", 1)[1]
+        lines = [proc.stdout.readline().strip() for _ in range(7)]
+        urls = dict(line.split(": ", 1) for line in lines)
+        # One line per source, the same seeded market in every dialect, then the REST base.
+        assert list(urls) == ["cryptocompare", "kraken", "coinbase", "binance", "okx", "coindesk", "rest"]
+        assert re.fullmatch(r"ws://127\.0\.0\.1:\d+/v2", urls["cryptocompare"]), lines
+        assert re.fullmatch(r"ws://127\.0\.0\.1:\d+/kraken/v2", urls["kraken"]), lines
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", urls["rest"]), lines
+        url, rest = urls["cryptocompare"], urls["rest"]
+        k = ccdesk("stream", "--count", "2", "--url", f"kraken={urls['kraken']}", "BTC-USD")
+        assert k.returncode == 0, k.stderr
         r = ccdesk(
-            "stream", "--count", "2", "--format", "jsonl", "--stream-url", url, "ETH-USD", CCDESK_API_KEY=GOOD
+            "stream",
+            "--count",
+            "2",
+            "--format",
+            "jsonl",
+            "--stream-url",
+            url,
+            "5~CCCAGG~ETH~USD",
+            CCDESK_API_KEY=GOOD,
         )
         assert r.returncode == 0, r.stderr
         v = ccdesk("key", "verify", "--rest-url", rest, CCDESK_API_KEY=GOOD)
@@ -318,3 +348,113 @@ def test_key_set_with_a_rejected_key_stores_nothing(sim):
     assert r.returncode == 3
     assert "not saved" in r.stderr
     no_key_anywhere(r, BAD)
+
+
+# --- several sources -------------------------------------------------------------------------------
+
+
+def test_a_bare_pair_is_the_default_keyless_source_and_needs_no_key(sim):
+    # No key anywhere (and no keyring): Kraken, the default source, streams all the same.
+    r = ccdesk("stream", "--count", "3", "--format", "jsonl", "BTC-USD", CCDESK_KRAKEN_URL=sim.url("kraken"))
+    assert r.returncode == 0, r.stderr
+    quotes = [json.loads(x) for x in r.stdout.splitlines() if '"quote"' in x]
+    assert [(q["source"], q["sub"]) for q in quotes] == [("kraken", "kraken:BTC-USD")] * 3
+    assert all(h.header("authorization") is None for h in sim.handshakes)
+
+
+def test_each_source_streams_on_its_own_and_a_composite_shows_its_venues(sim):
+    r = ccdesk(
+        "stream",
+        "--count",
+        "20",
+        "--format",
+        "jsonl",
+        "--source",
+        "coinbase",
+        "--url",
+        f"kraken={sim.url('kraken')}",
+        "--url",
+        f"coinbase={sim.url('coinbase')}",
+        "--url",
+        f"okx={sim.url('okx')}",
+        "--url",
+        f"binance={sim.url('binance')}",
+        "ETH-USD",  # --source coinbase
+        "okx:btc-usdt",
+        "composite:BTC-USD",
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    quotes = [x for x in lines if x["kind"] == "quote"]
+    assert {(q["source"], q["sub"]) for q in quotes} >= {
+        ("coinbase", "coinbase:ETH-USD"),
+        ("okx", "okx:BTC-USDT"),
+        ("composite", "composite:BTC-USD"),
+    }
+    # A composite's venues are listed; BTC-USD (USD) is never mixed with OKX's or Binance's USDT.
+    composite = [q for q in quotes if q["source"] == "composite"]
+    assert all(set(q["venues"]) <= {"kraken", "coinbase"} and q["venues"] for q in composite)
+    # Pairs streamed only for the composite are not printed as the user's.
+    assert "kraken:BTC-USD" not in {q["sub"] for q in quotes}
+    connected = {x["source"] for x in lines if x["kind"] == "status" and x["state"] == "connected"}
+    assert connected >= {"kraken", "coinbase", "okx"}
+
+
+def test_a_source_without_its_key_is_left_out_and_the_others_stream(sim):
+    r = ccdesk(
+        "stream",
+        "--count",
+        "3",
+        "--format",
+        "jsonl",
+        "kraken:BTC-USD",
+        "5~CCCAGG~BTC~USD",
+        CCDESK_KRAKEN_URL=sim.url("kraken"),
+        CCDESK_STREAM_URL=sim.stream_url,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "no API key for CryptoCompare" in r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert {"kind": "status", "source": "cryptocompare", "state": "stopped", "detail": "no API key",
+            "reason": "no_key", "retry_in_s": None} in lines  # fmt: skip
+    assert [q["sub"] for q in lines if q["kind"] == "quote"] == ["kraken:BTC-USD"] * 3
+    # Every source needing a key and none there: exit 4, as before.
+    r = ccdesk("stream", "coindesk:BTC-USD", "5~CCCAGG~BTC~USD")
+    assert r.returncode == 4
+    assert "no API key for CoinDesk and CryptoCompare" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["stream", "nasdaq:BTC-USD"], "'nasdaq' is not a source; the sources are kraken, coinbase"),
+        (["stream", "--source", "nasdaq", "BTC-USD"], "'nasdaq' is not a source"),
+        (["stream", "--url", "nasdaq=ws://127.0.0.1:1/", "BTC-USD"], "'nasdaq' is not a source"),
+        (["stream", "--url", "kraken", "BTC-USD"], "write SOURCE=URL"),
+        (["stream", "kraken:BTC"], "expected kraken:BASE-QUOTE"),
+        (["stream", "coindesk:nope:BTC-USD"], "is not a CoinDesk index; use cadli, ccix, ccixbe"),
+    ],
+)
+def test_bad_sources_and_pairs_say_which_part_is_wrong(args, words):
+    r = ccdesk(*args)
+    assert r.returncode == 2, r.stderr
+    assert words in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_sources_lists_every_source():
+    r = ccdesk("sources", "--format", "json")
+    assert r.returncode == 0
+    rows = json.loads(r.stdout)
+    assert [row["name"] for row in rows] == [
+        "kraken", "coinbase", "binance", "okx", "coindesk", "cryptocompare", "composite"
+    ]  # fmt: skip
+    keyed = {row["name"]: row["key"] for row in rows}
+    assert keyed == {
+        "kraken": None, "coinbase": None, "binance": None, "okx": None,
+        "coindesk": "coindesk", "cryptocompare": "cryptocompare", "composite": None,
+    }  # fmt: skip
+    assert all(row["change_24h"] for row in rows)
+    text = ccdesk("sources").stdout
+    assert "kraken: Kraken, no key needed" in text
+    assert "coindesk: CoinDesk, needs a paid CoinDesk Data API key" in text

@@ -33,7 +33,7 @@ def test_the_worst_state_leads_and_a_composite_follows_its_best_venue():
 
 def test_the_line_names_each_source():
     c = Connections({Source.KRAKEN: LIVE, Source.COINDESK: NO_KEY})
-    assert connections_text(c) == "Kraken live · CoinDesk: no API key (add yours in Settings)"
+    assert connections_text(c) == "Kraken live · CoinDesk: no API key"
     assert connections_text(c, demo=True).startswith("Demo: simulated prices · Kraken live")
     # One source that is not live: its state in full, with the countdown at ``now``.
     one = Connections({Source.COINBASE: LOST})

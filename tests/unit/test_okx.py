@@ -310,7 +310,7 @@ def test_keyless_subscribes_at_once_and_keeps_the_socket_alive_with_text_pings()
     assert dialect.keepalive_text == "ping"
     assert dialect.keepalive_s is not None
     assert dialect.keepalive_s < 30.0  # OKX closes a socket idle for 30 s
-    assert dialect.info.default_url == "wss://ws.okx.com:8443/ws/v5/public"
+    assert dialect.info.default_url == "wss://ws.okx.com/ws/v5/public"
 
 
 # --- property-based fuzzing ----------------------------------------------------------------------

@@ -45,7 +45,10 @@ INFO: Final = SourceInfo(
     source=Source.OKX,
     title="OKX",
     key=None,
-    default_url="wss://ws.okx.com:8443/ws/v5/public",
+    # Port 443, not the 8443 of OKX's older docs: a public report (siebly.hashnode.dev, 2026-11)
+    # says OKX stopped accepting WebSocket connections on 8443 on 2026-10-31; 443 is what it
+    # points to. Not checked against OKX from here (no network): CCDESK_OKX_URL overrides it.
+    default_url="wss://ws.okx.com/ws/v5/public",
     spelling="BTC-USDT (OKX's instId; its spot pairs quote in USDT or USDC, rarely in USD)",
     change_24h="rolling 24 h, computed from open24h (sodUtc0, the UTC day's open, is the day's open)",
     limits=(

@@ -72,6 +72,7 @@ class App:
             return 0
 
         self.store = QtSettingsStore()
+        self.first_run = not self.store.path.exists()
         self.settings, problems = self.store.load()  # each problem is logged there
         self.window = build_window(self.settings)
         # The file's own problems (unreadable, bad lines) and the values that fell back to their
@@ -143,18 +144,23 @@ class App:
         self.controller.welcome_needed.connect(self._show_welcome)
         self.single.activation_requested.connect(self.controller.show_window)
         self.controller.start(show_window=not self.background)
+        if self.first_run and not self.demo and not self.settings.demo:
+            # A fresh install: the prices are live already; say from where, and the alternatives.
+            self.controller.remember_settings()  # the next start is not a first run
+            self._show_welcome(first_run=True)
 
-    def _show_welcome(self) -> None:
-        from dataclasses import replace
-
+    def _show_welcome(self, first_run: bool = False) -> None:
         from ccdesk.qt.welcome_dialog import WelcomeDialog
 
-        self.welcome = WelcomeDialog(self.window)
-        self.welcome.demo_chosen.connect(
-            lambda: self.controller.apply_settings(replace(self.controller.settings, demo=True))
-        )
+        if self.welcome is not None and self.welcome.isVisible():
+            return
+        needs_key = () if first_run else tuple(self.controller.sources_needing_a_key())
+        self.welcome = WelcomeDialog(self.window, needs_key)
+        self.welcome.keyless_chosen.connect(self.controller.use_keyless)
+        self.welcome.demo_chosen.connect(self.controller.start_demo)
         self.welcome.key_chosen.connect(self.controller.open_settings)
-        self.welcome.open()
+        if self.window.isVisible():
+            self.welcome.open()
 
 
 def run_app(*, demo: bool = False, background: bool = False) -> int:

@@ -129,6 +129,9 @@ def build_desktop(
     )
     # What the user asks for, from the window's menu and the tray's: the controller's commands.
     window.settings_requested.connect(controller.open_settings)
+    window.keyless_requested.connect(controller.use_keyless)
+    window.demo_requested.connect(controller.start_demo)
+    window.leave_demo_requested.connect(controller.leave_demo)
     window.always_on_top_changed.connect(controller.set_always_on_top)
     window.quit_requested.connect(controller.quit)
     tray.toggle_window_requested.connect(controller.toggle_window)

@@ -104,24 +104,74 @@ def state_title(state: State) -> str:
 
 
 def alert_title(alert: Alert) -> str:
-    """``BTC/USD up 1.3 % in 5 min`` or ``BTC/USD above 95,000.00``."""
+    """``BTC/USD up 1.3 % in 5 min`` or ``BTC/USD above 95,000.00``; ``Demo: ...`` on simulated prices."""
+    demo = "Demo: " if alert.simulated else ""
     if isinstance(alert.rule, LevelRule):
         side = "above" if alert.rule.above else "below"
-        return f"{alert.sub.label} {side} {format_price(alert.rule.level)}"
+        return f"{demo}{alert.sub.label} {side} {format_price(alert.rule.level)}"
     move = f"{abs(alert.change_pct):.1f} %"
     # How long the move really took says more than the rule's window (a 2 % drop in 15 s is news).
     took = alert.elapsed_s if alert.elapsed_s > 0 else alert.window_s
-    return f"{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
+    return f"{demo}{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
 
 
 def alert_body(alert: Alert) -> str:
-    """``91,000.00 → 92,183.00 (+1.30 %)``."""
-    return f"{format_price(alert.from_price)} → {format_price(alert.to_price)} ({alert.change_pct:+.2f} %)"
+    """``91,000.00 → 92,183.00 (+1.30 %)``, and ``simulated prices`` in the demo."""
+    text = f"{format_price(alert.from_price)} → {format_price(alert.to_price)} ({alert.change_pct:+.2f} %)"
+    return f"{text} · simulated prices" if alert.simulated else text
 
 
 # --- the window -----------------------------------------------------------------------------------
 
 NO_TRAY_TEXT = "No system tray was found: ccdesk runs in this window only."
+
+# --- the welcome and the empty window: the same three choices ------------------------------------
+
+KEYLESS_BUTTON_TEXT = "Watch without a key"
+KEY_BUTTON_TEXT = "Use my CoinDesk / CryptoCompare key…"
+DEMO_BUTTON_TEXT = "Try the demo (simulated)"
+
+WELCOME_FIRST_RUN_TEXT = (
+    "The prices in the window are <b>live now</b>, from <b>Kraken</b>'s public feed: no key, no "
+    "sign-up. In Settings → Watchlist add pairs from Kraken, Coinbase, Binance or OKX, or a "
+    "<i>composite</i> of them (the median of their prices, so one venue's glitch moves nothing)."
+    "<br><br>Have a paid <b>CoinDesk Data</b> or <b>CryptoCompare</b> key? Use it for their index "
+    "prices. Or look around with the demo: simulated prices, labelled as such, no network needed."
+)
+
+
+def _names(titles: Sequence[str]) -> str:
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+
+
+def welcome_key_needed_text(titles: Sequence[str]) -> str:
+    """The welcome when the watchlist needs a key that is not there (``titles``: its sources)."""
+    return (
+        f"Some of your pairs come from <b>{_names(titles)}</b>, which need{'s' if len(titles) == 1 else ''} "
+        "a paid API key, and none is set (CryptoCompare ended its free tier on 21 May 2026)."
+        "<br><br>Watch the same coins from keyless sources instead (an index becomes the composite "
+        "of Kraken, Coinbase, Binance and OKX), use your key, or try the demo."
+    )
+
+
+EMPTY_WATCHLIST_TEXT = (
+    "No pairs to watch.\nWatch BTC, ETH, SOL, XRP and DOGE from Kraken without a key, use your key, "
+    "or try the demo."
+)
+
+
+def empty_needs_key_text(titles: Sequence[str]) -> str:
+    """The empty window when every pair needs a key that is not there."""
+    return (
+        f"Your pairs come from {_names(titles)}, which need a paid API key, and none is set.\n"
+        "Watch the same coins without a key, use your key, or try the demo."
+    )
+
+
+KEY_SAVED_IN_DEMO_TEXT = (
+    "Your key is saved. You are still watching the demo's simulated prices: press "
+    "<b>Leave the demo</b> below for real ones."
+)
 
 
 def store_problem_text(status: StoreStatus) -> str:
@@ -149,12 +199,17 @@ def settings_problems_text(problems: Sequence[SettingsProblem]) -> str:
     return f"Some settings were invalid and were reset to their defaults: {names}."
 
 
-def window_title(pinned: Quote | None, fresh: bool) -> str:
+def window_title(pinned: Quote | None, fresh: bool, *, demo: bool = False) -> str:
     """``ccdesk — BTC/USD 91,230.12``: the window title follows the pinned pair's price, marked
-    ``(stale)`` when the freshness rule says it is not live."""
+    ``(stale)`` when the freshness rule says it is not live; ``ccdesk demo — ... (simulated)`` in
+    the demo."""
+    name = "ccdesk demo" if demo else "ccdesk"
     if pinned is None or pinned.price is None:
-        return "ccdesk"
-    return f"ccdesk — {pinned.sub.pair} {format_price(pinned.price)}" + ("" if fresh else " (stale)")
+        return name
+    text = f"{name} — {pinned.sub.pair} {format_price(pinned.price)}"
+    if demo:
+        text += " (simulated)"
+    return text + ("" if fresh else " (stale)")
 
 
 # --- the window's status line ---------------------------------------------------------------------

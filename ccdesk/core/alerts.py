@@ -176,6 +176,7 @@ class Alert:
             window had been open, at most ``window_s``); level rules: 0.0.
         id: Unique per alert (history entries, deliveries and stores are keyed by it); not part
             of equality.
+        simulated: Fired on the demo's simulated prices (said wherever it is shown, never kept).
     """
 
     sub: Pair
@@ -189,6 +190,7 @@ class Alert:
     level: float | None = None
     elapsed_s: float = 0.0
     id: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)
+    simulated: bool = False
 
 
 # What on_price returns when nothing fires (nearly always): shared, immutable, allocation-free.

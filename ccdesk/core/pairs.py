@@ -289,3 +289,16 @@ def _symbols(text: str, base: str, quote: str, *, aliases: bool) -> tuple[str, s
     if base == quote:
         raise PairError(f"{text!r}: base and quote are both {base}")
     return base, quote
+
+
+def keyless_twin(pair: Pair) -> Pair:
+    """The nearest price a keyless source gives for ``pair``: an index (CryptoCompare's CCCAGG,
+    CoinDesk's) becomes the composite of the keyless venues, an exchange ccdesk streams directly
+    becomes that exchange's own feed, any other exchange the composite. Keyless pairs stay."""
+    if pair.source in KEYLESS or pair.source is Source.COMPOSITE:
+        return pair
+    if pair.source is Source.CRYPTOCOMPARE and pair.channel is not Channel.AGGREGATE:
+        for venue in KEYLESS:
+            if venue.value == pair.market.lower():
+                return _checked(str(pair), venue, pair.base, pair.quote, "")
+    return _checked(str(pair), Source.COMPOSITE, pair.base, pair.quote, "")

@@ -33,7 +33,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     Keys: ``kind`` (always ``"alert"``), ``sub`` (``5~CCCAGG~BTC~USD``), ``pair`` (``BTC/USD``),
     ``label`` (``BTC/USD Coinbase``), ``rule`` (``"move"`` or ``"level"``), ``direction``
     (``"up"``/``"down"``), ``change_pct``, ``from_price``, ``to_price``, ``window_s`` (0 for level
-    rules), ``level`` (level rules; else null), ``at`` (unix seconds).
+    rules), ``level`` (level rules; else null), ``at`` (unix seconds), ``simulated`` (true for the
+    demo's simulated prices).
     """
     is_level = isinstance(alert.rule, LevelRule)
     return {
@@ -49,6 +50,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "window_s": alert.window_s,
         "level": alert.level,
         "at": alert.at,
+        "simulated": alert.simulated,
     }
 
 

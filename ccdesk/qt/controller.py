@@ -22,8 +22,8 @@ from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
-from ccdesk.core.pairs import Source
-from ccdesk.core.settings import Settings
+from ccdesk.core.pairs import SOURCE_TITLES, Source, keyless_twin
+from ccdesk.core.settings import DEFAULT_SOURCE, DEFAULT_WATCHLIST, Settings
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
 from ccdesk.core.store import Store, StoreStatus
@@ -40,9 +40,12 @@ from ccdesk.qt.stream_worker import StreamWorker
 from ccdesk.qt.tray import Tray
 from ccdesk.qt.view_clock import ViewClock
 from ccdesk.wording import (
+    EMPTY_WATCHLIST_TEXT,
+    KEY_SAVED_IN_DEMO_TEXT,
     NO_TRAY_TEXT,
     autostart_failed_text,
     demo_failed_text,
+    empty_needs_key_text,
     key_not_saved_text,
     key_problem_text,
     notice_words,
@@ -62,7 +65,8 @@ class AppController(QObject):
     requests (menus, buttons) to its public commands.
 
     Signals:
-        welcome_needed(): no key anywhere and not in demo mode; the app shows the welcome.
+        welcome_needed(): the watchlist needs a key that is nowhere (not in demo mode); the app
+            shows the welcome with the ways out.
         _store_problem(StoreStatus): internal, from the store's writer thread (queued).
     """
 
@@ -149,7 +153,9 @@ class AppController(QObject):
         store = self._alert_store = Store.open(self._store_path, on_problem=self._store_problem.emit)
         self._jobs.run("history", store.recent_alerts, self.history.load)
         # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
-        self.stream.configure(self.settings.watchlist, self.settings.rules)
+        self._show_demo()
+        s = self.settings
+        self.stream.configure(s.watchlist, s.rules, s.composite_venues)
         if self._demo:
             self._start_demo()
         self.keys.resolve()
@@ -171,7 +177,54 @@ class AppController(QObject):
         self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
 
     def _verify_url(self) -> str | None:
-        return self._sim.rest_url if self._demo and self._sim is not None else self.settings.rest_url
+        # Always the key's real provider, in the demo too: the simulator accepts any key.
+        return self.settings.rest_url
+
+    def _show_demo(self) -> None:
+        """One state shown the same everywhere: the demo's label, and no key problem in it."""
+        self.window.set_demo(self._demo)
+        self.tray.set_connections(self.stream.connections, demo=self._demo)
+        self._show_key_problem()
+
+    def _show_key_problem(self) -> None:
+        """The tray's key-problem look, only while a source in use needs the key and cannot get it."""
+        problem = key_problem_text(self.keys.state)
+        self.tray.set_key_problem(problem if not self._demo and self._key_sources() else None)
+
+    @Slot()
+    def leave_demo(self) -> None:
+        """Real prices instead of the simulator's (one click, from the status line or the tray)."""
+        if self._demo:
+            self.apply_settings(replace(self.settings, demo=False))
+
+    @Slot()
+    def use_keyless(self) -> None:
+        """Watch without a key: an empty watchlist gets the default (Kraken) pairs; pairs that need
+        a key become their keyless twins (an index the composite, an exchange its own feed)."""
+        s = self.settings
+        if not s.watchlist:
+            new = replace(s, watchlist=DEFAULT_WATCHLIST, pinned=DEFAULT_WATCHLIST[0], demo=False)
+        else:
+            twins = {p: keyless_twin(p) for p in s.watchlist}
+            rules = tuple(
+                r if r.sub is None else replace(r, sub=twins.get(r.sub, keyless_twin(r.sub))) for r in s.rules
+            )
+            pinned = None if s.pinned is None else twins[s.pinned]
+            new = replace(
+                s,
+                watchlist=tuple(twins.values()),
+                pinned=pinned,
+                rules=rules,
+                source=DEFAULT_SOURCE,
+                demo=False,
+            )
+        self.apply_settings(new)
+
+    @Slot()
+    def start_demo(self) -> None:
+        """Simulated prices (the welcome's and the empty window's "Try the demo")."""
+        if not self._demo:
+            self.apply_settings(replace(self.settings, demo=True))
 
     def _endpoint(self, source: Source) -> Endpoint | Status:
         """Where to stream ``source`` now, or the state that says why it cannot stream."""
@@ -198,21 +251,23 @@ class AppController(QObject):
     @Slot(object)
     def _on_keys_changed(self, state: KeyState) -> None:
         problem = key_problem_text(state)
-        self.tray.set_key_problem(problem is not None and not self._demo)
+        self._show_key_problem()
         if state.save is SaveState.FAILED:
             self.window.show_banner(key_not_saved_text(state))
         if state.save in (SaveState.SAVED, SaveState.FAILED):
             return  # the key in use did not change: the stream already runs with it
         self._keys_known = True  # the keyring answered
         if self._demo:
+            if state.save is SaveState.SAVING:
+                self.window.show_banner(KEY_SAVED_IN_DEMO_TEXT)
             return
+        if state.problem is not KeyProblem.REJECTED:
+            self.stream.restart(self._key_sources())
         if problem is not None and self._key_sources():
             if state.problem is KeyProblem.MISSING:
                 self.welcome_needed.emit()
             else:
                 self.window.status_line.show_problem(problem, offer_settings=True)
-        if state.problem is not KeyProblem.REJECTED:
-            self.stream.restart(self._key_sources())
 
     # -- worker slots ----------------------------------------------------------------------------
 
@@ -228,8 +283,25 @@ class AppController(QObject):
     def _on_stream_connections_changed(self, connections: Connections) -> None:
         self.model.set_live_since(connections.live_since())
         self.tray.set_connections(connections, demo=self._demo)
-        self.window.status_line.show_connections(connections, demo=self._demo)
+        self.window.status_line.show_connections(connections)
+        self._show_key_problem()
+        self._show_empty_state()
         self._view_clock.poke(0.0)
+
+    def _show_empty_state(self) -> None:
+        """No pairs, or none that can stream for want of a key: say so and offer the ways out."""
+        text = None
+        if not self.settings.watchlist:
+            text = EMPTY_WATCHLIST_TEXT
+        elif not self._demo:
+            statuses = self.stream.connections.statuses
+            if statuses and all(st.reason is Reason.NO_KEY for st in statuses.values()):
+                text = empty_needs_key_text([SOURCE_TITLES[src] for src in statuses])
+        self.window.show_empty_state(text)
+
+    def sources_needing_a_key(self) -> list[str]:
+        """The titles of the sources in use that cannot stream for want of a key (for the welcome)."""
+        return [SOURCE_TITLES[src] for src, st in self.stream.connections if st.reason is Reason.NO_KEY]
 
     @Slot(object)
     def _on_stream_sub_rejected(self, rejected: SubRejected) -> None:
@@ -248,8 +320,10 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_alert_fired(self, alert: Alert) -> None:
         paused = self.settings.alerts_paused(self._clock.time())
+        if self._demo:
+            alert = replace(alert, simulated=True)  # said in the notification and the history
         self.history.add(alert, paused=paused)
-        if self._alert_store is not None:
+        if self._alert_store is not None and not alert.simulated:  # simulated alerts are not kept
             self._alert_store.record_alert(alert, paused=paused)
         if not paused:
             self.notifier.deliver(alert)
@@ -257,7 +331,7 @@ class AppController(QObject):
     @Slot(object)
     def _on_notifier_delivered(self, delivery: Delivery) -> None:
         self.history.record_delivery(delivery)
-        if self._alert_store is not None:
+        if self._alert_store is not None and not delivery.alert.simulated:
             self._alert_store.record_delivery(delivery)
 
     @Slot(object)
@@ -315,9 +389,11 @@ class AppController(QObject):
         """Apply changed settings live (watchlist via SubAdd/SubRemove, no reconnect) and save them."""
         old = self.settings
         self._save(new)
-        if (new.watchlist, new.rules) != (old.watchlist, old.rules):
-            self.stream.configure(new.watchlist, new.rules)
+        streamed = (new.watchlist, new.rules, new.composite_venues)
+        if streamed != (old.watchlist, old.rules, old.composite_venues):
+            self.stream.configure(*streamed)
         self._apply_to_views(new)
+        self._show_empty_state()
         if new.autostart != old.autostart:
             try:
                 if new.autostart:
@@ -328,7 +404,7 @@ class AppController(QObject):
                 self.window.show_banner(autostart_failed_text(exc))
         if new.demo != old.demo:
             self._demo = new.demo
-            self.tray.set_key_problem(self.keys.state.problem is not None and not self._demo)
+            self._show_demo()
             if self._demo:
                 self._start_demo()
             else:
@@ -336,6 +412,10 @@ class AppController(QObject):
         elif new.stream_url != old.stream_url:
             self.stream.restart([Source.CRYPTOCOMPARE])
         self._view_clock.poke(0.0)
+
+    def remember_settings(self) -> None:
+        """Write the settings in use (a fresh install's defaults) so that the file exists."""
+        self._save(self.settings)
 
     @Slot(bool)
     def set_always_on_top(self, on: bool) -> None:

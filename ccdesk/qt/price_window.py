@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMainWindow,
     QMessageBox,
+    QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.quote_model import DOWN_COLOR, HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
 from ccdesk.qt.status_line import StatusLine
+from ccdesk.qt.welcome_dialog import EmptyState
 from ccdesk.wording import window_title
 
 Index = QModelIndex | QPersistentModelIndex
@@ -120,9 +122,14 @@ class PriceWindow(QMainWindow):
         always_on_top_changed(bool): the user toggled "always on top".
         quit_requested(): quit the app.
         hidden(): the window was closed to the tray (the controller saves its geometry).
+        keyless_requested(), demo_requested(), leave_demo_requested(): the empty state's and the
+            status line's choices.
     """
 
     settings_requested = Signal()
+    keyless_requested = Signal()
+    demo_requested = Signal()
+    leave_demo_requested = Signal()
     always_on_top_changed = Signal(bool)
     quit_requested = Signal()
     hidden = Signal()
@@ -131,6 +138,7 @@ class PriceWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("ccdesk")
         self.close_to_tray = False
+        self._demo = False
         self.model = model
         self.history_model = history
 
@@ -170,13 +178,22 @@ class PriceWindow(QMainWindow):
         self.history.setAccessibleName("Alert history")
         history.rowsInserted.connect(self._on_history_rows_inserted)
 
+        self.empty_state = EmptyState()
+        self.empty_state.keyless_requested.connect(self.keyless_requested)
+        self.empty_state.key_requested.connect(self.settings_requested)
+        self.empty_state.demo_requested.connect(self.demo_requested)
+        self.prices = QStackedWidget()
+        self.prices.addWidget(self.table)
+        self.prices.addWidget(self.empty_state)
+
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.table, "Prices")
+        self.tabs.addTab(self.prices, "Prices")
         self.tabs.addTab(self.history, "Alerts")
 
         self.status_line = StatusLine()
         self.status_line.settings_requested.connect(self.settings_requested)
+        self.status_line.leave_demo_requested.connect(self.leave_demo_requested)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -219,6 +236,14 @@ class PriceWindow(QMainWindow):
     def show_banner(self, text: str) -> None:
         self.banner.show_text(text)
 
+    def show_empty_state(self, text: str | None) -> None:
+        """Show why there are no prices and the ways to get some, instead of the table; None: the table."""
+        if text is None:
+            self.prices.setCurrentWidget(self.table)
+        else:
+            self.empty_state.set_text(text)
+            self.prices.setCurrentWidget(self.empty_state)
+
     @Slot()
     def _on_history_rows_inserted(self) -> None:
         self.tabs.setTabText(1, f"Alerts ({self.history_model.rowCount()})")
@@ -233,10 +258,16 @@ class PriceWindow(QMainWindow):
         if line is not None:
             wake = line if wake is None else min(wake, line)
         pinned = self.model.pinned_quote()
-        title = window_title(pinned, self.model.freshness.is_fresh(pinned, now))
+        title = window_title(pinned, self.model.freshness.is_fresh(pinned, now), demo=self._demo)
         if self.windowTitle() != title:
             self.setWindowTitle(title)
         return wake
+
+    def set_demo(self, demo: bool) -> None:
+        """Simulated prices: the title and the status line say so, and offer to leave."""
+        self._demo = demo
+        self.status_line.set_demo(demo)
+        self.setWindowTitle(window_title(None, True, demo=demo))
 
     def set_always_on_top(self, on: bool) -> None:
         """Apply the flag (re-showing the window if it was visible, as Qt requires)."""
@@ -280,7 +311,8 @@ def about_text() -> str:
 
     return (
         f"<h3>ccdesk {__version__}</h3>"
-        "<p>Live crypto prices from the CryptoCompare streamer, in a small window and the system tray, "
-        "with desktop alerts when a coin moves.</p>"
-        "<p>Price data: CryptoCompare (CoinDesk Data). The API key is kept in your system keyring.</p>"
+        "<p>Live crypto prices in a small window and the system tray, with desktop alerts when a "
+        "coin moves.</p>"
+        "<p>Price data: Kraken, Coinbase, Binance and OKX (public feeds, no key), and with your "
+        "paid key CoinDesk Data and CryptoCompare. API keys are kept in your system keyring.</p>"
     )

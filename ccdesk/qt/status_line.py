@@ -36,9 +36,11 @@ class StatusLine(QFrame):
 
     Signals:
         settings_requested(): the user wants to fix the key.
+        leave_demo_requested(): the user wants real prices instead of the demo's.
     """
 
     settings_requested = Signal()
+    leave_demo_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,9 +60,14 @@ class StatusLine(QFrame):
         self.button = QPushButton("Settings…")
         self.button.setVisible(False)
         self.button.clicked.connect(self.settings_requested)
+        self.leave_demo_button = QPushButton("Leave the demo")
+        self.leave_demo_button.setToolTip("Stop the simulated prices and stream real ones")
+        self.leave_demo_button.setVisible(False)
+        self.leave_demo_button.clicked.connect(self.leave_demo_requested)
         layout.addWidget(self.dot)
         layout.addWidget(self.state, 1)
         layout.addWidget(self.activity)
+        layout.addWidget(self.leave_demo_button)
         layout.addWidget(self.button)
         self._connections = Connections()
         self._demo = False
@@ -68,11 +75,17 @@ class StatusLine(QFrame):
         self._notices: dict[Source, str] = {}
         self._last_data_at: float | None = None
 
-    def show_connections(self, connections: Connections, *, demo: bool = False) -> None:
-        """Every source's state (it replaces a problem shown before; a source's notice stays while
-        the session that got it is up). ``demo``: the prices are simulated, and the line says so."""
-        self._connections = connections
+    def set_demo(self, demo: bool) -> None:
+        """Simulated prices: the line says so first, and offers to leave the demo."""
         self._demo = demo
+        self.leave_demo_button.setVisible(demo)
+        if not self._problem:
+            self.state.setText(self._text(None))
+
+    def show_connections(self, connections: Connections) -> None:
+        """Every source's state (it replaces a problem shown before; a source's notice stays while
+        the session that got it is up)."""
+        self._connections = connections
         self._problem = False
         for source in list(self._notices):
             status = connections.statuses.get(source)

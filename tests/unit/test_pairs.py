@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccdesk.core.pairs import Channel, Pair, PairError, Source, aggregate, parse_pair
+from ccdesk.core.pairs import Channel, Pair, PairError, Source, aggregate, keyless_twin, parse_pair
 
 
 @pytest.mark.parametrize(
@@ -140,3 +140,20 @@ def test_labels_say_where_the_price_comes_from():
     assert parse_pair("5~CCCAGG~BTC~USD").label == "BTC/USD"
     assert parse_pair("kraken:BTC-USD") != parse_pair("coinbase:BTC-USD")
     assert len({parse_pair("kraken:BTC-USD"), parse_pair("KRAKEN:btc/usd")}) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "twin"),
+    [
+        ("5~CCCAGG~BTC~USD", "composite:BTC-USD"),  # an index: the keyless venues' median
+        ("coindesk:ccix:ETH-USD", "composite:ETH-USD"),
+        ("2~Coinbase~ETH~USD", "coinbase:ETH-USD"),  # an exchange ccdesk streams itself
+        ("0~Binance~BTC~USDT", "binance:BTC-USDT"),
+        ("2~Kraken~XBT~EUR", "kraken:BTC-EUR"),  # Kraken's old name for bitcoin, as Kraken spells it
+        ("2~Bitstamp~BTC~USD", "composite:BTC-USD"),  # an exchange it does not
+        ("okx:BTC-USDT", "okx:BTC-USDT"),  # keyless already
+        ("composite:SOL-USD", "composite:SOL-USD"),
+    ],
+)
+def test_keyless_twin(text, twin):
+    assert str(keyless_twin(parse_pair(text))) == twin

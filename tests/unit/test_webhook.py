@@ -89,6 +89,7 @@ def test_alert_payload_has_the_documented_fields() -> None:
         "window_s": 300.0,
         "level": None,
         "at": 1_700_000_000.0,
+        "simulated": False,
     }
     json.dumps(payload, allow_nan=False)  # strict JSON
 

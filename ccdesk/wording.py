@@ -127,9 +127,9 @@ NO_TRAY_TEXT = "No system tray was found: ccdesk runs in this window only."
 
 # --- the welcome and the empty window: the same three choices ------------------------------------
 
-KEYLESS_BUTTON_TEXT = "Watch without a key"
-KEY_BUTTON_TEXT = "Use my CoinDesk / CryptoCompare key…"
-DEMO_BUTTON_TEXT = "Try the demo (simulated)"
+KEYLESS_BUTTON_TEXT = "&Watch without a key"
+KEY_BUTTON_TEXT = "&Use my CoinDesk / CryptoCompare key…"
+DEMO_BUTTON_TEXT = "Try the &demo (simulated)"
 
 WELCOME_FIRST_RUN_TEXT = (
     "The prices in the window are <b>live now</b>, from <b>Kraken</b>'s public feed: no key, no "

@@ -47,7 +47,7 @@ class WelcomeDialog(QDialog):
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         buttons = QDialogButtonBox()
-        self.keyless_button = QPushButton(KEYLESS_BUTTON_TEXT if needs_key else "Keep the live prices")
+        self.keyless_button = QPushButton(KEYLESS_BUTTON_TEXT if needs_key else "&Keep the live prices")
         self.key_button = QPushButton(KEY_BUTTON_TEXT)
         self.demo_button = QPushButton(DEMO_BUTTON_TEXT)
         for button in (self.keyless_button, self.key_button, self.demo_button):

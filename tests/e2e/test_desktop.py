@@ -91,18 +91,52 @@ def test_demo_shows_live_prices_in_the_window_and_tray_and_notifies(desktop):
     try:
         wid = app.window()
         assert '"ccdesk"' in wm_class(env, wid)
-        title = app.wait_title(wid, "ccdesk — BTC/USD ")  # the pinned pair's live price is in the title
+        # The pinned pair's price is in the title, labelled as simulated.
+        title = app.wait_title(wid, "ccdesk demo — BTC/USD ")
         assert any(ch.isdigit() for ch in title)
+        assert "(simulated)" in title
         # Default rules + the simulator's sharp moves: a first real notification within about a minute.
         t0 = time.monotonic()
         n = wait_for_notification(env, lambda n: n["appname"] == "ccdesk", timeout_s=120)
         print(f"first notification after {time.monotonic() - t0:.0f} s: {n}")
+        assert n["summary"].startswith("Demo: ")  # simulated prices say so in the notification too
         assert " in " in n["summary"]
         assert " up " in n["summary"] or " down " in n["summary"]
         assert "→" in n["body"]
         # By now the sparklines have data; take the pictures the README shows.
         screenshot(env, SHOTS / "window.png", wid)
         screenshot(env, SHOTS / "tray.png", crop="200x32+1080+0")
+    finally:
+        code = app.stop()
+    assert code == 0, app.log.read_text()
+    assert "Traceback" not in app.log.read_text()
+
+
+def test_a_fresh_install_shows_live_keyless_prices_within_10_s(desktop, make_sim):
+    # No settings file, no key anywhere: Kraken (here the simulator playing Kraken, as the machine
+    # has no internet) streams at once, and the welcome says where the prices come from.
+    env = dict(desktop)
+    sim = make_sim(rate=20.0, seed=9)
+    env["CCDESK_KRAKEN_URL"] = sim.url("kraken")
+    t0 = time.monotonic()
+    app = RunningApp(env)
+    try:
+        wid = app.window()
+        title = app.wait_title(wid, "ccdesk — BTC/USD ", timeout_s=10)
+        elapsed = time.monotonic() - t0
+        print(f"live price in the title {elapsed:.1f} s after launch: {title}")
+        assert elapsed <= 10.0
+        assert "(stale)" not in title
+        assert [c.path for c in sim.connections] == ["/kraken/v2"]  # one source, keyless
+        assert all(h.header("authorization") is None for h in sim.handshakes)
+        welcome = wait_for_window(env, ["--name", "Welcome to ccdesk"])
+        time.sleep(1.0)  # a few price updates and sparkline points behind the dialog
+        screenshot(env, SHOTS / "welcome.png")
+        keys(env, welcome, "Return")  # keep the live prices
+        time.sleep(2.0)
+        screenshot(env, SHOTS / "fresh-install.png", wid)
+        ini = Path(env["HOME"]) / ".config" / "ccdesk" / f"{env['CCDESK_APP_NAME']}.ini"
+        assert "source=kraken" in ini.read_text()  # remembered: the next start is not a first run
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()
@@ -127,14 +161,18 @@ def test_key_entered_in_settings_lands_in_the_secret_service_and_the_server_acce
     env = desktop
     key = "e2e-key-0123456789abcdef"
     sim = make_sim(keys=[key], rate=20.0)
-    write_settings(env, {"stream_url": sim.stream_url, "rest_url": sim.rest_url})
+    # A CryptoCompare user's settings from ccdesk 0.1 (no source setting: its pairs are CryptoCompare's).
+    write_settings(
+        env,
+        {"watchlist": "BTC-USD, ETH-USD", "stream_url": sim.stream_url, "rest_url": sim.rest_url},
+    )
     app = RunningApp(env)
     try:
         app.window()
-        # No key anywhere: the welcome offers the demo or a key. Enter a key.
+        # No key anywhere: the welcome offers keyless sources, a key or the demo. Use a key.
         welcome = wait_for_window(env, ["--name", "Welcome to ccdesk"])
-        screenshot(env, SHOTS / "welcome.png", welcome)
-        keys(env, welcome, "Return")
+        screenshot(env, SHOTS / "welcome-key-needed.png", welcome)
+        keys(env, welcome, "alt+u")
         dialog = wait_for_window(env, ["--name", "ccdesk settings"])
         type_text(env, dialog, key)
         screenshot(env, SHOTS / "settings.png", dialog)

@@ -16,7 +16,7 @@ from ccdesk.core.alerts import MoveRule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.autostart import Autostart
 from ccdesk.core.events import State
-from ccdesk.core.pairs import Source
+from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.secrets import SecretStore
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore, load_settings
@@ -311,3 +311,70 @@ def test_a_data_folder_that_cannot_be_written_is_a_banner(qtbot, sim, harness, t
         timeout=5000,
     )
     qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)  # and the app goes on
+
+
+# --- sources, the demo and the empty window ---------------------------------------------------------
+
+KRAKEN_BTC = parse_pair("kraken:BTC-USD")
+KRAKEN_ETH = parse_pair("kraken:ETH-USD")
+
+
+def test_keyless_pairs_stream_with_no_key_and_a_key_source_waits_for_its_key(qtbot, sim, harness):
+    settings = Settings(watchlist=(KRAKEN_BTC, BTC), stream_url=sim.stream_url, rules=())
+    h = harness(sim=sim, settings=settings, env={"CCDESK_KRAKEN_URL": sim.url("kraken")})
+    with qtbot.waitSignal(h.controller.welcome_needed, timeout=5000):
+        h.controller.start()
+    qtbot.waitUntil(lambda: KRAKEN_BTC in h.live_rows(), timeout=5000)
+    assert h.window.status_line.state.text() == "Kraken live · CryptoCompare: no API key"
+    assert h.controller.sources_needing_a_key() == ["CryptoCompare"]
+    assert h.tray.look().name == "KEY_PROBLEM"  # a source in use needs the key
+    assert h.window.prices.currentWidget() is h.window.table  # Kraken streams: no empty state
+    # Watching without a key: the aggregate becomes the composite of the keyless venues.
+    h.controller.use_keyless()
+    composite = parse_pair("composite:BTC-USD")
+    assert h.controller.settings.watchlist == (KRAKEN_BTC, composite)
+    assert h.tray.look().name != "KEY_PROBLEM"  # no source needs a key any more
+    qtbot.waitUntil(lambda: composite in h.live_rows(), timeout=10000)
+    row = next(r for r in h.model.rows() if r.sub == composite)
+    assert Source.KRAKEN in row.quote.basis
+    text = h.model.data(h.model.index(h.model.rows().index(row), QuoteTableModel.PAIR))
+    assert text.startswith("BTC/USD · median of ")
+
+
+def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):
+    h = harness(settings=Settings(watchlist=(BTC, ETH), rules=()), env={})
+    h.controller.start()
+    qtbot.waitUntil(lambda: h.window.prices.currentWidget() is h.window.empty_state, timeout=5000)
+    assert "CryptoCompare, which need a paid API key" in h.window.empty_state.text.text()
+    h.controller.apply_settings(replace(h.controller.settings, watchlist=()))
+    assert h.window.empty_state.text.text().startswith("No pairs to watch.")
+    # "Watch without a key" on an empty watchlist: Kraken's default pairs.
+    h.window.empty_state.keyless_button.click()
+    assert h.controller.settings.watchlist[0] == KRAKEN_BTC
+    assert h.window.prices.currentWidget() is h.window.table
+
+
+def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, tmp_path):
+    rule = MoveRule(pct=0.0001, window_s=60, cooldown_s=3600)
+    h = harness(settings=Settings(watchlist=(KRAKEN_BTC,), rules=(rule,), demo=True), env={})
+    h.controller.start()
+    qtbot.waitUntil(lambda: KRAKEN_BTC in h.live_rows(), timeout=10000)
+    h.window.refresh(time.monotonic())
+    assert h.window.windowTitle().startswith("ccdesk demo — BTC/USD ")
+    assert "(simulated)" in h.window.windowTitle()
+    assert h.window.status_line.state.text().startswith("Demo: simulated prices · Kraken live")
+    assert h.window.status_line.leave_demo_button.isVisibleTo(h.window)
+    h.tray.refresh(time.monotonic())
+    assert h.tray.tooltip().startswith("ccdesk: Demo: simulated prices")
+    assert h.tray.look().name != "KEY_PROBLEM"  # no key is missing in the demo
+    qtbot.waitUntil(lambda: len(h.notified) >= 1, timeout=10000)
+    assert h.notified[0]["title"].startswith("Demo: BTC/USD Kraken ")
+    assert "simulated prices" in h.notified[0]["message"]
+    assert h.controller._alert_store.flush(5.0)
+    assert h.controller._alert_store.recent_alerts() == []  # simulated alerts are never kept
+    # Verify asks the real provider, not the simulator (which accepts any key).
+    assert h.controller._verify_url() is None  # the default: CryptoCompare's own min-api
+    h.window.status_line.leave_demo_button.click()
+    assert h.controller.settings.demo is False
+    assert not h.window.status_line.leave_demo_button.isVisibleTo(h.window)
+    assert not h.window.windowTitle().startswith("ccdesk demo")

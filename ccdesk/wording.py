@@ -550,6 +550,15 @@ def pair_cell_text(pair: Pair, quote: Quote | None) -> str:
     return f"{pair.pair} · {pair.venue}"
 
 
+def change_period_words(source: Source) -> str:
+    """What a source's 24 h change means: ``rolling 24 h, Kraken's own change_pct``."""
+    if source is Source.COMPOSITE:
+        return "the median of its venues' rolling 24 h changes"
+    from ccdesk.core.sources import source_info  # the dialect's own facts, loaded when asked
+
+    return source_info(source).change_24h
+
+
 def basis_words(quote: Quote | None) -> str:
     """Which venues a composite price is the median of: ``median of Kraken, Coinbase and OKX``."""
     if quote is None or not quote.basis:

@@ -22,7 +22,7 @@ from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
-from ccdesk.wording import basis_words, pair_cell_text
+from ccdesk.wording import basis_words, change_period_words, pair_cell_text
 
 UP_COLOR = QColor("#1a9e55")
 DOWN_COLOR = QColor("#d0342c")
@@ -31,6 +31,10 @@ HISTORY_ROLE = Qt.ItemDataRole.UserRole + 1
 STALE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
+CHANGE_HEADER_TIP = (
+    "The change over the last 24 hours (a rolling window, not the calendar day); each pair's "
+    "tooltip says where its figure comes from"
+)
 _SERVED_ROLES = frozenset(
     int(r)
     for r in (
@@ -221,6 +225,8 @@ class QuoteTableModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return CHANGE_HEADER_TIP if section == self.CHANGE else None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -284,7 +290,10 @@ class QuoteTableModel(QAbstractTableModel):
             return f"{row.sub.label}: {row.rejected}"
         if q is None or q.price is None:
             return f"{row.sub.label}: waiting for data"
-        parts = [f"{row.sub.label}: {format_price(q.price)}", f"24 h {format_pct(q.change_pct_24h)}"]
+        parts = [
+            f"{row.sub.label}: {format_price(q.price)}",
+            f"24 h {format_pct(q.change_pct_24h)} ({change_period_words(row.sub.source)})",
+        ]
         if row.sub.source is Source.COMPOSITE:
             parts.append(basis_words(q))
         if q.high_24h is not None and q.low_24h is not None:

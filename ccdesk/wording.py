@@ -536,6 +536,8 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
     if sign is not None:
         # The tray's lines are short: a flat change shows its 0.00% without the window's ■ mark.
         text += f" {change_arrow(pct)} {format_pct(pct)}" if sign else f" {format_pct(pct)}"
+    if quote.sub.source is Source.COMPOSITE and quote.basis:
+        text += f" · {len(quote.basis)} venue{'s' if len(quote.basis) > 1 else ''}"
     if not freshness.is_fresh(quote, now):
         text += " (stale)"
     return text

@@ -417,12 +417,19 @@ def key_check_words(check: KeyCheck) -> str:
     """
     said = f' The server said: "{check.server_message}"' if check.server_message else ""
     status = check.status
+    service = check.provider.title
     if status is KeyStatus.VALID:
-        return "The API key works: CryptoCompare accepted it and answered."
+        return f"The API key works: {service} accepted it and answered."
     if status is KeyStatus.INVALID_KEY:
         return (
-            "CryptoCompare refused the API key. Check that it was copied completely, that it is "
+            f"{service} refused the API key. Check that it was copied completely, that it is "
             f"still active in your account, and that it may read price data.{said}"
+        )
+    if status is KeyStatus.NOT_ENTITLED:
+        return (
+            f"{service} knows the API key but will not serve this data with it: the key's plan does "
+            "not include it, or the key lacks the permission. Check the subscription and the key's "
+            f"permissions in your account.{said}"
         )
     if status is KeyStatus.RATE_LIMITED:
         exhausted = [p for p in check.rate_limit if p.exhausted]
@@ -432,7 +439,7 @@ def key_check_words(check: KeyCheck) -> str:
         return "The API key is over its rate limit. Wait a while and try again."
     if status is KeyStatus.BAD_REQUEST:
         param = f" (parameter {check.param_with_error})" if check.param_with_error else ""
-        return f"CryptoCompare rejected the request{param}; the key itself was not the problem.{said}"
+        return f"{service} rejected the request{param}; the key itself was not the problem.{said}"
     if status is KeyStatus.TIMEOUT:
         return "The server did not answer in time. Check your internet connection and try again."
     if status is KeyStatus.DNS_FAILURE:

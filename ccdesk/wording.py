@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
-from ccdesk.core.api_key import ENV_API_KEY, KeyProblem, KeySource, KeyState, SaveState
+from ccdesk.core.api_key import KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status, SubRejected
@@ -329,37 +329,72 @@ def activity_text(age_s: float | None) -> str:
 
 
 def key_note(state: KeyState) -> str:
-    """What the settings dialog says about the key in use: ``Using the key abcd… from the keyring.``"""
+    """What the settings dialog says about a provider's key in use.
+
+    CryptoCompare's (the default) as ever: ``Using the key ab…yz from the keyring.`` Another
+    provider's names it: ``Using the CoinDesk Data key ab…yz from the CCDESK_COINDESK_API_KEY
+    variable.``; a borrowed key says whose it is: ``Using your CryptoCompare key ab…yz from the
+    keyring for CoinDesk Data (one account serves both).``
+    """
     key = state.key
+    provider = state.provider
     if key is None:
         if state.problem is KeyProblem.UNREADABLE:
             return f"Keyring unavailable: {state.detail}"
         if state.problem is KeyProblem.MALFORMED:
             return f"The key could not be used: {state.detail}"
-        return "No API key yet"
+        return "No API key yet" if provider is KeyProvider.CRYPTOCOMPARE else f"No {provider.title} key yet"
     masked = key.masked()
+    own = "the key" if provider is KeyProvider.CRYPTOCOMPARE else f"the {provider.title} key"
     if state.save is SaveState.SAVING:
-        return f"Using the key {masked} (saving to the keyring…)"
+        return f"Using {own} {masked} (saving to the keyring…)"
     if state.save is SaveState.FAILED:
-        return f"Using the key {masked} for this session only: {state.detail}"
+        return f"Using {own} {masked} for this session only: {state.detail}"
     if state.save is SaveState.SAVED:
-        return f"The key {masked} is stored in the keyring."
-    where = f"the {ENV_API_KEY} variable" if state.source is KeySource.ENV else "the keyring"
-    return f"Using the key {masked} from {where}."
+        return f"{own[0].upper()}{own[1:]} {masked} is stored in the keyring."
+    env_var = state.env_var
+    where = f"the {env_var} variable" if env_var is not None else "the keyring"
+    if state.shared:
+        return (
+            f"Using your {state.owner.title} key {masked} from {where} for {provider.title} "
+            "(one account serves both)."
+        )
+    return f"Using {own} {masked} from {where}."
 
 
 def key_problem_text(state: KeyState) -> str | None:
-    """The status line's words for a key problem, or None when there is none."""
+    """The status line's words for a provider's key problem, or None when there is none."""
     problem = state.problem
+    provider = state.provider
     if problem is KeyProblem.MISSING:
-        return "No API key yet: add one in the settings, or try the demo."
+        if provider is KeyProvider.CRYPTOCOMPARE:
+            return "No API key yet: add one in the settings, or try the demo."
+        others = [p.title for p in provider.key_owners if p is not provider]
+        also = f" (your {' or '.join(others)} key works too)" if others else ""
+        return (
+            f"No {provider.title} key yet: add one in the settings{also}, or pick a source that needs none."
+        )
     if problem is KeyProblem.UNREADABLE:
         return f"The keyring could not be read: {state.detail}"
     if problem is KeyProblem.MALFORMED:
         return f"The key could not be used: {state.detail}"
     if problem is KeyProblem.REJECTED:
-        return "The API key was rejected by the server."
+        if provider is KeyProvider.CRYPTOCOMPARE:
+            return "The API key was rejected by the server."
+        if state.shared:
+            return (
+                f"{provider.title} rejected your {state.owner.title} key; "
+                f"add a {provider.title} key in the settings."
+            )
+        return f"{provider.title} rejected the API key."
     return None
+
+
+def key_variables_text(provider: KeyProvider) -> str:
+    """The environment variables that can hold ``provider``'s key, for hints: ``CCDESK_API_KEY``,
+    ``CCDESK_COINDESK_API_KEY (or CCDESK_API_KEY)``."""
+    first, *rest = provider.env_vars
+    return f"{first} (or {', '.join(rest)})" if rest else first
 
 
 def key_not_saved_text(state: KeyState) -> str:
@@ -472,12 +507,19 @@ def key_check_words(check: KeyCheck) -> str:
     """
     said = f' The server said: "{check.server_message}"' if check.server_message else ""
     status = check.status
+    service = check.provider.title
     if status is KeyStatus.VALID:
-        return "The API key works: CryptoCompare accepted it and answered."
+        return f"The API key works: {service} accepted it and answered."
     if status is KeyStatus.INVALID_KEY:
         return (
-            "CryptoCompare refused the API key. Check that it was copied completely, that it is "
+            f"{service} refused the API key. Check that it was copied completely, that it is "
             f"still active in your account, and that it may read price data.{said}"
+        )
+    if status is KeyStatus.NOT_ENTITLED:
+        return (
+            f"{service} knows the API key but will not serve this data with it: the key's plan does "
+            "not include it, or the key lacks the permission. Check the subscription and the key's "
+            f"permissions in your account.{said}"
         )
     if status is KeyStatus.RATE_LIMITED:
         exhausted = [p for p in check.rate_limit if p.exhausted]
@@ -487,7 +529,7 @@ def key_check_words(check: KeyCheck) -> str:
         return "The API key is over its rate limit. Wait a while and try again."
     if status is KeyStatus.BAD_REQUEST:
         param = f" (parameter {check.param_with_error})" if check.param_with_error else ""
-        return f"CryptoCompare rejected the request{param}; the key itself was not the problem.{said}"
+        return f"{service} rejected the request{param}; the key itself was not the problem.{said}"
     if status is KeyStatus.TIMEOUT:
         return "The server did not answer in time. Check your internet connection and try again."
     if status is KeyStatus.DNS_FAILURE:

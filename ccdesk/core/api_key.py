@@ -1,4 +1,5 @@
-"""The API key as a value: masked in every repr, where it came from, what is wrong with it. Pure data.
+"""API keys as values: whose key it is (``KeyProvider``), masked in every repr, where it came from,
+what is wrong with it. Pure data: no I/O, no keyring, no network.
 
 Kept apart from the keyring (``secrets.py``, which loads ``keyring`` and its D-Bus backends) so
 that views and words can use these types before the slow imports.
@@ -11,7 +12,69 @@ import hmac
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
+from ccdesk.core.identity import COINDESK_KEYS_URL, KEYS_URL
+
 ENV_API_KEY: Final = "CCDESK_API_KEY"
+"""CryptoCompare's key; CoinDesk Data falls back to it (one account serves both)."""
+ENV_COINDESK_API_KEY: Final = "CCDESK_COINDESK_API_KEY"
+"""CoinDesk Data's own key."""
+
+
+class KeyProvider(enum.Enum):
+    """Whose API key a source needs (one account may serve several sources).
+
+    Each provider has its own environment variable and keyring entry. A provider may also accept
+    another provider's key (:attr:`key_owners`): CoinDesk Data accepts the CryptoCompare key,
+    because CryptoCompare is now CoinDesk Data and one account serves both.
+    """
+
+    CRYPTOCOMPARE = "cryptocompare"
+    COINDESK = "coindesk"
+
+    @property
+    def title(self) -> str:
+        """The provider's name as people write it: ``CryptoCompare``, ``CoinDesk Data``."""
+        return _TITLES[self]
+
+    @property
+    def env_var(self) -> str:
+        """The provider's own environment variable: ``CCDESK_API_KEY``, ``CCDESK_COINDESK_API_KEY``."""
+        return _ENV_VARS[self]
+
+    @property
+    def env_vars(self) -> tuple[str, ...]:
+        """Every variable that can hold a key for this provider, in the order they are read."""
+        return tuple(owner.env_var for owner in self.key_owners)
+
+    @property
+    def keyring_entry(self) -> str:
+        """The username of the provider's own keyring entry (the service is the app name).
+
+        CryptoCompare's is ``api_key``, the one entry ccdesk had before there were providers, so
+        keys saved by earlier versions keep working.
+        """
+        return _KEYRING_ENTRIES[self]
+
+    @property
+    def key_owners(self) -> tuple[KeyProvider, ...]:
+        """The providers whose keys this one accepts, its own first: the lookup order."""
+        return _KEY_OWNERS[self]
+
+    @property
+    def keys_url(self) -> str:
+        """Where a key for this provider is made."""
+        return _KEYS_URLS[self]
+
+
+_TITLES: Final = {KeyProvider.CRYPTOCOMPARE: "CryptoCompare", KeyProvider.COINDESK: "CoinDesk Data"}
+_ENV_VARS: Final = {KeyProvider.CRYPTOCOMPARE: ENV_API_KEY, KeyProvider.COINDESK: ENV_COINDESK_API_KEY}
+_KEYRING_ENTRIES: Final = {KeyProvider.CRYPTOCOMPARE: "api_key", KeyProvider.COINDESK: "coindesk_api_key"}
+_KEY_OWNERS: Final = {
+    KeyProvider.CRYPTOCOMPARE: (KeyProvider.CRYPTOCOMPARE,),
+    # CryptoCompare is now CoinDesk Data: a CryptoCompare account's key serves both (SOURCES.md).
+    KeyProvider.COINDESK: (KeyProvider.COINDESK, KeyProvider.CRYPTOCOMPARE),
+}
+_KEYS_URLS: Final = {KeyProvider.CRYPTOCOMPARE: KEYS_URL, KeyProvider.COINDESK: COINDESK_KEYS_URL}
 
 
 MAX_KEY_LENGTH: Final = 256
@@ -63,7 +126,7 @@ class ApiKey:
                 what = "a space" if char.isspace() else "a character that is not printable ASCII"
                 raise InvalidApiKey(
                     f"the API key contains {what} at position {position}; "
-                    "copy the key again from your CryptoCompare account page"
+                    "copy the key again from your CryptoCompare or CoinDesk Data account page"
                 )
         object.__setattr__(self, "_value", value)
 
@@ -118,10 +181,42 @@ class KeySource(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ResolvedKey:
-    """The key to use and where it came from. Its repr shows only the masked key."""
+    """The key to use, for which provider, and where exactly it came from. Its repr shows only the
+    masked key.
+
+    Attributes:
+        key: The key.
+        source: The environment, the keyring, or typed in.
+        provider: The provider it is used for.
+        borrowed_from: The provider whose key it is when it is not ``provider``'s own (CoinDesk
+            Data using the CryptoCompare key: ``CCDESK_API_KEY`` or the ``api_key`` entry); None
+            for the provider's own key.
+    """
 
     key: ApiKey
     source: KeySource
+    provider: KeyProvider = KeyProvider.CRYPTOCOMPARE
+    borrowed_from: KeyProvider | None = None
+
+    @property
+    def owner(self) -> KeyProvider:
+        """Whose key it is: the provider whose variable or keyring entry held it."""
+        return self.borrowed_from or self.provider
+
+    @property
+    def shared(self) -> bool:
+        """True if it is another provider's key (one account serves both)."""
+        return self.borrowed_from is not None
+
+    @property
+    def env_var(self) -> str | None:
+        """The environment variable it was read from, or None if it did not come from the environment."""
+        return self.owner.env_var if self.source is KeySource.ENV else None
+
+    @property
+    def keyring_entry(self) -> str | None:
+        """The keyring entry (username) it was read from, or None if it did not come from the keyring."""
+        return self.owner.keyring_entry if self.source is KeySource.KEYRING else None
 
 
 class KeyProblem(enum.Enum):
@@ -148,7 +243,7 @@ class SaveState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class KeyState:
-    """What the app knows about its API key. Its repr shows only the masked key.
+    """What the app knows about one provider's API key. Its repr shows only the masked key.
 
     Attributes:
         key: The key in use, or None.
@@ -157,6 +252,9 @@ class KeyState:
         save: For an entered key, whether it reached the keyring; None otherwise.
         detail: Words from the keyring or the validation for ``problem`` or a failed save (never
             the key), or None.
+        provider: The provider the key is for.
+        borrowed_from: As in :class:`ResolvedKey`: the provider whose key is in use when it is
+            not ``provider``'s own, else None.
     """
 
     key: ApiKey | None = None
@@ -164,3 +262,32 @@ class KeyState:
     problem: KeyProblem | None = None
     save: SaveState | None = None
     detail: str | None = None
+    provider: KeyProvider = KeyProvider.CRYPTOCOMPARE
+    borrowed_from: KeyProvider | None = None
+
+    @classmethod
+    def from_resolved(cls, resolved: ResolvedKey) -> KeyState:
+        """The state of a key found by ``resolve_key``: its provider and origin carried over."""
+        return cls(
+            resolved.key, resolved.source, provider=resolved.provider, borrowed_from=resolved.borrowed_from
+        )
+
+    @property
+    def owner(self) -> KeyProvider:
+        """Whose key it is: the provider whose variable or keyring entry held it."""
+        return self.borrowed_from or self.provider
+
+    @property
+    def shared(self) -> bool:
+        """True if the key in use is another provider's (one account serves both)."""
+        return self.borrowed_from is not None
+
+    @property
+    def env_var(self) -> str | None:
+        """The environment variable the key was read from, or None if it did not come from there."""
+        return self.owner.env_var if self.source is KeySource.ENV else None
+
+    @property
+    def keyring_entry(self) -> str | None:
+        """The keyring entry (username) the key was read from, or None if it did not come from there."""
+        return self.owner.keyring_entry if self.source is KeySource.KEYRING else None

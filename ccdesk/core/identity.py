@@ -19,6 +19,10 @@ DEFAULT_REST_URL: Final = "https://min-api.cryptocompare.com"
 """CryptoCompare's min-api (the key check)."""
 KEYS_URL: Final = "https://www.cryptocompare.com/cryptopian/api-keys"
 """Where a CryptoCompare API key is made."""
+DEFAULT_COINDESK_REST_URL: Final = "https://data-api.coindesk.com"
+"""CoinDesk Data's data API (its key check: ``/index/cc/v1/latest/tick``)."""
+COINDESK_KEYS_URL: Final = "https://developers.coindesk.com/settings/api-keys"
+"""Where a CoinDesk Data API key is made."""
 
 
 def app_name_from_env(env: Mapping[str, str]) -> str:

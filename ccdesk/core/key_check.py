@@ -1,4 +1,5 @@
-"""The typed outcome of checking an API key over REST. Pure data; words are ``wording``'s.
+"""The typed outcome of checking an API key over REST, for any key provider. Pure data; words are
+``wording``'s.
 
 Kept apart from the REST client (``rest.py``, which loads ``requests``) so that the dialog and the
 words can use these types without it.
@@ -9,14 +10,20 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ccdesk.core.api_key import KeyProvider
+
 
 class KeyStatus(enum.Enum):
-    """The outcome of a min-api call, one member per distinct thing the user must do."""
+    """The outcome of a key check (min-api or CoinDesk Data), one member per thing the user must do."""
 
     VALID = "valid"
     """The server accepted the key and answered as expected."""
     INVALID_KEY = "invalid_key"
-    """Key missing, wrong, revoked or not entitled: Type 1 "valid auth key" message, or HTTP 401/403."""
+    """Key missing, wrong or revoked: Type 1 "valid auth key" message, or HTTP 401 (and 403 on min-api)."""
+    NOT_ENTITLED = "not_entitled"
+    """The key is not what is wrong, its plan is: the server will not serve this data with it (no
+    plan or subscription that includes it, no permission, or HTTP 403 forbidden). CoinDesk Data's
+    check only; min-api's keeps its old reading (INVALID_KEY)."""
     RATE_LIMITED = "rate_limited"
     """Type 99 or HTTP 429; ``KeyCheck.rate_limit`` says which period is used up."""
     BAD_REQUEST = "bad_request"
@@ -62,6 +69,7 @@ class KeyCheck:
         param_with_error: The ``ParamWithError`` of a Type 2 answer (e.g. ``tsyms``).
         rate_limit: The windows of a Type 99 answer, in order second..month.
         detail: A short technical cause for logs (e.g. ``[Errno 111] Connection refused``), scrubbed.
+        provider: Whose service answered (or was asked): words name it.
     """
 
     status: KeyStatus
@@ -71,6 +79,7 @@ class KeyCheck:
     param_with_error: str | None = None
     rate_limit: tuple[RateLimitPeriod, ...] = ()
     detail: str | None = None
+    provider: KeyProvider = KeyProvider.CRYPTOCOMPARE
 
     @property
     def ok(self) -> bool:

@@ -1,28 +1,31 @@
-"""min-api REST: the API key check (``/data/price``).
+"""REST key checks, one per key provider: CryptoCompare's min-api (``/data/price``) and CoinDesk
+Data's data API (``/index/cc/v1/latest/tick``).
 
-Owns the mapping of every answer shape in PROTOCOL.md ("REST: key check") to a typed :class:`KeyCheck`.
-No Qt; calls block for up to ``timeout_s`` per socket operation, so never run them on the GUI
-thread or on the stream socket's thread. The key travels only in the ``authorization`` header,
-never in a URL, and nothing this module returns, logs or raises contains it.
+Owns the mapping of every answer shape in PROTOCOL.md ("REST: key check") and SOURCES.md to a typed
+:class:`KeyCheck`. No Qt; calls block for up to ``timeout_s`` per socket operation, so never run
+them on the GUI thread or on the stream socket's thread. The key travels only in the
+``authorization`` header, never in a URL; redirects are never followed; and nothing this module
+returns, logs or raises contains it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import requests
 import requests.auth
 import urllib3.exceptions
 
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.http_failure import HttpFailure, classify, root_cause
-from ccdesk.core.identity import DEFAULT_REST_URL
+from ccdesk.core.identity import DEFAULT_COINDESK_REST_URL, DEFAULT_REST_URL
 from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
 from ccdesk.core.redaction import redact
 from ccdesk.core.urls import UrlError, check_url
@@ -30,6 +33,9 @@ from ccdesk.core.urls import UrlError, check_url
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL: Final = DEFAULT_REST_URL
+DEFAULT_COINDESK_BASE_URL: Final = DEFAULT_COINDESK_REST_URL
+COINDESK_TICK_PATH: Final = "/index/cc/v1/latest/tick"
+"""CoinDesk Data's latest index tick: the CoinDesk key check (SOURCES.md, "Related REST")."""
 DEFAULT_TIMEOUT_S: Final = 10.0
 # Our own name, sent as `extraParams` as CryptoCompare asks of applications.
 APP_PARAM: Final = "ccdesk"
@@ -40,6 +46,14 @@ MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 _MAX_SERVER_MESSAGE_CHARS: Final = 300
 
 _SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
+_INDEX_MARKET = re.compile(r"[a-z0-9_]{1,30}")
+# Words a refusal uses when the key is known but its plan does not reach the data (inferred: no
+# official list of CoinDesk Data's messages is stored; the 403 status is the reliable signal).
+_NOT_ENTITLED_WORDS = re.compile(
+    r"(?i)\b(?:subscription|plan|permissions?|entitle(?:d|ment)|upgrade|forbidden|not\s+allowed"
+    r"|(?:does\s+not|doesn't)\s+have\s+access|no\s+access|not\s+authori[sz]ed\s+to\s+access)\b"
+)
+_FORBIDDEN: Final = 403
 _MENTIONS_KEY = re.compile(r"(?i)\b(?:api|auth)[ _-]?key\b")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _RATE_PERIODS: Final = ("second", "minute", "hour", "day", "month")
@@ -80,9 +94,10 @@ def check_key(
         ValueError: if ``base_url`` is unusable (bad scheme, credentials or query in it, or
             plain HTTP to a non-loopback host), or a symbol is malformed.
     """
-    url = _endpoint(base_url, "/data/price", key)
+    url = _endpoint(base_url, DEFAULT_BASE_URL, "/data/price", key)
     fsym, tsym = _symbol(fsym), _symbol(tsym)
-    outcome = _get_json(url, {"fsym": fsym, "tsyms": tsym}, key, session, timeout_s)
+    query = {"fsym": fsym, "tsyms": tsym, "extraParams": APP_PARAM}
+    outcome = _get_json(url, query, key, session, timeout_s)
     if isinstance(outcome, KeyCheck):
         _log_outcome("key check", outcome)
         return outcome
@@ -96,6 +111,91 @@ def check_key(
         )
     _log_outcome("key check", check)
     return check
+
+
+def check_coindesk_key(
+    base_url: str | None,
+    key: ApiKey,
+    *,
+    market: str = "cadli",
+    instrument: str = "BTC-USD",
+    session: requests.Session | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> KeyCheck:
+    """Verify a CoinDesk Data key with ``GET /index/cc/v1/latest/tick?market=cadli&instruments=BTC-USD``.
+
+    Success is a numeric ``Data[instrument].VALUE``. Refusals come as ``{"Data": {}, "Err": {...}}``
+    with HTTP 401 (key missing or not accepted: INVALID_KEY) or 403 (the key's plan or permissions
+    do not reach the data: NOT_ENTITLED, as is a 401 whose message says so); 429 is RATE_LIMITED,
+    other 4xx with an ``Err`` BAD_REQUEST, 5xx BAD_RESPONSE. Every outcome has
+    ``provider=KeyProvider.COINDESK``.
+
+    Args:
+        base_url: ``https://data-api.coindesk.com`` when ``None``; a loopback ``http://`` URL
+            (e.g. the simulator) is allowed, any other plain-HTTP URL is refused.
+        key: The key to check; sent only as ``authorization: Apikey KEY``.
+        market: The index family of the probe (``cadli``, ``ccix``, ``ccixbe``).
+        instrument: The probe instrument, ``BASE-QUOTE``.
+        session: A session to use (not closed); a fresh one per call when ``None``.
+        timeout_s: Connect timeout and per-read timeout, in seconds.
+
+    Returns:
+        The typed outcome; network and protocol failures are returned, not raised.
+
+    Raises:
+        ValueError: if ``base_url`` is unusable (as for :func:`check_key`), or the market or
+            instrument is malformed.
+    """
+    url = _endpoint(base_url, DEFAULT_COINDESK_BASE_URL, COINDESK_TICK_PATH, key)
+    market, instrument = _index_market(market), _instrument(instrument)
+    query = {"market": market, "instruments": instrument, "groups": "VALUE"}
+    outcome = _get_json(url, query, key, session, timeout_s)
+    if isinstance(outcome, KeyCheck):
+        check = _entitlement(outcome)
+    else:
+        http_status, body = outcome
+        data = body.get("Data")
+        tick = data.get(instrument) if isinstance(data, dict) else None
+        value = tick.get("VALUE") if isinstance(tick, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            check = KeyCheck(KeyStatus.VALID, http_status=http_status)
+        else:
+            detail = f"no numeric VALUE for {instrument} in the answer"
+            check = KeyCheck(KeyStatus.BAD_RESPONSE, http_status=http_status, detail=detail)
+    check = dataclasses.replace(check, provider=KeyProvider.COINDESK)
+    _log_outcome("CoinDesk Data key check", check)
+    return check
+
+
+CheckFn = Callable[[str | None, ApiKey], KeyCheck]
+"""A key check as the app calls it: ``(base_url or None for the default, key) -> KeyCheck``."""
+
+
+def key_check_for(provider: KeyProvider) -> CheckFn:
+    """The key check of ``provider``: :func:`check_key` or :func:`check_coindesk_key`.
+
+    Each takes ``(base_url, key)`` plus its keyword options; a ``None`` base URL is the provider's
+    own default (``DEFAULT_BASE_URL``, ``DEFAULT_COINDESK_BASE_URL``).
+    """
+    return _CHECKS[provider]
+
+
+def _entitlement(check: KeyCheck) -> KeyCheck:
+    """A CoinDesk refusal read again: a 403, or a refusal that says the plan is what is missing,
+    is NOT_ENTITLED rather than INVALID_KEY (SOURCES.md: never "invalid key" when the body says
+    otherwise)."""
+    if check.status is not KeyStatus.INVALID_KEY:
+        return check
+    says_plan = bool(check.server_message and _NOT_ENTITLED_WORDS.search(check.server_message))
+    if check.http_status == _FORBIDDEN or says_plan:
+        return dataclasses.replace(check, status=KeyStatus.NOT_ENTITLED)
+    return check
+
+
+_CHECKS: Final[Mapping[KeyProvider, CheckFn]] = {
+    KeyProvider.CRYPTOCOMPARE: check_key,
+    KeyProvider.COINDESK: check_coindesk_key,
+}
 
 
 # --- requests plumbing -------------------------------------------------------------------------
@@ -122,15 +222,15 @@ def _get_json(
     session: requests.Session | None,
     timeout_s: float,
 ) -> tuple[int, dict[str, object]] | KeyCheck:
-    """GET ``url``; a JSON object from a successful answer, or the failure as a KeyCheck."""
-    query = {**params, "extraParams": APP_PARAM}
+    """GET ``url`` with the query ``params``; a JSON object from a successful answer, or the failure
+    as a KeyCheck."""
     logger.debug("GET %s %s", url, params)
     try:
         if session is None:
             with requests.Session() as own_session:
-                http_status, body = _send(own_session, url, query, key, timeout_s)
+                http_status, body = _send(own_session, url, params, key, timeout_s)
         else:
-            http_status, body = _send(session, url, query, key, timeout_s)
+            http_status, body = _send(session, url, params, key, timeout_s)
     except _BodyTooLarge:
         return KeyCheck(KeyStatus.BAD_RESPONSE, detail=f"answer larger than {MAX_BODY_BYTES} bytes")
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -145,8 +245,8 @@ class _BodyTooLarge(Exception):
 def _send(
     session: requests.Session, url: str, query: Mapping[str, str], key: ApiKey, timeout_s: float
 ) -> tuple[int, bytes]:
-    # Redirects are not followed: min-api does not redirect these endpoints, and not following
-    # them means the key can never be forwarded to another host.
+    # Redirects are not followed: min-api and the data API do not redirect these endpoints, and
+    # not following them means the key can never be forwarded to another host.
     with session.get(
         url,
         params=query,
@@ -220,7 +320,8 @@ def _classic_error(http_status: int, data: Mapping[str, object], key: ApiKey) ->
 
 
 def _err_object(http_status: int, err: Mapping[str, object], key: ApiKey) -> KeyCheck:
-    """The newer ``{"Data": {}, "Err": {"type": 2, "message": ..., "http_status_code": 401}}``."""
+    """The newer ``{"Data": {}, "Err": {"type": 2, "message": ..., "http_status_code": 401}}`` (the
+    data API's may name the parameter at fault in ``other_info.param``)."""
     message = _clean(err.get("message"), key)
     code = _as_int(err.get("http_status_code")) or http_status
     if code in _KEY_REFUSED_HTTP or http_status in _KEY_REFUSED_HTTP or _mentions_key(message):
@@ -231,8 +332,14 @@ def _err_object(http_status: int, err: Mapping[str, object], key: ApiKey) -> Key
         status = KeyStatus.BAD_RESPONSE
     else:
         status = KeyStatus.BAD_REQUEST
+    info = err.get("other_info")
+    param = info.get("param") if isinstance(info, dict) and status is KeyStatus.BAD_REQUEST else None
     return KeyCheck(
-        status, server_message=message, http_status=http_status, error_type=_as_int(err.get("type"))
+        status,
+        server_message=message,
+        http_status=http_status,
+        error_type=_as_int(err.get("type")),
+        param_with_error=_clean(param, key),
     )
 
 
@@ -273,8 +380,8 @@ _FAILURE_STATUS: Final = {
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def _endpoint(base_url: str | None, path: str, key: ApiKey) -> str:
-    base = DEFAULT_BASE_URL if base_url is None else base_url.strip()
+def _endpoint(base_url: str | None, default: str, path: str, key: ApiKey) -> str:
+    base = default if base_url is None else base_url.strip()
     shown = redact(base, (key.reveal(),))
     try:
         base = check_url(
@@ -291,6 +398,20 @@ def _symbol(text: str) -> str:
     if not _SYMBOL.fullmatch(symbol):
         raise ValueError(f"{text!r} is not a currency symbol (1-20 letters or digits)")
     return symbol
+
+
+def _index_market(text: str) -> str:
+    market = text.strip().lower()
+    if not _INDEX_MARKET.fullmatch(market):
+        raise ValueError(f"{text!r} is not an index market (like cadli: 1-30 letters, digits or _)")
+    return market
+
+
+def _instrument(text: str) -> str:
+    base, dash, quote = text.strip().upper().partition("-")
+    if not dash:
+        raise ValueError(f"{text!r} is not an instrument (BASE-QUOTE, like BTC-USD)")
+    return f"{_symbol(base)}-{_symbol(quote)}"
 
 
 def _mentions_key(message: str | None) -> bool:

@@ -1,6 +1,10 @@
-"""The API key's home: the OS keyring, and the env override. No Qt; no files.
+"""The API keys' home: the OS keyring, and the env overrides. No Qt; no files.
 
-The key lives only in the OS keyring (``keyring``); ``CCDESK_API_KEY`` overrides it for headless use.
+Each key provider (``KeyProvider``) has one entry in the OS keyring (``keyring``): service = the app
+name, username = the provider's ``keyring_entry`` (CryptoCompare's is ``api_key``, as before there
+were providers). Its environment variable (``CCDESK_API_KEY``, ``CCDESK_COINDESK_API_KEY``)
+overrides it for headless use. A provider may accept another's key (CoinDesk Data takes the
+CryptoCompare key): :func:`resolve_key` knows the order.
 There is no plaintext fallback: plaintext, null and "fail" keyring backends are refused.
 
 Threading: every :class:`SecretStore` call can block for as long as the desktop's keyring wants
@@ -21,14 +25,14 @@ import keyring.backend
 import keyring.backends.chainer
 import keyring.errors
 
-from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource, ResolvedKey
+from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeyProvider, KeySource, ResolvedKey
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.redaction import redact
 
 logger = logging.getLogger(__name__)
 
-KEYRING_USERNAME: Final = "api_key"
-# Keys shorter than this are masked completely; longer ones show 2 characters at each end.
+KEYRING_USERNAME: Final = KeyProvider.CRYPTOCOMPARE.keyring_entry
+"""The CryptoCompare key's entry, ``api_key``: the one entry there was before there were providers."""
 
 # Backends that would store the key in plaintext, discard it, or cannot work at all.
 _REFUSED_MODULE_PREFIXES: Final = ("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")
@@ -89,10 +93,16 @@ def _refusal_reason(backend: keyring.backend.KeyringBackend) -> str | None:
 
 
 class SecretStore:
-    """The API key's entry in the OS keyring: service = the app name, username = ``api_key``.
+    """One provider's API key entry in the OS keyring: service = the app name, username = the
+    provider's ``keyring_entry`` (``api_key`` for CryptoCompare, ``coindesk_api_key`` for CoinDesk Data).
 
     Every method may block (see the module docstring) and raises :class:`SecretsError`, never a
     keyring or D-Bus exception. The key never appears in what is raised or logged.
+
+    Attributes:
+        service: The keyring service (the app name).
+        provider: Whose key the entry holds.
+        username: The entry's username.
     """
 
     def __init__(
@@ -101,6 +111,7 @@ class SecretStore:
         *,
         backend: keyring.backend.KeyringBackend | None = None,
         env: Mapping[str, str] | None = None,
+        provider: KeyProvider = KeyProvider.CRYPTOCOMPARE,
     ) -> None:
         """Create a store; nothing is read until a method is called.
 
@@ -109,16 +120,30 @@ class SecretStore:
                 (``CCDESK_APP_NAME=ccdesk-test``) never touch the user's real entry.
             backend: The keyring backend to use. Defaults to ``keyring.get_keyring()`` at call time.
             env: The environment for the default app name; ``os.environ`` when ``None``.
+            provider: Whose key the entry holds.
         """
         if app_name is None:
             app_name = app_name_from_env(os.environ if env is None else env)
         if not app_name.strip():
             raise ValueError("the app name (keyring service) must not be blank")
         self.service: Final = app_name.strip()
+        self.provider: Final = provider
+        self.username: Final = provider.keyring_entry
         self._backend = backend
 
     def __repr__(self) -> str:
-        return f"SecretStore(service={self.service!r})"
+        if self.provider is KeyProvider.CRYPTOCOMPARE:
+            return f"SecretStore(service={self.service!r})"
+        return f"SecretStore(service={self.service!r}, provider={self.provider.value!r})"
+
+    def for_provider(self, provider: KeyProvider) -> SecretStore:
+        """The entry of ``provider``'s key in the same keyring: same service, same backend.
+
+        Returns ``self`` for this store's own provider. Nothing is read.
+        """
+        if provider is self.provider:
+            return self
+        return SecretStore(self.service, backend=self._backend, provider=provider)
 
     def source(self) -> str:
         """The display name of the keyring backend that holds the key, e.g. ``SecretService Keyring``.
@@ -141,13 +166,13 @@ class SecretStore:
         backend = self._usable_backend()
         error: SecretsError | None = None
         try:
-            raw = backend.get_password(self.service, KEYRING_USERNAME)
+            raw = backend.get_password(self.service, self.username)
         except Exception as exc:
             error = self._translate(exc, "read", ())
         if error is not None:
             raise error
         if raw is None:
-            logger.debug("no API key stored in keyring service %r", self.service)
+            logger.debug("no API key stored in keyring service %r entry %r", self.service, self.username)
             return None
         try:
             key = ApiKey(raw)
@@ -155,7 +180,7 @@ class SecretStore:
             raise SecretsError(
                 SecretsErrorKind.FAILED, f"the stored API key is not valid: {exc}; enter it again"
             ) from None
-        logger.debug("API key %s read from keyring service %r", key, self.service)
+        logger.debug("API key %s read from keyring service %r entry %r", key, self.service, self.username)
         return key
 
     def save(self, key: ApiKey) -> None:
@@ -169,12 +194,12 @@ class SecretStore:
         backend = self._usable_backend()
         error: SecretsError | None = None
         try:
-            backend.set_password(self.service, KEYRING_USERNAME, key.reveal())
+            backend.set_password(self.service, self.username, key.reveal())
         except Exception as exc:
             error = self._translate(exc, "write", (key.reveal(),))
         if error is not None:
             raise error
-        logger.info("API key %s saved to keyring service %r", key, self.service)
+        logger.info("API key %s saved to keyring service %r entry %r", key, self.service, self.username)
 
     def delete(self) -> bool:
         """Remove the key.
@@ -188,16 +213,18 @@ class SecretStore:
         backend = self._usable_backend()
         failure: Exception | None = None
         try:
-            backend.delete_password(self.service, KEYRING_USERNAME)
+            backend.delete_password(self.service, self.username)
         except Exception as exc:
             failure = exc
         if failure is not None:
             # Backends raise PasswordDeleteError both for "nothing stored" and for real failures.
             if isinstance(failure, keyring.errors.PasswordDeleteError) and self.load() is None:
-                logger.debug("no API key to delete in keyring service %r", self.service)
+                logger.debug(
+                    "no API key to delete in keyring service %r entry %r", self.service, self.username
+                )
                 return False
             raise self._translate(failure, "delete", ())
-        logger.info("API key deleted from keyring service %r", self.service)
+        logger.info("API key deleted from keyring service %r entry %r", self.service, self.username)
         return True
 
     def _usable_backend(self) -> keyring.backend.KeyringBackend:
@@ -227,33 +254,61 @@ class SecretStore:
             kind = SecretsErrorKind.NO_BACKEND
         else:
             kind = SecretsErrorKind.FAILED
-        logger.info("keyring %s failed for service %r: %s", action, self.service, detail)
+        logger.info(
+            "keyring %s failed for service %r entry %r: %s", action, self.service, self.username, detail
+        )
         return SecretsError(kind, f"could not {action} the key: {detail}")
 
 
-def resolve_key(env: Mapping[str, str], store: SecretStore | None) -> ResolvedKey | None:
-    """The key to use: ``CCDESK_API_KEY`` if set and non-blank, else the keyring's.
+def resolve_key(
+    env: Mapping[str, str], store: SecretStore | None, provider: KeyProvider | None = None
+) -> ResolvedKey | None:
+    """The key to use for ``provider``: the first found, environment first, then the keyring.
 
-    With the env var set the keyring is not touched at all (headless machines have none).
+    The order is ``provider.key_owners``' variables, then their keyring entries:
+
+    - CryptoCompare: ``CCDESK_API_KEY``, then the ``api_key`` entry.
+    - CoinDesk Data: ``CCDESK_COINDESK_API_KEY``, ``CCDESK_API_KEY``, the ``coindesk_api_key``
+      entry, then the ``api_key`` entry (one account serves both; the result's ``borrowed_from``
+      says so).
+
+    A variable counts when it is set and non-blank. With one set, the keyring is not touched at all
+    (headless machines have none).
 
     Args:
         env: The environment (``os.environ``).
-        store: The keyring store, or ``None`` to consult only the environment.
+        store: The keyring store (any provider's: its sibling entries are read through
+            :meth:`SecretStore.for_provider`), or ``None`` to consult only the environment.
+        provider: Whose key is wanted; ``store.provider`` when ``None`` (CryptoCompare without a store).
 
     Returns:
-        The key and its source, or ``None`` if there is none anywhere.
+        The key, its provider and exactly where it came from, or ``None`` if there is none anywhere.
 
     Raises:
-        InvalidApiKey: if ``CCDESK_API_KEY`` is set but malformed (the message names the variable).
+        InvalidApiKey: if the first variable that is set is malformed (the message names the
+            variable, never its value).
         SecretsError: if the keyring cannot be read (it may block; see the module docstring).
     """
-    from_env = env.get(ENV_API_KEY, "")
-    if from_env.strip():
-        try:
-            return ResolvedKey(ApiKey(from_env), KeySource.ENV)
-        except InvalidApiKey as exc:
-            raise InvalidApiKey(f"{ENV_API_KEY}: {exc}") from None
+    if provider is None:
+        provider = KeyProvider.CRYPTOCOMPARE if store is None else store.provider
+    owners = provider.key_owners
+    for owner in owners:
+        name = owner.env_var
+        from_env = env.get(name, "")
+        if from_env.strip():
+            try:
+                key = ApiKey(from_env)
+            except InvalidApiKey as exc:
+                raise InvalidApiKey(f"{name}: {exc}") from None
+            return ResolvedKey(key, KeySource.ENV, provider, _borrowed(provider, owner))
     if store is None:
         return None
-    key = store.load()
-    return None if key is None else ResolvedKey(key, KeySource.KEYRING)
+    for owner in owners:
+        stored = store.for_provider(owner).load()
+        if stored is not None:
+            return ResolvedKey(stored, KeySource.KEYRING, provider, _borrowed(provider, owner))
+    return None
+
+
+def _borrowed(provider: KeyProvider, owner: KeyProvider) -> KeyProvider | None:
+    return None if owner is provider else owner

@@ -40,6 +40,8 @@ class SimConfig:
         max_session_s: a venue's socket is closed after this long (Binance's 24 h lifetime, shrunk).
         coindesk_rate_limited: the first this many CoinDesk sockets get a 4002 (rate limit) instead
             of the welcome, and are closed.
+        coindesk_unentitled_keys: keys the CoinDesk Data REST route knows but serves nothing to
+            (no plan): HTTP 403 with an ``Err`` body, whatever ``keys`` says. The stream ignores it.
     """
 
     host: str = "127.0.0.1"
@@ -62,9 +64,11 @@ class SimConfig:
     venue_heartbeat_s: float | None = None
     max_session_s: float | None = None
     coindesk_rate_limited: int = 0
+    coindesk_unentitled_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Callers pass lists (the CLI, most tests); a frozenset keeps the config immutable and hashable.
         if self.keys is not None:
             object.__setattr__(self, "keys", frozenset(self.keys))
         object.__setattr__(self, "geo_blocked", frozenset(self.geo_blocked))
+        object.__setattr__(self, "coindesk_unentitled_keys", frozenset(self.coindesk_unentitled_keys))

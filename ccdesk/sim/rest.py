@@ -1,9 +1,11 @@
-"""min-api REST bodies from the market model: /data/price, /data/pricemultifull and their errors."""
+"""REST bodies from the market model: min-api's /data/price and /data/pricemultifull, CoinDesk Data's
+/index/cc/v1/latest/tick, and their errors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source
@@ -18,6 +20,12 @@ from ccdesk.sim.market import (
     round_money,
     round_price,
 )
+
+# The stream venue's own tick, so REST and stream show the same index to the digit. Imported,
+# not copied; it is private to the venue module only because nothing else needed it before.
+from ccdesk.sim.venues.coindesk import GROUPS as COINDESK_GROUPS
+from ccdesk.sim.venues.coindesk import MARKETS as COINDESK_MARKETS
+from ccdesk.sim.venues.coindesk import _tick as coindesk_stream_tick
 
 Body = dict[str, Any]
 
@@ -111,6 +119,84 @@ def key_required_error() -> Body:
             "message": "API key required, please refer to the documentation at "
             "https://developers.coindesk.com/",
             "http_status_code": 401,
+        },
+    }
+
+
+COINDESK_TICK_PATH = "/index/cc/v1/latest/tick"
+COINDESK_REST_TICK_TYPE = "266"
+"""The TYPE of a REST index tick (SOURCES.md); the stream's is ``"1101"``."""
+
+
+def coindesk_latest_tick(
+    market: Market, index: str, instruments: Sequence[str], groups: Sequence[str]
+) -> tuple[int, Body]:
+    """HTTP status and body of ``GET /index/cc/v1/latest/tick?market=..&instruments=..&groups=..``.
+
+    Success: ``{"Data": {"BTC-USD": {"TYPE": "266", "MARKET": "cadli", "INSTRUMENT": "BTC-USD",
+    "VALUE": ..., ...}}, "Err": {}}`` with the stream's fields for the groups asked for (all when
+    none). An unknown market, group or instrument (or one outside its index family) is a 400 whose
+    ``Err`` names the parameter: the shape of the real 401 (``key_required_error``) with the
+    simulator's own words, as no real 400 body is stored.
+    """
+    index = index.strip()
+    names = [i.strip() for i in instruments if i.strip()]
+    wanted = [g.strip().upper() for g in groups if g.strip()] or list(COINDESK_GROUPS)
+    if index not in COINDESK_MARKETS:
+        known = ", ".join(COINDESK_MARKETS)
+        return 400, _data_api_error(2, f"market {index[:40]!r} is not an index market ({known}).", "market")
+    if not names:
+        return 400, _data_api_error(1, "instruments is a required parameter.", "instruments")
+    unknown_groups = [g for g in wanted if g not in COINDESK_GROUPS]
+    if unknown_groups:
+        return 400, _data_api_error(2, f"unknown groups: {', '.join(unknown_groups)[:80]}.", "groups")
+    data: Body = {}
+    missing: list[str] = []
+    for name in names:
+        tick = _coindesk_tick(market, index, name, frozenset(wanted))
+        if tick is None:
+            missing.append(name[:40])
+        else:
+            data[name] = tick
+    if missing:
+        message = f"instruments not found on {index}: {', '.join(missing)}."
+        return 400, _data_api_error(2, message, "instruments")
+    return 200, {"Data": data, "Err": {}}
+
+
+def _coindesk_tick(market: Market, index: str, name: str, groups: frozenset[str]) -> Body | None:
+    base, dash, quote = name.partition("-")
+    symbols_ok = all(s.isascii() and s.isalnum() and s.isupper() for s in (base, quote))
+    if not dash or not symbols_ok or (index != "cadli" and quote != "USD"):
+        return None
+    inst = _index(market, base, quote)
+    if inst is None:
+        return None
+    pair = Pair(Source.COINDESK, base, quote, index, Channel.AGGREGATE)
+    tick: Body = coindesk_stream_tick(pair, dict(inst.fields), groups)
+    tick["TYPE"] = COINDESK_REST_TICK_TYPE
+    return tick
+
+
+def coindesk_refusal(status: int, message: str) -> Body:
+    """The body of a refused key on the data API (``status`` 401 or 403): ``{"Data": {}, "Err": {...}}``."""
+    return {"Data": {}, "Err": {"type": 2, "message": message, "http_status_code": status}}
+
+
+COINDESK_NOT_ENTITLED_MESSAGE = (
+    "Your API key does not have access to this endpoint: your subscription plan does not include it."
+)
+"""The simulator's own words for a key without a plan (no real 403 body is stored)."""
+
+
+def _data_api_error(error_type: int, message: str, param: str) -> Body:
+    return {
+        "Data": {},
+        "Err": {
+            "type": error_type,
+            "message": message,
+            "other_info": {"param": param},
+            "http_status_code": HTTPStatus.BAD_REQUEST.value,
         },
     }
 

@@ -251,7 +251,8 @@ class SimServer:
 
     @property
     def rest_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (append ``/data/price?...``)."""
+        """``http://127.0.0.1:PORT``: min-api's ``/data/price?...`` and CoinDesk Data's
+        ``/index/cc/v1/latest/tick?...`` are both served there."""
         return f"http://{self.host}:{self._port}"
 
     # --- test hooks (thread-safe) -----------------------------------------------------------
@@ -498,7 +499,7 @@ class SimServer:
                 )
             self._pending_ids[ws] = conn_id
             return None
-        return respond(request, self._market, self._config.keys)
+        return respond(request, self._market, self._config.keys, self._config.coindesk_unentitled_keys)
 
     # --- WebSocket --------------------------------------------------------------------------------
 

@@ -113,3 +113,80 @@ def test_no_secret_service_on_the_bus_means_no_plaintext_fallback(sim, tmp_path)
         home = env["HOME"]
         found = subprocess.run(["grep", "-rl", KEY, home], capture_output=True, text=True)
         assert found.stdout == ""  # nothing written anywhere under HOME
+
+
+CD_KEY = "coindesk-keyring-key-0123456789abcdef"
+
+# Resolves and checks the CoinDesk Data key as the app would, printing only masked, typed facts.
+_COINDESK_PROBE = """
+import json, os, sys
+from ccdesk.core.api_key import ApiKey, KeyProvider
+from ccdesk.core.rest import check_coindesk_key
+from ccdesk.core.secrets import SecretStore, resolve_key
+
+action, rest_url = sys.argv[1], sys.argv[2]
+store = SecretStore(provider=KeyProvider.COINDESK)
+if action == "save":
+    store.save(ApiKey(sys.stdin.read()))
+elif action == "delete":
+    print(json.dumps({"deleted": store.delete()}))
+    sys.exit(0)
+resolved = resolve_key(os.environ, store)
+check = check_coindesk_key(rest_url, resolved.key)
+print(json.dumps({
+    "source": resolved.source.value,
+    "borrowed_from": resolved.borrowed_from and resolved.borrowed_from.value,
+    "entry": resolved.keyring_entry,
+    "masked": resolved.key.masked(),
+    "repr": repr(resolved),
+    "check": check.status.value,
+}))
+"""
+
+
+def coindesk(env, action, rest_url, stdin=None):
+    e = {k: v for k, v in env.items() if not k.startswith("CCDESK_") and k != "PYTHON_KEYRING_BACKEND"}
+    e["CCDESK_APP_NAME"] = APP
+    r = subprocess.run(
+        [sys.executable, "-c", _COINDESK_PROBE, action, rest_url],
+        env=e,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    assert KEY not in r.stdout + r.stderr
+    assert CD_KEY not in r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_coindesk_key_has_its_own_entry_and_falls_back_to_the_cryptocompare_one(make_sim):
+    sim = make_sim(keys=[KEY, CD_KEY], rate=0.0)
+    with session_bus() as env, secret_service(env):
+        assert run(env, "key", "set", "--no-verify", stdin=KEY + "\n").returncode == 0
+        # No CoinDesk entry yet: the CryptoCompare key is used, and said to be borrowed.
+        shared = coindesk(env, "resolve", sim.rest_url)
+        assert shared["source"] == "keyring"
+        assert shared["borrowed_from"] == "cryptocompare"
+        assert shared["entry"] == "api_key"
+        assert shared["masked"] == "ke\u2026ef"
+        assert shared["check"] == "valid"
+        # Its own entry, beside the CryptoCompare one, wins once saved.
+        own = coindesk(env, "save", sim.rest_url, stdin=CD_KEY)
+        assert (own["borrowed_from"], own["entry"], own["masked"]) == (None, "coindesk_api_key", "co\u2026ef")
+        assert own["check"] == "valid"
+        lookup = secret_tool(env, "lookup", "service", APP, "username", "coindesk_api_key")
+        assert lookup.stdout == CD_KEY
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
+        # CryptoCompare still reads only its own entry.
+        status = run(env, "key", "status")
+        assert status.returncode == 0
+        assert "ke\u2026ef" in status.stdout
+        assert KEY not in status.stdout
+        # Deleting the CoinDesk entry leaves the CryptoCompare one, which serves again.
+        assert coindesk(env, "delete", sim.rest_url) == {"deleted": True}
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
+        assert coindesk(env, "resolve", sim.rest_url)["borrowed_from"] == "cryptocompare"
+    upgrades = [h for h in sim.handshakes if h.path.startswith("/index/cc/v1/latest/tick")]
+    assert [h.header("authorization") for h in upgrades] == [f"Apikey {k}" for k in (KEY, CD_KEY, KEY)]

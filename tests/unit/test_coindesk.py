@@ -11,11 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, QuoteBook
 from ccdesk.core.sources import dialect_for
-from ccdesk.core.sources.base import KeyProvider
 from ccdesk.core.sources.coindesk import CoinDesk, CoinDeskParser
 from ccdesk.core.wire import (
     MAX_FRAME_BYTES,

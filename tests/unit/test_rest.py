@@ -24,9 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccdesk.core import rest
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.key_check import KeyCheck, KeyStatus, RateLimitPeriod
-from ccdesk.core.rest import DEFAULT_BASE_URL, check_key
+from ccdesk.core.rest import (
+    DEFAULT_BASE_URL,
+    DEFAULT_COINDESK_BASE_URL,
+    check_coindesk_key,
+    check_key,
+    key_check_for,
+)
 from ccdesk.wording import key_check_words as describe
 
 KEY_TEXT = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -560,3 +566,238 @@ def test_describe_uses_the_details_it_has() -> None:
     assert "(HTTP 503)" in describe(KeyCheck(KeyStatus.BAD_RESPONSE, http_status=503))
     said = describe(KeyCheck(KeyStatus.INVALID_KEY, server_message="API key required"))
     assert said.endswith('The server said: "API key required"')
+
+
+# --- CoinDesk Data's key check ---------------------------------------------------------------
+
+CD_TICK = {
+    "Data": {
+        "BTC-USD": {"TYPE": "266", "MARKET": "cadli", "INSTRUMENT": "BTC-USD", "VALUE": 91230.12},
+    },
+    "Err": {},
+}
+
+
+def _coindesk(base: str, session: requests.Session, **kwargs: Any) -> KeyCheck:
+    check = check_coindesk_key(base, KEY, session=session, timeout_s=FAST_S, **kwargs)
+    assert check.provider is KeyProvider.COINDESK
+    _no_key_anywhere(check)
+    return check
+
+
+def test_coindesk_key_goes_in_the_header_and_never_in_the_url(
+    server: LoopbackServer, base: str, session: requests.Session
+) -> None:
+    server.reply_with(200, CD_TICK)
+    check = _coindesk(base, session)
+    assert check == KeyCheck(KeyStatus.VALID, http_status=200, provider=KeyProvider.COINDESK)
+    (seen,) = server.seen
+    assert seen.headers["authorization"] == f"Apikey {KEY_TEXT}"
+    assert KEY_TEXT not in seen.path
+    assert seen.path.startswith("/index/cc/v1/latest/tick?")
+    assert seen.query == {"market": ["cadli"], "instruments": ["BTC-USD"], "groups": ["VALUE"]}
+
+
+def test_coindesk_probe_pair_is_normalised(
+    server: LoopbackServer, base: str, session: requests.Session
+) -> None:
+    server.reply_with(200, {"Data": {"ETH-EUR": {"VALUE": 3001}}, "Err": {}})
+    assert _coindesk(base, session, market=" CCIX ", instrument="eth-eur").ok
+    assert server.seen[0].query["market"] == ["ccix"]
+    assert server.seen[0].query["instruments"] == ["ETH-EUR"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        # The shape SOURCES.md quotes for a keyless or unaccepted call.
+        (
+            401,
+            '{"Err":{"message":"API key required, please refer to the documentation at '
+            'https://developers.coindesk.com/"}}',
+            KeyStatus.INVALID_KEY,
+        ),
+        (401, "", KeyStatus.INVALID_KEY),
+        (401, '{"Data":{},"Err":{"type":1,"message":"Invalid API key"}}', KeyStatus.INVALID_KEY),
+        # Known key, no plan: never "invalid key" when the body says otherwise.
+        (
+            401,
+            '{"Data":{},"Err":{"type":2,"message":"Your subscription does not include this endpoint"}}',
+            KeyStatus.NOT_ENTITLED,
+        ),
+        (
+            403,
+            '{"Data":{},"Err":{"type":2,"message":"Access denied","http_status_code":403}}',
+            KeyStatus.NOT_ENTITLED,
+        ),
+        (403, "<html>Forbidden</html>", KeyStatus.NOT_ENTITLED),
+        (429, '{"Data":{},"Err":{"type":5,"message":"Rate limit exceeded"}}', KeyStatus.RATE_LIMITED),
+        (429, "", KeyStatus.RATE_LIMITED),
+        (
+            400,
+            '{"Data":{},"Err":{"type":2,"message":"Not found","other_info":{"param":"instruments"}}}',
+            KeyStatus.BAD_REQUEST,
+        ),
+        (404, '{"Data":{},"Err":{"type":1,"message":"Path does not exist"}}', KeyStatus.BAD_REQUEST),
+        (
+            500,
+            '{"Data":{},"Err":{"type":1,"message":"Internal error","http_status_code":500}}',
+            KeyStatus.BAD_RESPONSE,
+        ),
+        (502, "<html>Bad Gateway</html>", KeyStatus.BAD_RESPONSE),
+        (301, "", KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":{"BTC-USD":{"VALUE":"91230.12"}},"Err":{}}', KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":{"BTC-USD":{"VALUE":NaN}},"Err":{}}', KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":{"BTC-USD":{"VALUE":true}},"Err":{}}', KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":{"ETH-USD":{"VALUE":1}},"Err":{}}', KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":[],"Err":{}}', KeyStatus.BAD_RESPONSE),
+        (200, '{"USD": 91230.12}', KeyStatus.BAD_RESPONSE),  # a min-api answer is not a tick
+        (200, "<html>captive portal</html>", KeyStatus.BAD_RESPONSE),
+        (200, '{"Data":{"BTC-USD":{"VALUE":1}},"Err":{"type":1,"message":"partial"}}', KeyStatus.BAD_REQUEST),
+    ],
+)
+def test_coindesk_answers_map_to_a_status(
+    server: LoopbackServer,
+    base: str,
+    session: requests.Session,
+    status: int,
+    body: str,
+    expected: KeyStatus,
+) -> None:
+    server.reply_with(status, body)
+    check = _coindesk(base, session)
+    assert check.status is expected
+    assert check.http_status == status
+
+
+def test_coindesk_not_entitled_and_bad_request_keep_what_the_server_said(
+    server: LoopbackServer, base: str, session: requests.Session
+) -> None:
+    server.reply_with(403, {"Data": {}, "Err": {"type": 2, "message": "No plan for this"}})
+    check = _coindesk(base, session)
+    assert check.status is KeyStatus.NOT_ENTITLED
+    assert check.server_message == "No plan for this"
+    words = describe(check)
+    assert words.startswith("CoinDesk Data knows the API key but will not serve this data with it")
+    assert "refused the API key" not in words
+    server.reply_with(
+        400, {"Data": {}, "Err": {"type": 2, "message": "bad", "other_info": {"param": "market"}}}
+    )
+    check = _coindesk(base, session)
+    assert check.status is KeyStatus.BAD_REQUEST
+    assert check.param_with_error == "market"
+    assert describe(check).startswith("CoinDesk Data rejected the request (parameter market)")
+
+
+def test_coindesk_server_text_is_scrubbed(
+    server: LoopbackServer, base: str, session: requests.Session
+) -> None:
+    message = f"key {KEY_TEXT} has no subscription\x1b[31m"
+    server.reply_with(
+        401, {"Data": {}, "Err": {"type": 2, "message": message, "other_info": {"param": KEY_TEXT}}}
+    )
+    check = _coindesk(base, session)
+    assert check.status is KeyStatus.NOT_ENTITLED
+    assert check.server_message == "key *** has no subscription [31m"
+
+
+def test_coindesk_redirects_are_not_followed(
+    server: LoopbackServer, base: str, session: requests.Session
+) -> None:
+    elsewhere = LoopbackServer()
+    try:
+        server.reply_with(307, "", Location=f"http://127.0.0.1:{elsewhere.port}/index/cc/v1/latest/tick")
+        check = _coindesk(base, session)
+        assert check.status is KeyStatus.BAD_RESPONSE
+        assert check.http_status == 307
+        assert elsewhere.seen == []
+    finally:
+        elsewhere.close()
+
+
+def test_coindesk_transport_failures_are_typed(session: requests.Session) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        check = _coindesk(f"http://127.0.0.1:{port}", session)
+    assert check.status is KeyStatus.CONNECTION_FAILED
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        check = check_coindesk_key(
+            f"http://127.0.0.1:{silent.getsockname()[1]}", KEY, session=session, timeout_s=0.2
+        )
+    assert (check.status, check.provider) == (KeyStatus.TIMEOUT, KeyProvider.COINDESK)
+
+
+def test_coindesk_default_base_url_is_the_data_api() -> None:
+    session, adapter = _memory_session(200, json.dumps(CD_TICK).encode())
+    with session:
+        assert check_coindesk_key(None, KEY, session=session).ok
+    (request,) = adapter.sent
+    assert DEFAULT_COINDESK_BASE_URL == "https://data-api.coindesk.com"
+    assert request.url == (
+        "https://data-api.coindesk.com/index/cc/v1/latest/tick?market=cadli&instruments=BTC-USD&groups=VALUE"
+    )
+    assert request.headers["authorization"] == f"Apikey {KEY_TEXT}"
+
+
+@pytest.mark.parametrize(
+    ("url", "match"),
+    [
+        ("http://data-api.coindesk.com", "unencrypted"),
+        (f"https://data-api.coindesk.com/?api_key={KEY_TEXT}", "must not contain the API key"),
+        ("https://user:pw@data-api.coindesk.com", "credentials"),
+    ],
+)
+def test_coindesk_unusable_base_urls_are_refused(url: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match) as excinfo:
+        check_coindesk_key(url, KEY)
+    assert KEY_TEXT not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"instrument": "BTCUSD"}, "not an instrument"),
+        ({"instrument": "BTC-"}, "not a currency symbol"),
+        ({"instrument": "BTC-USD&api_key=x"}, "not a currency symbol"),
+        ({"market": "cadli&x=1"}, "not an index market"),
+        ({"market": ""}, "not an index market"),
+    ],
+)
+def test_coindesk_malformed_probe_is_refused_before_any_request(kwargs: dict[str, str], match: str) -> None:
+    session, adapter = _memory_session(200, b"{}")
+    with session, pytest.raises(ValueError, match=match):
+        check_coindesk_key(None, KEY, session=session, **kwargs)
+    assert adapter.sent == []
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(status=st.sampled_from([200, 301, 400, 401, 403, 404, 429, 500, 503]), body=_json | _shaped)
+def test_any_coindesk_answer_gives_a_typed_result_without_the_key(status: int, body: object) -> None:
+    session, _ = _memory_session(status, json.dumps(body).encode())
+    with session:
+        check = check_coindesk_key(None, KEY, session=session)
+    assert isinstance(check.status, KeyStatus)
+    assert check.provider is KeyProvider.COINDESK
+    _no_key_anywhere(check)
+
+
+def test_key_check_for_each_provider() -> None:
+    assert key_check_for(KeyProvider.CRYPTOCOMPARE) is check_key
+    assert key_check_for(KeyProvider.COINDESK) is check_coindesk_key
+    assert {key_check_for(p) for p in KeyProvider} == {check_key, check_coindesk_key}
+
+
+def test_cryptocompare_checks_say_cryptocompare_and_coindesk_checks_say_coindesk() -> None:
+    for status in KeyStatus:
+        cc = describe(KeyCheck(status))
+        cd = describe(KeyCheck(status, provider=KeyProvider.COINDESK))
+        assert "CoinDesk" not in cc
+        if "CryptoCompare" in cc:
+            assert cd == cc.replace("CryptoCompare", "CoinDesk Data")
+        assert "CryptoCompare" not in cd
+    # The CryptoCompare words are as they were.
+    assert describe(KeyCheck(KeyStatus.VALID)) == "The API key works: CryptoCompare accepted it and answered."
+    assert describe(KeyCheck(KeyStatus.VALID, provider=KeyProvider.COINDESK)) == (
+        "The API key works: CoinDesk Data accepted it and answered."
+    )

@@ -8,21 +8,13 @@ Transport, the reconnect loop, backoff, liveness, the coalescer and the quote bo
 from __future__ import annotations
 
 import abc
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.wire import Event
-
-
-class KeyProvider(enum.Enum):
-    """Whose API key a source needs (one account may serve several sources)."""
-
-    CRYPTOCOMPARE = "cryptocompare"
-    COINDESK = "coindesk"
 
 
 @dataclass(frozen=True, slots=True)

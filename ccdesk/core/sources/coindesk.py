@@ -20,9 +20,9 @@ from typing import Any, Final
 
 import orjson
 
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.pairs import COINDESK_MARKETS, Pair, Source
-from ccdesk.core.sources.base import Dialect, KeyProvider, SourceInfo
+from ccdesk.core.sources.base import Dialect, SourceInfo
 from ccdesk.core.wire import (
     MAX_FRAME_BYTES,
     Batch,

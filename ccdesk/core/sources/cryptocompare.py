@@ -18,11 +18,11 @@ from typing import Any, Final
 
 import orjson
 
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.identity import DEFAULT_STREAM_URL
 from ccdesk.core.numbers import read_decimal, read_price, read_unsigned
 from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, PairError, Source, parse_pair
-from ccdesk.core.sources.base import Dialect, KeyProvider, SourceInfo, batched
+from ccdesk.core.sources.base import Dialect, SourceInfo, batched
 from ccdesk.core.wire import (
     MAX_FRAME_BYTES,
     Event,

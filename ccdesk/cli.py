@@ -28,7 +28,6 @@ from ccdesk.core.pairs import PairError, Source, parse_source
 from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.rest import check_key
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
-from ccdesk.core.sources.base import KeyProvider
 from ccdesk.core.stream import StreamConfig
 from ccdesk.core.urls import UrlError, check_url
 from ccdesk.wording import key_check_words
@@ -36,7 +35,6 @@ from ccdesk.wording import key_check_words
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY = 0, 1, 2, 3, 4
-ENV_COINDESK_API_KEY = "CCDESK_COINDESK_API_KEY"
 
 
 class UsageError(Exception):
@@ -281,22 +279,17 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
 
 def _key_for_source(source: Source) -> ApiKey | None:
-    """The key a source needs: its provider's environment variable, else the keyring; None if
-    there is none (the source is left out and the others stream)."""
+    """The key a source needs: its provider's environment variables, else the keyring (CoinDesk
+    Data falls back to the CryptoCompare key: one account serves both); None if there is none (the
+    source is left out and the others stream)."""
     from ccdesk.cli_stream import NoKey
     from ccdesk.core.sources import source_info
 
     provider = source_info(source).key
-    env = os.environ
-    if provider is KeyProvider.COINDESK:
-        text = env.get(ENV_COINDESK_API_KEY, "")
-        if text.strip():
-            try:
-                return ApiKey(text)
-            except InvalidApiKey as exc:
-                raise UsageError(f"{ENV_COINDESK_API_KEY}: {exc}") from None
+    if provider is None:
+        return None
     try:
-        resolved = resolve_key(env, SecretStore())
+        resolved = resolve_key(os.environ, SecretStore(provider=provider), provider)
     except InvalidApiKey as exc:
         raise UsageError(str(exc)) from None
     except SecretsError as exc:

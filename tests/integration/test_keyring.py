@@ -52,7 +52,15 @@ def test_key_set_verifies_stores_in_the_secret_service_and_stream_uses_it(sim):
         assert "keyring" in status.stdout
         assert KEY not in status.stdout
         stream = run(
-            env, "stream", "--stream-url", sim.stream_url, "--count", "2", "--format", "jsonl", "BTC-USD"
+            env,
+            "stream",
+            "--stream-url",
+            sim.stream_url,
+            "--count",
+            "2",
+            "--format",
+            "jsonl",
+            "5~CCCAGG~BTC~USD",
         )
         assert stream.returncode == 0, stream.stderr
         assert len([json.loads(x) for x in stream.stdout.splitlines() if '"quote"' in x]) == 2
@@ -98,7 +106,7 @@ def test_locked_keyring_gives_a_clear_message(sim):
             assert r.returncode == 4
             assert "locked" in r.stderr
             assert "Traceback" not in r.stderr
-            s = run(env, "stream", "--stream-url", sim.stream_url, "BTC-USD")
+            s = run(env, "stream", "--stream-url", sim.stream_url, "5~CCCAGG~BTC~USD")
             assert s.returncode == 4
             assert "locked" in s.stderr
             assert "--demo" in s.stderr

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ccdesk.core.secrets import SecretStore
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.jobs import BackgroundJobs
-    from ccdesk.qt.key_session import CheckFn, KeySession
+    from ccdesk.qt.key_session import ApiKeys, CheckFn
     from ccdesk.qt.notifier import Notifier, NotifyFn
     from ccdesk.qt.stream_worker import StreamWorker
     from ccdesk.qt.tray import Tray
@@ -50,7 +50,7 @@ class Desktop:
     history: AlertHistoryModel
     tray: Tray
     notifier: Notifier
-    keys: KeySession
+    keys: ApiKeys
     jobs: BackgroundJobs
 
 
@@ -76,15 +76,15 @@ def build_desktop(
     Args:
         settings: The loaded settings.
         store: Where settings (and the window geometry) are saved.
-        secrets: The keyring store of the API key.
-        env: The environment (``CCDESK_API_KEY``).
+        secrets: The keyring store of the API keys (any provider's entry).
+        env: The environment (``CCDESK_API_KEY``, ``CCDESK_COINDESK_API_KEY``, endpoint overrides).
         autostart: Start-at-login entries.
         start_demo: Starts the demo simulator (the controller never imports it).
         demo: Start in demo mode whatever the settings say (``ccdesk --demo``).
         window: A window built earlier with ``build_window`` (for the first paint); else one is built.
         notify_fn: The desktop notification call (plyer's by default; the self-test and tests
             pass their own).
-        check_key: The REST key check (``ccdesk.core.rest.check_key`` by default).
+        check_key: One REST key check for every provider (tests); by default each provider's own.
         clock: The clock (the system's by default; tests inject one).
         worker_factory: Makes each source's stream worker (tests and benchmarks inject a variant).
         app_icon: The notification icon's path.
@@ -94,11 +94,10 @@ def build_desktop(
     Returns:
         The parts; call ``desktop.controller.start()`` to run.
     """
-    from ccdesk.core.rest import check_key as rest_check_key
     from ccdesk.core.store import FILE_NAME, data_dir
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.jobs import BackgroundJobs
-    from ccdesk.qt.key_session import KeySession
+    from ccdesk.qt.key_session import ApiKeys
     from ccdesk.qt.notifier import Notifier
     from ccdesk.qt.tray import Tray
 
@@ -106,7 +105,7 @@ def build_desktop(
     if store_path == "default":
         store_path = data_dir() / FILE_NAME
     jobs = BackgroundJobs()
-    keys = KeySession(secrets, jobs, env, check_key or rest_check_key)
+    keys = ApiKeys(secrets, jobs, env, check_key)
     tray = Tray()
     notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon)
     controller = AppController(

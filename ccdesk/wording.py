@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
-from ccdesk.core.api_key import KeyProblem, KeyProvider, KeyState, SaveState
+from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status, SubRejected
@@ -344,7 +344,21 @@ def key_note(state: KeyState) -> str:
         if state.problem is KeyProblem.MALFORMED:
             return f"The key could not be used: {state.detail}"
         return "No API key yet" if provider is KeyProvider.CRYPTOCOMPARE else f"No {provider.title} key yet"
-    masked = key.masked()
+    note = _key_in_use_note(state, key.masked())
+    if state.problem is KeyProblem.REJECTED:
+        return f"{note} {provider.title} refused it when streaming: enter another, or remove it."
+    return note
+
+
+def key_removable(state: KeyState) -> bool:
+    """True if the key in use sits in the provider's own keyring entry (so Remove is offered)."""
+    if state.key is None or state.shared:
+        return False
+    return state.source is KeySource.KEYRING or state.save is SaveState.SAVED
+
+
+def _key_in_use_note(state: KeyState, masked: str) -> str:
+    provider = state.provider
     own = "the key" if provider is KeyProvider.CRYPTOCOMPARE else f"the {provider.title} key"
     if state.save is SaveState.SAVING:
         return f"Using {own} {masked} (saving to the keyring…)"
@@ -395,6 +409,40 @@ def key_variables_text(provider: KeyProvider) -> str:
     ``CCDESK_COINDESK_API_KEY (or CCDESK_API_KEY)``."""
     first, *rest = provider.env_vars
     return f"{first} (or {', '.join(rest)})" if rest else first
+
+
+_KEY_HELP = {
+    KeyProvider.CRYPTOCOMPARE: (
+        "For CryptoCompare's streamer (the <code>5~CCCAGG~BTC~USD</code> pairs). It is a paid plan "
+        "since May 2026; keys are made at {link}."
+    ),
+    KeyProvider.COINDESK: (
+        "For the CoinDesk Data Streamer (<code>coindesk:BTC-USD</code>), a paid plan. Keys are made at "
+        "{link}; without one, your CryptoCompare key is tried (one account serves both)."
+    ),
+}
+
+KEYS_STORED_TEXT = (
+    "Keys are kept only in your system keyring, never in a file. Kraken, Coinbase, Binance and OKX "
+    "need no key, nor does the demo."
+)
+
+
+def key_help_html(provider: KeyProvider) -> str:
+    """The settings' line on what ``provider``'s key is for and where it is made (rich text)."""
+    url = provider.keys_url
+    host = url.split("/")[2].removeprefix("www.")
+    return _KEY_HELP[provider].format(link=f'<a href="{url}">{host}</a>')
+
+
+def refused_key_confirm_text(provider: KeyProvider) -> str:
+    """Under a typed key whose check failed, on the first OK."""
+    return f"This key did not pass its check with {provider.title}. Press OK again to store it anyway."
+
+
+def key_remove_failed_text(provider: KeyProvider, error: Exception) -> str:
+    """The banner after a key could not be removed from the keyring."""
+    return f"The {provider.title} key could not be removed from the keyring: {error}"
 
 
 def key_not_saved_text(state: KeyState) -> str:

@@ -14,13 +14,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ccdesk.core.alerts import Alert
-from ccdesk.core.api_key import ApiKey, KeyProblem, KeyState, SaveState
+from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
-from ccdesk.core.endpoints import stream_url
+from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.pairs import SOURCE_TITLES, Source, keyless_twin
 from ccdesk.core.settings import DEFAULT_SOURCE, DEFAULT_WATCHLIST, Settings
@@ -29,7 +29,7 @@ from ccdesk.core.sources import source_info
 from ccdesk.core.store import Store, StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.jobs import BackgroundJobs
-from ccdesk.qt.key_session import KeySession
+from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import Notifier
 from ccdesk.qt.price_window import PriceWindow
@@ -83,7 +83,7 @@ class AppController(QObject):
         history: AlertHistoryModel,
         tray: Tray,
         notifier: Notifier,
-        keys: KeySession,
+        keys: ApiKeys,
         jobs: BackgroundJobs,
         autostart: Autostart,
         start_demo: StartDemo,
@@ -106,7 +106,7 @@ class AppController(QObject):
         self._alert_store: Store | None = None
         self._quitting = False
         self._env = dict(env or {})
-        self._keys_known = False
+        self._keys_known: set[KeyProvider] = set()  # the providers whose keyring has answered
 
         self.stream = StreamHub(self._clock, self._endpoint, worker_factory, self)
         self.stream.quotes_changed.connect(self._on_stream_quotes_changed)
@@ -119,6 +119,7 @@ class AppController(QObject):
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
         self.settings_dialog.settings_accepted.connect(self.apply_settings)
+        self.settings_dialog.remove_failed.connect(self.window.show_banner)
         notifier.delivered.connect(self._on_notifier_delivered)
         self._store_problem.connect(self._on_store_problem)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
@@ -176,9 +177,9 @@ class AppController(QObject):
     def _on_demo_failed(self, exc: Exception) -> None:
         self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
 
-    def _verify_url(self) -> str | None:
+    def _verify_url(self, provider: KeyProvider) -> str | None:
         # Always the key's real provider, in the demo too: the simulator accepts any key.
-        return self.settings.rest_url
+        return key_check_url(provider, env=self._env, setting=self.settings.rest_url)
 
     def _show_demo(self) -> None:
         """One state shown the same everywhere: the demo's label, and no key problem in it."""
@@ -187,9 +188,10 @@ class AppController(QObject):
         self._show_key_problem()
 
     def _show_key_problem(self) -> None:
-        """The tray's key-problem look, only while a source in use needs the key and cannot get it."""
-        problem = key_problem_text(self.keys.state)
-        self.tray.set_key_problem(problem if not self._demo and self._key_sources() else None)
+        """The tray's key-problem look, only while a source in use needs a key and cannot get it."""
+        problems = [key_problem_text(self.keys.state(p)) for p in self._key_providers()]
+        problem = next((p for p in problems if p is not None), None)
+        self.tray.set_key_problem(None if self._demo else problem)
 
     @Slot()
     def leave_demo(self) -> None:
@@ -237,14 +239,22 @@ class AppController(QObject):
         url = stream_url(source, env=self._env, setting=setting)
         if not needs_key:
             return Endpoint(url)
-        key = self.keys.key
+        provider = source_info(source).key
+        key = None if provider is None else self.keys.key(provider)
         if key is None:
-            reason = Reason.NO_KEY if self._keys_known else Reason.WAITING_FOR_KEY
-            return Status(State.STOPPED if self._keys_known else State.CONNECTING, reason)
+            known = provider in self._keys_known
+            reason = Reason.NO_KEY if known else Reason.WAITING_FOR_KEY
+            return Status(State.STOPPED if known else State.CONNECTING, reason)
         return Endpoint(url, key)
 
-    def _key_sources(self) -> list[Source]:
-        return [s for s in self.stream.sources() if source_info(s).needs_key]
+    def _key_sources(self, provider: KeyProvider | None = None) -> list[Source]:
+        """The sources in use that need a key (``provider``'s only, if given)."""
+        keys = [(s, source_info(s).key) for s in self.stream.sources()]
+        return [s for s, p in keys if p is not None and (provider is None or p is provider)]
+
+    def _key_providers(self) -> list[KeyProvider]:
+        """The providers whose keys the sources in use need."""
+        return list(dict.fromkeys(p for s in self.stream.sources() if (p := source_info(s).key) is not None))
 
     # -- the key ---------------------------------------------------------------------------------
 
@@ -256,14 +266,15 @@ class AppController(QObject):
             self.window.show_banner(key_not_saved_text(state))
         if state.save in (SaveState.SAVED, SaveState.FAILED):
             return  # the key in use did not change: the stream already runs with it
-        self._keys_known = True  # the keyring answered
+        self._keys_known.add(state.provider)  # the keyring answered
         if self._demo:
             if state.save is SaveState.SAVING:
                 self.window.show_banner(KEY_SAVED_IN_DEMO_TEXT)
             return
+        sources = self._key_sources(state.provider)
         if state.problem is not KeyProblem.REJECTED:
-            self.stream.restart(self._key_sources())
-        if problem is not None and self._key_sources():
+            self.stream.restart(sources)
+        if problem is not None and sources:
             if state.problem is KeyProblem.MISSING:
                 self.welcome_needed.emit()
             else:
@@ -308,7 +319,9 @@ class AppController(QObject):
         self.model.mark_rejected(rejected.sub, refusal_words(rejected))
 
     def _on_stream_key_rejected(self, source: Source) -> None:
-        self.keys.mark_rejected()
+        provider = source_info(source).key
+        if provider is not None:
+            self.keys[provider].mark_rejected()
 
     def _on_stream_server_notice(self, source: Source, notice: ServerNotice) -> None:
         self.window.status_line.show_notice(source, notice_words(notice))

@@ -1,5 +1,6 @@
-"""The API key for this session: where it comes from, saving it, checking it. Keyring and REST calls
-run as background jobs, never on the GUI thread (a keyring may wait on an unlock prompt)."""
+"""The API keys for this session, one per provider: where each comes from, saving, removing and
+checking it. Keyring and REST calls run as background jobs, never on the GUI thread (a keyring may
+wait on an unlock prompt)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, Signal
 
-from ccdesk.core.api_key import ApiKey, KeyProblem, KeySource, KeyState, ResolvedKey, SaveState
+from ccdesk.core.api_key import (
+    ApiKey,
+    KeyProblem,
+    KeyProvider,
+    KeySource,
+    KeyState,
+    ResolvedKey,
+    SaveState,
+)
 from ccdesk.core.key_check import KeyCheck
-from ccdesk.core.rest import check_key
+from ccdesk.core.rest import key_check_for
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
 from ccdesk.qt.jobs import BackgroundJobs
 
@@ -21,31 +30,36 @@ CheckFn = Callable[[str | None, ApiKey], KeyCheck]
 
 
 class KeySession(QObject):
-    """Holds the key in use and what is known about it (a typed ``KeyState``).
+    """Holds one provider's key in use and what is known about it (a typed ``KeyState``).
 
     Signals:
         changed(KeyState): the key, its source, a problem or the saving state changed.
         verified(object): a Verify finished: a ``KeyCheck``, or the ``Exception`` that stopped the
             check from running.
+        removed(object): a Remove finished: None, or the ``SecretsError`` that stopped it.
     """
 
     changed = Signal(object)
     verified = Signal(object)
+    removed = Signal(object)
 
     def __init__(
         self,
         secrets: SecretStore,
         jobs: BackgroundJobs,
         env: Mapping[str, str],
-        check: CheckFn = check_key,
+        check: CheckFn | None = None,
         parent: QObject | None = None,
+        *,
+        provider: KeyProvider = KeyProvider.CRYPTOCOMPARE,
     ) -> None:
         super().__init__(parent)
-        self._secrets = secrets
+        self.provider = provider
+        self._secrets = secrets.for_provider(provider)
         self._jobs = jobs
         self._env = dict(env)
-        self._check = check
-        self._state = KeyState(problem=KeyProblem.MISSING)
+        self._check = check or key_check_for(provider)
+        self._state = KeyState(problem=KeyProblem.MISSING, provider=provider)
 
     @property
     def state(self) -> KeyState:
@@ -63,15 +77,19 @@ class KeySession(QObject):
         return () if key is None else (key.reveal(),)
 
     def resolve(self) -> None:
-        """Find the key: ``CCDESK_API_KEY``, else the keyring (in the background). ``changed`` follows."""
-        env, secrets = self._env, self._secrets
+        """Find the key: the provider's variables, else the keyring (in the background; CoinDesk
+        Data may borrow the CryptoCompare key). ``changed`` follows."""
+        env, secrets, provider = self._env, self._secrets, self.provider
         self._jobs.run(
-            "keyring", lambda: resolve_key(env, secrets), self._on_resolved, self._on_resolve_failed
+            "keyring",
+            lambda: resolve_key(env, secrets, provider),
+            self._on_resolved,
+            self._on_resolve_failed,
         )
 
     def enter(self, key: ApiKey) -> None:
         """Use ``key`` now and save it to the keyring in the background. ``changed`` follows twice."""
-        self._set(KeyState(key, KeySource.ENTERED, save=SaveState.SAVING))
+        self._set(KeyState(key, KeySource.ENTERED, save=SaveState.SAVING, provider=self.provider))
         secrets = self._secrets
         self._jobs.run(
             "keyring",
@@ -79,6 +97,20 @@ class KeySession(QObject):
             lambda _: self._on_saved(key, None),
             lambda exc: self._on_saved(key, exc),
         )
+
+    def remove(self) -> None:
+        """Delete the provider's own keyring entry in the background, then look for a key again (a
+        variable, or the key CoinDesk Data borrows, may remain). ``removed`` and ``changed`` follow."""
+        secrets = self._secrets
+        self._jobs.run("keyring", secrets.delete, self._on_removed, self._on_removed)
+
+    def _on_removed(self, result: bool | Exception) -> None:
+        if isinstance(result, Exception):
+            self.removed.emit(result)
+            return
+        self._set(KeyState(problem=KeyProblem.MISSING, provider=self.provider))
+        self.removed.emit(None)
+        self.resolve()
 
     def verify(self, key: ApiKey, rest_url: str | None) -> None:
         """Check ``key`` against the REST API in the background; ``verified`` follows."""
@@ -93,9 +125,9 @@ class KeySession(QObject):
         if self._state.source is KeySource.ENTERED:
             return  # the user typed a key while the keyring was being read: theirs wins
         if resolved is None:
-            self._set(KeyState(problem=KeyProblem.MISSING))
+            self._set(KeyState(problem=KeyProblem.MISSING, provider=self.provider))
         else:
-            self._set(KeyState(resolved.key, resolved.source))
+            self._set(KeyState.from_resolved(resolved))
 
     def _on_resolve_failed(self, exc: Exception) -> None:
         if self._state.source is KeySource.ENTERED:
@@ -103,7 +135,7 @@ class KeySession(QObject):
         problem = KeyProblem.UNREADABLE if isinstance(exc, SecretsError) else KeyProblem.MALFORMED
         if not isinstance(exc, SecretsError | ValueError):
             log.warning("reading the key failed: %s", type(exc).__name__)
-        self._set(KeyState(problem=problem, detail=str(exc)))
+        self._set(KeyState(problem=problem, detail=str(exc), provider=self.provider))
 
     def _on_saved(self, key: ApiKey, exc: Exception | None) -> None:
         if self._state.key != key:
@@ -116,3 +148,68 @@ class KeySession(QObject):
     def _set(self, state: KeyState) -> None:
         self._state = state
         self.changed.emit(state)
+
+
+class ApiKeys(QObject):
+    """One :class:`KeySession` per provider, and what ties them: CoinDesk Data borrows the
+    CryptoCompare key when it has none of its own, so a change to that key looks again.
+
+    Signals:
+        changed(KeyState): one provider's state changed (``state.provider`` says whose).
+    """
+
+    changed = Signal(object)
+
+    def __init__(
+        self,
+        secrets: SecretStore,
+        jobs: BackgroundJobs,
+        env: Mapping[str, str],
+        check: CheckFn | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """Args:
+        secrets: The keyring store (any provider's entry: each session takes its own).
+        jobs: Where keyring and REST calls run.
+        env: The environment (``CCDESK_API_KEY``, ``CCDESK_COINDESK_API_KEY``).
+        check: One key check for every provider (tests); by default each provider's own.
+        parent: The Qt parent.
+        """
+        super().__init__(parent)
+        self.sessions: dict[KeyProvider, KeySession] = {
+            p: KeySession(secrets, jobs, env, check, self, provider=p) for p in KeyProvider
+        }
+        for session in self.sessions.values():
+            session.changed.connect(self._on_session_changed)
+
+    def __getitem__(self, provider: KeyProvider) -> KeySession:
+        return self.sessions[provider]
+
+    def key(self, provider: KeyProvider) -> ApiKey | None:
+        """The key in use for ``provider``, or None."""
+        return self.sessions[provider].key
+
+    def state(self, provider: KeyProvider) -> KeyState:
+        """What is known about ``provider``'s key now."""
+        return self.sessions[provider].state
+
+    def resolve(self) -> None:
+        """Find every provider's key (in the background). ``changed`` follows for each."""
+        for session in self.sessions.values():
+            session.resolve()
+
+    def secrets_for_logs(self) -> tuple[str, ...]:
+        """Every key in use, for the log filter to scrub wherever it might appear."""
+        return tuple(dict.fromkeys(k for s in self.sessions.values() for k in s.secrets_for_logs()))
+
+    def _on_session_changed(self, state: KeyState) -> None:
+        self.changed.emit(state)
+        if state.save in (SaveState.SAVING, SaveState.FAILED):
+            return  # not in the keyring (yet): nothing another provider could borrow
+        for session in self.sessions.values():
+            mine = session.state
+            borrows = mine.borrowed_from is state.provider or (
+                mine.key is None and state.provider in session.provider.key_owners
+            )
+            if session.provider is not state.provider and borrows and mine.source is not KeySource.ENTERED:
+                session.resolve()  # the key it borrows (or could borrow) changed

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtNetwork import QNetworkInformation
 
 from ccdesk.core.alerts import MoveRule
-from ccdesk.core.api_key import ApiKey
+from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.autostart import Autostart
 from ccdesk.core.events import State
 from ccdesk.core.pairs import Source, parse_pair
@@ -201,9 +201,54 @@ def test_entering_a_key_saves_it_and_restarts_the_stream_with_it(qtbot, make_sim
     h = harness(sim=sim, env={})
     h.controller.start()
     qtbot.waitUntil(lambda: h.window.status_line.button.isVisibleTo(h.window), timeout=5000)
-    h.controller.keys.enter(ApiKey(KEY))
+    h.controller.keys[KeyProvider.CRYPTOCOMPARE].enter(ApiKey(KEY))
     qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
     qtbot.waitUntil(lambda: h.keyring.get_password("ccdesk-test", "api_key") == KEY, timeout=5000)
+
+
+def test_coindesk_borrows_the_cryptocompare_key_until_it_has_its_own(qtbot, make_sim, harness):
+    own = "coindesk-own-key-0123456789"
+    sim = make_sim(keys=[KEY, own])
+    keyring = InMemoryKeyring()
+    keyring.set_password("ccdesk-test", "api_key", KEY)
+    cd_btc = parse_pair("coindesk:BTC-USD")
+    settings = Settings(watchlist=(cd_btc, BTC), stream_url=sim.stream_url, rules=())
+    h = harness(sim=sim, settings=settings, env={"CCDESK_COINDESK_URL": sim.url("coindesk")}, keyring=keyring)
+    h.controller.start()
+    qtbot.waitUntil(lambda: set(h.live_rows()) == {cd_btc, BTC}, timeout=10000)
+    assert sim.active_sockets(KEY) == 2  # one per source, both with the CryptoCompare key
+    coindesk = h.controller.keys[KeyProvider.COINDESK]
+    assert coindesk.state.borrowed_from is KeyProvider.CRYPTOCOMPARE
+    h.controller.open_settings()
+    box = h.controller.settings_dialog.dialog.key_tab.coindesk
+    assert "Using your CryptoCompare key" in box.key_status_label.text()
+    assert box.remove_button.isHidden()  # the borrowed key is CryptoCompare's to remove
+    box.key_edit.setText(own)
+    h.controller.settings_dialog.dialog.accept()
+    qtbot.waitUntil(lambda: sim.active_sockets(own) == 1 and sim.active_sockets(KEY) == 1, timeout=10000)
+    qtbot.waitUntil(lambda: keyring.get_password("ccdesk-test", "coindesk_api_key") == own, timeout=5000)
+    assert keyring.get_password("ccdesk-test", "api_key") == KEY  # CryptoCompare's key untouched
+    assert set(h.controller.secrets_for_logs()) == {KEY, own}
+
+
+def test_removing_a_key_in_the_settings_deletes_it_and_its_sources_wait_for_one(qtbot, make_sim, harness):
+    sim = make_sim(keys=[KEY])
+    keyring = InMemoryKeyring()
+    keyring.set_password("ccdesk-test", "api_key", KEY)
+    h = harness(sim=sim, env={}, keyring=keyring)
+    h.controller.start()
+    qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 1, timeout=5000)
+    h.controller.open_settings()
+    dialog = h.controller.settings_dialog.dialog
+    box = dialog.key_tab.cryptocompare
+    qtbot.waitUntil(lambda: not box.remove_button.isHidden(), timeout=5000)
+    box.remove_button.click()
+    with qtbot.waitSignal(h.controller.welcome_needed, timeout=5000):
+        dialog.accept()
+    assert keyring.get_password("ccdesk-test", "api_key") is None
+    qtbot.waitUntil(lambda: sim.active_sockets(KEY) == 0, timeout=5000)
+    assert h.controller.keys.key(KeyProvider.CRYPTOCOMPARE) is None
+    assert h.window.status_line.state.text().endswith("no API key")
 
 
 def test_sleep_resume_marks_everything_stale_until_fresh_data(qtbot, sim, harness):
@@ -373,7 +418,8 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.controller._alert_store.flush(5.0)
     assert h.controller._alert_store.recent_alerts() == []  # simulated alerts are never kept
     # Verify asks the real provider, not the simulator (which accepts any key).
-    assert h.controller._verify_url() is None  # the default: CryptoCompare's own min-api
+    assert h.controller._verify_url(KeyProvider.CRYPTOCOMPARE) is None  # the default: its own min-api
+    assert h.controller._verify_url(KeyProvider.COINDESK) is None
     h.window.status_line.leave_demo_button.click()
     assert h.controller.settings.demo is False
     assert not h.window.status_line.leave_demo_button.isVisibleTo(h.window)

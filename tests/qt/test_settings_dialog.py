@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule
-from ccdesk.core.api_key import ApiKey
-from ccdesk.core.identity import KEYS_URL
+from ccdesk.core.api_key import ApiKey, KeyProvider
+from ccdesk.core.identity import COINDESK_KEYS_URL, KEYS_URL
 from ccdesk.core.pairs import Source, aggregate, parse_pair
 from ccdesk.core.settings import DEFAULT_RULES, Settings
 from ccdesk.qt.settings_dialog import (
@@ -39,8 +39,9 @@ class Recorder:
 
     def __init__(self, dialog: SettingsDialog) -> None:
         self.events: list[tuple[str, object]] = []
-        dialog.verify_requested.connect(lambda key: self.events.append(("verify", key)))
-        dialog.key_entered.connect(lambda key: self.events.append(("key", key)))
+        dialog.verify_requested.connect(lambda provider, key: self.events.append(("verify", (provider, key))))
+        dialog.key_entered.connect(lambda provider, key: self.events.append(("key", (provider, key))))
+        dialog.key_removed.connect(lambda provider: self.events.append(("removed", provider)))
         dialog.settings_accepted.connect(lambda s: self.events.append(("settings", s)))
 
     def settings(self) -> Settings:
@@ -52,8 +53,12 @@ class Recorder:
 
 @pytest.fixture
 def make(qtbot: QtBot):
-    def make(settings: Settings | None = None, key_status: str = "No key yet", notes=None):
-        dialog = SettingsDialog(settings or CC_SETTINGS, key_status, notes=notes)
+    def make(settings: Settings | None = None, key_status: str = "No key yet", notes=None, removable=False):
+        status = {
+            KeyProvider.CRYPTOCOMPARE: (key_status, removable),
+            KeyProvider.COINDESK: ("No CoinDesk Data key yet", False),
+        }
+        dialog = SettingsDialog(settings or CC_SETTINGS, status, notes=notes)
         qtbot.addWidget(dialog)
         return dialog, Recorder(dialog)
 
@@ -96,7 +101,7 @@ def test_ok_without_changes_gives_the_same_settings(make):
 
 def test_cancel_emits_nothing(make, qtbot):
     dialog, rec = make()
-    dialog.key_tab.key_edit.setText(KEY)
+    dialog.key_tab.cryptocompare.key_edit.setText(KEY)
     add(dialog, "ADA", "USD")
     with qtbot.waitSignal(dialog.rejected):
         dialog.buttons.button(dialog.buttons.StandardButton.Cancel).click()
@@ -268,52 +273,58 @@ def test_move_buttons_are_disabled_at_the_ends(make):
 
 def test_verify_emits_the_typed_key(make, qtbot):
     dialog, rec = make()
-    assert not dialog.key_tab.verify_button.isEnabled()  # nothing typed
-    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Password
-    dialog.key_tab.key_edit.setText(f"  {KEY}\n")
+    assert not dialog.key_tab.cryptocompare.verify_button.isEnabled()  # nothing typed
+    assert dialog.key_tab.cryptocompare.key_edit.echoMode() is QLineEdit.EchoMode.Password
+    dialog.key_tab.cryptocompare.key_edit.setText(f"  {KEY}\n")
     with qtbot.waitSignal(dialog.verify_requested) as blocker:
-        dialog.key_tab.verify_button.click()
-    assert blocker.args == [ApiKey(KEY)]
-    assert not dialog.key_tab.verify_button.isEnabled()  # until the result comes
-    assert dialog.key_tab.verify_result_label.text() == "Checking the key with CryptoCompare\u2026"
-    dialog.show_verify_result("The API key works: CryptoCompare accepted it and answered.", True)
+        dialog.key_tab.cryptocompare.verify_button.click()
+    assert blocker.args == [KeyProvider.CRYPTOCOMPARE, ApiKey(KEY)]
+    assert not dialog.key_tab.cryptocompare.verify_button.isEnabled()  # until the result comes
     assert (
-        dialog.key_tab.verify_result_label.text()
+        dialog.key_tab.cryptocompare.verify_result_label.text() == "Checking the key with CryptoCompare\u2026"
+    )
+    dialog.show_verify_result(
+        KeyProvider.CRYPTOCOMPARE, "The API key works: CryptoCompare accepted it and answered.", True
+    )
+    assert (
+        dialog.key_tab.cryptocompare.verify_result_label.text()
         == "The API key works: CryptoCompare accepted it and answered."
     )
-    assert not dialog.key_tab.verify_result_label.isHidden()
-    assert dialog.key_tab.verify_button.isEnabled()
-    dialog.show_verify_result("CryptoCompare refused the API key.", False)
-    assert dialog.key_tab.verify_result_label.text() == "CryptoCompare refused the API key."
-    assert rec.events == [("verify", ApiKey(KEY))]
+    assert not dialog.key_tab.cryptocompare.verify_result_label.isHidden()
+    assert dialog.key_tab.cryptocompare.verify_button.isEnabled()
+    dialog.show_verify_result(KeyProvider.CRYPTOCOMPARE, "CryptoCompare refused the API key.", False)
+    assert dialog.key_tab.cryptocompare.verify_result_label.text() == "CryptoCompare refused the API key."
+    assert rec.events == [("verify", (KeyProvider.CRYPTOCOMPARE, ApiKey(KEY)))]
 
 
 def test_verify_refuses_an_invalid_key_inline(make):
     dialog, rec = make()
-    dialog.key_tab.key_edit.setText("abc def")
-    dialog.key_tab.verify_button.click()
+    dialog.key_tab.cryptocompare.key_edit.setText("abc def")
+    dialog.key_tab.cryptocompare.verify_button.click()
     assert rec.events == []
-    assert dialog.key_tab.key_error_label.text().startswith("The API key contains a space at position 4")
-    assert "abc" not in dialog.key_tab.key_error_label.text()
-    dialog.key_tab.key_edit.setText(KEY)  # editing clears the message
-    assert dialog.key_tab.key_error_label.isHidden()
+    assert dialog.key_tab.cryptocompare.key_error_label.text().startswith(
+        "The API key contains a space at position 4"
+    )
+    assert "abc" not in dialog.key_tab.cryptocompare.key_error_label.text()
+    dialog.key_tab.cryptocompare.key_edit.setText(KEY)  # editing clears the message
+    assert dialog.key_tab.cryptocompare.key_error_label.isHidden()
 
 
 def test_show_toggle_reveals_and_hides_the_key(make):
     dialog, _ = make()
-    dialog.key_tab.show_key_button.click()
-    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Normal
-    assert dialog.key_tab.show_key_button.text() == "Hide"
-    dialog.key_tab.show_key_button.click()
-    assert dialog.key_tab.key_edit.echoMode() is QLineEdit.EchoMode.Password
+    dialog.key_tab.cryptocompare.show_key_button.click()
+    assert dialog.key_tab.cryptocompare.key_edit.echoMode() is QLineEdit.EchoMode.Normal
+    assert dialog.key_tab.cryptocompare.show_key_button.text() == "Hide"
+    dialog.key_tab.cryptocompare.show_key_button.click()
+    assert dialog.key_tab.cryptocompare.key_edit.echoMode() is QLineEdit.EchoMode.Password
 
 
 def test_ok_with_a_typed_key_emits_it_before_the_settings(make):
     dialog, rec = make()
-    dialog.key_tab.key_edit.setText(KEY)
+    dialog.key_tab.cryptocompare.key_edit.setText(KEY)
     dialog.accept()
     assert [name for name, _ in rec.events] == ["key", "settings"]
-    assert rec.events[0][1] == ApiKey(KEY)
+    assert rec.events[0][1] == (KeyProvider.CRYPTOCOMPARE, ApiKey(KEY))
 
 
 def test_ok_with_an_invalid_key_stays_open_on_the_key_tab(make, qtbot):
@@ -321,40 +332,112 @@ def test_ok_with_an_invalid_key_stays_open_on_the_key_tab(make, qtbot):
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.tabs.setCurrentIndex(TAB_GENERAL)
-    dialog.key_tab.key_edit.setText("\u00e9" * 40)
+    dialog.key_tab.cryptocompare.key_edit.setText("\u00e9" * 40)
     dialog.accept()
     assert dialog.isVisible()
     assert rec.events == []
     assert dialog.tabs.currentIndex() == TAB_KEY
-    assert dialog.key_tab.key_error_label.isVisible()
+    assert dialog.key_tab.cryptocompare.key_error_label.isVisible()
 
 
 def test_the_key_never_reaches_a_log_or_a_label(make, caplog):
     dialog, rec = make(key_status="A key is stored in the keyring (ab\u2026yz)")
     with caplog.at_level(logging.DEBUG):
-        dialog.key_tab.key_edit.setText(KEY)
-        dialog.key_tab.verify_button.click()
+        dialog.key_tab.cryptocompare.key_edit.setText(KEY)
+        dialog.key_tab.cryptocompare.verify_button.click()
         dialog.accept()
     assert len(rec.events) == 3
     assert KEY not in caplog.text
     assert KEY[:12] not in repr(rec.events)
-    assert all(
-        KEY not in label.text() for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
-    )
+    assert all(KEY not in label.text() for label in dialog.findChildren(QLabel))
 
 
 def test_key_tab_texts(make):
     dialog, _ = make(key_status="Keyring unavailable: no secure keyring is available")
-    assert dialog.key_tab.key_status_label.text() == "Keyring unavailable: no secure keyring is available"
-    dialog.set_key_status("The key ab\u2026yz is stored in the keyring.")
-    assert dialog.key_tab.key_status_label.text() == "The key ab\u2026yz is stored in the keyring."
-    links = [
-        label.text()
-        for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
-        if "href" in label.text()
-    ]
-    assert len(links) == 1
+    assert (
+        dialog.key_tab.cryptocompare.key_status_label.text()
+        == "Keyring unavailable: no secure keyring is available"
+    )
+    dialog.set_key_status(KeyProvider.CRYPTOCOMPARE, "The key ab\u2026yz is stored in the keyring.", True)
+    assert (
+        dialog.key_tab.cryptocompare.key_status_label.text() == "The key ab\u2026yz is stored in the keyring."
+    )
+    links = [label.text() for label in dialog.findChildren(QLabel) if "href" in label.text()]
+    assert len(links) == 2
     assert f'href="{KEYS_URL}"' in links[0]
+    assert f'href="{COINDESK_KEYS_URL}"' in links[1]
+    assert not any("free key" in text for text in links)  # CryptoCompare retired its free tier
+
+
+def test_each_provider_has_its_own_key_box(make, qtbot):
+    dialog, rec = make()
+    box = dialog.key_tab.coindesk
+    assert box.title() == "CoinDesk Data key"
+    assert box.key_status_label.text() == "No CoinDesk Data key yet"
+    box.key_edit.setText(KEY)
+    with qtbot.waitSignal(dialog.verify_requested) as blocker:
+        box.verify_button.click()
+    assert blocker.args == [KeyProvider.COINDESK, ApiKey(KEY)]
+    assert box.verify_result_label.text() == "Checking the key with CoinDesk Data\u2026"
+    assert dialog.key_tab.cryptocompare.verify_result_label.isHidden()
+    dialog.show_verify_result(KeyProvider.COINDESK, "The API key works.", True)
+    dialog.accept()
+    assert [name for name, _ in rec.events] == ["verify", "key", "settings"]
+    assert rec.events[1][1] == (KeyProvider.COINDESK, ApiKey(KEY))
+
+
+def test_a_key_that_failed_its_check_is_stored_only_on_a_second_ok(make, qtbot):
+    dialog, rec = make()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    box = dialog.key_tab.cryptocompare
+    box.key_edit.setText(KEY)
+    box.verify_button.click()
+    dialog.show_verify_result(KeyProvider.CRYPTOCOMPARE, "CryptoCompare refused the API key.", False)
+    dialog.tabs.setCurrentIndex(TAB_GENERAL)
+    dialog.accept()
+    assert dialog.isVisible()
+    assert dialog.tabs.currentIndex() == TAB_KEY
+    assert box.key_error_label.text() == (
+        "This key did not pass its check with CryptoCompare. Press OK again to store it anyway."
+    )
+    assert [name for name, _ in rec.events] == ["verify"]
+    dialog.accept()
+    assert [name for name, _ in rec.events] == ["verify", "key", "settings"]
+
+
+def test_editing_a_refused_key_needs_no_confirmation(make):
+    dialog, rec = make()
+    box = dialog.key_tab.cryptocompare
+    box.key_edit.setText(KEY)
+    box.verify_button.click()
+    dialog.show_verify_result(KeyProvider.CRYPTOCOMPARE, "CryptoCompare refused the API key.", False)
+    box.key_edit.setText(KEY[::-1])  # another key: not the one that was refused
+    dialog.accept()
+    assert [name for name, _ in rec.events] == ["verify", "key", "settings"]
+
+
+def test_remove_is_offered_for_a_key_in_the_keyring_and_happens_on_ok(make):
+    dialog, rec = make(key_status="Using the key ab\u2026yz from the keyring.", removable=True)
+    box = dialog.key_tab.cryptocompare
+    assert not box.remove_button.isHidden()
+    assert dialog.key_tab.coindesk.remove_button.isHidden()  # nothing of its own stored
+    box.remove_button.click()
+    assert box.key_status_label.text() == "Removed from the keyring when you press OK."
+    assert box.remove_button.text() == "&Keep"
+    box.remove_button.click()  # changed their mind
+    assert box.key_status_label.text() == "Using the key ab\u2026yz from the keyring."
+    box.remove_button.click()
+    dialog.accept()
+    assert rec.events[0] == ("removed", KeyProvider.CRYPTOCOMPARE)
+    assert [name for name, _ in rec.events] == ["removed", "settings"]
+
+
+def test_cancel_removes_nothing(make):
+    dialog, rec = make(key_status="Using the key ab\u2026yz from the keyring.", removable=True)
+    dialog.key_tab.cryptocompare.remove_button.click()
+    dialog.reject()
+    assert rec.events == []
 
 
 # --- general ---
@@ -605,10 +688,10 @@ def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_p
     )
     dialog.show()
     qtbot.waitExposed(dialog)
-    assert (dialog.minimumWidth(), dialog.minimumHeight()) == (560, 460)
+    assert (dialog.minimumWidth(), dialog.minimumHeight()) == (600, 560)
     needed = dialog.layout().minimumSize()
-    assert needed.width() <= 560
-    assert needed.height() <= 460
+    assert needed.width() <= 600
+    assert needed.height() <= 560
     for index in range(dialog.tabs.count()):
         dialog.tabs.setCurrentIndex(index)
         image = dialog.grab()
@@ -616,7 +699,7 @@ def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_p
         assert (image.width(), image.height()) == (dialog.width(), dialog.height())
     labels = [
         label
-        for label in dialog.findChildren(type(dialog.key_tab.key_status_label))
+        for label in dialog.findChildren(QLabel)
         if label.text().rstrip().endswith(":") and "&" in label.text()
     ]
     assert len(labels) >= 6

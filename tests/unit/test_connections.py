@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ccdesk.core.api_key import KeyProvider
 from ccdesk.core.connections import Connections
-from ccdesk.core.endpoints import env_url_name, stream_url
+from ccdesk.core.endpoints import env_url_name, key_check_url, stream_url
 from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.wording import connections_text, source_status_text
@@ -51,3 +52,14 @@ def test_endpoints_come_from_the_flag_the_environment_the_setting_or_the_default
     assert stream_url(Source.CRYPTOCOMPARE, env={}, setting="wss://s/") == "wss://s/"
     assert stream_url(Source.KRAKEN, env={}) == "wss://ws.kraken.com/v2"
     assert stream_url(Source.CRYPTOCOMPARE) == "wss://streamer.cryptocompare.com/v2"
+
+
+def test_each_providers_key_is_checked_where_its_variable_or_the_settings_say():
+    cc, cd = KeyProvider.CRYPTOCOMPARE, KeyProvider.COINDESK
+    assert key_check_url(cc) is None
+    assert key_check_url(cd) is None
+    assert key_check_url(cc, setting="https://rest.example") == "https://rest.example"
+    assert key_check_url(cd, setting="https://rest.example") is None  # the setting is min-api's
+    env = {"CCDESK_REST_URL": "http://127.0.0.1:1", "CCDESK_COINDESK_REST_URL": " http://127.0.0.1:2 "}
+    assert key_check_url(cc, env=env, setting="https://rest.example") == "http://127.0.0.1:1"
+    assert key_check_url(cd, env=env) == "http://127.0.0.1:2"

@@ -14,7 +14,14 @@ from ccdesk.core.api_key import (
     SaveState,
 )
 from ccdesk.core.key_check import KeyCheck, KeyStatus
-from ccdesk.wording import describe_key_check, key_note, key_problem_text, key_variables_text
+from ccdesk.wording import (
+    describe_key_check,
+    key_help_html,
+    key_note,
+    key_problem_text,
+    key_removable,
+    key_variables_text,
+)
 
 KEY_TEXT = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abyz"
 KEY = ApiKey(KEY_TEXT)
@@ -136,3 +143,39 @@ def test_no_words_ever_hold_the_key() -> None:
             text, ok = describe_key_check(KeyCheck(status, provider=provider))
             assert KEY_TEXT not in text
             assert ok is (status is KeyStatus.VALID)
+
+
+# --- the settings' key boxes ------------------------------------------------------------------------
+
+
+def test_a_key_the_stream_refused_says_so_beside_where_it_came_from() -> None:
+    state = KeyState(KEY, KeySource.KEYRING, problem=KeyProblem.REJECTED, provider=CD)
+    assert key_note(state) == (
+        "Using the CoinDesk Data key ab\u2026yz from the keyring. "
+        "CoinDesk Data refused it when streaming: enter another, or remove it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "removable"),
+    [
+        (KeyState(KEY, KeySource.KEYRING), True),
+        (KeyState(KEY, KeySource.ENTERED, save=SaveState.SAVED), True),
+        (KeyState(KEY, KeySource.ENTERED, save=SaveState.SAVING), False),
+        (KeyState(KEY, KeySource.ENTERED, save=SaveState.FAILED), False),
+        (KeyState(KEY, KeySource.ENV), False),  # a variable is not ours to remove
+        (KeyState(KEY, KeySource.KEYRING, provider=CD, borrowed_from=CC), False),  # CryptoCompare's entry
+        (KeyState(problem=KeyProblem.MISSING), False),
+    ],
+)
+def test_remove_is_offered_only_for_the_providers_own_keyring_entry(state: KeyState, removable: bool) -> None:
+    assert key_removable(state) is removable
+
+
+def test_key_help_names_where_keys_are_made_and_no_free_tier() -> None:
+    cc, cd = key_help_html(CC), key_help_html(CD)
+    assert f'<a href="{CC.keys_url}">cryptocompare.com</a>' in cc
+    assert "paid plan since May 2026" in cc
+    assert f'<a href="{CD.keys_url}">developers.coindesk.com</a>' in cd
+    assert "your CryptoCompare key is tried" in cd
+    assert "free" not in cc + cd

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
-from ccdesk.core.api_key import InvalidApiKey
+from ccdesk.core.api_key import ApiKey, InvalidApiKey, KeyProvider
 from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
 from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
@@ -17,27 +17,29 @@ from ccdesk.qt.settings_dialog.watchlist_tab import WatchlistTab
 
 
 class SettingsDialog(QDialog):
-    """Settings: API key, watchlist, alert rules and general options.
+    """Settings: API keys, watchlist, alert rules and general options.
 
     Editing changes nothing outside the dialog until OK. The tabs (``key_tab``, ``watchlist_tab``,
     ``alerts_tab``, ``general_tab``) and their widgets are public attributes so that tests can
     drive them.
 
     Signals:
-        verify_requested(ApiKey): The user asked to check the typed key. Run the check off the
-            GUI thread, then call :meth:`show_verify_result`.
-        key_entered(ApiKey): On OK, if the user typed a key: store it (keyring only).
-        settings_accepted(Settings): On OK (after ``key_entered``): the new settings.
+        verify_requested(KeyProvider, ApiKey): The user asked to check a typed key. Run the check
+            off the GUI thread, then call :meth:`show_verify_result`.
+        key_entered(KeyProvider, ApiKey): On OK, for each typed key: store it (keyring only).
+        key_removed(KeyProvider): On OK, for each key the user chose to remove from the keyring.
+        settings_accepted(Settings): On OK (after the keys): the new settings.
     """
 
-    verify_requested = Signal(object)
-    key_entered = Signal(object)
+    verify_requested = Signal(object, object)
+    key_entered = Signal(object, object)
+    key_removed = Signal(object)
     settings_accepted = Signal(object)
 
     def __init__(
         self,
         settings: Settings,
-        key_status: str,
+        key_status: Mapping[KeyProvider, tuple[str, bool]],
         parent: QWidget | None = None,
         notes: Mapping[Pair, str] | None = None,
     ) -> None:
@@ -45,18 +47,19 @@ class SettingsDialog(QDialog):
 
         Args:
             settings: The settings to start from.
-            key_status: One line on the stored key, e.g. "A key is stored in the keyring (ab…yz)".
+            key_status: Per provider, one line on its key in use (``wording.key_note``) and whether
+                the key sits in the keyring (Remove is offered).
             parent: The parent widget.
             notes: What the sources said about watched pairs (refusals), shown beside them.
         """
         super().__init__(parent)
         self.setWindowTitle("ccdesk settings")
-        self.setMinimumSize(560, 460)
+        self.setMinimumSize(600, 560)
         self._initial = settings
 
         self.tabs = QTabWidget()
         self.key_tab = KeyTab(key_status)
-        self.tabs.addTab(self.key_tab, "&API key")
+        self.tabs.addTab(self.key_tab, "&API keys")
         self.watchlist_tab = WatchlistTab(
             settings.watchlist, settings.pinned, settings.source, settings.composite_venues, notes
         )
@@ -77,15 +80,16 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs)
         layout.addWidget(self.buttons)
 
-        self.key_tab.key_edit.setFocus()  # the first tab is the key; most people open settings to enter one
+        # The first tab holds the keys; most people open the settings to enter one.
+        self.key_tab.cryptocompare.key_edit.setFocus()
 
-    def set_key_status(self, text: str) -> None:
-        """Replace the one-line status of the stored key."""
-        self.key_tab.set_key_status(text)
+    def set_key_status(self, provider: KeyProvider, text: str, removable: bool) -> None:
+        """Replace the line on ``provider``'s key in use; offer Remove if it is in the keyring."""
+        self.key_tab.boxes[provider].set_key_status(text, removable)
 
-    def show_verify_result(self, text: str, ok: bool) -> None:
+    def show_verify_result(self, provider: KeyProvider, text: str, ok: bool) -> None:
         """Show a key check's outcome (``wording.describe_key_check``): green if ``ok``, red if not."""
-        self.key_tab.show_verify_result(text, ok)
+        self.key_tab.boxes[provider].show_verify_result(text, ok)
 
     def current_settings(self) -> Settings:
         """The settings as the dialog shows them now.
@@ -101,21 +105,32 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         """Check the input; if it is all valid emit ``key_entered`` and ``settings_accepted`` and close.
 
-        Otherwise show the problem next to its field, switch to that tab, and stay open.
+        Otherwise show the problem next to its field, switch to that tab, and stay open. A typed
+        key that failed its check is stored only on a second OK (the first one says so).
         """
-        try:
-            key = self.key_tab.typed_key()
-        except InvalidApiKey:
-            self._show_tab_with(self.key_tab.key_edit)
-            return
+        keys: dict[KeyProvider, ApiKey] = {}
+        for provider, box in self.key_tab.boxes.items():
+            try:
+                key = box.typed_key()
+            except InvalidApiKey:
+                self._show_tab_with(box.key_edit)
+                return
+            if key is not None:
+                if box.needs_confirmation():
+                    self._show_tab_with(box.key_edit)
+                    return
+                keys[provider] = key
         try:
             settings = self.current_settings()
         except InvalidOption as problem:
             self.general_tab.show_problem(problem)
             self._show_tab_with(problem.field)
             return
-        if key is not None:
-            self.key_entered.emit(key)
+        for provider, box in self.key_tab.boxes.items():
+            if provider in keys:
+                self.key_entered.emit(provider, keys[provider])
+            elif box.removal_pending:
+                self.key_removed.emit(provider)
         self.settings_accepted.emit(settings)
         super().accept()
 

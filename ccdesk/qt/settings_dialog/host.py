@@ -1,5 +1,5 @@
 """One settings dialog at a time, over the window: opened on request, raised if already open, and
-connected to the key session while it lives (the key's status, Verify, a key entered)."""
+connected to the key sessions while it lives (each key's status, Verify, a key entered or removed)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,36 @@ from collections.abc import Callable, Mapping
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from ccdesk.core.api_key import ApiKey, KeyState
+from ccdesk.core.api_key import ApiKey, KeyProvider, KeyState
 from ccdesk.core.key_check import KeyCheck
 from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
-from ccdesk.qt.key_session import KeySession
+from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.settings_dialog.dialog import SettingsDialog
-from ccdesk.wording import describe_key_check, key_note
+from ccdesk.wording import describe_key_check, key_note, key_removable, key_remove_failed_text
 
 
 class SettingsDialogHost(QObject):
-    """Opens the settings dialog and routes it to the key session.
+    """Opens the settings dialog and routes it to the key sessions.
 
     Signals:
         settings_accepted(Settings): the user pressed OK with these settings.
+        remove_failed(str): a key could not be removed from the keyring (the words to show).
     """
 
     settings_accepted = Signal(object)
+    remove_failed = Signal(str)
 
     def __init__(
         self,
         parent: QWidget,
-        keys: KeySession,
-        verify_url: Callable[[], str | None],
+        keys: ApiKeys,
+        verify_url: Callable[[KeyProvider], str | None],
     ) -> None:
         """Args:
         parent: The window the dialog belongs to.
-        keys: The key session (its state is shown; Verify and a new key go to it).
-        verify_url: The REST base URL a key is checked against (None: the default).
+        keys: The key sessions (their states are shown; Verify, a new key and Remove go to them).
+        verify_url: The REST base URL a provider's key is checked against (None: its default).
         """
         super().__init__(parent)
         self._parent = parent
@@ -43,7 +45,9 @@ class SettingsDialogHost(QObject):
         self._verify_url = verify_url
         self._dialog: SettingsDialog | None = None
         keys.changed.connect(self._on_keys_changed)
-        keys.verified.connect(self._on_keys_verified)
+        for provider, session in keys.sessions.items():
+            session.verified.connect(lambda result, p=provider: self._on_keys_verified(p, result))
+            session.removed.connect(lambda result, p=provider: self._on_keys_removed(p, result))
 
     @property
     def dialog(self) -> SettingsDialog | None:
@@ -57,17 +61,27 @@ class SettingsDialogHost(QObject):
             self._dialog.raise_()
             self._dialog.activateWindow()
             return
-        dialog = SettingsDialog(settings, key_note(self._keys.state), self._parent, notes)
+        status = {p: _key_status(s.state) for p, s in self._keys.sessions.items()}
+        dialog = SettingsDialog(settings, status, self._parent, notes)
         dialog.verify_requested.connect(self._on_dialog_verify_requested)
-        dialog.key_entered.connect(self._keys.enter)
+        dialog.key_entered.connect(self._on_dialog_key_entered)
+        dialog.key_removed.connect(self._on_dialog_key_removed)
         dialog.settings_accepted.connect(self.settings_accepted)
         dialog.finished.connect(self._on_dialog_finished)
         self._dialog = dialog
         dialog.open()
 
+    @Slot(object, object)
+    def _on_dialog_verify_requested(self, provider: KeyProvider, key: ApiKey) -> None:
+        self._keys[provider].verify(key, self._verify_url(provider))
+
+    @Slot(object, object)
+    def _on_dialog_key_entered(self, provider: KeyProvider, key: ApiKey) -> None:
+        self._keys[provider].enter(key)
+
     @Slot(object)
-    def _on_dialog_verify_requested(self, key: ApiKey) -> None:
-        self._keys.verify(key, self._verify_url())
+    def _on_dialog_key_removed(self, provider: KeyProvider) -> None:
+        self._keys[provider].remove()
 
     @Slot(int)
     def _on_dialog_finished(self, _result: int) -> None:
@@ -79,10 +93,17 @@ class SettingsDialogHost(QObject):
     def _on_keys_changed(self, state: KeyState) -> None:
         dialog = self._dialog
         if dialog is not None:
-            dialog.set_key_status(key_note(state))
+            dialog.set_key_status(state.provider, *_key_status(state))
 
-    @Slot(object)
-    def _on_keys_verified(self, result: KeyCheck | Exception) -> None:
+    def _on_keys_verified(self, provider: KeyProvider, result: KeyCheck | Exception) -> None:
         dialog = self._dialog
         if dialog is not None:
-            dialog.show_verify_result(*describe_key_check(result))
+            dialog.show_verify_result(provider, *describe_key_check(result))
+
+    def _on_keys_removed(self, provider: KeyProvider, error: Exception | None) -> None:
+        if error is not None:
+            self.remove_failed.emit(key_remove_failed_text(provider, error))
+
+
+def _key_status(state: KeyState) -> tuple[str, bool]:
+    return key_note(state), key_removable(state)

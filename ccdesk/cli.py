@@ -20,13 +20,13 @@ from typing import Any
 import orjson
 
 from ccdesk import __version__
-from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeySource
+from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeyProvider, KeySource
 from ccdesk.core.backoff import BackoffPolicy
-from ccdesk.core.identity import DEFAULT_REST_URL
+from ccdesk.core.endpoints import key_check_url
 from ccdesk.core.key_check import KeyStatus
 from ccdesk.core.pairs import PairError, Source, parse_source
 from ccdesk.core.redaction import install_redaction, redact
-from ccdesk.core.rest import check_key
+from ccdesk.core.rest import key_check_for
 from ccdesk.core.secrets import SecretsError, SecretStore, resolve_key
 from ccdesk.core.stream import StreamConfig
 from ccdesk.core.urls import UrlError, check_url
@@ -150,15 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--seed", type=int, default=0)
 
-    k = sub.add_parser("key", help="manage the API key in the OS keyring")
+    k = sub.add_parser("key", help="manage the API keys in the OS keyring (one per provider)")
     ks = k.add_subparsers(dest="key_command", metavar="ACTION", parser_class=_Parser, required=True)
     kset = ks.add_parser("set", help="store a key (read from stdin, or a hidden prompt)")
     kset.add_argument("--no-verify", action="store_true", help="store without checking it against the server")
     kverify = ks.add_parser("verify", help="check the key against the server")
     for p in (kset, kverify):
-        p.add_argument("--rest-url", default=os.environ.get("CCDESK_REST_URL"), help="min-api base URL")
-    ks.add_parser("status", help="where the key comes from (masked)")
-    ks.add_parser("delete", help="remove the key from the keyring")
+        p.add_argument(
+            "--rest-url",
+            default=None,
+            help="the provider's REST base URL (env CCDESK_REST_URL, CCDESK_COINDESK_REST_URL)",
+        )
+    kstatus = ks.add_parser("status", help="where the key comes from (masked)")
+    kdelete = ks.add_parser("delete", help="remove the key from the keyring")
+    for p in (kset, kverify, kstatus, kdelete):
+        p.add_argument(
+            "--provider",
+            choices=[x.value for x in KeyProvider],
+            default=KeyProvider.CRYPTOCOMPARE.value,
+            help="whose key: cryptocompare (the default) or coindesk (CoinDesk Data)",
+        )
     return parser
 
 
@@ -398,52 +409,58 @@ def _read_key_input() -> ApiKey:
         raise UsageError(str(exc)) from None
 
 
-def _verify(rest_url: str | None, key: ApiKey) -> int:
+def _verify(provider: KeyProvider, rest_url: str | None, key: ApiKey) -> int:
+    rest_url = rest_url or key_check_url(provider, env=os.environ)
     if rest_url:
         _check_url(rest_url, "--rest-url", ("http", "https"))
     try:
-        check = check_key(rest_url or DEFAULT_REST_URL, key)
+        check = key_check_for(provider)(rest_url, key)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if check.ok:
         print(key_check_words(check), flush=True)
         return EXIT_OK
     _err(key_check_words(check))
-    return EXIT_KEY_REJECTED if check.status is KeyStatus.INVALID_KEY else EXIT_ERROR
+    refused = (KeyStatus.INVALID_KEY, KeyStatus.NOT_ENTITLED)
+    return EXIT_KEY_REJECTED if check.status in refused else EXIT_ERROR
 
 
 def _cmd_key(args: argparse.Namespace) -> int:
-    store = SecretStore()
+    provider = KeyProvider(args.provider)
+    store = SecretStore(provider=provider)
+    # CryptoCompare's words are as they always were; another provider's key is named.
+    what = "API key" if provider is KeyProvider.CRYPTOCOMPARE else f"{provider.title} key"
+    flag = "" if provider is KeyProvider.CRYPTOCOMPARE else f" --provider {provider.value}"
     action = args.key_command
     try:
         if action == "set":
             key = _read_key_input()
             if not args.no_verify:
-                code = _verify(args.rest_url, key)
+                code = _verify(provider, args.rest_url, key)
                 if code != EXIT_OK:
                     _err("the key was not saved (use --no-verify to save it anyway)")
                     return code
             store.save(key)
-            print(f"API key {key.masked()} saved to the keyring ({store.source()}).", flush=True)
-            if os.environ.get(ENV_API_KEY, "").strip():
-                print(f"note: {ENV_API_KEY} is set and takes precedence over the keyring.", flush=True)
+            print(f"{what} {key.masked()} saved to the keyring ({store.source()}).", flush=True)
+            if os.environ.get(provider.env_var, "").strip():
+                print(f"note: {provider.env_var} is set and takes precedence over the keyring.", flush=True)
             return EXIT_OK
         if action == "verify":
             try:
-                resolved = resolve_key(os.environ, store)
+                resolved = resolve_key(os.environ, store, provider)
             except InvalidApiKey as exc:
                 raise UsageError(str(exc)) from None
             if resolved is None:
-                _err(f"no API key: run `ccdesk key set` or set {ENV_API_KEY}")
+                _err(f"no {what}: run `ccdesk key set{flag}` or set {provider.env_var}")
                 return EXIT_NO_KEY
-            return _verify(args.rest_url, resolved.key)
+            return _verify(provider, args.rest_url, resolved.key)
         if action == "status":
-            return _key_status(store)
+            return _key_status(store, provider)
         if action == "delete":
             if store.delete():
-                print("API key deleted from the keyring.", flush=True)
+                print(f"{what} deleted from the keyring.", flush=True)
             else:
-                print("No API key was stored in the keyring.", flush=True)
+                print(f"No {what} was stored in the keyring.", flush=True)
             return EXIT_OK
     except SecretsError as exc:
         _err(str(exc))
@@ -451,19 +468,24 @@ def _cmd_key(args: argparse.Namespace) -> int:
     raise UsageError(f"unknown key action {action!r}")
 
 
-def _key_status(store: SecretStore) -> int:
+def _key_status(store: SecretStore, provider: KeyProvider) -> int:
     try:
-        resolved = resolve_key(os.environ, store)
+        resolved = resolve_key(os.environ, store, provider)
     except InvalidApiKey as exc:
         _err(str(exc))
         return EXIT_NO_KEY
+    what = "API key" if provider is KeyProvider.CRYPTOCOMPARE else f"{provider.title} key"
     if resolved is None:
-        print(f"No API key: not in the keyring ({store.source()}) and {ENV_API_KEY} is not set.", flush=True)
+        names = provider.env_vars
+        unset = f"{names[0]} is not set" if len(names) == 1 else f"{' and '.join(names)} are not set"
+        print(f"No {what}: not in the keyring ({store.source()}) and {unset}.", flush=True)
         return EXIT_NO_KEY
-    where = (
-        f"the {ENV_API_KEY} environment variable"
-        if resolved.source is KeySource.ENV
-        else f"the keyring ({store.source()}, service {store.service!r})"
-    )
-    print(f"API key {resolved.key.masked()} from {where}.", flush=True)
+    if resolved.source is KeySource.ENV:
+        where = f"the {resolved.env_var} environment variable"
+    elif provider is KeyProvider.CRYPTOCOMPARE:
+        where = f"the keyring ({store.source()}, service {store.service!r})"
+    else:
+        where = f"the keyring ({store.source()}, service {store.service!r}, entry {resolved.keyring_entry!r})"
+    shared = f" (your {resolved.owner.title} key: one account serves both)" if resolved.shared else ""
+    print(f"{what} {resolved.key.masked()} from {where}{shared}.", flush=True)
     return EXIT_OK

@@ -60,6 +60,7 @@ class KeySession(QObject):
         self._env = dict(env)
         self._check = check or key_check_for(provider)
         self._state = KeyState(problem=KeyProblem.MISSING, provider=provider)
+        self._answered = False  # the keyring has answered once
 
     @property
     def state(self) -> KeyState:
@@ -125,9 +126,9 @@ class KeySession(QObject):
         if self._state.source is KeySource.ENTERED:
             return  # the user typed a key while the keyring was being read: theirs wins
         if resolved is None:
-            self._set(KeyState(problem=KeyProblem.MISSING, provider=self.provider))
+            self._answer(KeyState(problem=KeyProblem.MISSING, provider=self.provider))
         else:
-            self._set(KeyState.from_resolved(resolved))
+            self._answer(KeyState.from_resolved(resolved))
 
     def _on_resolve_failed(self, exc: Exception) -> None:
         if self._state.source is KeySource.ENTERED:
@@ -135,7 +136,15 @@ class KeySession(QObject):
         problem = KeyProblem.UNREADABLE if isinstance(exc, SecretsError) else KeyProblem.MALFORMED
         if not isinstance(exc, SecretsError | ValueError):
             log.warning("reading the key failed: %s", type(exc).__name__)
-        self._set(KeyState(problem=problem, detail=str(exc), provider=self.provider))
+        self._answer(KeyState(problem=problem, detail=str(exc), provider=self.provider))
+
+    def _answer(self, state: KeyState) -> None:
+        """The keyring's answer: news the first time, and afterwards only if it changed anything
+        (looking again finds the same key: its sources must not be restarted for it)."""
+        if self._answered and state == self._state:
+            return
+        self._answered = True
+        self._set(state)
 
     def _on_saved(self, key: ApiKey, exc: Exception | None) -> None:
         if self._state.key != key:

@@ -21,7 +21,8 @@ class SimConfig:
         rate: update frames per second per connection, across its subscriptions (0 = none).
         seed: seeds the market model.
         heartbeat_s: interval of the TYPE 999 heartbeat frames.
-        max_sockets_per_key: more concurrent sockets on one key get ``429 TOO_MANY_SOCKETS_MAX_N_PER_CLIENT``.
+        max_sockets_per_key: more concurrent CryptoCompare streamer sockets on one key get
+            ``429 TOO_MANY_SOCKETS_MAX_N_PER_CLIENT`` (a venue's sockets, CoinDesk's too, do not count).
         max_subs_per_socket: a SubAdd beyond this many pairs on one socket gets one
             ``429 TOO_MANY_SUBSCRIPTIONS_MAX_N_PER_SOCKET`` and the excess is not subscribed
             (600 is the free tier's limit in PROTOCOL.md).

@@ -520,7 +520,9 @@ class SimServer:
             return
         assert key is not None
         with self._cond:
-            in_use = sum(1 for c in self._conns.values() if c.key == key and not c.frozen)
+            # CryptoCompare's one-socket-per-key rule counts its own streamer's sockets only: the
+            # CoinDesk Data Streamer is another service, whose limits are not published.
+            in_use = sum(1 for c in self._conns.values() if c.key == key and not c.frozen and c.venue is None)
             if in_use < self._config.max_sockets_per_key:
                 c = _Conn(conn_id, ws, key, request.path, StreamView(self._market))
                 self._conns[conn_id] = c

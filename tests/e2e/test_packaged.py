@@ -309,7 +309,7 @@ def test_frozen_app_reads_the_key_from_the_secret_service_and_notifies_through_d
             "3",
             "--format",
             "jsonl",
-            "BTC-USD",
+            "5~CCCAGG~BTC~USD",
         ]
         r = run_frozen(cmd, env)
         assert r.returncode == 0, r.stderr

@@ -198,3 +198,48 @@ def test_coindesk_key_has_its_own_entry_and_falls_back_to_the_cryptocompare_one(
         assert coindesk(env, "resolve", sim.rest_url)["borrowed_from"] == "cryptocompare"
     upgrades = [h for h in sim.handshakes if h.path.startswith("/index/cc/v1/latest/tick")]
     assert [h.header("authorization") for h in upgrades] == [f"Apikey {k}" for k in (KEY, CD_KEY, KEY)]
+
+
+def test_the_key_command_manages_each_providers_entry(make_sim):
+    sim = make_sim(keys=[KEY, CD_KEY], rate=0.0, coindesk_unentitled_keys=[KEY])
+    with session_bus() as env, secret_service(env):
+        cd = ("--provider", "coindesk", "--rest-url", sim.rest_url)
+        assert run(env, "key", "set", "--no-verify", stdin=KEY + "\n").returncode == 0
+        # CoinDesk Data borrows the CryptoCompare key, which this simulated plan does not cover.
+        status = run(env, "key", "status", "--provider", "coindesk")
+        assert status.returncode == 0, status.stderr
+        assert "CoinDesk Data key ke\u2026ef from the keyring" in status.stdout
+        assert "(your CryptoCompare key: one account serves both)" in status.stdout
+        refused = run(env, "key", "verify", *cd)
+        assert refused.returncode == 3  # known, but not entitled: a key problem, not a network one
+        assert "will not serve this data" in refused.stderr
+        # A key of its own: checked with CoinDesk Data, stored in its own entry.
+        saved = run(env, "key", "set", *cd, stdin=CD_KEY + "\n")
+        assert saved.returncode == 0, saved.stderr
+        assert "CoinDesk Data accepted it" in saved.stdout
+        assert "CoinDesk Data key co\u2026ef saved to the keyring" in saved.stdout
+        assert secret_tool(env, "lookup", "service", APP, "username", "coindesk_api_key").stdout == CD_KEY
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
+        assert run(env, "key", "verify", *cd).returncode == 0
+        # Deleting it leaves CryptoCompare's.
+        deleted = run(env, "key", "delete", "--provider", "coindesk")
+        assert deleted.stdout.strip() == "CoinDesk Data key deleted from the keyring."
+        assert secret_tool(env, "lookup", "service", APP, "username", "api_key").stdout == KEY
+        assert run(env, "key", "delete", "--provider", "coindesk").stdout.strip() == (
+            "No CoinDesk Data key was stored in the keyring."
+        )
+        for r in (status, refused, saved, deleted):
+            assert KEY not in r.stdout + r.stderr
+            assert CD_KEY not in r.stdout + r.stderr
+    checks = [h for h in sim.handshakes if h.path.startswith("/index/cc/v1/latest/tick")]
+    assert [h.header("authorization") for h in checks] == [f"Apikey {k}" for k in (KEY, CD_KEY, CD_KEY)]
+
+
+def test_no_coindesk_key_anywhere_names_both_variables():
+    with session_bus() as env, secret_service(env):
+        status = run(env, "key", "status", "--provider", "coindesk")
+        assert status.returncode == 4
+        assert "CCDESK_COINDESK_API_KEY and CCDESK_API_KEY are not set" in status.stdout
+        verify = run(env, "key", "verify", "--provider", "coindesk")
+        assert verify.returncode == 4
+        assert "run `ccdesk key set --provider coindesk` or set CCDESK_COINDESK_API_KEY" in verify.stderr

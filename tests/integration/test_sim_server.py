@@ -535,17 +535,20 @@ def test_firehose_sends_exactly_the_limit_each_with_a_new_price(
     assert run.bytes > limit * 100
 
 
-def test_run_prints_two_lines_and_stops_on_sigterm(tmp_path: Any) -> None:
+def test_run_prints_one_line_per_source_and_the_rest_url_and_stops_on_sigterm(tmp_path: Any) -> None:
     code = "from ccdesk.sim.server import run; run(0, ['K'], 5.0, 0)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None
-        stream_line = proc.stdout.readline().strip()
-        rest_line = proc.stdout.readline().strip()
-        assert stream_line.startswith("stream: ws://127.0.0.1:")
-        assert stream_line.endswith("/v2")
+        lines = [proc.stdout.readline().strip() for _ in range(7)]
+        urls = dict(line.split(": ", 1) for line in lines)
+        assert list(urls) == ["cryptocompare", "kraken", "coinbase", "binance", "okx", "coindesk", "rest"]
+        assert urls["cryptocompare"].startswith("ws://127.0.0.1:")
+        assert urls["cryptocompare"].endswith("/v2")
+        assert all(u.startswith("ws://127.0.0.1:") for name, u in urls.items() if name != "rest")
+        rest_line = lines[-1]
         assert rest_line.startswith("rest: http://127.0.0.1:")
         port = int(rest_line.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5):

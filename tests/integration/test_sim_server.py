@@ -535,16 +535,19 @@ def test_firehose_sends_exactly_the_limit_each_with_a_new_price(
     assert run.bytes > limit * 100
 
 
-def test_run_prints_two_lines_and_stops_on_sigterm(tmp_path: Any) -> None:
+def test_run_prints_its_urls_and_stops_on_sigterm(tmp_path: Any) -> None:
     code = "from ccdesk.sim.server import run; run(0, ['K'], 5.0, 0)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None
-        stream_line = proc.stdout.readline().strip()
-        rest_line = proc.stdout.readline().strip()
-        assert stream_line.startswith("stream: ws://127.0.0.1:")
+        # One SOURCE: URL line per dialect (CryptoCompare's streamer first), then the REST base.
+        names = ["cryptocompare", "kraken", "coinbase", "binance", "okx", "coindesk", "rest"]
+        lines = [proc.stdout.readline().strip() for _ in names]
+        assert [line.split(": ")[0] for line in lines] == names
+        stream_line, rest_line = lines[0], lines[-1]
+        assert stream_line.startswith("cryptocompare: ws://127.0.0.1:")
         assert stream_line.endswith("/v2")
         assert rest_line.startswith("rest: http://127.0.0.1:")
         port = int(rest_line.rsplit(":", 1)[1])

@@ -27,7 +27,9 @@ class SimConfig:
             ``429 TOO_MANY_SUBSCRIPTIONS_MAX_N_PER_SOCKET`` and the excess is not subscribed
             (600 is the free tier's limit in PROTOCOL.md).
         sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
-        firehose: after a SubAdd, send update frames as fast as the socket takes them instead of at ``rate``.
+        firehose: after a socket's first subscribe, send update frames as fast as the socket takes them
+            instead of at ``rate``, each with a new price, in the socket's dialect (CryptoCompare's
+            or a venue's); a venue's socket then gets no other update or heartbeat frame.
         firehose_limit: with ``firehose``, stop after exactly this many frames per connection.
         firehose_rate: with ``firehose``, send this many frames per second (paced every 20 ms)
             instead of as fast as the socket takes them.

@@ -1,4 +1,8 @@
-"""The firehose: a replayable cycle of distinct update frames, written to a socket unpaced or paced."""
+"""The firehose: a replayable cycle of distinct update frames, written to a socket unpaced or paced.
+
+The cycle is built here from the market, once per burst: CryptoCompare's partials (``build_cycle``),
+or the same ticks as market state (``ticker_states``) that a venue writes in its own dialect
+(``Venue.firehose``). The pump is one for every dialect: it only replays encoded frames."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import itertools
 import math
 import random
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,7 +19,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from ccdesk.core.pairs import Channel, Pair
-from ccdesk.sim.frames import TRADE_BUY, TRADE_SELL, Frame, encode
+from ccdesk.sim.frames import TRADE_BUY, TRADE_SELL, Frame
 from ccdesk.sim.market import (
     ASK_DOWN,
     ASK_UP,
@@ -25,6 +29,7 @@ from ccdesk.sim.market import (
     MEDIAN_UP,
     PRICE_DOWN,
     PRICE_UP,
+    Fields,
     Instrument,
     Market,
     round_money,
@@ -61,7 +66,7 @@ class Socket(Protocol):
     def ws(self) -> ServerConnection: ...
 
     @property
-    def subs(self) -> Mapping[str, Pair]: ...  # the burst ends once empty (SubRemove)
+    def subscribed(self) -> bool: ...  # the burst ends once nothing is (SubRemove, unsubscribe)
 
     @property
     def frozen(self) -> bool: ...  # half-open: write nothing while set
@@ -87,10 +92,12 @@ def build_cycle(market: Market, subs: Sequence[Pair], count: int = CYCLE_FRAMES)
     rng = random.Random(f"firehose-{market.seed}")
     wall = int(market.now())
     prices: list[list[float]] = []
-    for sub in subs:
+    for k, sub in enumerate(subs):
         inst = market.instrument(sub)
         p = inst.fields["PRICE"]
-        per_sub = count // len(subs) + (1 if subs.index(sub) < count % len(subs) else 0)
+        # By position, not subs.index(sub): two positions may name one instrument (a venue's two
+        # pairs on one market instrument), and each needs its own share of the round robin.
+        per_sub = count // len(subs) + (1 if k < count % len(subs) else 0)
         seq: list[float] = []
         for _ in range(per_sub):
             new = round_price(p * (1.0 + rng.gauss(0.0, 2e-4)))
@@ -195,6 +202,40 @@ def _ticker_frame(
     return frame
 
 
+def ticker_states(
+    market: Market, subs: Sequence[Pair], count: int = CYCLE_FRAMES
+) -> list[tuple[int, Fields]]:
+    """The cycle of :func:`build_cycle` as market state, for a venue to write in its own dialect.
+
+    Each item is (position in ``subs``, fields): the instrument's full state in the market's field
+    names (``PRICE``, ``OPEN24HOUR``...), with the frame's new price, bid/ask, trade, running
+    volumes and FLAGS on top. The hour, day and 24 h highs and lows are widened to the cycle's
+    prices, so that no frame shows a price outside its own range. Every sub must be a ticker or
+    aggregate the market has; a sub may appear twice (each position gets its own prices).
+
+    Raises:
+        KeyError: a sub the market does not have.
+    """
+    insts = [market.instrument(sub) for sub in subs]  # raises for one it does not have
+    frames = build_cycle(market, subs, count)
+    walks = [
+        [inst.fields["PRICE"], *(f["PRICE"] for f in frames[k :: len(subs)])] for k, inst in enumerate(insts)
+    ]
+    highs, lows = [max(w) for w in walks], [min(w) for w in walks]
+    out: list[tuple[int, Fields]] = []
+    for i, frame in enumerate(frames):
+        k = i % len(subs)
+        state: Fields = {**insts[k].fields, **frame}
+        for period in ("HOUR", "DAY", "24HOUR"):
+            high, low = state.get("HIGH" + period), state.get("LOW" + period)
+            if isinstance(high, int | float):
+                state["HIGH" + period] = max(high, highs[k])
+            if isinstance(low, int | float):
+                state["LOW" + period] = min(low, lows[k])
+        out.append((k, state))
+    return out
+
+
 def _nudge(p: float, *, up: bool) -> float:
     """``p`` moved by one unit of its last rounded digit."""
     digits = math.floor(math.log10(p)) + 1
@@ -216,13 +257,14 @@ def ws_text_frame(payload: bytes) -> bytes:
 
 async def pump(
     c: Socket,
-    frames: Sequence[Frame],
+    payloads: Sequence[bytes],
     *,
     limit: int | None,
     rate: float | None,
     on_done: Callable[[FirehoseRun], None],
 ) -> None:
-    """Write ``frames`` to ``c`` over and over, as fast as the socket takes them.
+    """Write ``payloads`` (JSON texts) to ``c`` as text frames over and over, as fast as the socket
+    takes them.
 
     Generating frames in Python would be the bottleneck, so the cycle is encoded once and written
     straight to the transport as pre-built, unmasked RFC 6455 text frames, thousands per write(),
@@ -234,12 +276,13 @@ async def pump(
 
     Args:
         c: the connection; the burst ends when it has no subscriptions left.
-        frames: the cycle (see :func:`build_cycle`).
+        payloads: the cycle, encoded (CryptoCompare's :func:`build_cycle`, a venue's
+            ``Venue.firehose``); none: no burst.
         limit: stop after exactly this many frames; None: go on until unsubscribed or closed.
         rate: frames per second, written every :data:`PACE_S`; None: unpaced.
         on_done: called with the totals once the burst ends, also when it is cancelled.
     """
-    encoded = [ws_text_frame(encode(f)) for f in frames]
+    encoded = [ws_text_frame(p) for p in payloads]
     offsets = [0, *itertools.accumulate(len(e) for e in encoded)]
     blob = b"".join(encoded)
     loop = asyncio.get_running_loop()
@@ -252,7 +295,7 @@ async def pump(
     pos = 0
     next_at = started
     try:
-        while c.subs and c.ws.protocol.state is State.OPEN:
+        while cycle and c.subscribed and c.ws.protocol.state is State.OPEN:
             if limit is not None and sent >= limit:
                 break
             if c.frozen:

@@ -127,6 +127,15 @@ class _Conn:
     frames_sent: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     firehose: asyncio.Task[None] | None = None
+    # A venue's socket, from the subscribe that starts its firehose on (before the answers go out):
+    # the burst's frames are its only prices, so its paced updates and heartbeats (Binance's are
+    # tickers) stop.
+    firehose_only: bool = False
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether anything is subscribed (on a venue's socket, the venue keeps what is)."""
+        return bool(self.subs if self.vconn is None else self.vconn.subs)
 
 
 class SimServer:
@@ -613,18 +622,25 @@ class SimServer:
                     arrivals.append(now)
                 with self._cond:  # the venue changes vconn.subs, which test hooks read
                     vconn.messages += 1
+                    before = set(vconn.subs)
                     replies = venue.on_message(vconn, text)
+                    subscribed = not vconn.subs.keys() <= before
+                    if subscribed and self._config.firehose:
+                        c.firehose_only = True
                     self._cond.notify_all()
                 for reply in replies:
                     await self._send_text(c, reply)
                 if vconn.closing is not None:
                     await ws.close(*vconn.closing)
                     break
+                if subscribed:  # a new pair, not a ping: a burst ended by its limit stays ended
+                    self._start_firehose(c)
         except ConnectionClosed:
             pass
         finally:
-            for task in c.tasks:
-                task.cancel()
+            for task in [*c.tasks, c.firehose]:
+                if task is not None:
+                    task.cancel()
             with self._cond:
                 self._conns.pop(conn_id, None)
                 self._cond.notify_all()
@@ -635,7 +651,8 @@ class SimServer:
         c.frames_sent += 1
 
     async def _venue_stream(self, c: _Conn) -> None:
-        """A venue's ticker updates at ``rate`` per second, round robin over its pairs."""
+        """A venue's ticker updates at ``rate`` per second, round robin over its pairs (none on a
+        firehose's socket: ``firehose_only``)."""
         venue, vconn = c.venue, c.vconn
         assert venue is not None
         assert vconn is not None
@@ -650,7 +667,7 @@ class SimServer:
                     continue
                 due = max(due + 1.0 / rate, loop.time() - 1.0)
                 await asyncio.sleep(max(0.0, due - loop.time()))
-                if c.frozen or not vconn.subs:
+                if c.frozen or c.firehose_only or not vconn.subs:
                     continue
                 pairs = list(vconn.subs.values())
                 for i in range(len(pairs)):
@@ -663,13 +680,14 @@ class SimServer:
                         break
 
     async def _venue_heartbeat(self, c: _Conn, every_s: float) -> None:
+        """A venue's heartbeats (none on a firehose's socket: ``firehose_only``)."""
         venue, vconn = c.venue, c.vconn
         assert venue is not None
         assert vconn is not None
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(every_s)
-                if not c.frozen:
+                if not c.frozen and not c.firehose_only:
                     for text in venue.heartbeat(vconn):
                         await self._send_text(c, text)
 
@@ -793,8 +811,7 @@ class SimServer:
         if over_limit:
             await self._send(c, too_many_subscriptions(self._config.max_subs_per_socket))
         await self._send(c, load_complete())
-        if self._config.firehose and c.subs and (c.firehose is None or c.firehose.done()):
-            c.firehose = asyncio.get_running_loop().create_task(self._firehose_loop(c))
+        self._start_firehose(c)
 
     async def _sub_remove(self, c: _Conn, subs: list[Any]) -> None:
         valid = invalid = 0
@@ -884,11 +901,21 @@ class SimServer:
                     await c.ws.close()
                     return
 
+    def _start_firehose(self, c: _Conn) -> None:
+        """With ``firehose``: a burst on a socket that has subscribed, unless one runs on it already."""
+        if self._config.firehose and c.subscribed and (c.firehose is None or c.firehose.done()):
+            c.firehose = asyncio.get_running_loop().create_task(self._firehose_loop(c))
+
     async def _firehose_loop(self, c: _Conn) -> None:
-        """Update frames as fast as the socket takes them (or at ``firehose_rate``): see firehose.pump."""
-        cycle = build_cycle(self._market, list(c.subs.values()))
+        """Update frames as fast as the socket takes them (or at ``firehose_rate``): see firehose.pump.
+        The cycle is the dialect's: CryptoCompare's partials, or the venue's own update frames."""
+        if c.venue is None:
+            payloads = [encode(f) for f in build_cycle(self._market, list(c.subs.values()))]
+        else:
+            assert c.vconn is not None
+            payloads = [text.encode() for text in c.venue.firehose(c.vconn)]
         cfg = self._config
-        await pump(c, cycle, limit=cfg.firehose_limit, rate=cfg.firehose_rate, on_done=self._firehose_done)
+        await pump(c, payloads, limit=cfg.firehose_limit, rate=cfg.firehose_rate, on_done=self._firehose_done)
 
     def _firehose_done(self, run: FirehoseRun) -> None:
         with self._cond:

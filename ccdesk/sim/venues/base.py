@@ -1,6 +1,7 @@
 """What a venue's dialect is to the simulator: how it greets, answers subscribe messages, writes its
-tickers and heartbeats, all from the one seeded market. The server (``ccdesk.sim.server``) owns the
-sockets, the pacing and the traps; a venue only turns market state into its own frames.
+tickers and heartbeats and its firehose cycle, all from the one seeded market. The server
+(``ccdesk.sim.server``) owns the sockets, the pacing, the firehose's pump and the traps; a venue only
+turns market state into its own frames.
 
 Prices: each venue reads the market's instruments (``Market.find``) in the field names the market
 keeps (streamer v2's: ``PRICE``, ``OPEN24HOUR``...), so every dialect shows the same market, each
@@ -16,8 +17,9 @@ from typing import Any, ClassVar
 
 import orjson
 
-from ccdesk.core.pairs import Pair, Source
+from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source
 from ccdesk.sim.config import SimConfig
+from ccdesk.sim.firehose import CYCLE_FRAMES, ticker_states
 from ccdesk.sim.market import Market
 
 Fields = dict[str, Any]
@@ -96,19 +98,34 @@ class Venue(abc.ABC):
         """The venue's heartbeat frames (Coinbase: one per subscribed product)."""
         return []
 
+    @abc.abstractmethod
+    def firehose(self, conn: VenueConn, count: int = CYCLE_FRAMES) -> list[str]:
+        """The firehose's cycle for ``conn`` (``SimConfig.firehose``): ``count`` update frames as the
+        venue writes them after a trade, round robin over the pairs subscribed that the market has,
+        each with a new price for its pair (see :meth:`firehose_ticks`); ``[]`` when there are none.
+        The server replays the cycle in a loop, so a pair's first frame follows its last one."""
+
     # --- shared helpers ------------------------------------------------------------------------
 
     def state(self, pair: Pair, exchange: str | None) -> Fields | None:
         """The market's current fields behind ``pair``: an exchange's ticker (``exchange``), or the
         aggregate index (None). None when the market does not have that pair there."""
-        from ccdesk.core.pairs import AGGREGATE_MARKET, Channel
-
-        if exchange is None:
-            probe = Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, AGGREGATE_MARKET, Channel.AGGREGATE)
-        else:
-            probe = Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, exchange, Channel.TICKER)
-        inst = self.market.find(probe)
+        inst = self.market.find(_market_pair(pair, exchange))
         return None if inst is None else dict(inst.fields)
+
+    def firehose_ticks(
+        self, conn: VenueConn, exchange: str | None, count: int = CYCLE_FRAMES
+    ) -> list[tuple[Pair, Fields]]:
+        """The ticks a venue's firehose writes: ``count`` of them, round robin over ``conn``'s pairs
+        that the market has at ``exchange`` (see :meth:`state`), each pair with its market state
+        after a trade at a new price (``ccdesk.sim.firehose.ticker_states``). Consecutive ticks of a
+        pair differ in price, cyclically (the last one and the first one too)."""
+        pairs = [p for p in dict.fromkeys(conn.subs.values()) if self.state(p, exchange) is not None]
+        if not pairs:
+            return []
+        probes = [_market_pair(p, exchange) for p in pairs]
+        states = ticker_states(self.market, probes, max(count, 2 * len(pairs)))
+        return [(pairs[k], fields) for k, fields in states]
 
     def changed(self, conn: VenueConn, pair: Pair, now: Fields) -> bool:
         """Whether ``now`` differs from what ``conn`` last got for ``pair``; records it if so."""
@@ -116,6 +133,13 @@ class Venue(abc.ABC):
             return False
         conn.sent[pair] = now
         return True
+
+
+def _market_pair(pair: Pair, exchange: str | None) -> Pair:
+    """The market's own pair behind a venue's ``pair``: ``exchange``'s ticker, or (None) the aggregate."""
+    if exchange is None:
+        return Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, AGGREGATE_MARKET, Channel.AGGREGATE)
+    return Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, exchange, Channel.TICKER)
 
 
 def dumps(obj: object) -> str:

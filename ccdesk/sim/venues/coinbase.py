@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Final
 
 from ccdesk.core.pairs import Pair, Source
 from ccdesk.sim.config import SimConfig
+from ccdesk.sim.firehose import CYCLE_FRAMES
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues.base import Fields, Venue, VenueConn, decimal_text, dumps, loads
 
@@ -71,6 +72,9 @@ class CoinbaseVenue(Venue):
         if now is None or not self.changed(conn, pair, now):
             return []
         return [dumps(self._ticker(pair, now))]
+
+    def firehose(self, conn: VenueConn, count: int = CYCLE_FRAMES) -> list[str]:
+        return [dumps(self._ticker(pair, s)) for pair, s in self.firehose_ticks(conn, EXCHANGE, count)]
 
     def heartbeat(self, conn: VenueConn) -> list[str]:
         out = []

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from ccdesk.core.pairs import Channel, Pair, Source
 from ccdesk.sim.config import SimConfig
+from ccdesk.sim.firehose import CYCLE_FRAMES
 from ccdesk.sim.market import Market, round_price
 from ccdesk.sim.venues.base import Fields, Venue, VenueConn, dumps, loads
 
@@ -78,17 +79,29 @@ class CoinDeskVenue(Venue):
         state = self.state(pair, None)
         if state is None:
             return []
-        now = _tick(pair, state, conn.notes.get(_GROUPS_NOTE, {}).get(key, frozenset(GROUPS)))
+        now = _tick(pair, state, _groups(conn, key))
         before = conn.sent.get(pair, {})
-        changed = {k: v for k, v in now.items() if k not in _ENVELOPE and before.get(k) != v}
-        if not changed:
+        partial = _partial(conn, now, before)
+        if partial is None:
             return []
         conn.sent[pair] = now
-        # Partial: the envelope and what changed since the last tick on this socket.
-        return [dumps({**{k: now[k] for k in _ENVELOPE}, "CCSEQ": _next_seq(conn), **changed})]
+        return [partial]
 
     def heartbeat(self, conn: VenueConn) -> list[str]:
         return [dumps({"TYPE": "4013", "MESSAGE": "HEARTBEAT"})]
+
+    def firehose(self, conn: VenueConn, count: int = CYCLE_FRAMES) -> list[str]:
+        """Partial ticks, as the streamer sends them: each against the pair's previous tick in the
+        cycle (its first against its last, as the cycle is replayed in a loop)."""
+        ticks = [(p, _tick(p, s, _groups(conn, _key(p)))) for p, s in self.firehose_ticks(conn, None, count)]
+        before = dict(ticks)  # each pair's last tick
+        out: list[str] = []
+        for pair, tick in ticks:
+            partial = _partial(conn, tick, before[pair])
+            assert partial is not None  # a new VALUE in every tick
+            out.append(partial)
+            before[pair] = tick
+        return out
 
     def _subscribe(
         self, conn: VenueConn, market: str, instruments: list[Any], groups: frozenset[str]
@@ -154,6 +167,21 @@ def _control(t: str, message: str, info: str, sub_id: str | None = None) -> str:
     if sub_id is not None:
         frame["SUBSCRIPTION_ID"] = sub_id
     return dumps(frame)
+
+
+def _groups(conn: VenueConn, key: str) -> frozenset[str]:
+    """The groups a pair was subscribed with on ``conn``."""
+    groups: frozenset[str] = conn.notes.get(_GROUPS_NOTE, {}).get(key, frozenset(GROUPS))
+    return groups
+
+
+def _partial(conn: VenueConn, now: Fields, before: Fields) -> str | None:
+    """The partial tick from ``before`` to ``now``: the envelope, the socket's next CCSEQ and what
+    changed; None when nothing did."""
+    changed = {k: v for k, v in now.items() if k not in _ENVELOPE and before.get(k) != v}
+    if not changed:
+        return None
+    return dumps({**{k: now[k] for k in _ENVELOPE}, "CCSEQ": _next_seq(conn), **changed})
 
 
 def _next_seq(conn: VenueConn) -> int:

@@ -7,6 +7,7 @@ import itertools
 from typing import Any, ClassVar
 
 from ccdesk.core.pairs import Pair, Source
+from ccdesk.sim.firehose import CYCLE_FRAMES
 from ccdesk.sim.venues.base import Fields, Venue, VenueConn, dumps, loads
 
 EXCHANGE = "Kraken"
@@ -56,10 +57,13 @@ class KrakenVenue(Venue):
         now = self.state(pair, EXCHANGE)
         if now is None or not self.changed(conn, pair, now):
             return []
-        return [dumps({"channel": "ticker", "type": "update", "data": [_ticker(pair, now)]})]
+        return [_update(pair, now)]
 
     def heartbeat(self, conn: VenueConn) -> list[str]:
         return [dumps({"channel": "heartbeat"})]
+
+    def firehose(self, conn: VenueConn, count: int = CYCLE_FRAMES) -> list[str]:
+        return [_update(pair, s) for pair, s in self.firehose_ticks(conn, EXCHANGE, count)]
 
     def _subscribe(self, conn: VenueConn, symbol: Any) -> list[str]:
         pair = _pair(symbol)
@@ -102,6 +106,10 @@ def _pair(symbol: Any) -> Pair | None:
     if base == "XBT" or not (base.isalnum() and quote.isalnum() and base.isupper() and quote.isupper()):
         return None  # v2 refuses v1's XBT
     return Pair(Source.KRAKEN, base, quote)
+
+
+def _update(pair: Pair, s: Fields) -> str:
+    return dumps({"channel": "ticker", "type": "update", "data": [_ticker(pair, s)]})
 
 
 def _ticker(pair: Pair, s: Fields) -> dict[str, Any]:

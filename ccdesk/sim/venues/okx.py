@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ccdesk.core.pairs import Pair, Source
+from ccdesk.sim.firehose import CYCLE_FRAMES
 from ccdesk.sim.market import round_price
 from ccdesk.sim.venues.base import Fields, Venue, VenueConn, dumps, loads
 
@@ -52,6 +53,9 @@ class OkxVenue(Venue):
         if now is None or not self.changed(conn, pair, now):
             return []
         return [_push(pair, now)]
+
+    def firehose(self, conn: VenueConn, count: int = CYCLE_FRAMES) -> list[str]:
+        return [_push(pair, s) for pair, s in self.firehose_ticks(conn, EXCHANGE, count)]
 
     def _listed(self, arg: Any) -> tuple[Pair, Fields] | None:
         """The pair and its market state behind a ``tickers`` arg, or None when OKX would refuse it."""

@@ -7,8 +7,9 @@ Run from the repo root (needs `bash .ci/bootstrap --test` for Xvfb/trayer/dbus):
    window, workers; offscreen), fed by a paced simulator firehose. CryptoCompare (5 pairs, one
    connection) side by side with a naive design that emits one Qt signal per message (same worker,
    same model, no coalescing); and three keyless sources at once (Kraken, Coinbase and OKX in the
-   simulator's own dialects, 2 pairs and one connection each, 10,000 frames/s split across them).
-   Main-thread CPU time / wall time; rounds alternate.
+   simulator's own dialects, 2 pairs and one connection each, 10,000 frames/s split across them),
+   with the hub's merge of the sources' batches and without it. Main-thread CPU time / wall time;
+   rounds alternate.
 2. Idle CPU of the whole app process under Xvfb with a tray host, nothing changing (a simulator
    that sends no updates): window visible, then hidden in the tray (--background).
 3. RSS of the app process over a run at 1,000 frames/s, sampled every 15 s.
@@ -101,25 +102,33 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
         return total
 
     app = QApplication.instance() or QApplication(["ccdesk"])
+    from ccdesk.qt import stream_hub
+
+    merged_s = stream_hub.FLUSH_S
     # (scenario, design) -> how to set it up: the settings and environment, the simulator's rate per
-    # connection, the workers.
+    # connection, the workers, the hub's merge interval (0: each source's batches go straight on).
+    three = "kraken + coinbase + okx, 6 pairs, 3 connections"
     runs = {
-        ("cryptocompare, 5 pairs, 1 connection", "coalesced (ccdesk)"): (cryptocompare, RATE, None),
+        ("cryptocompare, 5 pairs, 1 connection", "coalesced (ccdesk)"): (cryptocompare, RATE, None, merged_s),
         ("cryptocompare, 5 pairs, 1 connection", "naive: one signal per message"): (
             cryptocompare,
             RATE,
             NaiveWorker,
+            merged_s,
         ),
-        ("kraken + coinbase + okx, 6 pairs, 3 connections", "coalesced (ccdesk)"): (
+        (three, "coalesced (ccdesk)"): (three_venues, RATE / len(VENUE_WATCH), None, merged_s),
+        (three, "each source's batches straight to the views"): (
             three_venues,
             RATE / len(VENUE_WATCH),
             None,
+            0.0,
         ),
     }
     results: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
     frames_in: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
     for _ in range(rounds):
-        for run, (setup, rate, worker_cls) in runs.items():
+        for run, (setup, rate, worker_cls, flush_s) in runs.items():
+            stream_hub.FLUSH_S = flush_s
             with SimServer(firehose=True, firehose_rate=rate, heartbeat_s=3600) as sim:
                 settings, env = setup(sim)
                 desktop = build_desktop(
@@ -153,6 +162,7 @@ def gui_thread_cpu(rounds: int, seconds: float) -> None:
                 results[run].append(marks["cpu"] / marks["wall"] * 100)
                 frames_in[run].append(marks["ticks"] / marks["wall"])
                 desktop.window.deleteLater()
+            stream_hub.FLUSH_S = merged_s
     print(
         f"## GUI-thread CPU with the simulator sending {RATE:,} frames/s in all ({rounds} rounds x "
         f"{seconds:.0f} s, % of one core; target <= 3 %)"

@@ -167,3 +167,39 @@ def test_a_composite_price_is_the_median_of_its_venues_and_alerts_on_it_alone(qt
     qtbot.waitUntil(lambda: bool(got.alerts), timeout=10000)
     # Alerts fire on the composite price, never on the venue pair streamed only to compute it.
     assert {a.sub for a in got.alerts} == {COMPOSITE_BTC}
+
+
+def test_the_sources_batches_reach_the_views_merged_at_most_ten_times_a_second(qtbot):
+    from ccdesk.core.events import QuotesChanged
+    from ccdesk.core.quotes import Quote
+    from ccdesk.qt.stream_hub import FLUSH_S
+    from tests.fakes import FakeClock
+
+    clock = FakeClock()
+    hub = StreamHub(clock, lambda source: Status(State.STOPPED, Reason.NO_KEY))
+    batches: list[QuotesChanged] = []
+    hub.quotes_changed.connect(batches.append)
+
+    def batch(*quotes: tuple[object, float], at: float) -> QuotesChanged:
+        return QuotesChanged(
+            tuple(Quote(sub=p, price=x, direction=None, received_at=at) for p, x in quotes), at
+        )
+
+    # After a quiet spell a batch goes out at once: one source adds no delay.
+    hub._on_quotes_changed(batch((KRAKEN_BTC, 1.0), at=1000.0))
+    assert [[q.price for q in b.quotes] for b in batches] == [[1.0]]
+    # Within FLUSH_S, other sources' batches wait and go out as one, newest quote per pair.
+    clock.advance(FLUSH_S / 4)
+    hub._on_quotes_changed(batch((COINBASE_BTC, 2.0), (KRAKEN_ETH, 3.0), at=1000.02))
+    hub._on_quotes_changed(batch((CC_BTC, 4.0), (COINBASE_BTC, 2.5), at=1000.01))
+    assert len(batches) == 1
+    clock.advance(FLUSH_S)
+    qtbot.waitUntil(lambda: len(batches) == 2, timeout=2000)
+    merged = batches[1]
+    assert [(q.sub, q.price) for q in merged.quotes] == [
+        (COINBASE_BTC, 2.5),
+        (KRAKEN_ETH, 3.0),
+        (CC_BTC, 4.0),
+    ]
+    assert merged.last_data_at == 1000.02  # the newest of the sources'
+    hub.stop()

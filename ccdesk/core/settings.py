@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.composite import COMPOSITE_VENUES
-from ccdesk.core.pairs import AGGREGATE_MARKET, KEYLESS, Channel, Pair, PairError, Source, parse_pair
+from ccdesk.core.pairs import (
+    AGGREGATE_MARKET,
+    KEYLESS,
+    Channel,
+    Pair,
+    PairError,
+    Source,
+    keyless_twin,
+    parse_pair,
+)
 from ccdesk.core.urls import check_url
 
 logger = logging.getLogger(__name__)
@@ -149,6 +158,22 @@ class Settings:
     def alerts_paused(self, now: float) -> bool:
         """True if alerts are paused at wall time ``now`` (unix seconds)."""
         return self.alerts_paused_until is not None and now < self.alerts_paused_until
+
+
+def without_keys(s: Settings) -> Settings:
+    """``s`` watching without a key: an empty watchlist gets the default (Kraken) pairs; a pair that
+    needs a key becomes its keyless twin (``pairs.keyless_twin``: an index the composite, an exchange
+    its own feed), and so do the rules and the pinned pair that name it. Not the demo."""
+    if not s.watchlist:
+        return replace(s, watchlist=DEFAULT_WATCHLIST, pinned=DEFAULT_PINNED, demo=False)
+    twins = {p: keyless_twin(p) for p in s.watchlist}
+    rules = tuple(
+        r if r.sub is None else replace(r, sub=twins.get(r.sub, keyless_twin(r.sub))) for r in s.rules
+    )
+    pinned = None if s.pinned is None else twins.get(s.pinned, keyless_twin(s.pinned))
+    return replace(
+        s, watchlist=tuple(twins.values()), pinned=pinned, rules=rules, source=DEFAULT_SOURCE, demo=False
+    )
 
 
 # --- validation helpers for the dialog ---------------------------------------------------------

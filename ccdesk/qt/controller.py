@@ -18,16 +18,16 @@ from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveS
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.connections import Connections
-from ccdesk.core.delivery import Delivery
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
-from ccdesk.core.pairs import SOURCE_TITLES, Source, keyless_twin
-from ccdesk.core.settings import DEFAULT_SOURCE, DEFAULT_WATCHLIST, Settings
+from ccdesk.core.pairs import SOURCE_TITLES, Source
+from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
-from ccdesk.core.store import Store, StoreStatus
+from ccdesk.core.store import StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
+from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.network_watch import NetworkWatch
@@ -67,11 +67,9 @@ class AppController(QObject):
     Signals:
         welcome_needed(): the watchlist needs a key that is nowhere (not in demo mode); the app
             shows the welcome with the ways out.
-        _store_problem(StoreStatus): internal, from the store's writer thread (queued).
     """
 
     welcome_needed = Signal()
-    _store_problem = Signal(object)
 
     def __init__(
         self,
@@ -102,8 +100,8 @@ class AppController(QObject):
         self._demo = demo or settings.demo
         self._clock = clock or SystemClock()
         self._sim: Demo | None = None
-        self._store_path = store_path
-        self._alert_store: Store | None = None
+        self.alerts = AlertLog(history, notifier, jobs, store_path, self)
+        self.alerts.problem.connect(self._on_store_problem)
         self._quitting = False
         self._env = dict(env or {})
         self._keys_known: set[KeyProvider] = set()  # the providers whose keyring has answered
@@ -120,8 +118,6 @@ class AppController(QObject):
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
         self.settings_dialog.settings_accepted.connect(self.apply_settings)
         self.settings_dialog.remove_failed.connect(self.window.show_banner)
-        notifier.delivered.connect(self._on_notifier_delivered)
-        self._store_problem.connect(self._on_store_problem)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
         tray.follow(model)
@@ -150,9 +146,7 @@ class AppController(QObject):
             self.window.show()
         self.tray.set_window_visible(show_window)
         self._view_clock.start()
-        # The alert history: opened and read on background threads, never on this one.
-        store = self._alert_store = Store.open(self._store_path, on_problem=self._store_problem.emit)
-        self._jobs.run("history", store.recent_alerts, self.history.load)
+        self.alerts.open()  # the alert history: opened and read on background threads
         # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
         self._show_demo()
         s = self.settings
@@ -201,26 +195,8 @@ class AppController(QObject):
 
     @Slot()
     def use_keyless(self) -> None:
-        """Watch without a key: an empty watchlist gets the default (Kraken) pairs; pairs that need
-        a key become their keyless twins (an index the composite, an exchange its own feed)."""
-        s = self.settings
-        if not s.watchlist:
-            new = replace(s, watchlist=DEFAULT_WATCHLIST, pinned=DEFAULT_WATCHLIST[0], demo=False)
-        else:
-            twins = {p: keyless_twin(p) for p in s.watchlist}
-            rules = tuple(
-                r if r.sub is None else replace(r, sub=twins.get(r.sub, keyless_twin(r.sub))) for r in s.rules
-            )
-            pinned = None if s.pinned is None else twins[s.pinned]
-            new = replace(
-                s,
-                watchlist=tuple(twins.values()),
-                pinned=pinned,
-                rules=rules,
-                source=DEFAULT_SOURCE,
-                demo=False,
-            )
-        self.apply_settings(new)
+        """Watch without a key (``settings.without_keys``: the same coins from keyless sources)."""
+        self.apply_settings(without_keys(self.settings))
 
     @Slot()
     def start_demo(self) -> None:
@@ -335,17 +311,7 @@ class AppController(QObject):
         paused = self.settings.alerts_paused(self._clock.time())
         if self._demo:
             alert = replace(alert, simulated=True)  # said in the notification and the history
-        self.history.add(alert, paused=paused)
-        if self._alert_store is not None and not alert.simulated:  # simulated alerts are not kept
-            self._alert_store.record_alert(alert, paused=paused)
-        if not paused:
-            self.notifier.deliver(alert)
-
-    @Slot(object)
-    def _on_notifier_delivered(self, delivery: Delivery) -> None:
-        self.history.record_delivery(delivery)
-        if self._alert_store is not None and not delivery.alert.simulated:
-            self._alert_store.record_delivery(delivery)
+        self.alerts.record(alert, paused=paused)
 
     @Slot(object)
     def _on_store_problem(self, status: StoreStatus) -> None:
@@ -452,8 +418,7 @@ class AppController(QObject):
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
-        if self._alert_store is not None:
-            self._alert_store.close(1.0)  # bounded: a stuck disk does not hold up quitting
+        self.alerts.close(1.0)
         if self._sim is not None:
             self._sim.stop()
         from PySide6.QtWidgets import QApplication

@@ -415,8 +415,8 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     qtbot.waitUntil(lambda: len(h.notified) >= 1, timeout=10000)
     assert h.notified[0]["title"].startswith("Demo: BTC/USD Kraken ")
     assert "simulated prices" in h.notified[0]["message"]
-    assert h.controller._alert_store.flush(5.0)
-    assert h.controller._alert_store.recent_alerts() == []  # simulated alerts are never kept
+    assert h.controller.alerts.store.flush(5.0)
+    assert h.controller.alerts.store.recent_alerts() == []  # simulated alerts are never kept
     # Verify asks the real provider, not the simulator (which accepts any key).
     assert h.controller._verify_url(KeyProvider.CRYPTOCOMPARE) is None  # the default: its own min-api
     assert h.controller._verify_url(KeyProvider.COINDESK) is None

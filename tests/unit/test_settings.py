@@ -21,6 +21,7 @@ from ccdesk.core.settings import (
     parse_pair_input,
     validate_endpoint_url,
     validate_webhook_url,
+    without_keys,
 )
 from ccdesk.core.settings_codec import (
     SETTINGS_KEYS,
@@ -705,3 +706,29 @@ def test_settings_refuse_a_venue_that_is_not_keyless():
         Settings(composite_venues=(Source.CRYPTOCOMPARE,))
     with pytest.raises(SettingsError):
         Settings(composite_venues=())
+
+
+def test_without_keys_turns_each_keyed_pair_and_its_rules_into_the_keyless_twin():
+    cd_eth = parse_pair("coindesk:ETH-USD")
+    kraken_sol = parse_pair("kraken:SOL-USD")
+    rule_btc, rule_all = MoveRule(pct=2.0, sub=BTC), MoveRule(pct=3.0)
+    s = Settings(
+        watchlist=(BTC, cd_eth, ETH_COINBASE, kraken_sol),
+        pinned=cd_eth,
+        rules=(rule_btc, rule_all),
+        source=Source.CRYPTOCOMPARE,
+        demo=True,
+    )
+    out = without_keys(s)
+    twins = (parse_pair("composite:BTC-USD"), parse_pair("composite:ETH-USD"), parse_pair("coinbase:ETH-USD"))
+    assert out.watchlist == (*twins, kraken_sol)  # a keyless pair stays as it is
+    assert out.pinned == twins[1]
+    assert out.rules == (dataclasses.replace(rule_btc, sub=twins[0]), rule_all)
+    assert (out.source, out.demo) == (Source.KRAKEN, False)
+
+
+def test_without_keys_gives_an_empty_watchlist_the_default_pairs():
+    out = without_keys(Settings(watchlist=(), pinned=None, demo=True))
+    assert out.watchlist == DEFAULT_WATCHLIST
+    assert out.pinned == DEFAULT_WATCHLIST[0]
+    assert out.demo is False

@@ -935,7 +935,7 @@ def run(
     speaks (``cryptocompare: ws://127.0.0.1:PORT/v2``, ``kraken: ...``), then ``rest: URL``, and
     nothing else. ``keys`` None or empty accepts any non-empty key."""
     server = SimServer(port=port, keys=keys or None, rate=rate, seed=seed).start()
-    previous: Any = None
+    previous: dict[signal.Signals, Any] = {}
     on_main = threading.current_thread() is threading.main_thread()
 
     def _on_term(signum: int, frame: FrameType | None) -> None:
@@ -943,7 +943,10 @@ def run(
 
     try:
         if on_main:
-            previous = signal.signal(signal.SIGTERM, _on_term)
+            # SIGINT too, explicitly: a process started with SIGINT ignored (a background job of a
+            # script, some test runners) would otherwise never stop on it.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, _on_term)
         for source, url in server.urls().items():
             print(f"{source.value}: {url}", file=out)
         print(f"rest: {server.rest_url}", file=out)
@@ -954,8 +957,8 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
-        if on_main and previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
 
 

@@ -221,9 +221,6 @@ class Notifier(QObject):
 
     delivered = Signal(object)
     banner_requested = Signal(str, str)
-    # Internal: lane threads -> GUI thread (queued).
-    _desktop_finished = Signal(object)
-    _webhook_finished = Signal(object)
 
     def __init__(
         self,
@@ -247,9 +244,11 @@ class Notifier(QObject):
         self._closed = False
         self._desktop_lane = _Lane("ccdesk-notify")
         self._webhook_lane = _Lane("ccdesk-webhook")
-        queued = Qt.ConnectionType.QueuedConnection
-        self._desktop_finished.connect(self._on_lane_desktop_finished, queued)
-        self._webhook_finished.connect(self._on_lane_webhook_finished, queued)
+        # Lanes report through the relay, never through this object: a job that outlives the
+        # notifier (abandoned at shutdown) must neither emit on it nor hold the last reference to
+        # it (a QObject destroyed on a lane thread while an event for it is queued crashes Qt).
+        self._token = next(_TOKENS)
+        _relay().finished.connect(self._on_lane_finished, Qt.ConnectionType.QueuedConnection)
 
     # --- commands ---
 
@@ -279,12 +278,14 @@ class Notifier(QObject):
         pending = self._pending[seq] = _Pending(alert, title, body, awaiting_webhook=url is not None)
         if url is not None:
             payload = alert_payload(alert)
-            if not self._webhook_lane.submit(_WebhookJob(self, seq, url, payload, self._webhook_timeout_s)):
+            post = _WebhookJob(self._post_fn, self._token, seq, url, payload, self._webhook_timeout_s)
+            if not self._webhook_lane.submit(post):
                 pending.awaiting_webhook = False
                 pending.webhook = WebhookResult(
                     ok=False, failure=WebhookFailure.BACKLOG, host=webhook_host(url)
                 )
-        if not self._desktop_lane.submit(_DesktopJob(self, seq, title, body)):
+        show = _DesktopJob(self._notify_fn, self._app_icon, self._token, seq, title, body)
+        if not self._desktop_lane.submit(show):
             self._fall_back(seq, NotShownReason.SERVICE_STUCK, None)
         self._finish_if_done(seq)
 
@@ -302,47 +303,17 @@ class Notifier(QObject):
         if stuck:
             log.warning("gave up waiting for %s after %.1f s", ", ".join(stuck), timeout_s)
 
-    # --- lane side (background threads) ---
-
-    def _run_desktop(self, seq: int, title: str, body: str) -> None:
-        try:
-            self._notify_fn(
-                title=title,
-                message=body,
-                app_name=APP_NAME,
-                app_icon=self._app_icon,
-                timeout=NOTIFICATION_TIMEOUT_S,
-            )
-        except NotImplementedError:
-            outcome = _DesktopOutcome(seq, NotShownReason.NO_BACKEND, None)
-        except NotificationUnavailable as exc:
-            outcome = _DesktopOutcome(seq, NotShownReason.SERVICE_UNAVAILABLE, str(exc))
-        except Exception as exc:
-            outcome = _DesktopOutcome(seq, NotShownReason.FAILED, f"{type(exc).__name__}: {exc}")
-        else:
-            outcome = _DesktopOutcome(seq, None, None)
-        if outcome.not_shown is not None:
-            log.info("desktop notification not shown: %s (%s)", outcome.not_shown.value, outcome.detail)
-        self._emit_from_lane(self._desktop_finished, outcome)
-
-    def _run_webhook(self, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float) -> None:
-        try:
-            result = self._post_fn(url, payload, timeout_s=timeout_s)
-        except Exception as exc:  # post_alert does not raise; an injected post_fn might
-            result = WebhookResult(
-                ok=False, failure=WebhookFailure.FAILED, host=webhook_host(url), reason=type(exc).__name__
-            )
-        self._emit_from_lane(self._webhook_finished, _WebhookOutcome(seq, result))
-
-    def _emit_from_lane(self, signal: Any, outcome: object) -> None:
-        try:
-            signal.emit(outcome)
-        except RuntimeError:  # the Notifier was deleted after an abandoned job finished
-            log.debug("notifier gone; dropped %r", outcome)
-
     # --- GUI thread ---
 
-    @Slot(object)
+    @Slot(int, object)
+    def _on_lane_finished(self, token: int, outcome: _DesktopOutcome | _WebhookOutcome) -> None:
+        if token != self._token:
+            return  # another notifier's
+        if isinstance(outcome, _DesktopOutcome):
+            self._on_lane_desktop_finished(outcome)
+        else:
+            self._on_lane_webhook_finished(outcome)
+
     def _on_lane_desktop_finished(self, outcome: _DesktopOutcome) -> None:
         pending = self._pending.get(outcome.seq)
         if pending is None:
@@ -353,7 +324,6 @@ class Notifier(QObject):
             self._fall_back(outcome.seq, outcome.not_shown, outcome.detail)
         self._finish_if_done(outcome.seq)
 
-    @Slot(object)
     def _on_lane_webhook_finished(self, outcome: _WebhookOutcome) -> None:
         pending = self._pending.get(outcome.seq)
         if pending is None:
@@ -385,28 +355,86 @@ class Notifier(QObject):
         )
 
 
+class _Relay(QObject):
+    """Carries lane outcomes to the GUI thread. One for the process, never deleted before exit."""
+
+    finished = Signal(int, object)  # the notifier's token, the outcome
+
+
+_TOKENS = itertools.count(1)
+_RELAY: _Relay | None = None
+
+
+def _relay() -> _Relay:
+    """The relay, made on first use (on the GUI thread, by the first Notifier)."""
+    global _RELAY
+    if _RELAY is None:
+        _RELAY = _Relay()
+    return _RELAY
+
+
+def _report(token: int, outcome: _DesktopOutcome | _WebhookOutcome) -> None:
+    relay = _RELAY
+    if relay is None:
+        return
+    try:
+        relay.finished.emit(token, outcome)
+    except RuntimeError:  # interpreter shutdown: Qt is gone
+        log.debug("no relay; dropped %r", outcome)
+
+
 class _DesktopJob:
-    """A desktop notification job for the lane (a callable object, so no lambda crosses threads)."""
+    """A desktop notification job for the lane. It holds what it needs, not the notifier."""
 
-    __slots__ = ("_body", "_notifier", "_seq", "_title")
+    __slots__ = ("_app_icon", "_body", "_notify_fn", "_seq", "_title", "_token")
 
-    def __init__(self, notifier: Notifier, seq: int, title: str, body: str) -> None:
-        self._notifier, self._seq, self._title, self._body = notifier, seq, title, body
+    def __init__(
+        self, notify_fn: NotifyFn, app_icon: str, token: int, seq: int, title: str, body: str
+    ) -> None:
+        self._notify_fn, self._app_icon, self._token = notify_fn, app_icon, token
+        self._seq, self._title, self._body = seq, title, body
 
     def __call__(self) -> None:
-        self._notifier._run_desktop(self._seq, self._title, self._body)
+        try:
+            self._notify_fn(
+                title=self._title,
+                message=self._body,
+                app_name=APP_NAME,
+                app_icon=self._app_icon,
+                timeout=NOTIFICATION_TIMEOUT_S,
+            )
+        except NotImplementedError:
+            outcome = _DesktopOutcome(self._seq, NotShownReason.NO_BACKEND, None)
+        except NotificationUnavailable as exc:
+            outcome = _DesktopOutcome(self._seq, NotShownReason.SERVICE_UNAVAILABLE, str(exc))
+        except Exception as exc:
+            outcome = _DesktopOutcome(self._seq, NotShownReason.FAILED, f"{type(exc).__name__}: {exc}")
+        else:
+            outcome = _DesktopOutcome(self._seq, None, None)
+        if outcome.not_shown is not None:
+            log.info("desktop notification not shown: %s (%s)", outcome.not_shown.value, outcome.detail)
+        _report(self._token, outcome)
 
 
 class _WebhookJob:
-    """A webhook POST job for the lane."""
+    """A webhook POST job for the lane. It holds what it needs, not the notifier."""
 
-    __slots__ = ("_notifier", "_payload", "_seq", "_timeout_s", "_url")
+    __slots__ = ("_payload", "_post_fn", "_seq", "_timeout_s", "_token", "_url")
 
     def __init__(
-        self, notifier: Notifier, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float
+        self, post_fn: PostFn, token: int, seq: int, url: str, payload: Mapping[str, Any], timeout_s: float
     ) -> None:
-        self._notifier, self._seq, self._url = notifier, seq, url
+        self._post_fn, self._token, self._seq, self._url = post_fn, token, seq, url
         self._payload, self._timeout_s = payload, timeout_s
 
     def __call__(self) -> None:
-        self._notifier._run_webhook(self._seq, self._url, self._payload, self._timeout_s)
+        try:
+            result = self._post_fn(self._url, self._payload, timeout_s=self._timeout_s)
+        except Exception as exc:  # post_alert does not raise; an injected post_fn might
+            result = WebhookResult(
+                ok=False,
+                failure=WebhookFailure.FAILED,
+                host=webhook_host(self._url),
+                reason=type(exc).__name__,
+            )
+        _report(self._token, _WebhookOutcome(self._seq, result))

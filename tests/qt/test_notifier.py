@@ -6,12 +6,14 @@ stand-in notification service, so the default chain is exercised end to end with
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
+import weakref
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -251,6 +253,32 @@ def test_shutdown_is_bounded_and_later_alerts_are_not_shown(qtbot: QtBot, make_n
     assert late.args == [Delivery(alert, DeliveryChannel.NONE, None, NotShownReason.SHUTTING_DOWN)]
     assert history_tooltip(late.args[0]) == "not shown: ccdesk is shutting down"
     release.set()
+
+
+def test_an_abandoned_delivery_neither_keeps_the_notifier_alive_nor_reaches_it_once_gone(
+    qtbot: QtBot,
+) -> None:
+    # A job that outlives its notifier used to emit on it from the lane thread, and could drop the
+    # last reference to it there: a QObject destroyed off its thread with an event queued for it
+    # crashed the process (seen once in ten full runs). The job now holds only what it needs.
+    release = threading.Event()
+    notify = RecordingNotify(block=release)
+    notifier = Notifier(FakeTray(True), notify_fn=notify)
+    notifier.deliver(make_alert())
+    assert notify.started.wait(2.0)
+    notifier.shutdown(timeout_s=0.1)  # abandoned: the notification is still blocked
+    gone = weakref.ref(notifier)
+    del notifier
+    gc.collect()
+    assert gone() is None  # destroyed here, on the GUI thread, while the job still runs
+    others = Notifier(FakeTray(True), notify_fn=RecordingNotify())
+    seen: list[Delivery] = []
+    others.delivered.connect(seen.append)
+    release.set()  # the abandoned job finishes and reports to no one
+    delivery = delivered(qtbot, others, make_alert(5.0))
+    assert delivery.channel is DeliveryChannel.DESKTOP
+    assert seen == [delivery]  # only its own outcome: the abandoned one went nowhere
+    others.shutdown(timeout_s=3.0)
 
 
 # --- the default notify function: plyer, after asking the session bus ------------------------------

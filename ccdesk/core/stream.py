@@ -741,6 +741,7 @@ class StreamClient:
             # Subscriptions are per socket: send the whole current watchlist after every welcome.
             subs = [s for s in self._watch if s not in self._invalid]
             self._to_add, self._to_remove = [], []
+        self._refresh_wire()  # the adds just taken never reach _run_commands, which would do it
         conn = self._conn
         if conn is not None and subs and self._send_all(conn, self._dialect.subscribe(subs)):
             self._active.update(subs)

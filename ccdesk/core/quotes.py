@@ -167,15 +167,21 @@ class QuoteBook:
 
     def apply_update(self, update: QuoteUpdate) -> float | None:
         """Merge a ticker frame. Returns the frame's price if it carried one, else None."""
+        return self.merge_update(update)[1]
+
+    def merge_update(self, update: QuoteUpdate) -> tuple[float | None, float | None]:
+        """``apply_update`` that also says what the price was before: (the last price, or None;
+        the frame's price, or None). One call per frame for the stream's hot path."""
         state = self._states.get(update.sub)
         if state is None:
             state = self._states[update.sub] = _State()
         fields = update.fields
         state.fields.update(fields)
         state.received_at = self._clock.monotonic()
+        prev = state.price
         price = fields.get("PRICE")
         if price is None:
-            return None
+            return prev, None
         flags = fields.get("FLAGS")
         if flags is not None:
             # Already an int >= 0: the parser converts FLAGS (number or ASCII digits), so nothing
@@ -184,7 +190,7 @@ class QuoteBook:
             if direction is not None:
                 state.direction = direction
         state.price = price
-        return float(price)
+        return prev, float(price)
 
     def apply_trade(self, trade: Trade) -> float | None:
         """Merge a trade that is newer than every one seen: it sets the last price, quantity and side.

@@ -196,6 +196,15 @@ def test_a_bad_price_is_dropped_and_the_rest_of_its_frame_merged(book):
     assert q.direction is PriceDirection.UP  # FLAGS of a frame without a price do not move it
 
 
+def test_merge_update_says_the_price_before_and_the_frame_s_price(book):
+    assert book.merge_update(update(PRICE=100.0, FLAGS=1)) == (None, 100.0)
+    assert book.merge_update(update(PRICE=101.0, FLAGS=1)) == (100.0, 101.0)
+    assert book.merge_update(update(PRICE=101.0, FLAGS=4)) == (101.0, 101.0)  # a repeat
+    assert book.merge_update(update(VOLUME24HOUR=6.0, FLAGS=4)) == (101.0, None)  # no price in it
+    q = book.quote(BTC)
+    assert (q.price, q.volume_24h, q.direction) == (101.0, 6.0, PriceDirection.UNCHANGED)
+
+
 @pytest.mark.parametrize(("wire", "direction"), [("2", PriceDirection.DOWN), ("2050", PriceDirection.DOWN)])
 def test_flags_as_ascii_digits_decode(book, wire, direction):
     book.apply_update(update(PRICE=100.0, FLAGS=wire))

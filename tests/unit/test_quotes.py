@@ -92,6 +92,20 @@ def test_flags_are_a_bitmask(flags, direction):
     assert price_direction(flags) is direction
 
 
+def test_the_first_of_the_price_bits_set_wins_whatever_else_is_set():
+    for flags in range(1 << 12):  # every combination of the documented bits
+        expected = (
+            PriceDirection.UP
+            if flags & PriceFlags.PRICE_UP
+            else PriceDirection.DOWN
+            if flags & PriceFlags.PRICE_DOWN
+            else PriceDirection.UNCHANGED
+            if flags & PriceFlags.PRICE_UNCHANGED
+            else None
+        )
+        assert price_direction(flags) is expected, flags
+
+
 def test_flags_enum_names_each_bit():
     assert PriceFlags(2050) == PriceFlags.PRICE_DOWN | PriceFlags.MEDIAN_UNCHANGED
 

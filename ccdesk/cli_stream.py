@@ -9,6 +9,7 @@ others. The run ends when every source has ended (a rejected key, a stop), or at
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -289,7 +290,7 @@ class Run:
         self._printer = printer
         self._args = args
         self._count: int | None = args.count
-        self._updates = 0
+        self._tally = itertools.count(1)  # prices counted for --count, over every source
         self._finish_after_print = False
         self.done = threading.Event()
         self.pipe_closed = False
@@ -362,14 +363,28 @@ class Run:
         printer = self._printer
         source = feed.source
         watched = feed.watched
+        counted = self._counted
 
         def on_event(ev: StreamEvent) -> None:
-            with printer.lock:
-                try:
+            try:
+                if type(ev) is PriceArrived:
+                    # Every frame's event, so without the printer's lock (speed): a price prints
+                    # nothing itself (lines come with QuotesChanged), only the alerts it fires, under
+                    # the lock; this feed's alerts are its thread's alone; the tally is lock-free.
+                    if alerts is not None:
+                        fired = alerts.on_event(ev)
+                        if fired:
+                            with printer.lock:
+                                for alert in fired:
+                                    printer.alert(alert)
+                    if ev.changed and ev.sub in watched:
+                        counted()
+                    return
+                with printer.lock:
                     self._on_event(source, watched, alerts, ev)
-                except BrokenPipeError:
-                    self.pipe_closed = True
-                    self._finish()
+            except BrokenPipeError:
+                self.pipe_closed = True
+                self._finish()
 
         return on_event
 
@@ -381,11 +396,7 @@ class Run:
             for alert in alerts.on_event(ev):
                 printer.alert(alert)
         t = type(ev)
-        if t is PriceArrived:
-            assert isinstance(ev, PriceArrived)
-            if ev.changed and ev.sub in watched:
-                self._counted()
-        elif t is QuotesChanged:
+        if t is QuotesChanged:
             assert isinstance(ev, QuotesChanged)
             for q in ev.quotes:
                 if q.sub in watched:
@@ -433,8 +444,9 @@ class Run:
             self._printer.quote(q)
 
     def _counted(self) -> None:
-        self._updates += 1
-        if self._count is not None and self._updates >= self._count:
+        # Called from every source's thread, a price's own without the lock: next() of an
+        # itertools.count is one atomic step under the GIL, so no count is lost.
+        if self._count is not None and next(self._tally) >= self._count:
             # The quote that reached the count is printed by the QuotesChanged that follows this
             # frame at once (coalesce_s=0); without lines, stop now.
             self._finish_after_print = True

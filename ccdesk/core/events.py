@@ -94,7 +94,7 @@ class Status:
     at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PriceArrived:
     """A frame for a watched pair carried a price. ``changed`` is False when it repeats the last one.
 
@@ -103,6 +103,17 @@ class PriceArrived:
     sub: Pair
     price: float
     changed: bool
+
+    def __init__(self, sub: Pair, price: float, changed: bool) -> None:
+        # One per price, so written out (speed): the __init__ a frozen dataclass generates sets each
+        # field through object.__setattr__, which on CPython allocates a bound wrapper per call; the
+        # slots' own setters, bound once below, do not. The class is as frozen as before.
+        _set_sub(self, sub)
+        _set_price(self, price)
+        _set_changed(self, changed)
+
+
+_set_sub, _set_price, _set_changed = (PriceArrived.__dict__[f].__set__ for f in ("sub", "price", "changed"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -597,26 +597,37 @@ class StreamClient:
             self.stats.malformed += 1
             self._bad.warning("skipped a %s message of %d bytes", type(m).__name__, getattr(m, "size", 0))
             return None
-        return self._dispatch(self._parser.parse(m), welcomed_at)
+        ev = self._parser.parse(m)
+        if type(ev) is QuoteUpdate and not ev.dropped:
+            # Most frames are a clean quote: it skips _dispatch's chain (speed).
+            self._on_quote(ev)
+            return None
+        return self._dispatch(ev, welcomed_at)
+
+    def _on_quote(self, ev: QuoteUpdate) -> None:
+        """A quote update: merged into the book; a price goes to the consumer (alerts see every one)."""
+        sub = ev.sub
+        if sub not in self._watched:
+            return
+        prev, price = self.book.merge_update(ev)
+        if price is not None:
+            self.stats.price_ticks += 1
+            if self._awaiting:
+                self._awaiting.pop(sub, None)
+            self._consumer(PriceArrived(sub, price, price != prev))
+        if self._views is not None:  # None with coalesce_s=None: no call per frame for nothing
+            self._changed(sub)
 
     def _dispatch(self, ev: Event, welcomed_at: list[float]) -> _End | None:
-        """Act on one wire event. Hot path first: quote updates for watched pairs."""
+        """Act on one wire event (a clean quote update takes ``_handle``'s shortcut)."""
         t = type(ev)
         if t is QuoteUpdate:
             assert isinstance(ev, QuoteUpdate)
             if ev.dropped:
-                # Only the bad fields were left out (the parser says why); the rest is used below.
+                # Only the bad fields were left out (the parser says why); the rest is used as ever.
                 self.stats.malformed += 1
                 self._bad.warning("skipped fields of a %s frame: %s", ev.sub, "; ".join(ev.dropped))
-            if ev.sub in self._watched:
-                prev = self.book.price(ev.sub)
-                price = self.book.apply_update(ev)
-                if price is not None:
-                    self.stats.price_ticks += 1
-                    if self._awaiting:
-                        self._awaiting.pop(ev.sub, None)
-                    self._consumer(PriceArrived(ev.sub, price, price != prev))
-                self._changed(ev.sub)
+            self._on_quote(ev)
             return None
         if t is Heartbeat:
             assert isinstance(ev, Heartbeat)
@@ -741,6 +752,7 @@ class StreamClient:
             # Subscriptions are per socket: send the whole current watchlist after every welcome.
             subs = [s for s in self._watch if s not in self._invalid]
             self._to_add, self._to_remove = [], []
+        self._refresh_wire()  # the adds just taken never reach _run_commands, which would do it
         conn = self._conn
         if conn is not None and subs and self._send_all(conn, self._dialect.subscribe(subs)):
             self._active.update(subs)

@@ -162,7 +162,7 @@ class ServerError:
     info: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class QuoteUpdate:
     """TYPE 5 or 2: a (possibly partial) ticker update.
 
@@ -179,6 +179,15 @@ class QuoteUpdate:
     sub: Pair
     fields: Mapping[str, Any]
     dropped: tuple[str, ...] = ()
+
+    def __init__(self, sub: Pair, fields: Mapping[str, Any], dropped: tuple[str, ...] = ()) -> None:
+        # One per frame, so written out (speed), as PriceArrived's is (ccdesk.core.events says why).
+        _set_sub(self, sub)
+        _set_fields(self, fields)
+        _set_dropped(self, dropped)
+
+
+_set_sub, _set_fields, _set_dropped = (QuoteUpdate.__dict__[f].__set__ for f in ("sub", "fields", "dropped"))
 
 
 class TradeSide(enum.Enum):

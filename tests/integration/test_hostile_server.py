@@ -285,6 +285,17 @@ def test_fragments_with_pings_inside_and_trickled_frames_arrive_whole(run):
         assert pongs[:2] == [b"hi", b"there"]
 
 
+def test_a_frame_with_one_bad_field_still_delivers_its_price(run):
+    # Such a frame takes the engine's slow path (the clean quotes' shortcut skips it): the field is
+    # counted and logged, the rest of the frame, its price included, is used as ever.
+    bad_open = quote(91_000.0).replace(b'"PRICE"', b'"OPEN24HOUR":-1,"PRICE"')
+    with HostileServer(welcomed_then(frame(bad_open), frame(quote(91_100.0)))) as server:
+        r = run(server.url())
+        r.wait(lambda evs: 91_100.0 in [e.price for e in evs if isinstance(e, PriceArrived)])
+        assert r.prices() == [91_000.0, 91_100.0]
+        assert r.client.stats.malformed == 1
+
+
 def test_invalid_utf8_is_skipped_and_the_stream_goes_on(run):
     with HostileServer(
         welcomed_then(frame(b'{"TYPE":"5","MARKET":"\xff\xfe"}'), frame(quote(1.5)))

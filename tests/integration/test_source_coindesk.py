@@ -137,3 +137,19 @@ def test_partial_ticks_merge_into_a_whole_quote(start):
     for quote in quotes:
         assert None not in (quote.price, quote.open_24h, quote.open_day, quote.high_24h, quote.volume_24h)
         assert quote.direction is not None
+
+
+def test_a_pair_added_as_the_welcome_arrives_streams_too(start, monkeypatch):
+    # add() from another thread can land while the stream thread handles the welcome, after the
+    # last look at the commands: the welcome's subscribe takes it, and so must the parser's map
+    # of watched pairs (this dialect ignores ticks of pairs outside it).
+    real = StreamClient._on_welcome
+
+    def add_then_welcome(self: StreamClient, welcomed_at: list[float]) -> None:
+        if not welcomed_at:
+            self.add([ETH])
+        real(self, welcomed_at)
+
+    monkeypatch.setattr(StreamClient, "_on_welcome", add_then_welcome)
+    _client, rec, _sim = start([BTC])
+    rec.wait(lambda evs: any(isinstance(e, PriceArrived) and e.sub == ETH for e in evs))

@@ -91,6 +91,20 @@ def test_partial_frame_without_price_is_a_valid_update(parser):
     assert ev.fields["VOLUME24HOUR"] == 1.5
 
 
+def test_a_watched_pair_is_named_by_the_watched_object_itself():
+    # The engine's and the consumers' per-frame lookups then match by identity (no dataclass __eq__).
+    watched = parse_pair("5~CCCAGG~BTC~USD")
+    parser = CryptoCompareParser(watched={str(watched): watched})
+    frame = {"TYPE": "5", "MARKET": "CCCAGG", "FROMSYMBOL": "BTC", "TOSYMBOL": "USD", "PRICE": 1.0}
+    subs = [getattr(parser.parse(orjson.dumps(frame)), "sub", None) for _ in range(2)]  # cached too
+    assert subs == [watched, watched]
+    assert all(sub is watched for sub in subs)
+    # Another pair is still read, as an equal value of its own; a non-canonical one still refused.
+    other = parser.parse(orjson.dumps({**frame, "FROMSYMBOL": "ETH"}))
+    assert other == QuoteUpdate(parse_pair("5~CCCAGG~ETH~USD"), {"PRICE": 1.0})
+    assert isinstance(parser.parse(orjson.dumps({**frame, "FROMSYMBOL": "btc"})), Malformed)
+
+
 def test_unused_and_unknown_fields_are_dropped(parser):
     ev = parser.parse(
         b'{"TYPE":"5","MARKET":"CCCAGG","FROMSYMBOL":"BTC","TOSYMBOL":"USD","FLAGS":4,"PRICE":2,'

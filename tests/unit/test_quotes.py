@@ -92,6 +92,20 @@ def test_flags_are_a_bitmask(flags, direction):
     assert price_direction(flags) is direction
 
 
+def test_the_first_of_the_price_bits_set_wins_whatever_else_is_set():
+    for flags in range(1 << 12):  # every combination of the documented bits
+        expected = (
+            PriceDirection.UP
+            if flags & PriceFlags.PRICE_UP
+            else PriceDirection.DOWN
+            if flags & PriceFlags.PRICE_DOWN
+            else PriceDirection.UNCHANGED
+            if flags & PriceFlags.PRICE_UNCHANGED
+            else None
+        )
+        assert price_direction(flags) is expected, flags
+
+
 def test_flags_enum_names_each_bit():
     assert PriceFlags(2050) == PriceFlags.PRICE_DOWN | PriceFlags.MEDIAN_UNCHANGED
 
@@ -194,6 +208,15 @@ def test_a_bad_price_is_dropped_and_the_rest_of_its_frame_merged(book):
     assert q.price == 100.0
     assert q.open_24h == 80.0
     assert q.direction is PriceDirection.UP  # FLAGS of a frame without a price do not move it
+
+
+def test_merge_update_says_the_price_before_and_the_frame_s_price(book):
+    assert book.merge_update(update(PRICE=100.0, FLAGS=1)) == (None, 100.0)
+    assert book.merge_update(update(PRICE=101.0, FLAGS=1)) == (100.0, 101.0)
+    assert book.merge_update(update(PRICE=101.0, FLAGS=4)) == (101.0, 101.0)  # a repeat
+    assert book.merge_update(update(VOLUME24HOUR=6.0, FLAGS=4)) == (101.0, None)  # no price in it
+    q = book.quote(BTC)
+    assert (q.price, q.volume_24h, q.direction) == (101.0, 6.0, PriceDirection.UNCHANGED)
 
 
 @pytest.mark.parametrize(("wire", "direction"), [("2", PriceDirection.DOWN), ("2050", PriceDirection.DOWN)])

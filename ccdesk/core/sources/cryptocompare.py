@@ -127,11 +127,17 @@ class CryptoCompareParser:
     """Turns raw frames into events. One per connection or client; not thread-safe.
 
     It caches the ``Pair`` of each (TYPE, MARKET, FROM, TO) seen (bounded), which keeps the
-    hot path free of re-validating subscription strings.
+    hot path free of re-validating subscription strings. With ``watched`` (wire key -> watched
+    pair, as the engine keeps it), a frame names the watched ``Pair`` object itself rather than an
+    equal copy, so the per-frame lookups downstream match by identity, without a dataclass
+    ``__eq__`` each (speed); an equal copy (a pair first seen unwatched) still works, only slower.
     """
 
-    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+    def __init__(
+        self, max_frame_bytes: int = MAX_FRAME_BYTES, watched: Mapping[str, Pair] | None = None
+    ) -> None:
         self.max_frame_bytes = max_frame_bytes
+        self._watched: Mapping[str, Pair] = {} if watched is None else watched
         self._subs: dict[tuple[str, str, str, str], Pair] = {}
 
     def parse(self, data: str | bytes | bytearray | memoryview) -> Event:
@@ -174,12 +180,14 @@ class CryptoCompareParser:
         sub = self._subs.get(key)
         if sub is not None:
             return sub
+        text = f"{t}~{market}~{base}~{quote}"
         try:
-            sub = parse_pair(f"{t}~{market}~{base}~{quote}")
+            sub = parse_pair(text)
         except PairError:
             return Malformed(f"TYPE {t} frame names an invalid pair")
         if sub.market != market or sub.base != base or sub.quote != quote:
             return Malformed(f"TYPE {t} frame names a non-canonical pair")
+        sub = self._watched.get(text, sub)  # canonical, so ``text`` is its wire key (str(sub))
         if len(self._subs) < _SUB_CACHE_MAX:
             self._subs[key] = sub
         return sub
@@ -344,8 +352,9 @@ class CryptoCompare(Dialect):
         return str(pair)
 
     def parser(self, watched: Mapping[str, Pair], max_frame_bytes: int) -> CryptoCompareParser:
-        # Its frames name their pair in full (TYPE, MARKET, FROMSYMBOL, TOSYMBOL): it needs no map.
-        return CryptoCompareParser(max_frame_bytes)
+        # Its frames name their pair in full (TYPE, MARKET, FROMSYMBOL, TOSYMBOL); the map only
+        # lets it hand out the watched Pair objects themselves.
+        return CryptoCompareParser(max_frame_bytes, watched)
 
     def subscribe(self, pairs: Sequence[Pair]) -> list[str]:
         return [_sub_message("SubAdd", run) for run in batched(pairs, self.batch)]

@@ -4,6 +4,7 @@ nothing from this machine's own session."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -22,8 +23,9 @@ from tests.desktop import (
 @pytest.fixture
 def app_name() -> str:
     """The app's test-only name (its settings file and keyring service). A module overrides it
-    with a fixture of the same name to keep its runs apart from the other module's."""
-    return "ccdesk-e2e"
+    with a fixture of the same name to keep its runs apart from the other module's. The pid keeps
+    two test runs on one machine apart (the single-instance socket is per app name and user)."""
+    return f"ccdesk-e2e-{os.getpid()}"
 
 
 @pytest.fixture

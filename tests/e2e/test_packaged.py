@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
 REPO = Path(__file__).resolve().parents[2]
 SKIP_FLAG = "CCDESK_SKIP_PACKAGING"
-APP = "ccdesk-e2e-packaged"
+APP = f"ccdesk-e2e-packaged-{os.getpid()}"  # the pid: two test runs on one machine stay apart
 KEY = "packaged-key-0123456789abcdef"
 SIZE_LIMIT_MB = 80
 SELF_TEST_LIMIT_S = 20.0

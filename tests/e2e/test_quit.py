@@ -278,7 +278,7 @@ MOMENTS = {
 @pytest.fixture
 def app_name() -> str:
     """This module's own app name (settings file, single-instance socket), apart from test_desktop's."""
-    return "ccdesk-e2e-quit"
+    return f"ccdesk-e2e-quit-{os.getpid()}"
 
 
 def write_settings(env: dict[str, str], values: dict[str, str]) -> None:

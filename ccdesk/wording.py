@@ -249,7 +249,7 @@ def notice_words(notice: ServerNotice) -> str:
         most = f"at most {notice.limit} pairs at once" if notice.limit is not None else "fewer pairs"
         return f"The server refused some pairs: this key may stream {most}."
     if notice.kind is NoticeKind.KEY_REFUSED:
-        return "The server refused the API key; prices still come, at the free tier's limits."
+        return "The server refused the API key; prices still come, at the limits for callers without a key."
     if notice.kind is NoticeKind.LIMIT:
         return f"The server says a limit was reached ({notice.message})."
     return f"The server did not accept a request ({notice.message})."

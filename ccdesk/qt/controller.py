@@ -104,7 +104,6 @@ class AppController(QObject):
         self.alerts.problem.connect(self._on_store_problem)
         self._quitting = False
         self._env = dict(env or {})
-        self._keys_known: set[KeyProvider] = set()  # the providers whose keyring has answered
 
         self.stream = StreamHub(self._clock, self._endpoint, worker_factory, self)
         self.stream.quotes_changed.connect(self._on_stream_quotes_changed)
@@ -218,7 +217,7 @@ class AppController(QObject):
         provider = source_info(source).key
         key = None if provider is None else self.keys.key(provider)
         if key is None:
-            known = provider in self._keys_known
+            known = provider is not None and self.keys[provider].answered
             reason = Reason.NO_KEY if known else Reason.WAITING_FOR_KEY
             return Status(State.STOPPED if known else State.CONNECTING, reason)
         return Endpoint(url, key)
@@ -242,7 +241,6 @@ class AppController(QObject):
             self.window.show_banner(key_not_saved_text(state))
         if state.save in (SaveState.SAVED, SaveState.FAILED):
             return  # the key in use did not change: the stream already runs with it
-        self._keys_known.add(state.provider)  # the keyring answered
         if self._demo:
             if state.save is SaveState.SAVING:
                 self.window.show_banner(KEY_SAVED_IN_DEMO_TEXT)

@@ -68,6 +68,12 @@ class KeySession(QObject):
         return self._state
 
     @property
+    def answered(self) -> bool:
+        """True once the keyring (or the environment) has answered: a missing key is then known
+        to be missing, not still being looked for."""
+        return self._answered
+
+    @property
     def key(self) -> ApiKey | None:
         """The key in use, or None."""
         return self._state.key

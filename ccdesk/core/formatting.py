@@ -119,3 +119,53 @@ def next_age_change(seconds: float) -> float:
     if seconds < 3600:
         return float((math.floor(seconds) // 60 + 1) * 60)
     return float((math.floor(seconds) // 3600 + 1) * 3600)
+
+
+_COMPACT_UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _three_digits(v: float) -> str:
+    """``v`` (1 <= v < 1000) with three significant digits: ``91.2``, ``912``, ``1.25``."""
+    decimals = 0 if v >= 99.95 else 1 if v >= 9.995 else 2
+    return f"{v:.{decimals}f}"
+
+
+def compact_price(price: float) -> str:
+    """A price in five characters or fewer, for the tray icon and the mini panel: ``91.2k``,
+    ``3,102``, ``152.3``, ``12.35``, ``1.234``, ``0.1706``, ``1.25M``; ``—`` when not finite.
+
+    Four significant digits up to 9,999 (the glance reads the leading digits), three with a ``k``,
+    ``M`` or ``B`` above that; below 0.001, two significant digits in e-notation (``1.2e-5``).
+    A value that rounds up across a unit reads like the values above it (999,960 is ``1.00M``).
+    """
+    if not math.isfinite(price):
+        return "—"
+    sign = "-" if price < 0 else ""
+    a = abs(price)
+    if a >= 9999.5:
+        for i, (scale, suffix) in enumerate(_COMPACT_UNITS):
+            if a >= scale * 0.9995 or i == len(_COMPACT_UNITS) - 1:
+                text = _three_digits(a / scale)
+                if float(text) >= 1000 and i > 0:  # rounded up into the next unit
+                    scale, suffix = _COMPACT_UNITS[i - 1]
+                    text = _three_digits(a / scale)
+                return f"{sign}{text}{suffix}"
+    if a >= 999.95:
+        return f"{sign}{a:,.0f}"
+    if a >= 1:
+        decimals = 1 if a >= 99.995 else 2 if a >= 9.9995 else 3
+        return f"{sign}{a:.{decimals}f}"
+    if a == 0:
+        return "0"
+    if a >= 0.00095:
+        return f"{sign}{a:.4f}"
+    mantissa, _, exp = f"{a:.1e}".partition("e")
+    return f"{sign}{mantissa}e{int(exp)}"
+
+
+def plain_price(price: float) -> str:
+    """The price as a plain number for the clipboard: no grouping separators, the decimals that
+    ``format_price`` shows (``91230.12``, ``0.1706``), ``""`` when not finite."""
+    if not math.isfinite(price):
+        return ""
+    return format_price(price).replace(",", "")

@@ -21,7 +21,7 @@ from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
-from ccdesk.core.pairs import SOURCE_TITLES, Source
+from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
 from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
@@ -393,6 +393,19 @@ class AppController(QObject):
     def remember_settings(self) -> None:
         """Write the settings in use (a fresh install's defaults) so that the file exists."""
         self._save(self.settings)
+
+    @Slot(object)
+    def pin(self, sub: Pair) -> None:
+        """Show ``sub`` in the tray (it must be in the watchlist; otherwise nothing happens)."""
+        if sub in self.settings.watchlist and sub != self.settings.pinned:
+            self.apply_settings(replace(self.settings, pinned=sub))
+
+    @Slot(object)
+    def remove_pair(self, sub: Pair) -> None:
+        """Stop watching ``sub`` (unsubscribes live; the pin moves to the first pair left)."""
+        if sub in self.settings.watchlist:
+            watchlist = tuple(p for p in self.settings.watchlist if p != sub)
+            self.apply_settings(replace(self.settings, watchlist=watchlist))
 
     @Slot(bool)
     def set_always_on_top(self, on: bool) -> None:

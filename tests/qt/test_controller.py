@@ -127,6 +127,22 @@ def test_watchlist_changes_apply_live_without_reconnecting(qtbot, sim, harness):
     assert not problems
 
 
+def test_pin_and_remove_change_the_watchlist_live_and_are_saved(qtbot, sim, harness):
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH, SOL), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 3, timeout=5000)
+    h.controller.pin(ETH)
+    assert h.controller.settings.pinned == ETH
+    h.controller.pin(parse_pair("CRYPTOCOMPARE:DOGE-USD"))  # not watched: nothing happens
+    assert h.controller.settings.pinned == ETH
+    h.controller.remove_pair(ETH)
+    qtbot.waitUntil(lambda: [r.sub for r in h.model.rows()] == [BTC, SOL], timeout=5000)
+    qtbot.waitUntil(lambda: sim.connections[0].subs == (str(BTC), str(SOL)), timeout=5000)
+    saved, _ = load_settings(h.store)
+    assert saved.watchlist == (BTC, SOL)
+    assert saved.pinned == BTC
+
+
 def test_a_failed_save_is_shown_in_the_banner(tmp_path, harness):
     # A path under a regular file: writing fails for root too (permissions would not stop root).
     (tmp_path / "blocker").write_text("a file, not a folder")

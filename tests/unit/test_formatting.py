@@ -12,10 +12,12 @@ from ccdesk.core.formatting import (
     UP_ARROW,
     change_arrow,
     change_sign,
+    compact_price,
     format_age,
     format_duration,
     format_pct,
     format_price,
+    plain_price,
 )
 
 
@@ -149,3 +151,41 @@ def test_next_age_change_is_exactly_when_the_text_changes(age):
     assert nxt > age
     assert format_age(nxt - 1e-6) == format_age(age)  # unchanged until then
     assert format_age(nxt) != format_age(age)  # and different from then on
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        (91234.5, "91.2k"),
+        (3102.4, "3,102"),
+        (9999.4, "9,999"),
+        (9999.6, "10.0k"),
+        (152.34, "152.3"),
+        (99.999, "100.0"),
+        (12.345, "12.35"),
+        (1.2345, "1.234"),
+        (0.17064, "0.1706"),
+        (0.0012, "0.0012"),
+        (0.00001234, "1.2e-5"),
+        (123456, "123k"),
+        (999_400, "999k"),
+        (999_960, "1.00M"),
+        (1_250_000, "1.25M"),
+        (2.5e9, "2.50B"),
+        (0.0, "0"),
+        (-5.5, "-5.500"),
+        (math.nan, "—"),
+        (math.inf, "—"),
+    ],
+)
+def test_compact_price_fits_an_icon(price: float, text: str) -> None:
+    assert compact_price(price) == text
+    assert len(text) <= 6
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [(91230.12, "91230.12"), (1234567.891, "1234567.89"), (0.17064, "0.1706"), (math.nan, "")],
+)
+def test_plain_price_has_no_grouping(price: float, text: str) -> None:
+    assert plain_price(price) == text

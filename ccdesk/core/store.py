@@ -1,7 +1,9 @@
 """The local store: one SQLite file under the user's data folder, written by one writer thread.
 
 It holds the alert history (every alert, how it was delivered or why not, paused or not) so that it
-survives a restart and a kill -9; later versions add price candles and holdings to the same file.
+survives a restart and a kill -9, and price candles per pair and source: minute candles (kept
+``MINUTE_RETENTION_S``, the oldest dropped first past ``MAX_BYTES``) and hourly candles rolled up
+from them (kept for good). Holdings come to the same file later.
 
 Rules it keeps:
 - One writer: a daemon thread owns the writing connection; callers only queue work, so neither the
@@ -22,21 +24,23 @@ import contextlib
 import enum
 import json
 import logging
+import math
 import os
 import queue
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from ccdesk.core.alerts import Alert, MoveDirection
+from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, merge, period_start, roll_up
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.identity import app_name_from_env
-from ccdesk.core.pairs import PairError, parse_pair
+from ccdesk.core.pairs import Pair, PairError, parse_pair
 from ccdesk.core.settings_codec import rule_from_json, rule_to_json
 
 log = logging.getLogger(__name__)
@@ -69,8 +73,26 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX alerts_at ON alerts (at);
     """,
+    """
+    CREATE TABLE candles (
+        sub TEXT NOT NULL,
+        period INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        open REAL NOT NULL,
+        high REAL NOT NULL,
+        low REAL NOT NULL,
+        close REAL NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (sub, period, start)
+    ) WITHOUT ROWID;
+    CREATE INDEX candles_age ON candles (period, start);
+    """,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
+MINUTE_RETENTION_S: Final = 30 * 86400
+"""Minute candles older than this are dropped; hourly candles are kept for good."""
+MAX_BYTES: Final = 256 * 1024 * 1024
+"""Past this file size the oldest minute candles go first (hourly candles and alerts stay)."""
 
 
 class StoreProblem(enum.Enum):
@@ -245,6 +267,18 @@ class Store:
         values = _delivery_values(delivery)
         self._submit(lambda c: _update_delivery(c, delivery.alert.id, values))
 
+    def record_candles(self, sub: Pair, candles: Sequence[Candle], period_s: int = MINUTE_S) -> None:
+        """Keep candles of ``sub`` (queued). A period already stored is merged, never duplicated
+        (``candles.merge``); minute candles also update their hours' roll-up."""
+        if candles:
+            rows = tuple(candles)
+            self._submit(lambda c: _upsert_candles(c, str(sub), period_s, rows))
+
+    def prune(self, now: float, max_bytes: int = MAX_BYTES) -> None:
+        """Drop minute candles older than ``MINUTE_RETENTION_S`` at wall time ``now``, then the
+        oldest ones until the file is under ``max_bytes`` (queued)."""
+        self._submit(lambda c: _prune_candles(c, int(now) - MINUTE_RETENTION_S, max_bytes))
+
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every queued write is done (for tests and an orderly quit); True if it was."""
         done = threading.Event()
@@ -329,6 +363,35 @@ class Store:
             except (ValueError, TypeError, KeyError, PairError) as exc:
                 log.warning("skipped an alert row that cannot be read: %s", _short(exc))
         return out
+
+    def candles(
+        self, sub: Pair, period_s: int, since: float, until: float = math.inf, timeout_s: float = 5.0
+    ) -> list[Candle]:
+        """``sub``'s candles of ``period_s`` starting in [since, until), oldest first. Blocks on the
+        disk: call it off the GUI thread. An unreadable store reads as no candles."""
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            return []
+        hi = 2**62 if math.isinf(until) else int(until)
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        try:
+            rows = conn.execute(
+                "SELECT start, open, high, low, close, count FROM candles"
+                " WHERE sub = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+                (str(sub), period_s, int(since), hi),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        finally:
+            conn.close()
+        return [
+            Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows
+        ]
 
 
 class _Corrupt(Exception):
@@ -418,6 +481,74 @@ def _update_delivery(conn: sqlite3.Connection, alert_id: str, values: tuple[obje
             "UPDATE alerts SET channel = ?, not_shown = ?, detail = ?, webhook = ? WHERE id = ?",
             (*values, alert_id),
         )
+
+
+def _upsert_candles(conn: sqlite3.Connection, sub: str, period_s: int, candles: tuple[Candle, ...]) -> None:
+    with conn:
+        _merge_into(conn, sub, period_s, candles)
+        if period_s == MINUTE_S:
+            hours = sorted({period_start(c.start, HOUR_S) for c in candles})
+            for hour in hours:
+                minutes = [
+                    Candle(*row)
+                    for row in conn.execute(
+                        "SELECT start, open, high, low, close, count FROM candles"
+                        " WHERE sub = ? AND period = ? AND start >= ? AND start < ?",
+                        (sub, MINUTE_S, hour, hour + HOUR_S),
+                    )
+                ]
+                # The hour as its minutes make it now (merged like any candle, so never duplicated).
+                rolled = roll_up(minutes, HOUR_S)
+                _merge_into(conn, sub, HOUR_S, rolled)
+
+
+def _merge_into(conn: sqlite3.Connection, sub: str, period_s: int, candles: Sequence[Candle]) -> None:
+    starts = [c.start for c in candles]
+    stored: dict[int, Candle] = {}
+    for chunk in range(0, len(starts), 500):
+        part = starts[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(
+            f"SELECT start, open, high, low, close, count FROM candles"
+            f" WHERE sub = ? AND period = ? AND start IN ({marks})",
+            (sub, period_s, *part),
+        ):
+            stored[int(row[0])] = Candle(*row)
+    rows = []
+    for c in candles:
+        old = stored.get(c.start)
+        new = c if old is None else merge(old, c)
+        rows.append((sub, period_s, new.start, new.open, new.high, new.low, new.close, new.count))
+    conn.executemany("INSERT OR REPLACE INTO candles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _prune_candles(conn: sqlite3.Connection, oldest_start: int, max_bytes: int) -> None:
+    with conn:
+        conn.execute("DELETE FROM candles WHERE period = ? AND start < ?", (MINUTE_S, oldest_start))
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+
+    def used() -> int:
+        pages, free = (
+            conn.execute("PRAGMA page_count").fetchone()[0],
+            conn.execute("PRAGMA freelist_count").fetchone()[0],
+        )
+        return int((pages - free) * page_size)
+
+    # Deleted pages are reused, not returned to the disk (no VACUUM on a live file): the cap is on
+    # the pages in use, so the file stops growing at about max_bytes.
+    while used() > max_bytes:
+        cut = conn.execute(
+            "SELECT start FROM candles WHERE period = ? ORDER BY start LIMIT 1 OFFSET 10000", (MINUTE_S,)
+        ).fetchone()
+        with conn:
+            if cut is None:
+                gone = conn.execute("DELETE FROM candles WHERE period = ?", (MINUTE_S,)).rowcount
+            else:
+                gone = conn.execute(
+                    "DELETE FROM candles WHERE period = ? AND start < ?", (MINUTE_S, cut[0])
+                ).rowcount
+        if gone == 0:
+            break
 
 
 def _stored_alert(row: tuple[object, ...]) -> StoredAlert:

@@ -1,0 +1,266 @@
+"""Backfill with a fake clock and a fake HTTP get: gaps, pacing per host, 429 and Retry-After,
+giving up, keys, cancelling. No sleeps, no sockets."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from ccdesk.core.api_key import ApiKey
+from ccdesk.core.backfill import (
+    Backfill,
+    BackfillOutcome,
+    HostPacer,
+    PacingPolicy,
+    coalesce,
+    missing_ranges,
+)
+from ccdesk.core.candles import Candle
+from ccdesk.core.history_rest import HistoryError, HistoryProblem, HttpAnswer
+from ccdesk.core.pairs import Pair, Source, parse_pair
+from tests.fakes import FakeClock
+
+WALL = 1_764_734_400.0 + 30  # half a minute into 04:00 UTC
+BTC_USDT = parse_pair("binance:BTC-USDT")
+COINBASE = parse_pair("coinbase:BTC-USD")
+
+
+def test_missing_ranges_finds_holes_and_excludes_the_open_minute() -> None:
+    base = 1_764_734_400
+    starts = [base - 600, base - 540, base - 300, base - 60]
+    assert missing_ranges(starts, base - 600, base + 30) == [
+        (base - 480, base - 300),
+        (base - 240, base - 60),
+    ]
+    assert missing_ranges([], base - 119, base + 59) == [(base - 60, base)]
+    assert missing_ranges([base - 60], base - 60, base + 1) == []
+    assert missing_ranges([base - 61], base - 120, base) == [(base - 120, base)]  # not a minute start
+
+
+def test_coalesce_joins_close_holes() -> None:
+    assert coalesce([(0, 60), (120, 180), (10_000, 10_060)], 600) == [(0, 180), (10_000, 10_060)]
+
+
+def test_pacer_spaces_requests_per_host() -> None:
+    clock = FakeClock()
+    pacer = HostPacer(clock, PacingPolicy(min_interval_s=1.0))
+    assert pacer.reserve("a") == 0
+    assert pacer.reserve("a") == 1.0
+    assert pacer.reserve("b") == 0
+    clock.advance(5)
+    assert pacer.reserve("a") == 0
+    pacer.hold("a", 30)
+    assert pacer.reserve("a") == 30
+
+
+class FakeVenue:
+    """Binance-style klines from a fake clock, with scripted failures first and a log of when
+    each request was sent (monotonic)."""
+
+    def __init__(
+        self, clock: FakeClock, script: Sequence[HttpAnswer | HistoryError] = (), hole: range | None = None
+    ):
+        self.clock = clock
+        self.script = list(script)
+        self.hole = hole
+        self.sent: list[tuple[float, str, dict[str, str], ApiKey | None]] = []
+
+    def __call__(self, url: str, query: Mapping[str, str], key: ApiKey | None) -> HttpAnswer:
+        self.sent.append((self.clock.monotonic(), url, dict(query), key))
+        if self.script:
+            step = self.script.pop(0)
+            if isinstance(step, HistoryError):
+                raise step
+            return step
+        start = int(query["startTime"]) // 1000
+        end = (int(query["endTime"]) + 1) // 1000
+        rows = [
+            [t * 1000, "100", "101", "99", "100.5", "1", t * 1000 + 59_999]
+            for t in range(start, end, 60)
+            if self.hole is None or t not in self.hole
+        ]
+        return HttpAnswer(200, json.dumps(rows).encode())
+
+
+def _backfill(
+    get: Any,
+    clock: FakeClock,
+    *,
+    policy: PacingPolicy | None = None,
+    key: ApiKey | None = None,
+    cancel_after: int | None = None,
+) -> tuple[Backfill, list[tuple[Pair, list[Candle], int]], list[float]]:
+    sunk: list[tuple[Pair, list[Candle], int]] = []
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        if cancel_after is not None and len([w for w in waits if w > 0]) > cancel_after:
+            return False
+        clock.advance(seconds)
+        return True
+
+    backfill = Backfill(
+        get,
+        lambda pair, candles, period: sunk.append((pair, list(candles), period)),
+        clock,
+        HostPacer(clock, policy or PacingPolicy()),
+        wait,
+        key_for=lambda _source: key,
+        urls={Source.BINANCE: "http://127.0.0.1:1", Source.COINDESK: "http://127.0.0.1:1"},
+        rng=random.Random(1),
+    )
+    return backfill, sunk, waits
+
+
+def test_a_day_of_minutes_in_paced_pages_newest_first() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, sunk, _ = _backfill(venue, clock)
+    result = backfill.fill(BTC_USDT, [])
+    assert result.outcome is BackfillOutcome.DONE
+    assert result.requests == 2 == len(venue.sent)
+    assert result.candles == 1439  # the day back from 04:00:30 starts at the next whole minute
+    assert result.unfilled == ()
+    times = [t for t, *_ in venue.sent]
+    assert times[1] - times[0] >= 1.0  # one request per second per host
+    first_page, second_page = sunk[0][1], sunk[1][1]
+    assert first_page[-1].start == 1_764_734_400 - 60  # the newest finished minute first
+    assert second_page[-1].start < first_page[0].start
+    assert all(c.count == 0 for _, page, _ in sunk for c in page)
+    assert all(urlsplit(url).path == "/api/v3/klines" for _, url, _, _ in venue.sent)
+
+
+def test_only_the_holes_are_asked_for() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, sunk, _ = _backfill(venue, clock)
+    now_minute = 1_764_734_400
+    stored = [
+        t for t in range(now_minute - 86400, now_minute, 60) if not now_minute - 600 <= t < now_minute - 300
+    ]
+    result = backfill.fill(BTC_USDT, stored)
+    assert result.asked == ((now_minute - 600, now_minute - 300),)
+    assert len(venue.sent) == 1
+    assert [c.start for c in sunk[0][1]] == list(range(now_minute - 600, now_minute - 300, 60))
+
+
+def test_429_waits_for_retry_after_then_succeeds() -> None:
+    clock = FakeClock(wall=WALL)
+    limited = HttpAnswer(429, b'{"code":-1003,"msg":"Too many requests"}', 12.0)
+    venue = FakeVenue(clock, [limited, limited])
+    backfill, _, _ = _backfill(venue, clock)
+    result = backfill.run(BTC_USDT, [(1_764_734_400 - 600, 1_764_734_400)])
+    assert result.outcome is BackfillOutcome.DONE
+    assert result.candles == 10
+    times = [t for t, *_ in venue.sent]
+    assert len(times) == 3
+    assert times[1] - times[0] >= 12.0
+    assert times[2] - times[1] >= 12.0
+
+
+def test_429_without_retry_after_backs_off_growing() -> None:
+    clock = FakeClock(wall=WALL)
+    limited = HttpAnswer(429, b"{}")
+    venue = FakeVenue(clock, [limited, limited, limited])
+    backfill, _, _ = _backfill(venue, clock, policy=PacingPolicy(rate_limited_s=10.0))
+    assert backfill.run(BTC_USDT, [(1_764_734_400 - 600, 1_764_734_400)]).outcome is BackfillOutcome.DONE
+    t = [s for s, *_ in venue.sent]
+    assert t[1] - t[0] >= 10
+    assert t[2] - t[1] >= 20
+    assert t[3] - t[2] >= 40
+
+
+def test_gives_up_after_max_failures_and_rests_the_host() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock, [HttpAnswer(503, b"busy")] * 10)
+    backfill, sunk, _ = _backfill(venue, clock, policy=PacingPolicy(max_failures=3))
+    result = backfill.run(BTC_USDT, [(1_764_734_400 - 600, 1_764_734_400)])
+    assert result.outcome is BackfillOutcome.GAVE_UP
+    assert result.problem is HistoryProblem.SERVER
+    assert result.requests == 3
+    assert result.unfilled == ((1_764_734_400 - 600, 1_764_734_400),)
+    assert sunk == []
+    # Another pair on the same host does not knock again while it rests.
+    other = backfill.run(parse_pair("binance:ETH-USDT"), [(1_764_734_400 - 600, 1_764_734_400)])
+    assert other.outcome is BackfillOutcome.GAVE_UP
+    assert len(venue.sent) == 3
+
+
+def test_pages_that_came_are_kept_when_a_later_one_fails() -> None:
+    clock = FakeClock(wall=WALL)
+    ok = FakeVenue(clock)
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, url: str, query: Mapping[str, str], key: ApiKey | None) -> HttpAnswer:
+            self.calls += 1
+            if self.calls > 1:
+                raise HistoryError(HistoryProblem.NETWORK, "connection refused")
+            return ok(url, query, key)
+
+    backfill, sunk, _ = _backfill(Flaky(), clock, policy=PacingPolicy(max_failures=2))
+    result = backfill.fill(BTC_USDT, [])
+    assert result.outcome is BackfillOutcome.GAVE_UP
+    assert result.candles == 1000 == len(sunk[0][1])
+    assert result.unfilled == ((1_764_734_400 - 86400 + 60, 1_764_734_400 - 60_000),)
+
+
+def test_not_listed_stops_at_once() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock, [HttpAnswer(400, b'{"code":-1121,"msg":"Invalid symbol."}')])
+    backfill, _, _ = _backfill(venue, clock)
+    result = backfill.fill(BTC_USDT, [])
+    assert result.outcome is BackfillOutcome.STOPPED
+    assert result.problem is HistoryProblem.NOT_LISTED
+    assert len(venue.sent) == 1
+
+
+def test_keyed_source_without_a_key_asks_nothing() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, _, _ = _backfill(venue, clock, key=None)
+    result = backfill.fill(parse_pair("coindesk:BTC-USD"), [])
+    assert (result.outcome, result.problem) == (BackfillOutcome.STOPPED, HistoryProblem.NO_KEY)
+    assert venue.sent == []
+
+
+def test_composite_is_not_supported() -> None:
+    clock = FakeClock(wall=WALL)
+    backfill, _, _ = _backfill(FakeVenue(clock), clock)
+    result = backfill.fill(parse_pair("composite:BTC-USD"), [])
+    assert (result.outcome, result.problem) == (BackfillOutcome.STOPPED, HistoryProblem.NOT_SUPPORTED)
+
+
+def test_a_venue_hole_is_reported_unfilled() -> None:
+    clock = FakeClock(wall=WALL)
+    now_minute = 1_764_734_400
+    venue = FakeVenue(clock, hole=range(now_minute - 300, now_minute - 180))
+    backfill, _, _ = _backfill(venue, clock)
+    result = backfill.run(BTC_USDT, [(now_minute - 600, now_minute)])
+    assert result.outcome is BackfillOutcome.DONE
+    assert result.unfilled == ((now_minute - 300, now_minute - 180),)
+    assert result.candles == 8
+
+
+def test_nothing_to_do_when_the_store_is_complete() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, _, _ = _backfill(venue, clock)
+    stored = range(1_764_734_400 - 86400, 1_764_734_400, 60)
+    assert backfill.fill(BTC_USDT, stored).outcome is BackfillOutcome.NOTHING_TO_DO
+    assert venue.sent == []
+
+
+def test_cancel_during_pacing_stops() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, _, _ = _backfill(venue, clock, cancel_after=0)
+    result = backfill.fill(BTC_USDT, [])
+    assert result.outcome is BackfillOutcome.CANCELLED
+    assert len(venue.sent) == 1  # the first went at once; the second waited and was cancelled

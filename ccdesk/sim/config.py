@@ -45,6 +45,11 @@ class SimConfig:
             of the welcome, and are closed.
         coindesk_unentitled_keys: keys the CoinDesk Data REST route knows but serves nothing to
             (no plan): HTTP 403 with an ``Err`` body, whatever ``keys`` says. The stream ignores it.
+        history_rate_limited: the first this many candle-history requests (any venue) get HTTP 429
+            with a Retry-After of ``history_retry_after_s`` and the venue's own 429 body.
+        history_retry_after_s: the Retry-After of those 429s, in seconds (sent rounded up).
+        history_hole: wall seconds ``(start, end)``: minutes starting in it are missing from every
+            venue's history (a venue's outage), so that gap handling is tested.
     """
 
     host: str = "127.0.0.1"
@@ -68,6 +73,9 @@ class SimConfig:
     max_session_s: float | None = None
     coindesk_rate_limited: int = 0
     coindesk_unentitled_keys: frozenset[str] = frozenset()
+    history_rate_limited: int = 0
+    history_retry_after_s: float = 1.0
+    history_hole: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         # Callers pass lists (the CLI, most tests); a frozenset keeps the config immutable and hashable.

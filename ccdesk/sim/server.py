@@ -57,6 +57,7 @@ from ccdesk.sim.frames import (
     unsubscribe_complete,
     welcome,
 )
+from ccdesk.sim.history import HistoryHit, HistoryService
 from ccdesk.sim.http import json_response, key_ok, mask_key, request_key, respond
 from ccdesk.sim.market import Market
 from ccdesk.sim.venues import Venue, VenueConn, make_venues
@@ -162,6 +163,7 @@ class SimServer:
         self._wall = cfg.wall
         self._market = Market(cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob)
         self._venues = make_venues(self._market, cfg)
+        self._history = HistoryService(self._market, cfg)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: Server | None = None
@@ -265,6 +267,11 @@ class SimServer:
         return f"http://{self.host}:{self._port}"
 
     # --- test hooks (thread-safe) -----------------------------------------------------------
+
+    @property
+    def history_hits(self) -> list[HistoryHit]:
+        """Every candle-history request so far (monotonic time, path with query, status), oldest first."""
+        return self._history.hits
 
     @property
     def connections(self) -> tuple[ConnectionInfo, ...]:
@@ -508,6 +515,9 @@ class SimServer:
                 )
             self._pending_ids[ws] = conn_id
             return None
+        history = self._history.respond(request)
+        if history is not None:
+            return history
         return respond(request, self._market, self._config.keys, self._config.coindesk_unentitled_keys)
 
     # --- WebSocket --------------------------------------------------------------------------------

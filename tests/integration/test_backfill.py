@@ -1,0 +1,190 @@
+"""Backfill against the real simulator on loopback, into a real store file: every venue's history
+endpoint, merged without duplicates, 429 with Retry-After and pacing, and a venue's hole reported
+then filled."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccdesk.core.api_key import ApiKey
+from ccdesk.core.backfill import (
+    Backfill,
+    BackfillOutcome,
+    BackfillResult,
+    HostPacer,
+    PacingPolicy,
+    missing_ranges,
+)
+from ccdesk.core.candles import HOUR_S, MINUTE_S, period_start
+from ccdesk.core.clock import SystemClock
+from ccdesk.core.history_rest import HistoryProblem, RequestsGet
+from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source, parse_pair
+from ccdesk.core.store import Store
+from ccdesk.sim.server import SimServer
+
+KEY = "sim-key-0123456789"
+SIX_HOURS = 6 * 3600
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "ccdesk.sqlite3")
+    yield s
+    s.close()
+
+
+def _backfill(sim: SimServer, store: Store, *, interval_s: float = 0.05, key: str | None = KEY) -> Backfill:
+    clock = SystemClock()
+    stop = threading.Event()
+    urls = {s: sim.rest_url for s in Source if s is not Source.COMPOSITE}
+    return Backfill(
+        RequestsGet(timeout_s=5.0),
+        store.record_candles,
+        clock,
+        HostPacer(clock, PacingPolicy(min_interval_s=interval_s)),
+        lambda seconds: not stop.wait(seconds),
+        key_for=lambda _source: ApiKey(key) if key else None,
+        urls=urls,
+    )
+
+
+def _live_price(sim: SimServer, pair: Pair) -> float:
+    """The price the simulator streams for ``pair``'s venue, from its market model."""
+    market: Any = sim._market  # the test reads the model directly, as the venue does
+    exchange = {
+        Source.KRAKEN: "Kraken",
+        Source.COINBASE: "Coinbase",
+        Source.BINANCE: "Binance",
+        Source.OKX: "Binance",
+    }
+    if pair.source in exchange:
+        probe = Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, exchange[pair.source], Channel.TICKER)
+    else:
+        probe = Pair(Source.CRYPTOCOMPARE, pair.base, pair.quote, AGGREGATE_MARKET, Channel.AGGREGATE)
+    return float(market.find(probe).fields["PRICE"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kraken:BTC-USD",
+        "kraken:DOGE-USD",
+        "coinbase:ETH-USD",
+        "binance:BTC-USDT",
+        "okx:SOL-USDT",
+        "5~CCCAGG~BTC~USD",
+        "2~Coinbase~ETH~USD",
+        "coindesk:BTC-USD",
+        "coindesk:ccix:ETH-USD",
+    ],
+)
+def test_each_venue_backfills_into_the_store_without_duplicates(
+    make_sim: Callable[..., SimServer], store: Store, text: str
+) -> None:
+    sim = make_sim(seed=11, keys=[KEY])
+    pair = parse_pair(text)
+    backfill = _backfill(sim, store)
+    now = time.time()
+    first = backfill.fill(pair, [], max_gap_s=SIX_HOURS)
+    assert first.outcome is BackfillOutcome.DONE, first
+    assert first.unfilled == ()
+    assert store.flush()
+    stored = store.candles(pair, MINUTE_S, now - SIX_HOURS - 60)
+    starts = [c.start for c in stored]
+    assert len(starts) == len(set(starts)) == first.candles
+    assert first.candles >= SIX_HOURS // 60 - 2
+    assert starts == list(range(starts[0], starts[-1] + 60, 60))  # no hole
+    assert starts[-1] >= period_start(now, 60) - 120  # up to the last finished minute
+    assert all(
+        c.count == 0 and c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high for c in stored
+    )
+    # The history joins the live price (the last finished minute closes where the stream is now).
+    assert stored[-1].close == pytest.approx(_live_price(sim, pair), rel=0.02)
+    hours = store.candles(pair, HOUR_S, now - SIX_HOURS - 3600)
+    assert len(hours) in (6, 7)
+
+    # Asked again for the same range: merged, never duplicated.
+    again = backfill.run(pair, first.asked)
+    assert again.outcome is BackfillOutcome.DONE
+    assert store.flush()
+    after = store.candles(pair, MINUTE_S, now - SIX_HOURS - 60)
+    assert [c.start for c in after][: len(starts)] == starts
+    assert len({c.start for c in after}) == len(after)
+    # And a start-up with the store as it is asks for at most the minute or two since.
+    third = backfill.fill(pair, [c.start for c in after], max_gap_s=SIX_HOURS)
+    assert third.candles <= 2
+
+
+def test_429_is_honoured_with_retry_after_and_pacing(
+    make_sim: Callable[..., SimServer], store: Store
+) -> None:
+    sim = make_sim(seed=2, history_rate_limited=2, history_retry_after_s=1.0)
+    backfill = _backfill(sim, store, interval_s=0.5)
+    pair = parse_pair("coinbase:BTC-USD")
+    result = backfill.fill(pair, [], max_gap_s=12 * 3600)  # 720 minutes: three pages of 300
+    assert result.outcome is BackfillOutcome.DONE, result
+    hits = sim.history_hits
+    assert [h.status for h in hits] == [429, 429, 200, 200, 200]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
+    assert gaps[0] >= 0.95  # Retry-After: 1
+    assert gaps[1] >= 0.95
+    assert min(gaps) >= 0.45  # never faster than the pacing
+    assert result.candles >= 718
+
+
+def test_rate_limited_for_good_gives_up(make_sim: Callable[..., SimServer], store: Store) -> None:
+    sim = make_sim(seed=2, history_rate_limited=100, history_retry_after_s=0.0)
+    backfill = _backfill(sim, store)
+    result = backfill.fill(parse_pair("binance:BTC-USDT"), [], max_gap_s=3600)
+    assert result.outcome is BackfillOutcome.GAVE_UP
+    assert result.problem is HistoryProblem.RATE_LIMITED
+    assert len(sim.history_hits) == PacingPolicy().max_failures
+
+
+def test_a_hole_is_reported_then_filled(make_sim: Callable[..., SimServer], store: Store) -> None:
+    now = time.time()
+    minute = period_start(now, 60)
+    hole = (minute - 1800, minute - 1200)
+    pair = parse_pair("binance:ETH-USDT")
+    holed = make_sim(seed=5, history_hole=hole)
+    result = _backfill(holed, store).fill(pair, [], max_gap_s=3 * 3600)
+    assert result.outcome is BackfillOutcome.DONE
+    assert result.unfilled == (hole,)
+    assert store.flush()
+    starts = [c.start for c in store.candles(pair, MINUTE_S, now - 3 * 3600)]
+    assert missing_ranges(starts, now - 3 * 3600, now)[:1] == [hole]
+
+    # The venue is whole again: the next backfill asks only for the hole and fills it.
+    whole = make_sim(seed=5)
+    again = _backfill(whole, store).fill(pair, starts, max_gap_s=3 * 3600)
+    assert again.outcome is BackfillOutcome.DONE
+    assert again.asked[0] == hole
+    assert store.flush()
+    filled = [c.start for c in store.candles(pair, MINUTE_S, now - 3 * 3600)]
+    assert missing_ranges(filled, now - 3 * 3600 + 60, time.time() - 120) == []
+    assert len(filled) == len(set(filled))
+
+
+def test_keyed_sources_refused_key_and_no_key(make_sim: Callable[..., SimServer], store: Store) -> None:
+    sim = make_sim(seed=1, keys=[KEY])
+    refused: BackfillResult = _backfill(sim, store, key="wrong-key-99999").fill(
+        parse_pair("5~CCCAGG~BTC~USD"), [], max_gap_s=3600
+    )
+    assert (refused.outcome, refused.problem) == (BackfillOutcome.STOPPED, HistoryProblem.KEY_REFUSED)
+    none = _backfill(sim, store, key=None).fill(parse_pair("coindesk:BTC-USD"), [], max_gap_s=3600)
+    assert (none.outcome, none.problem) == (BackfillOutcome.STOPPED, HistoryProblem.NO_KEY)
+    assert len(sim.history_hits) == 1  # no key: nothing was asked
+    # The key travelled in the authorization header only, never in the URL.
+    ok = _backfill(sim, store).fill(parse_pair("coindesk:BTC-USD"), [], max_gap_s=3600)
+    assert ok.outcome is BackfillOutcome.DONE
+    history = [h for h in sim.handshakes if "/historical/" in h.path or "/histominute" in h.path]
+    assert history
+    assert all(KEY not in h.path and "wrong-key" not in h.path for h in history)
+    assert history[-1].header("authorization") == f"Apikey {KEY}"

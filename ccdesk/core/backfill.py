@@ -363,3 +363,89 @@ def _clip(ranges: Sequence[Range], pages: Sequence[Range]) -> list[Range]:
                 else:
                     out.append((a, b))
     return out
+
+
+class SuspendDetector:
+    """Notices a suspend/resume (or a wall clock that stepped forward): wall time advanced more
+    than monotonic time (which stands still while the machine sleeps) since the last check.
+
+    Call :meth:`check` now and then (every few seconds, from any one thread); a jump of more than
+    ``threshold_s`` is a gap in the live candles, time to backfill.
+    """
+
+    def __init__(self, clock: Clock, threshold_s: float = 60.0) -> None:
+        self._clock = clock
+        self.threshold_s = threshold_s
+        self._offset = clock.time() - clock.monotonic()
+
+    def check(self) -> float | None:
+        """Seconds the wall clock jumped ahead since the last check, when more than the threshold."""
+        offset = self._clock.time() - self._clock.monotonic()
+        jumped, self._offset = offset - self._offset, offset
+        return jumped if jumped > self.threshold_s else None
+
+
+StoredStarts = Callable[[Pair, int, float], Sequence[Candle]]
+"""``(pair, period_s, since) -> candles``, e.g. ``Store.candles``: read on the job's thread."""
+
+
+class BackfillRunner:
+    """What the app builds once (the composition root): jobs for the Qt jobs pool that backfill
+    pairs from what the store is missing. One pair is never backfilled by two jobs at once.
+
+    Args:
+        backfill: The :class:`Backfill` (its sink is the store's ``record_candles``).
+        stored: Reads a pair's stored candles (``store.candles``); blocks on the disk, so it is
+            called inside the job, never on the GUI thread.
+        clock: Wall time for the gap.
+        cancel: Set when the app quits: a running job stops at its next wait.
+        max_gap_s: How far back to look (default a day).
+    """
+
+    def __init__(
+        self,
+        backfill: Backfill,
+        stored: StoredStarts,
+        clock: Clock,
+        cancel: threading.Event,
+        *,
+        max_gap_s: float = DEFAULT_MAX_GAP_S,
+    ) -> None:
+        self._backfill = backfill
+        self._stored = stored
+        self._clock = clock
+        self._cancel = cancel
+        self.max_gap_s = max_gap_s
+        self._lock = threading.Lock()
+        self._busy: set[Pair] = set()
+
+    def jobs(self, pairs: Iterable[Pair]) -> dict[Source, Callable[[], tuple[BackfillResult, ...]]]:
+        """One job per source (so venues are fetched side by side, each at its own host's pace),
+        each backfilling its pairs one after the other. Run each with ``BackgroundJobs.run``."""
+        by_source: dict[Source, list[Pair]] = {}
+        for pair in dict.fromkeys(pairs):
+            by_source.setdefault(pair.source, []).append(pair)
+        return {source: self._job(tuple(group)) for source, group in by_source.items()}
+
+    def _job(self, pairs: tuple[Pair, ...]) -> Callable[[], tuple[BackfillResult, ...]]:
+        def run() -> tuple[BackfillResult, ...]:
+            return tuple(r for pair in pairs if (r := self.run_pair(pair)) is not None)
+
+        return run
+
+    def run_pair(self, pair: Pair) -> BackfillResult | None:
+        """Backfill one pair now (blocking); None when cancelled before it began or when another
+        job is already on it."""
+        if self._cancel.is_set():
+            return None
+        with self._lock:
+            if pair in self._busy:
+                return None
+            self._busy.add(pair)
+        try:
+            since = self._clock.time() - self.max_gap_s
+            starts = [c.start for c in self._stored(pair, MINUTE_S, since)]
+            return self._backfill.fill(pair, starts, max_gap_s=self.max_gap_s)
+        finally:
+            with self._lock:
+                self._busy.discard(pair)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +14,10 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backfill import (
     Backfill,
     BackfillOutcome,
+    BackfillRunner,
     HostPacer,
     PacingPolicy,
+    SuspendDetector,
     coalesce,
     missing_ranges,
 )
@@ -264,3 +267,45 @@ def test_cancel_during_pacing_stops() -> None:
     result = backfill.fill(BTC_USDT, [])
     assert result.outcome is BackfillOutcome.CANCELLED
     assert len(venue.sent) == 1  # the first went at once; the second waited and was cancelled
+
+
+def test_suspend_detector_sees_wall_time_jump() -> None:
+    clock = FakeClock(wall=WALL)
+    detector = SuspendDetector(clock, threshold_s=60)
+    clock.advance(30)
+    assert detector.check() is None
+    clock.jump_wall(3600)  # the machine slept an hour
+    assert detector.check() == 3600
+    clock.advance(5)
+    assert detector.check() is None
+
+
+def test_runner_reads_the_store_and_fills_per_source_without_double_runs() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, sunk, _ = _backfill(venue, clock)
+    minute = 1_764_734_400
+    held: dict[Pair, list[Candle]] = {
+        BTC_USDT: [Candle(t, 1, 1, 1, 1, 3) for t in range(minute - 3600, minute - 60, 60)]
+    }
+    reads: list[tuple[Pair, int, float]] = []
+
+    def stored(pair: Pair, period_s: int, since: float) -> list[Candle]:
+        reads.append((pair, period_s, since))
+        return held.get(pair, [])
+
+    cancel = threading.Event()
+    runner = BackfillRunner(backfill, stored, clock, cancel, max_gap_s=3600)
+    jobs = runner.jobs([BTC_USDT, parse_pair("binance:ETH-USDT"), BTC_USDT, COINBASE])
+    assert set(jobs) == {Source.BINANCE, Source.COINBASE}
+    results = jobs[Source.BINANCE]()
+    assert [r.pair for r in results] == [BTC_USDT, parse_pair("binance:ETH-USDT")]
+    assert results[0].asked == ((minute - 60, minute),)  # only the minute the store lacks
+    assert results[1].candles == 59
+    assert reads[0] == (BTC_USDT, 60, WALL - 3600)
+    assert [(p, [c.start for c in cs][:1]) for p, cs, _ in sunk] == [
+        (BTC_USDT, [minute - 60]),
+        (parse_pair("binance:ETH-USDT"), [minute - 3540]),
+    ]
+    cancel.set()
+    assert jobs[Source.COINBASE]() == ()

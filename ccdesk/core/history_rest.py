@@ -221,7 +221,14 @@ class VenueHistory(abc.ABC):
             HistoryError: typed; never anything else.
         """
         _check_status(answer)
-        data = _decode(answer.body)
+        try:
+            data = _decode(answer.body)
+        except HistoryError:
+            if answer.status != 200:
+                raise HistoryError(
+                    HistoryProblem.REFUSED, f"HTTP {answer.status}", http_status=answer.status
+                ) from None
+            raise
         self.check_error(data, answer.status)
         if answer.status != 200:
             raise HistoryError(HistoryProblem.REFUSED, f"HTTP {answer.status}", http_status=answer.status)

@@ -4,12 +4,14 @@ then filled."""
 
 from __future__ import annotations
 
+import http.server
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -188,3 +190,61 @@ def test_keyed_sources_refused_key_and_no_key(make_sim: Callable[..., SimServer]
     assert history
     assert all(KEY not in h.path and "wrong-key" not in h.path for h in history)
     assert history[-1].header("authorization") == f"Apikey {KEY}"
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a redirect to another host, and remembers what it was sent."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append({k.lower(): v for k, v in self.headers.items()} | {"path": self.path})
+        self.send_response(302)
+        self.send_header("Location", "http://127.0.0.2:9/steal")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_redirect_is_not_followed_and_the_key_is_never_logged(
+    make_sim: Callable[..., SimServer], store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        clock = SystemClock()
+        backfill = Backfill(
+            RequestsGet(timeout_s=5.0),
+            store.record_candles,
+            clock,
+            HostPacer(clock, PacingPolicy(min_interval_s=0.0)),
+            lambda _s: True,
+            key_for=lambda _source: ApiKey(KEY),
+            urls={Source.CRYPTOCOMPARE: f"http://127.0.0.1:{server.server_address[1]}"},
+        )
+        with caplog.at_level(logging.DEBUG):
+            result = backfill.fill(parse_pair("5~CCCAGG~BTC~USD"), [], max_gap_s=3600)
+            # And a host that is down: a network failure, its detail scrubbed.
+            down = Backfill(
+                RequestsGet(timeout_s=2.0),
+                store.record_candles,
+                clock,
+                HostPacer(clock, PacingPolicy(min_interval_s=0.0, max_failures=1)),
+                lambda _s: True,
+                key_for=lambda _source: ApiKey(KEY),
+                urls={Source.COINDESK: "http://127.0.0.1:9"},
+            ).fill(parse_pair("coindesk:BTC-USD"), [], max_gap_s=3600)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.outcome, result.problem) == (BackfillOutcome.STOPPED, HistoryProblem.REFUSED)
+    assert len(_Redirecting.seen) == 1  # asked once, the redirect not followed
+    assert _Redirecting.seen[0]["authorization"] == f"Apikey {KEY}"
+    assert KEY not in _Redirecting.seen[0]["path"]
+    assert (down.outcome, down.problem) == (BackfillOutcome.GAVE_UP, HistoryProblem.NETWORK)
+    assert KEY not in down.detail
+    assert caplog.records
+    assert all(KEY not in record.getMessage() for record in caplog.records)

@@ -316,6 +316,7 @@ class Backfill:
         while True:
             if self._pacer.resting(host):
                 tally.problem = tally.problem or HistoryProblem.SERVER
+                tally.detail = tally.detail or f"{host} is left alone after repeated failures"
                 return BackfillOutcome.GAVE_UP
             delay = self._pacer.reserve(host)
             if delay > 0 and not self._wait(delay):

@@ -263,7 +263,8 @@ class SimServer:
     @property
     def rest_url(self) -> str:
         """``http://127.0.0.1:PORT``: min-api's ``/data/price?...`` and CoinDesk Data's
-        ``/index/cc/v1/latest/tick?...`` are both served there."""
+        ``/index/cc/v1/latest/tick?...`` are both served there, and every venue's candle history
+        at its own path (``ccdesk.sim.history``): the base URL of each source's history."""
         return f"http://{self.host}:{self._port}"
 
     # --- test hooks (thread-safe) -----------------------------------------------------------

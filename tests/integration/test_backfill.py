@@ -24,7 +24,7 @@ from ccdesk.core.backfill import (
     PacingPolicy,
     missing_ranges,
 )
-from ccdesk.core.candles import HOUR_S, MINUTE_S, period_start
+from ccdesk.core.candles import HOUR_S, MINUTE_S, period_start, roll_up
 from ccdesk.core.clock import SystemClock
 from ccdesk.core.history_rest import HistoryProblem, RequestsGet
 from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source, parse_pair
@@ -90,7 +90,8 @@ def _live_price(sim: SimServer, pair: Pair) -> float:
 def test_each_venue_backfills_into_the_store_without_duplicates(
     make_sim: Callable[..., SimServer], store: Store, text: str
 ) -> None:
-    sim = make_sim(seed=11, keys=[KEY])
+    # No sharp moves: the live price is compared with the history's last close a moment later.
+    sim = make_sim(seed=11, keys=[KEY], sharp_move_prob=0.0)
     pair = parse_pair(text)
     backfill = _backfill(sim, store)
     now = time.time()
@@ -122,6 +123,36 @@ def test_each_venue_backfills_into_the_store_without_duplicates(
     # And a start-up with the store as it is asks for at most the minute or two since.
     third = backfill.fill(pair, [c.start for c in after], max_gap_s=SIX_HOURS)
     assert third.candles <= 2
+
+
+@pytest.mark.parametrize(
+    "text", ["binance:ETH-USDT", "kraken:BTC-USD", "5~CCCAGG~SOL~USD", "coindesk:BTC-USD"]
+)
+def test_hourly_history_agrees_with_the_minutes(
+    make_sim: Callable[..., SimServer], store: Store, text: str
+) -> None:
+    sim = make_sim(seed=8, keys=[KEY], sharp_move_prob=0.0)
+    pair = parse_pair(text)
+    backfill = _backfill(sim, store)
+    hours = backfill.fill(pair, [], max_gap_s=2 * 86400, period_s=HOUR_S)
+    assert hours.outcome is BackfillOutcome.DONE, hours
+    assert hours.candles >= 47
+    now = time.time()
+    this_hour = period_start(now, HOUR_S)
+    assert store.flush()
+    # Read before any minute is stored (the store rolls minutes up into the same hour rows).
+    venue_hours = {c.start: c for c in store.candles(pair, HOUR_S, this_hour - 3 * HOUR_S, this_hour)}
+    assert len(venue_hours) == 3
+    minutes = backfill.run(pair, [(this_hour - 3 * HOUR_S, this_hour)])
+    assert minutes.candles == 180
+    assert store.flush()
+    from_minutes = roll_up(store.candles(pair, MINUTE_S, this_hour - 3 * HOUR_S, this_hour), HOUR_S)
+    assert len(from_minutes) == 3
+    for rolled in from_minutes:
+        hour = venue_hours[rolled.start]
+        assert (hour.open, hour.close) == pytest.approx((rolled.open, rolled.close), rel=2e-3)
+        assert hour.high == pytest.approx(rolled.high, rel=2e-3)
+        assert hour.low == pytest.approx(rolled.low, rel=2e-3)
 
 
 def test_429_is_honoured_with_retry_after_and_pacing(

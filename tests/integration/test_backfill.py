@@ -26,10 +26,18 @@ from ccdesk.core.backfill import (
 )
 from ccdesk.core.candles import HOUR_S, MINUTE_S, period_start, roll_up
 from ccdesk.core.clock import SystemClock
-from ccdesk.core.history_rest import HistoryProblem, RequestsGet
+from ccdesk.core.history_rest import (
+    MAX_BODY_BYTES,
+    HistoryError,
+    HistoryProblem,
+    RequestsGet,
+    fetch_page,
+    venue_history,
+)
 from ccdesk.core.pairs import AGGREGATE_MARKET, Channel, Pair, Source, parse_pair
 from ccdesk.core.store import Store
 from ccdesk.sim.server import SimServer
+from tests.hostile import HostileServer, Peer
 
 KEY = "sim-key-0123456789"
 SIX_HOURS = 6 * 3600
@@ -279,3 +287,55 @@ def test_a_redirect_is_not_followed_and_the_key_is_never_logged(
     assert KEY not in down.detail
     assert caplog.records
     assert all(KEY not in record.getMessage() for record in caplog.records)
+
+
+# --- a hostile history server ------------------------------------------------------------------
+
+
+def _one_page(url: str, timeout_s: float = 2.0) -> HistoryProblem | None:
+    request = venue_history(Source.BINANCE).pages(
+        parse_pair("binance:BTC-USDT"), time.time() - 600, time.time(), time.time()
+    )[0]
+    try:
+        fetch_page(RequestsGet(timeout_s=timeout_s), url, request, None)
+    except HistoryError as exc:
+        return exc.problem
+    return None
+
+
+def _huge(peer: Peer) -> None:
+    peer.request()
+    peer.reply(
+        200,
+        headers=[("Content-Type", "application/json")],
+        body=b"[" + b"[1]," * (MAX_BODY_BYTES // 3) + b"[1]]",
+    )
+
+
+def _lying_length(peer: Peer) -> None:
+    peer.request()
+    peer.reply(200, headers=[("Content-Length", "100000")], body=b"[[1,", content_length=False)
+    peer.close()
+
+
+def _reset(peer: Peer) -> None:
+    peer.request()
+    peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n[[17")
+    peer.reset()
+
+
+@pytest.mark.parametrize(
+    ("handler", "problem"),
+    [
+        (_huge, HistoryProblem.BAD_RESPONSE),
+        (_lying_length, HistoryProblem.NETWORK),
+        (_reset, HistoryProblem.NETWORK),
+        (None, HistoryProblem.NETWORK),  # accepts and says nothing: the read times out
+    ],
+)
+def test_hostile_history_servers_are_typed_failures(handler: Any, problem: HistoryProblem) -> None:
+    with HostileServer(handler) as server:
+        base = server.url(path="", scheme="http")
+        started = time.monotonic()
+        assert _one_page(base, timeout_s=0.5) is problem
+        assert time.monotonic() - started < 5.0

@@ -455,7 +455,8 @@ class CryptoCompareHistory(VenueHistory):
             ("fsym", pair.base),
             ("tsym", pair.quote),
             ("e", pair.market or AGGREGATE_MARKET),
-            ("limit", str((end - start) // period_s - 1)),
+            # limit + 1 rows come back; min-api wants limit >= 1 (one extra row is filtered out).
+            ("limit", str(max(1, (end - start) // period_s - 1))),
             ("toTs", str(end - period_s)),
             # Never a price converted through BTC: that would mix sources in one pair's history.
             ("tryConversion", "false"),

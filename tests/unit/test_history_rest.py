@@ -98,6 +98,8 @@ def test_cryptocompare_and_coindesk_requests_are_keyed() -> None:
     assert dict(cc.params)["limit"] == "2"  # limit + 1 rows come back
     assert dict(cc.params)["toTs"] == str(T0 + 120)
     assert dict(cc.params)["tryConversion"] == "false"
+    one = _request(Source.CRYPTOCOMPARE, "5~CCCAGG~BTC~USD", start=T0, end=T0 + 60)
+    assert dict(one.params)["limit"] == "1"  # never 0: min-api wants a positive limit
     hourly = _request(
         Source.CRYPTOCOMPARE, "5~CCCAGG~BTC~USD", T0 - T0 % HOUR_S - HOUR_S, T0 - T0 % HOUR_S, HOUR_S
     )

@@ -315,7 +315,8 @@ class CoinbaseHistory(VenueHistory):
         params = (
             ("granularity", str(period_s)),
             ("start", _iso(start)),
-            ("end", _iso(end - period_s)),
+            # (never equal to start: a one-period range asks for two, the extra one is filtered out)
+            ("end", _iso(max(end - period_s, start + period_s))),
         )
         path = f"/products/{urllib.parse.quote(product, safe='-')}/candles"
         return HistoryRequest(self.source, path, params, period_s, start, end, False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,7 @@ from ccdesk.core.history_rest import (
     venue_history,
 )
 from ccdesk.core.pairs import Pair, Source
+from ccdesk.core.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ DEFAULT_MAX_GAP_S: Final = 86400
 """How far back a backfill looks by default: a day of minutes (the venues' reach is longer; a
 day keeps a start-up to a few requests per pair)."""
 
+_UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 Range = tuple[int, int]
 """Period starts ``[start, end)``."""
 Sink = Callable[[Pair, Sequence[Candle], int], None]
@@ -327,7 +330,9 @@ class Backfill:
             try:
                 candles = fetch_page(self._get, base_url, page, key)
             except HistoryError as exc:
-                tally.problem, tally.detail = exc.problem, exc.detail
+                # A server's words may echo what it was sent: scrubbed of the key and control characters.
+                detail = redact(exc.detail, (key.reveal(),) if key is not None else ())
+                tally.problem, tally.detail = exc.problem, _UNPRINTABLE.sub(" ", detail)
                 if not exc.problem.retryable:
                     return BackfillOutcome.STOPPED
                 failures += 1

@@ -309,3 +309,18 @@ def test_runner_reads_the_store_and_fills_per_source_without_double_runs() -> No
     ]
     cancel.set()
     assert jobs[Source.COINBASE]() == ()
+
+
+def test_a_server_message_echoing_the_key_is_scrubbed() -> None:
+    clock = FakeClock(wall=WALL)
+    key = ApiKey("topsecret-key-42")
+    echo = HttpAnswer(
+        400, b'{"Data": {}, "Err": {"type": 1, "message": "bad request from topsecret-key-42\\u0007"}}'
+    )
+    venue = FakeVenue(clock, [echo])
+    backfill, _, _ = _backfill(venue, clock, key=key)
+    result = backfill.fill(parse_pair("coindesk:BTC-USD"), [], max_gap_s=600)
+    assert result.problem is HistoryProblem.REFUSED
+    assert "bad request" in result.detail
+    assert "topsecret" not in result.detail
+    assert "\x07" not in result.detail

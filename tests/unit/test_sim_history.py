@@ -175,3 +175,12 @@ def test_hole_mode_leaves_minutes_out_of_every_venue() -> None:
 def test_other_paths_are_not_history() -> None:
     service, _ = _service()
     assert service.respond(Request("/data/price?fsym=BTC&tsyms=USD", Headers())) is None
+
+
+def test_okx_older_than_a_day_comes_from_history_candles() -> None:
+    service, _ = _service()
+    pair = parse_pair("okx:ETH-USDT")
+    pages = venue_history(Source.OKX).pages(pair, NOW_MINUTE - 30 * 3600, NOW_MINUTE, WALL)
+    assert {p.path for p in pages} == {"/api/v5/market/candles", "/api/v5/market/history-candles"}
+    candles = _client_candles(service, "okx:ETH-USDT", NOW_MINUTE - 30 * 3600, NOW_MINUTE)
+    assert [c.start for c in candles] == list(range(NOW_MINUTE - 30 * 3600, NOW_MINUTE, 60))

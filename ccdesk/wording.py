@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule, StepRule
 from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
@@ -110,6 +110,8 @@ def alert_title(alert: Alert) -> str:
         side = "above" if alert.rule.above else "below"
         return f"{demo}{alert.sub.label} {side} {format_price(alert.rule.level)}"
     move = f"{abs(alert.change_pct):.1f} %"
+    if isinstance(alert.rule, StepRule):
+        return f"{demo}{alert.sub.label} {alert.direction.value} a further {move}"
     # How long the move really took says more than the rule's window (a 2 % drop in 15 s is news).
     took = alert.elapsed_s if alert.elapsed_s > 0 else alert.window_s
     return f"{demo}{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
@@ -748,6 +750,8 @@ def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
             rule.direction
         ]
         what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
+    elif isinstance(rule, StepRule):
+        what = f"every further {rule.pct:g} % {_WAYS[rule.direction]}"
     else:
         way = "rises to {} or above" if rule.above else "falls to {} or below"
         what = way.format(format_price(rule.level))

@@ -57,7 +57,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from ccdesk.core.clock import Clock
 from ccdesk.core.pairs import Pair
@@ -66,6 +66,16 @@ log = logging.getLogger(__name__)
 
 # Buckets per move window: bounds memory per (rule, pair) and sets the reference's granularity.
 _BUCKETS_PER_WINDOW = 300
+
+# The least a rule the user keeps may ask for (``check_minimums``): below these a rule fires on noise,
+# and "0.01 % within 6 s, cooldown 0" produced 62 notifications in 20 s. A cooldown of a minute
+# bounds every (rule, pair) to one alert a minute; 0.1 % is about the widest normal bid/ask spread of
+# a major pair, so a smaller move is the spread ticking, not the market moving; a window under a
+# minute compares a handful of ticks. The engine itself takes any positive value (tests, the CLI's
+# diagnostics, the self-test use tiny ones): the settings, their file and the editor enforce these.
+MIN_PCT: Final = 0.1
+MIN_WINDOW_S: Final = 60.0
+MIN_COOLDOWN_S: Final = 60.0
 
 
 class RuleError(ValueError):
@@ -282,6 +292,55 @@ class StepRule:
 
 Rule: TypeAlias = MoveRule | LevelRule | StepRule
 RULE_KINDS: Final = (MoveRule, LevelRule, StepRule)
+
+
+def _short_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min"
+
+
+def _below_minimums(rule: Rule) -> list[tuple[str, float, float, str]]:
+    """(field, value, minimum, words) for each value of ``rule`` under its minimum."""
+    low: list[tuple[str, float, float, str]] = []
+    if isinstance(rule, MoveRule | StepRule) and rule.pct < MIN_PCT:
+        low.append(("pct", rule.pct, MIN_PCT, "move" if isinstance(rule, MoveRule) else "step"))
+    if isinstance(rule, MoveRule) and rule.window_s < MIN_WINDOW_S:
+        low.append(("window_s", rule.window_s, MIN_WINDOW_S, "window"))
+    if rule.cooldown_s < MIN_COOLDOWN_S:
+        low.append(("cooldown_s", rule.cooldown_s, MIN_COOLDOWN_S, "quiet time after an alert"))
+    return low
+
+
+def _value_words(field_name: str, value: float) -> str:
+    return f"{value:g} %" if field_name == "pct" else _short_duration(value)
+
+
+def check_minimums(rule: Rule) -> None:
+    """Refuse a rule that would flood: a move or step under ``MIN_PCT``, a window under
+    ``MIN_WINDOW_S``, a cooldown under ``MIN_COOLDOWN_S``.
+
+    Raises:
+        RuleError: naming the first value that is too small and its minimum, in plain words.
+    """
+    for name, value, minimum, words in _below_minimums(rule):
+        raise RuleError(
+            f"the {words} must be at least {_value_words(name, minimum)}, not {_value_words(name, value)}"
+        )
+
+
+def raise_to_minimums(rule: Rule) -> tuple[Rule, tuple[str, ...]]:
+    """``rule`` with each value under its minimum raised to it, and what was raised, in words
+    (``window 6 s raised to 60 s``); ``(rule, ())`` when nothing was."""
+    low = _below_minimums(rule)
+    if not low:
+        return rule, ()
+    changed: dict[str, Any] = {name: minimum for name, _, minimum, _ in low}
+    said = tuple(
+        f"{words} {_value_words(name, value)} raised to {_value_words(name, minimum)}"
+        for name, value, minimum, words in low
+    )
+    return replace(rule, **changed), said
 
 
 class RuleState(enum.Enum):

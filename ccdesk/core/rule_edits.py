@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from ccdesk.core.alerts import LevelRule, Rule, RuleError, RuleState, rule_state
+from ccdesk.core.alerts import LevelRule, Rule, RuleError, RuleState, check_minimums, rule_state
 from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
 
@@ -92,14 +92,24 @@ def delete_rule(settings: Settings, rule_id: str) -> Settings:
 
 
 def replace_rule(settings: Settings, rule_id: str, new_rule: Rule) -> Settings:
-    """The rule ``rule_id`` replaced by ``new_rule``, at the same place and under the same id."""
+    """The rule ``rule_id`` replaced by ``new_rule``, at the same place and under the same id.
+
+    Raises:
+        RuleError: if ``new_rule`` is below the minimums (``alerts.check_minimums``).
+    """
+    check_minimums(new_rule)
     if find_rule(settings, rule_id) is None:
         return settings
     return _with_rule(settings, rule_id, replace(new_rule, id=rule_id))
 
 
 def add_rule(settings: Settings, rule: Rule) -> Settings:
-    """``rule`` appended (a rule equal to one already there is not added twice)."""
+    """``rule`` appended (a rule equal to one already there is not added twice).
+
+    Raises:
+        RuleError: if ``rule`` is below the minimums (``alerts.check_minimums``).
+    """
+    check_minimums(rule)
     if rule in settings.rules:
         return settings
     return replace(settings, rules=(*settings.rules, rule))

@@ -64,7 +64,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, StepRule, new_rule_id
+from ccdesk.core.alerts import (
+    LevelRule,
+    MoveDirection,
+    MoveRule,
+    Rule,
+    StepRule,
+    new_rule_id,
+    raise_to_minimums,
+)
 from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import KEYLESS, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.settings import (
@@ -172,6 +180,9 @@ class SettingsProblem:
 
     key: str
     reason: str
+    corrected: bool = False
+    """The value was not dropped but corrected (an alert rule below the minimums raised to them):
+    the corrected value is in use, and the next save writes it."""
 
     def __str__(self) -> str:
         return f"{self.key}: {self.reason}"
@@ -281,7 +292,11 @@ def save_settings(
     if previous is not None:
         before = _stored_values(previous)
         _, problems = _read_settings(store)
-        kept = {p.stored_key for p in problems if values.get(p.stored_key) == before.get(p.stored_key)}
+        kept = {
+            p.stored_key
+            for p in problems
+            if not p.corrected and values.get(p.stored_key) == before.get(p.stored_key)
+        }
     for key, value in values.items():
         if key not in kept:
             store.set(key, value)
@@ -358,6 +373,7 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     watchlist = _load_list(store.get(KEY_WATCHLIST), _watchlist_kind(bare), note)
     pinned = _load_pinned(store.get(KEY_PINNED), watchlist, note, bare)
     rules = _load_list(store.get(KEY_RULES), _rules_kind(bare), note)
+    rules = _raise_rules(rules, problems.append)
     stale = _load_value(store, KEY_STALE_AFTER_S, _parse_stale, DEFAULT_STALE_AFTER_S, note)
     flags = {
         key: _load_value(store, key, _parse_bool, False, note)
@@ -384,6 +400,18 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         composite_venues=venues,
     )
     return settings, tuple(problems)
+
+
+def _raise_rules(rules: tuple[Rule, ...], report: Callable[[SettingsProblem], None]) -> tuple[Rule, ...]:
+    """Each rule below the minimums (``alerts.check_minimums``: a file from before them) raised to
+    them, and reported: the rule is kept, not dropped."""
+    out: list[Rule] = []
+    for number, rule in enumerate(rules, 1):
+        raised, said = raise_to_minimums(rule)
+        if said:
+            report(SettingsProblem(KEY_RULES, f"rule {number}: {', '.join(said)}", corrected=True))
+        out.append(raised)
+    return tuple(out)
 
 
 def rule_to_json(rule: Rule) -> dict[str, object]:

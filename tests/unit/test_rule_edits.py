@@ -7,9 +7,26 @@ import json
 import pytest
 
 from ccdesk.core import rule_edits
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, RuleError, RuleState, StepRule
+from ccdesk.core.alerts import (
+    LevelRule,
+    MoveDirection,
+    MoveRule,
+    RuleError,
+    RuleState,
+    StepRule,
+    check_minimums,
+    raise_to_minimums,
+)
 from ccdesk.core.settings import Settings
-from ccdesk.core.settings_codec import MemoryStore, load_settings, rule_from_json, rule_to_json, save_settings
+from ccdesk.core.settings_codec import (
+    MemoryStore,
+    SettingsProblem,
+    load_settings,
+    rule_from_json,
+    rule_to_json,
+    save_settings,
+)
+from ccdesk.wording import settings_notice_text
 from tests.pairs import BTC, ETH
 
 NOW = 1_700_000_000.0
@@ -161,3 +178,69 @@ def test_bad_rule_fields_are_reported(bad: dict[str, object], why: str) -> None:
     assert [r.pct for r in s.rules] == [3.0]  # type: ignore[union-attr]
     assert [p.key for p in problems] == ["rules[0]"]
     assert why in problems[0].reason
+
+
+# --- the minimums ---
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        (MoveRule(pct=0.01, window_s=6.0, cooldown_s=0.0), "the move must be at least 0.1 %, not 0.01 %"),
+        (MoveRule(pct=1.0, window_s=6.0, cooldown_s=60.0), "the window must be at least 60 s, not 6 s"),
+        (
+            LevelRule(level=5.0, above=True, cooldown_s=0.0),
+            "the quiet time after an alert must be at least 60 s",
+        ),
+        (StepRule(pct=0.05, cooldown_s=600.0), "the step must be at least 0.1 %, not 0.05 %"),
+    ],
+)
+def test_rules_below_the_minimums_are_refused_in_words(rule: object, words: str) -> None:
+    s = two_rules()
+    with pytest.raises(RuleError, match=words):
+        rule_edits.add_rule(s, rule)  # type: ignore[arg-type]
+    with pytest.raises(RuleError, match=words):
+        rule_edits.replace_rule(s, "move", rule)  # type: ignore[arg-type]
+
+
+def test_the_flood_rule_of_the_issue_is_impossible_to_keep() -> None:
+    flood = MoveRule(pct=0.01, window_s=6.0, cooldown_s=0.0)
+    raised, said = raise_to_minimums(flood)
+    assert (raised.pct, raised.window_s, raised.cooldown_s) == (0.1, 60.0, 60.0)  # type: ignore[union-attr]
+    assert said == (
+        "move 0.01 % raised to 0.1 %",
+        "window 6 s raised to 60 s",
+        "quiet time after an alert 0 s raised to 60 s",
+    )
+    check_minimums(raised)  # passes now
+    assert raised.id == flood.id
+
+
+def test_an_old_file_below_the_minimums_is_corrected_said_and_written_back() -> None:
+    rules = [
+        {"kind": "move", "pct": 2.0, "window_s": 300.0, "cooldown_s": 900.0, "id": "fine"},
+        {"kind": "move", "pct": 0.01, "window_s": 6.0, "cooldown_s": 0.0, "id": "flood"},
+    ]
+    store = MemoryStore({"rules": json.dumps(rules)})
+    s, problems = load_settings(store)
+    assert [(r.id, r.pct, r.window_s, r.cooldown_s) for r in s.rules] == [  # type: ignore[union-attr]
+        ("fine", 2.0, 300.0, 900.0),
+        ("flood", 0.1, 60.0, 60.0),
+    ]
+    assert problems == (
+        SettingsProblem(
+            "rules",
+            "rule 2: move 0.01 % raised to 0.1 %, window 6 s raised to 60 s, "
+            "quiet time after an alert 0 s raised to 60 s",
+            corrected=True,
+        ),
+    )
+    text = settings_notice_text((), problems)
+    assert text is not None
+    assert "were raised to them: rule 2: move 0.01 % raised to 0.1 %" in text
+    assert "reset to their defaults" not in text
+    # The corrected rule is what is in use; a save writes it (the user was told), unlike unreadable text.
+    save_settings(store, s, previous=s)
+    again, problems_again = load_settings(store)
+    assert problems_again == ()
+    assert again.rules == s.rules

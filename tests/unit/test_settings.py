@@ -307,7 +307,7 @@ def test_pinned_problems():
 
 
 def test_a_bad_rule_is_dropped_and_the_others_kept():
-    good_move = {"kind": "move", "pct": 3, "window_s": 60, "direction": "down", "cooldown_s": 0, "sub": None}
+    good_move = {"kind": "move", "pct": 3, "window_s": 60, "direction": "down", "cooldown_s": 60, "sub": None}
     good_level = {"kind": "level", "level": 2.5, "above": True, "sub": "XRP-USD"}
     raw = json.dumps(
         [
@@ -326,7 +326,7 @@ def test_a_bad_rule_is_dropped_and_the_others_kept():
     )
     s, problems = load_settings(MemoryStore({"rules": raw}))
     assert s.rules == (
-        MoveRule(pct=3.0, window_s=60.0, direction=MoveDirection.DOWN, cooldown_s=0.0),
+        MoveRule(pct=3.0, window_s=60.0, direction=MoveDirection.DOWN, cooldown_s=60.0),
         LevelRule(level=2.5, above=True, sub=aggregate("XRP", "USD")),
     )
     assert [p.key for p in problems] == [f"rules[{i}]" for i in (1, 2, 3, 4, 5, 6, 7, 8, 10)]
@@ -550,9 +550,9 @@ def test_load_settings_never_raises(values):
 
 
 _rule_dicts = st.fixed_dictionaries(
-    {"kind": st.just("move"), "pct": st.floats(min_value=0.01, max_value=99.0)},
+    {"kind": st.just("move"), "pct": st.floats(min_value=0.1, max_value=99.0)},
     optional={
-        "window_s": st.floats(min_value=0.1, max_value=1e6),
+        "window_s": st.floats(min_value=60.0, max_value=1e6),
         "direction": st.sampled_from(["up", "down", "either", "UP"]),
         "sub": st.sampled_from([None, "BTC-USD", "2~Kraken~XBT~EUR"]),
     },

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError, check_minimums
 from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
 
@@ -201,7 +201,9 @@ class RuleEditor(QDialog):
     def accept(self) -> None:
         """Keep the rule and close, or show why it is not valid and stay open."""
         try:
-            self.rule = self.build_rule()
+            rule = self.build_rule()
+            check_minimums(rule)
+            self.rule = rule
         except (RuleError, ValueError) as exc:
             message = str(exc)
             show_message(self.error_label, message[:1].upper() + message[1:])

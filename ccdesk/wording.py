@@ -13,7 +13,18 @@ import math
 import time
 from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule, StepRule
+from ccdesk.core.alerts import (
+    MAX_DURATION_S,
+    MAX_LEVEL,
+    MAX_PCT,
+    MIN_PCT,
+    Alert,
+    LevelRule,
+    MoveDirection,
+    MoveRule,
+    Rule,
+    StepRule,
+)
 from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
@@ -757,6 +768,96 @@ def tooltip_text(
 
 
 _WAYS = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}
+
+
+# --- the rule editor's fields: what is wrong, said, never silently changed ---------------------------
+
+RULE_ONCE_CHOICES = ("Every time (then quiet for the time above)", "Once, then stop until re-armed")
+
+
+def pct_field_problem(text: str, value: float | None) -> str | None:
+    """What is wrong with a move or step size as typed (``value``: the number read, or None)."""
+    if not text.strip():
+        return "Enter the size of the move in percent, for example 2."
+    if value is None or not math.isfinite(value):
+        return f"“{text.strip()}” is not a number: type the move in percent, for example 2 or 0.5."
+    if value <= 0:
+        return (
+            f"A move is a size without a sign: {value:g} % is not one. Type {abs(value):g} and choose "
+            "up or down under Direction."
+            if value < 0
+            else "The move must be more than 0 %."
+        )
+    if value < MIN_PCT:
+        return (
+            f"The move must be at least {MIN_PCT:g} %, not {value:g} %: smaller moves are the "
+            "spread ticking, not the market moving."
+        )
+    if value > MAX_PCT:
+        return f"The move can be at most {MAX_PCT:g} %, not {value:g} %."
+    return None
+
+
+def duration_field_problem(what: str, text: str, seconds: float | None, minimum_s: float) -> str | None:
+    """What is wrong with a window or quiet time typed in minutes (``seconds``: as read, or None)."""
+    if not text.strip():
+        return f"Enter the {what} in minutes."
+    if seconds is None or not math.isfinite(seconds):
+        return f"“{text.strip()}” is not a number: type the {what} in minutes, for example 5."
+    if seconds < minimum_s:
+        shown = format_duration(max(0.0, seconds))
+        return f"The {what} must be at least {format_duration(minimum_s)}, not {shown}."
+    if seconds > MAX_DURATION_S:
+        return f"The {what} can be at most {format_duration(MAX_DURATION_S)}."
+    return None
+
+
+def level_field_problem(text: str, level: float | None) -> str | None:
+    """What is wrong with a price level as typed (``level``: the number read, or None)."""
+    if not text.strip():
+        return "Enter the price level, for example 100000."
+    if level is None or not math.isfinite(level):
+        return "The price level must be a number, for example 100000 or 0.25."
+    if level <= 0:
+        return f"The level must be a price above 0, not {level}"
+    if level >= MAX_LEVEL:
+        return f"The price level must be under {MAX_LEVEL:,.0f}."
+    return None
+
+
+LEVEL_FAR_FACTOR = 10.0
+"""A level more than this many times the current price, or under its 1/this, is warned about: no
+coin moves tenfold between two looks at a dialog, so it is a typo (a digit too many or too few)."""
+
+
+def level_distance_warning(level: float, price: float) -> str | None:
+    """A warning when ``level`` is implausibly far from the current ``price``, else None."""
+    if price <= 0 or level <= 0:
+        return None
+    ratio = level / price
+    if ratio > LEVEL_FAR_FACTOR:
+        return (
+            f"{format_price(level)} is {ratio:,.0f} times the current price ({format_price(price)}): "
+            "a digit too many?"
+        )
+    if ratio < 1 / LEVEL_FAR_FACTOR:
+        return (
+            f"{format_price(level)} is 1/{1 / ratio:,.0f} of the current price ({format_price(price)}): "
+            "a digit too few?"
+        )
+    return None
+
+
+def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
+    """The rule editor's line under the pair: the current price, said as stale when it is not live."""
+    if sub is None:
+        return "Current price: choose a pair to see it."
+    if price is None:
+        return f"Current price of {alert_pair_words(sub)}: none yet."
+    value, live = price
+    if live:
+        return f"Current price of {alert_pair_words(sub)}: {format_price(value)}"
+    return f"Last price of {alert_pair_words(sub)}: {format_price(value)} (stale, not live now)"
 
 
 def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:

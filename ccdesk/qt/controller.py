@@ -363,7 +363,7 @@ class AppController(QObject):
 
     @Slot()
     def open_settings(self) -> None:
-        self.settings_dialog.open(self.settings, self.model.refusals())
+        self.settings_dialog.open(self.settings, self.model.refusals(), self.rule_price)
 
     @Slot(object)
     def apply_settings(self, new: Settings) -> None:
@@ -488,7 +488,16 @@ class AppController(QObject):
 
     def current_price(self, sub: Pair) -> float | None:
         """``sub``'s latest price as the window shows it, or None (not watched, no price yet)."""
-        return next((q.price for q in self.model.quotes() if q.sub == sub), None)
+        found = self.rule_price(sub)
+        return None if found is None else found[0]
+
+    def rule_price(self, sub: Pair) -> tuple[float, bool] | None:
+        """``sub``'s latest price and whether the window shows it as live, or None: what the rule
+        editor shows under the pair."""
+        row = next((r for r in self.model.rows() if r.sub == sub), None)
+        if row is None or row.quote is None or row.quote.price is None:
+            return None
+        return row.quote.price, self.model.is_live(row)
 
     def _apply_rule_edit(self, new: Settings) -> None:
         if new is not self.settings:

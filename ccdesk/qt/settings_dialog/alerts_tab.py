@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from ccdesk.core.alerts import LevelRule, MoveRule, Rule
 from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
-from ccdesk.qt.settings_dialog.rule_editor import RuleEditor
+from ccdesk.qt.settings_dialog.rule_editor import PriceLookup, RuleEditor
 from ccdesk.wording import describe_rule
 
 
@@ -33,7 +33,12 @@ class AlertsTab(QWidget):
     """
 
     def __init__(
-        self, rules: Sequence[Rule], watchlist: Sequence[Pair], parent: QWidget | None = None
+        self,
+        rules: Sequence[Rule],
+        watchlist: Sequence[Pair],
+        parent: QWidget | None = None,
+        *,
+        price_of: PriceLookup | None = None,
     ) -> None:
         """Build the tab.
 
@@ -41,8 +46,10 @@ class AlertsTab(QWidget):
             rules: The rules to start from, in order.
             watchlist: The watchlist, for the editor's pair choices and to mark rules for other pairs.
             parent: The parent widget.
+            price_of: A pair's current price and whether it is live, for the rule editor.
         """
         super().__init__(parent)
+        self._price_of = price_of
         self._rules: list[Rule] = list(rules)
         self._watchlist: tuple[Pair, ...] = tuple(watchlist)
         self.rule_editor: RuleEditor | None = None
@@ -129,7 +136,9 @@ class AlertsTab(QWidget):
             self.rule_editor.reject()
         rule = template if row is None else self._rules[row]
         # A child of the window (the dialog), not of this page: it is a window of its own.
-        editor = RuleEditor(kind, rule, self._watchlist, self.window(), new=row is None)
+        editor = RuleEditor(
+            kind, rule, self._watchlist, self.window(), new=row is None, price_of=self._price_of
+        )
         editor.accepted.connect(self._on_rule_editor_accepted)
         self.rule_editor = editor
         self._editing_row = row

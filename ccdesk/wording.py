@@ -23,7 +23,9 @@ from ccdesk.core.alerts import (
     MoveDirection,
     MoveRule,
     Rule,
+    RuleState,
     StepRule,
+    rule_state,
 )
 from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
@@ -551,6 +553,21 @@ def delivery_words(delivery: Delivery) -> str:
     return text
 
 
+RULE_REARM_BUTTON_TEXT = "Re-&arm"
+RULE_MUTE_BUTTON_TEXT = "M&ute"
+RULE_NEW_AT_PRICE_BUTTON_TEXT = "New at current &price\u2026"
+
+HISTORY_REARM_RULE_TEXT = "&Re-arm the rule"
+HISTORY_EDIT_RULE_TEXT = "&Edit the rule\u2026"
+HISTORY_DELETE_RULE_TEXT = "&Delete the rule"
+HISTORY_NEW_RULE_TEXT = "&New rule at the current price\u2026"
+
+
+def history_rule_gone_text() -> str:
+    """The history menu's note when the rule that fired an entry has since been deleted or changed."""
+    return "The rule that fired this alert no longer exists"
+
+
 def history_line(alert: Alert, paused: bool, delivery: Delivery | None) -> str:
     """One history row: ``14:03:07  BTC/USD up 2.1 % in 40 s  ·  91,000.00 → 92,911.00 (+2.10 %)  ·
     notified``."""
@@ -858,6 +875,46 @@ def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
     if live:
         return f"Current price of {alert_pair_words(sub)}: {format_price(value)}"
     return f"Last price of {alert_pair_words(sub)}: {format_price(value)} (stale, not live now)"
+
+
+def _local_time(at: float, now: float) -> str:
+    """``14:05`` today, ``3 Dec 14:05`` another day (local time)."""
+    when = datetime.datetime.fromtimestamp(at)
+    if when.date() == datetime.datetime.fromtimestamp(now).date():
+        return when.strftime("%H:%M")
+    return f"{when.day} {when.strftime('%b %H:%M')}"
+
+
+def rule_state_words(rule: Rule, now: float) -> str:
+    """What a rule does now, for the Alerts tab: ``armed``, ``snoozed until 14:05``, ``muted``,
+    ``expired 3 Dec 14:00``, ``fired once at 13:02 — re-arm?``; an expiry to come is added to
+    ``armed`` (``armed until 5 Dec 09:00``)."""
+    state = rule_state(rule, now)
+    if state is RuleState.SPENT:
+        assert rule.spent_at is not None
+        return f"fired once at {_local_time(rule.spent_at, now)} — re-arm?"
+    if state is RuleState.MUTED:
+        return "muted"
+    if state is RuleState.EXPIRED:
+        assert rule.expires_at is not None
+        return f"expired {_local_time(rule.expires_at, now)}"
+    if state is RuleState.SNOOZED:
+        assert rule.snoozed_until is not None
+        return f"snoozed until {_local_time(rule.snoozed_until, now)}"
+    if rule.expires_at is not None:
+        return f"armed until {_local_time(rule.expires_at, now)}"
+    return "armed"
+
+
+def rule_row_text(rule: Rule, now: float, watchlist: Sequence[Pair] = ()) -> str:
+    """One row of the Alerts tab: the rule in words, how often, sound, and its state:
+    ``BTC/USD · Kraken: rises to 95,000.00 or above (then quiet 15 min) · once · sound — armed``."""
+    text = describe_rule(rule, watchlist)
+    if rule.once:
+        text += " · once"
+    if rule.sound:
+        text += " · sound"
+    return f"{text} — {rule_state_words(rule, now)}"
 
 
 def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ccdesk.core import rule_edits
-from ccdesk.core.alerts import Alert
+from ccdesk.core.alerts import Alert, Rule
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
@@ -498,6 +498,11 @@ class AppController(QObject):
         if row is None or row.quote is None or row.quote.price is None:
             return None
         return row.quote.price, self.model.is_live(row)
+
+    def rule_id_for(self, rule: Rule) -> str | None:
+        """The id of the rule in use that fired as ``rule`` (an alert's rule), or None if it is gone."""
+        found = rule_edits.rule_for_alert(self.settings, rule)
+        return None if found is None else found.id
 
     def _apply_rule_edit(self, new: Settings) -> None:
         if new is not self.settings:

@@ -469,7 +469,6 @@ class AppController(QObject):
     def edit_rule(self, rule_id: str) -> None:
         """Open the settings on the Alerts tab with the rule's editor (the dialog alone if the rule
         is gone)."""
-        self.show_window()
         self.open_settings()
         dialog = self.settings_dialog.dialog
         if dialog is not None:
@@ -480,7 +479,6 @@ class AppController(QObject):
         """Open the rule editor with a level rule at ``sub``'s current price (a move rule for the
         pair if it has no price yet)."""
         price = self.current_price(sub)
-        self.show_window()
         self.open_settings()
         dialog = self.settings_dialog.dialog
         if dialog is not None:

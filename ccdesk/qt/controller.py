@@ -116,7 +116,8 @@ class AppController(QObject):
 
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
-        self.settings_dialog.settings_accepted.connect(self.apply_settings)
+        self.settings_dialog.settings_accepted.connect(self._on_settings_dialog_settings_accepted)
+        self._dialog_rules: tuple[Rule, ...] = settings.rules  # the rules the open dialog started from
         self.settings_dialog.remove_failed.connect(self.window.show_banner)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
@@ -363,7 +364,16 @@ class AppController(QObject):
 
     @Slot()
     def open_settings(self) -> None:
+        if self.settings_dialog.dialog is None:
+            self._dialog_rules = self.settings.rules
         self.settings_dialog.open(self.settings, self.model.refusals(), self.rule_price)
+
+    @Slot(object)
+    def _on_settings_dialog_settings_accepted(self, new: Settings) -> None:
+        # What happened to the rules while the dialog was open (a snooze from a notification, a
+        # once rule spent) is kept for every rule the dialog did not change.
+        rules = rule_edits.merge_dialog_rules(self._dialog_rules, new.rules, self.settings.rules)
+        self.apply_settings(replace(new, rules=rules))
 
     @Slot(object)
     def apply_settings(self, new: Settings) -> None:

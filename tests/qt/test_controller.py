@@ -526,6 +526,39 @@ def test_edit_rule_and_new_rule_at_price_open_the_editor(qtbot, sim, harness):
     assert editor.price_label.text().startswith("Current price of BTC/USD · CCCAGG: ")
     assert float(editor.level_edit.text()) == pytest.approx(price, rel=1e-4)
     editor.accept()
+    c.mute_rule("edit-me")  # from a notification, while the dialog is open
     dialog.accept()
     assert [type(r).__name__ for r in c.settings.rules] == ["MoveRule", "LevelRule"]
     assert c.settings.rules[0].id == "edit-me"
+    assert c.settings.rules[0].enabled is False  # OK on the dialog did not undo the mute
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_rule_editing_from_the_history_goes_through_the_controller(qtbot, sim, harness):
+    from ccdesk.core.alerts import Alert, MoveDirection
+
+    rule = MoveRule(pct=2.0, window_s=300, cooldown_s=900, sub=BTC, id="fired")
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=(rule,)))
+    c = h.controller
+    c.start()
+    h.history.add(Alert(BTC, rule, MoveDirection.UP, 2.1, 100.0, 102.1, 300.0, time.time()), paused=False)
+    actions = h.desktop.history_actions
+    assert actions is not None
+    h.window.history.setCurrentIndex(h.history.index(0, 0))
+    c.mute_rule("fired")
+    actions.rearm_action.trigger()
+    assert c.settings.rules[0].enabled is True
+    actions.edit_action.trigger()
+    dialog = c.settings_dialog.dialog
+    assert dialog is not None
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    editor.pct_box.setText("3")
+    editor.accept()
+    dialog.accept()
+    assert c.settings.rules[0].pct == 3.0
+    assert c.settings.rules[0].id == "fired"
+    actions.delete_action.trigger()
+    assert c.settings.rules == ()
+    actions.build_menu()
+    assert not actions.rearm_action.isEnabled()  # the rule is gone: only a new rule is offered

@@ -244,3 +244,23 @@ def test_an_old_file_below_the_minimums_is_corrected_said_and_written_back() -> 
     again, problems_again = load_settings(store)
     assert problems_again == ()
     assert again.rules == s.rules
+
+
+def test_accepting_the_dialog_keeps_what_happened_to_untouched_rules_meanwhile() -> None:
+    a = MoveRule(pct=2.0, cooldown_s=900.0, id="a", once=True)
+    b = LevelRule(level=5.0, above=True, cooldown_s=600.0, id="b")
+    c = StepRule(pct=1.0, cooldown_s=600.0, id="c")
+    opened = (a, b, c)
+    # Meanwhile: a fired (spent), b was snoozed from a notification, c was deleted from the history.
+    current = (
+        MoveRule(pct=2.0, cooldown_s=900.0, id="a", once=True, spent_at=NOW),
+        LevelRule(level=5.0, above=True, cooldown_s=600.0, id="b", snoozed_until=NOW + 3600),
+    )
+    # In the dialog the user changed b's level and added d; a and c untouched.
+    d = MoveRule(pct=3.0, cooldown_s=900.0, id="d")
+    edited = (a, LevelRule(level=6.0, above=True, cooldown_s=600.0, id="b"), c, d)
+    merged = rule_edits.merge_dialog_rules(opened, edited, current)
+    assert [r.id for r in merged] == ["a", "b", "d"]
+    assert merged[0].spent_at == NOW  # not re-armed behind the user's back
+    assert merged[1].level == 6.0  # the user's edit wins  # type: ignore[union-attr]
+    assert merged[1].snoozed_until is None

@@ -159,8 +159,6 @@ class HistoryActions(QObject):
         self.new_rule_action = self._action(
             HISTORY_NEW_RULE_TEXT, "Ctrl+N", self._on_new_rule_action_triggered
         )
-        self.gone_action = QAction("", self)
-        self.gone_action.setEnabled(False)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._on_view_custom_context_menu_requested)
         self.menu: QMenu | None = None
@@ -177,25 +175,34 @@ class HistoryActions(QObject):
         """The entry the actions apply to: the list's current one."""
         return self._model.entry(self._view.currentIndex().row())
 
-    def update_actions(self) -> None:
-        """Enable what makes sense for the current entry (its rule may be gone)."""
+    def build_menu(self) -> QMenu:
+        """The right-click menu for the current entry: what makes sense for it (its rule may be gone).
+
+        The menu has its own items; the shortcut actions on the list stay enabled (each looks the
+        rule up again when triggered and does nothing if it is gone), so a menu built for one entry
+        never disables a shortcut for the next.
+        """
         entry = self.current()
         rule_id = None if entry is None else self._rule_id_for(entry.alert.rule)
-        for action in (self.rearm_action, self.edit_action, self.delete_action):
-            action.setEnabled(rule_id is not None)
-        self.new_rule_action.setEnabled(entry is not None)
-        self.gone_action.setText("" if entry is None or rule_id is not None else history_rule_gone_text())
-        self.gone_action.setVisible(entry is not None and rule_id is None)
-
-    def build_menu(self) -> QMenu:
-        """The right-click menu for the current entry."""
-        self.update_actions()
         menu = QMenu(self._view)
-        menu.addAction(self.gone_action)
-        for action in (self.rearm_action, self.edit_action, self.delete_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(self.new_rule_action)
+        if entry is not None and rule_id is None:
+            note = menu.addAction(history_rule_gone_text())
+            note.setEnabled(False)
+        for action, enabled in (
+            (self.rearm_action, rule_id is not None),
+            (self.edit_action, rule_id is not None),
+            (self.delete_action, rule_id is not None),
+            (None, False),
+            (self.new_rule_action, entry is not None),
+        ):
+            if action is None:
+                menu.addSeparator()
+                continue
+            item = menu.addAction(action.text())
+            item.setShortcut(action.shortcut())  # shown; active only while the menu has the focus
+            item.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            item.setEnabled(enabled)
+            item.triggered.connect(action.trigger)
         return menu
 
     @Slot(QPoint)

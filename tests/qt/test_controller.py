@@ -560,5 +560,6 @@ def test_rule_editing_from_the_history_goes_through_the_controller(qtbot, sim, h
     assert c.settings.rules[0].id == "fired"
     actions.delete_action.trigger()
     assert c.settings.rules == ()
-    actions.build_menu()
-    assert not actions.rearm_action.isEnabled()  # the rule is gone: only a new rule is offered
+    menu = actions.build_menu()
+    offered = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
+    assert offered == ["&New rule at the current price\u2026"]  # the rule is gone: only a new one

@@ -264,3 +264,16 @@ def test_accepting_the_dialog_keeps_what_happened_to_untouched_rules_meanwhile()
     assert merged[0].spent_at == NOW  # not re-armed behind the user's back
     assert merged[1].level == 6.0  # the user's edit wins  # type: ignore[union-attr]
     assert merged[1].snoozed_until is None
+
+
+def test_two_flood_rules_that_become_the_same_when_raised_are_kept_once_and_said() -> None:
+    rules = [
+        {"kind": "move", "pct": 0.01, "window_s": 60.0, "cooldown_s": 60.0},
+        {"kind": "move", "pct": 0.02},
+    ]
+    s, problems = load_settings(MemoryStore({"rules": json.dumps(rules)}))
+    assert [(r.pct, r.window_s) for r in s.rules] == [(0.1, 60.0)]  # type: ignore[union-attr]
+    assert [p.reason for p in problems] == [
+        "rule 1: move 0.01 % raised to 0.1 %",
+        "rule 2: move 0.02 % raised to 0.1 %; it is then the same as another rule, so it was dropped",
+    ]

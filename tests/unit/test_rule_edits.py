@@ -269,7 +269,7 @@ def test_accepting_the_dialog_keeps_what_happened_to_untouched_rules_meanwhile()
 def test_two_flood_rules_that_become_the_same_when_raised_are_kept_once_and_said() -> None:
     rules = [
         {"kind": "move", "pct": 0.01, "window_s": 60.0, "cooldown_s": 60.0},
-        {"kind": "move", "pct": 0.02},
+        {"kind": "move", "pct": 0.02, "window_s": 60.0, "cooldown_s": 60.0},
     ]
     s, problems = load_settings(MemoryStore({"rules": json.dumps(rules)}))
     assert [(r.pct, r.window_s) for r in s.rules] == [(0.1, 60.0)]  # type: ignore[union-attr]

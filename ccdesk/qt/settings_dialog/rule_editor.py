@@ -354,7 +354,6 @@ class RuleEditor(QDialog):
         self.window_box.setVisible(not step)
         self.window_label.setVisible(not step)
         self.window_message.setVisible(not step and bool(self.window_message.text()))
-        self.pct_box.unit.setText("%")
         self.pct_box.edit.setToolTip(
             "Each alert re-anchors at its price: the next one needs a further step."
             if step

@@ -36,6 +36,8 @@ from ccdesk.core.alerts import (
 from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
 from ccdesk.wording import (
+    RULE_EXPIRY_PAST_TEXT,
+    RULE_FAR_LEVEL_CONFIRM_TEXT,
     RULE_ONCE_CHOICES,
     alert_pair_words,
     duration_field_problem,
@@ -420,7 +422,7 @@ class RuleEditor(QDialog):
         if self.expires_check.isChecked():
             expires_at = float(self.expires_edit.dateTime().toSecsSinceEpoch())
             if expires_at <= self._now():
-                raise ValueError("The expiry is in the past: choose a later date, or untick Expires.")
+                raise ValueError(RULE_EXPIRY_PAST_TEXT)
         original = self._original
         return dataclasses.replace(
             rule,
@@ -441,7 +443,7 @@ class RuleEditor(QDialog):
             pct = self.pct_box.value()
             problem = pct_field_problem(self.pct_box.text(), pct)
             if problem is not None or pct is None:
-                raise ValueError(problem or "Enter the size of the move.")
+                raise ValueError(problem or pct_field_problem("", None) or "")
             direction = self.DIRECTIONS[self.direction_combo.currentIndex()]
             if self.kind is StepRule:
                 return StepRule(pct=pct, direction=direction, cooldown_s=cooldown_s, sub=sub)
@@ -451,7 +453,7 @@ class RuleEditor(QDialog):
         level = parse_number(text)
         problem = level_field_problem(text, level)
         if problem is not None or level is None:
-            raise ValueError(problem or "Enter the price level, for example 100000.")
+            raise ValueError(problem or level_field_problem("", None) or "")
         original = self._original
         hysteresis = original.hysteresis_pct if isinstance(original, LevelRule) else 0.1
         return LevelRule(
@@ -467,7 +469,7 @@ class RuleEditor(QDialog):
         seconds = field.seconds()
         problem = duration_field_problem(what, field.text(), seconds, minimum_s)
         if problem is not None or seconds is None:
-            raise ValueError(problem or f"Enter the {what} in minutes.")
+            raise ValueError(problem or duration_field_problem(what, "", None, minimum_s) or "")
         return seconds
 
     def accept(self) -> None:
@@ -484,7 +486,7 @@ class RuleEditor(QDialog):
             warning = self._check_level_field()
             if warning and self._confirmed_far != self.level_edit.text():
                 self._confirmed_far = self.level_edit.text()
-                self._say(self.error_label, f"{warning} Press OK again to keep it.", ok=None)
+                self._say(self.error_label, f"{warning} {RULE_FAR_LEVEL_CONFIRM_TEXT}", ok=None)
                 self.error_label.setStyleSheet(_WARNING_STYLE)
                 return
         self.rule = rule

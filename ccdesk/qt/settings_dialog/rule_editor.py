@@ -234,11 +234,10 @@ class RuleEditor(QDialog):
         self.above_combo = QComboBox()
         self.above_combo.setAccessibleName("When the price")
         self.window_label = QLabel("&Within:")
+        self.pct_label = _buddy("&Move of at least:", self.pct_box.edit)
         if not self._is_level:
             form.addRow("&Kind:", self.mode_combo)
-            form.addRow(
-                _buddy("&Move of at least:", self.pct_box.edit), stacked(self.pct_box, self.pct_message)
-            )
+            form.addRow(self.pct_label, stacked(self.pct_box, self.pct_message))
             form.addRow("&Direction:", self.direction_combo)
             self.window_label.setBuddy(self.window_box.edit)
             form.addRow(self.window_label, stacked(self.window_box, self.window_message))
@@ -356,6 +355,7 @@ class RuleEditor(QDialog):
         self.window_box.setVisible(not step)
         self.window_label.setVisible(not step)
         self.window_message.setVisible(not step and bool(self.window_message.text()))
+        self.pct_label.setText("&Step of:" if step else "&Move of at least:")
         self.pct_box.edit.setToolTip(
             "Each alert re-anchors at its price: the next one needs a further step."
             if step

@@ -139,4 +139,6 @@ def build_desktop(
     tray.quit_requested.connect(controller.quit)
     tray.pause_requested.connect(controller.pause_alerts)
     tray.resume_requested.connect(controller.resume_alerts)
+    tray.pin_requested.connect(controller.pin)
+    # tray.mini_panel_toggled (bool) is for the mini panel, wired where that panel is built.
     return Desktop(controller, window, window.model, window.history_model, tray, notifier, keys, jobs)

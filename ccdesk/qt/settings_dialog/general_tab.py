@@ -95,7 +95,7 @@ class GeneralTab(QWidget):
         self.tray_cycle_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.tray_cycle_box.setEnabled(settings.tray_price)
         self.tray_price_check.toggled.connect(self.tray_cycle_box.setEnabled)
-        form.addRow("&Cycle the tray icon through the pairs every:", self.tray_cycle_box)
+        form.addRow("&Cycle tray pairs every:", self.tray_cycle_box)
 
         self.webhook_edit = QLineEdit(settings.webhook_url or "")
         self.webhook_edit.setPlaceholderText("https://example.com/hook (optional)")

@@ -66,7 +66,11 @@ _FONT_FAMILIES = ["DejaVu Sans Condensed", "Liberation Sans Narrow", "Arial Narr
 _MIN_FONT_PX = 5
 MIN_SQUEEZE = 0.72
 """The narrowest the price is squeezed sideways (beyond that the font gets smaller)."""
-TIGHT_BELOW_PX = 20
+MIN_SQUEEZE_16 = 0.6
+"""At 16 to 19 pixels: five characters in 14 pixels need it."""
+TIGHT_BELOW_PX = 26
+"""Below this many device pixels the price is drawn in fewer characters (see ``tight_text``)."""
+RIM_FROM_PX = 40
 
 BADGE = QColor("#16202e")
 GREEN = QColor("#2fd27a")
@@ -310,7 +314,8 @@ def fit_text(text: str, pixels: int, max_height: float) -> TextFit:
         fm = QFontMetricsF(font)
         width = fm.horizontalAdvance(text)
         tall = fm.tightBoundingRect(text).height()
-        if (width * MIN_SQUEEZE <= max_width and tall <= max_height) or size <= _MIN_FONT_PX:
+        squeeze = MIN_SQUEEZE if pixels >= 20 else MIN_SQUEEZE_16
+        if (width * squeeze <= max_width and tall <= max_height) or size <= _MIN_FONT_PX:
             break
         size -= 1
     scale = 1.0 if width <= max_width else max_width / width
@@ -318,9 +323,9 @@ def fit_text(text: str, pixels: int, max_height: float) -> TextFit:
 
 
 def tight_text(text: str, pixels: int) -> str:
-    """``text`` as drawn into an icon ``pixels`` device pixels wide: below 20 pixels the same number
-    in fewer characters (``3102`` for ``3,102``, ``.1706`` for ``0.1706``), as every character then
-    costs about three pixels of the sixteen."""
+    """``text`` as drawn into an icon ``pixels`` device pixels wide: below ``TIGHT_BELOW_PX`` the same
+    number in fewer characters (``3102`` for ``3,102``, ``.1706`` for ``0.1706``), as every
+    character then costs about three pixels of the sixteen."""
     if pixels >= TIGHT_BELOW_PX:
         return text
     text = text.replace(",", "")
@@ -333,7 +338,7 @@ def _paint_badge_px(p: QPainter, pixels: int, pal: Palette) -> None:
     radius = pixels * 0.2
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(pal.badge))
-    if pal.rim is not None and pixels >= 2 * TIGHT_BELOW_PX:
+    if pal.rim is not None and pixels >= RIM_FROM_PX:
         # A rim only where it does not cost the figures their room: at tray sizes the light badge
         # simply disappears on a light panel, leaving dark figures, which is what the panel wants.
         rim_w = max(1.0, pixels / 24.0)
@@ -353,7 +358,8 @@ def _paint_price(p: QPainter, pixels: int, face: IconFace, pal: Palette) -> None
     has_mark = look is not TrayLook.IDLE or paused or bool(face.label)
     # The price gets ~55 % of the height under a mark, all of it without one; it is the width that
     # binds at every size for five characters, so the mark rarely costs the text anything.
-    fit = fit_text(text, pixels, (pixels - 2 * vert) * (0.56 if has_mark else 0.9))
+    share = 0.9 if not has_mark else 0.56 if pixels >= 20 else 0.64
+    fit = fit_text(text, pixels, (pixels - 2 * vert) * share)
     fm = QFontMetricsF(fit.font)
     tight = fm.tightBoundingRect(text)
     if has_mark:

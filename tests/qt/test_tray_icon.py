@@ -142,3 +142,151 @@ def test_contact_sheet(tmp_path: Path) -> None:
     target = os.environ.get(SHEET_ENV)
     if target:
         assert sheet.save(target)
+
+
+# --- the price in the icon (issue 10) --------------------------------------------------------------
+
+from ccdesk.qt.tray_icon import (  # noqa: E402  (kept with the tests that use them)
+    PRICE_ICON_SIZES,
+    IconFace,
+    Scheme,
+    fit_text,
+    render_face_icon,
+    render_face_pixmap,
+    scheme_for,
+    tight_text,
+)
+
+PRICES = ("91.2k", "3,102", "0.1706", "152.3", "1.25M", "12.35")
+
+
+def argb(face: IconFace, size: int, ratio: float = 1.0) -> QImage:
+    return render_face_pixmap(face, size, ratio).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+
+
+@pytest.mark.usefixtures("qapp")
+@pytest.mark.parametrize("text", PRICES)
+def test_the_price_fits_inside_the_badge_at_every_tray_size_and_ratio(text: str) -> None:
+    for size, ratio in itertools.product((16, 20, 22, 24, 32), PIXEL_RATIOS):
+        px = round(size * ratio)
+        shown = tight_text(text, px)
+        fit = fit_text(shown, px, px * 0.5)
+        assert fit.width <= fit.max_width + 0.01, (text, size, ratio)
+        assert fit.x_scale >= 0.5, (text, size, ratio)  # squeezed, never crushed
+        for look in (TrayLook.UP, TrayLook.IDLE, TrayLook.STALE):
+            pixmap = render_face_pixmap(IconFace(look, text, paused=True), size, ratio)
+            assert (pixmap.width(), pixmap.height(), pixmap.devicePixelRatio()) == (px, px, ratio)
+
+
+def text_pixels(img: QImage, ink: QColor, limit: int = 90) -> set[tuple[int, int]]:
+    """The pixels close to ``ink`` (the price's own colour)."""
+    out = set()
+    for y in range(img.height()):
+        for x in range(img.width()):
+            c = img.pixelColor(x, y)
+            if (
+                c.alpha() > 200
+                and abs(c.red() - ink.red()) + abs(c.green() - ink.green()) + abs(c.blue() - ink.blue()) < limit
+            ):
+                out.add((x, y))
+    return out
+
+
+@pytest.mark.usefixtures("qapp")
+@pytest.mark.parametrize("scheme", list(Scheme))
+def test_no_text_pixel_touches_the_border_and_the_price_is_drawn(scheme: Scheme) -> None:
+    from ccdesk.qt.tray_icon import PALETTES
+
+    ink = PALETTES[scheme].text
+    for text, (size, ratio) in itertools.product(
+        PRICES, [(16, 1.0), (22, 1.0), (24, 1.0), (32, 1.0), (16, 2.0)]
+    ):
+        img = argb(IconFace(TrayLook.UP, text, scheme=scheme), size, ratio)
+        pixels = text_pixels(img, ink, 200)  # antialiased figures at 16 px are rarely pure ink
+        px = img.width()
+        assert len(pixels) >= px * px // 40, (text, size, ratio)  # there is text
+        xs = [x for x, _ in pixels]
+        ys = [y for _, y in pixels]
+        # Not clipped: a clear column and row of badge between the figures and the edge.
+        assert min(xs) >= 1, (text, size, ratio)
+        assert max(xs) <= px - 2, (text, size, ratio)
+        assert min(ys) >= 1, (text, size, ratio)
+        assert max(ys) <= px - 2, (text, size, ratio)
+
+
+@pytest.mark.usefixtures("qapp")
+def test_another_price_draws_another_icon_and_the_same_price_the_same() -> None:
+    for size in (16, 32):
+        a = argb(IconFace(TrayLook.UP, "91.2k"), size)
+        assert argb(IconFace(TrayLook.UP, "91.2k"), size) == a
+        assert argb(IconFace(TrayLook.UP, "91.3k"), size) != a
+        assert argb(IconFace(TrayLook.UP, "91.2k", paused=True), size) != a
+
+
+@pytest.mark.usefixtures("qapp")
+def test_direction_is_a_shape_and_stale_is_never_in_the_live_colours() -> None:
+    from ccdesk.qt.tray_icon import PALETTES
+
+    pal = PALETTES[Scheme.DARK]
+    up = glyph_mask(argb(IconFace(TrayLook.UP, "91.2k"), 32))
+    down = glyph_mask(argb(IconFace(TrayLook.DOWN, "91.2k"), 32))
+    assert up != down  # the masks ignore colour: the triangles point different ways
+    stale = argb(IconFace(TrayLook.STALE, "91.2k"), 32)
+    live = argb(IconFace(TrayLook.FLAT, "91.2k"), 32)
+    assert not text_pixels(stale, pal.text)  # no bright, live-looking figures
+    assert text_pixels(live, pal.text)
+    assert not text_pixels(stale, pal.green)
+    assert not text_pixels(stale, pal.red)
+    # DISCONNECTED and KEY_PROBLEM keep their shapes: no price that cannot be trusted.
+    for look in (TrayLook.DISCONNECTED, TrayLook.KEY_PROBLEM):
+        assert argb(IconFace(look, "91.2k"), 32) == argb(IconFace(look), 32)
+
+
+@pytest.mark.usefixtures("qapp")
+def test_light_and_dark_variants_differ_and_each_has_contrast() -> None:
+    from ccdesk.qt.tray_icon import PALETTES
+
+    for look, text in ((TrayLook.UP, "91.2k"), (TrayLook.DOWN, None), (TrayLook.IDLE, None)):
+        dark = argb(IconFace(look, text, scheme=Scheme.DARK), 24)
+        light = argb(IconFace(look, text, scheme=Scheme.LIGHT), 24)
+        assert dark != light
+        assert dark.pixelColor(2, 12).lightness() < 100  # a dark badge
+        assert light.pixelColor(2, 12).lightness() > 200  # a light one
+    assert PALETTES[Scheme.LIGHT].text.lightness() < 60 < 200 < PALETTES[Scheme.DARK].text.lightness()
+
+
+def test_scheme_follows_the_platform_then_the_window_colour() -> None:
+    assert scheme_for(Qt.ColorScheme.Dark, 250) is Scheme.DARK
+    assert scheme_for(Qt.ColorScheme.Light, 10) is Scheme.LIGHT
+    assert scheme_for(Qt.ColorScheme.Unknown, 40) is Scheme.DARK
+    assert scheme_for(Qt.ColorScheme.Unknown, 239) is Scheme.LIGHT
+
+
+def test_tight_text_only_below_20_pixels() -> None:
+    assert tight_text("3,102", 16) == "3102"
+    assert tight_text("0.1706", 24) == ".1706"
+    assert tight_text("91.2k", 16) == "91.2k"
+    assert tight_text("3,102", 32) == "3,102"
+    assert tight_text("0.1706", 32) == "0.1706"
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_price_icon_holds_every_size_at_both_ratios() -> None:
+    icon = render_face_icon(IconFace(TrayLook.UP, "91.2k"))
+    sizes = {(s.width(), s.height()) for s in icon.availableSizes()}
+    assert {(s, s) for s in PRICE_ICON_SIZES} <= sizes
+    pm = icon.pixmap(QSize(22, 22), 2.0)
+    assert (pm.width(), pm.devicePixelRatio()) == (44, 2.0)
+
+
+@pytest.mark.usefixtures("qapp")
+def test_the_cache_paints_a_face_once() -> None:
+    cache = TrayIconCache(capacity=2)
+    a = cache.icon(IconFace(TrayLook.UP, "1"))
+    assert cache.icon(IconFace(TrayLook.UP, "1")) is a
+    cache.icon(IconFace(TrayLook.UP, "2"))
+    cache.icon(IconFace(TrayLook.UP, "1"))
+    assert cache.renders == 2
+    cache.icon(IconFace(TrayLook.UP, "3"))  # evicts "2", the least recently used
+    cache.icon(IconFace(TrayLook.UP, "2"))
+    assert cache.renders == 4

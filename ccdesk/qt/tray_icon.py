@@ -54,9 +54,9 @@ log = logging.getLogger(__name__)
 
 ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64)
 """Logical sizes painted for every look (tray hosts ask for 16-24, HiDPI and docks for more)."""
-PRICE_ICON_SIZES: tuple[int, ...] = (16, 20, 22, 24, 32, 48)
-"""Logical sizes painted for a price face (it is repainted whenever the shown text changes, so
-fewer sizes; 20 is Windows' tray at 125 %)."""
+PRICE_ICON_SIZES: tuple[int, ...] = (14, 16, 18, 20, 22, 24, 32, 48)
+"""Logical sizes painted for a price face, so that a tray host gets figures drawn for its slot rather
+than scaled from another size (trayer on a 16 px panel gives 14 px, Windows at 125 % 20 px)."""
 PIXEL_RATIOS: tuple[float, ...] = (1.0, 2.0)
 CACHE_FACES = 48
 """Price faces kept painted: a price that ticks back and forth reuses its icons."""

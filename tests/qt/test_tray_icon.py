@@ -184,10 +184,8 @@ def text_pixels(img: QImage, ink: QColor, limit: int = 90) -> set[tuple[int, int
     for y in range(img.height()):
         for x in range(img.width()):
             c = img.pixelColor(x, y)
-            if (
-                c.alpha() > 200
-                and abs(c.red() - ink.red()) + abs(c.green() - ink.green()) + abs(c.blue() - ink.blue()) < limit
-            ):
+            far = abs(c.red() - ink.red()) + abs(c.green() - ink.green()) + abs(c.blue() - ink.blue())
+            if c.alpha() > 200 and far < limit:
                 out.add((x, y))
     return out
 

@@ -126,30 +126,39 @@ def best_match(shot: QImage, face: IconFace, size: int, ratio: float) -> int:
 
 
 @pytest.mark.usefixtures("qapp")
-@pytest.mark.parametrize("height", [16, 18, 34])  # icons of 14, 16 and 22 px: trayer caps at 22
-def test_the_tray_host_shows_the_price_painted_for_it(height: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("height", "scale"),
+    # Qt asks trayer for 22 px at most, so the slots are 14, 16 and 22 px at 1x; at
+    # QT_SCALE_FACTOR=2 a 34 px panel gives a 32 px slot, filled by the 16 px face at ratio 2.
+    [(16, 1.0), (18, 1.0), (34, 1.0), (34, 2.0)],
+)
+def test_the_tray_host_shows_the_price_painted_for_it(height: int, scale: float, tmp_path: Path) -> None:
     price, open_24h = 91_230.12, 89_317.0  # "91.2k", up 2.14 % on the day
-    with tray_desktop(height) as (env, wid), tray_icon(env, price, open_24h, Scheme.DARK):
+    with tray_desktop(height, scale) as (env, wid), tray_icon(env, price, open_24h, Scheme.DARK):
         path = screenshot(env, tmp_path / "tray.png", wid)
-        shutil.copy(path, SHOTS / f"tray-price-{height}px.png")
     shot = QImage(str(path)).convertToFormat(QImage.Format.Format_ARGB32)
     left, top, w, h = icon_box(shot)
-    print(f"trayer {height} px: icon at {left},{top} size {w}x{h}")
-    size = max(w, h)
+    pixels = max(w, h)
+    size = round(pixels / scale)
+    print(
+        f"trayer {height} px at scale {scale:g}: icon at {left},{top}, "
+        f"{w}x{h} pixels = {size} px at {scale:g}x"
+    )
+    shutil.copy(path, SHOTS / f"tray-price-{pixels}px{'-2x' if scale != 1 else ''}.png")
     shown = IconFace(TrayLook.UP, compact_price(price))
-    right = best_match(shot, shown, size, 1.0)
+    right = best_match(shot, shown, size, scale)
     # The proof fails if the tray showed another price (or the same price going the other way).
+    others = (
+        ("91.3k", TrayLook.UP),
+        ("92.2k", TrayLook.UP),
+        ("3,102", TrayLook.UP),
+        ("91.2k", TrayLook.DOWN),
+    )
     wrong = {
-        text: best_match(shot, IconFace(look, text), size, 1.0)
-        for text, look in (
-            ("91.3k", TrayLook.UP),
-            ("92.2k", TrayLook.UP),
-            ("3,102", TrayLook.UP),
-            ("91.2k", TrayLook.DOWN),
-        )
+        f"{text} {look.value}": best_match(shot, IconFace(look, text), size, scale) for text, look in others
     }
     print(f"differing pixels: shown {right}, others {wrong}")
-    assert right <= size // 4, (right, wrong)
+    assert right <= pixels // 4, (right, wrong)
     assert all(n > right + 3 for n in wrong.values()), (right, wrong)
 
 

@@ -70,6 +70,8 @@ MIN_SQUEEZE_16 = 0.6
 """At 16 to 19 pixels: five characters in 14 pixels need it."""
 TIGHT_BELOW_PX = 26
 """Below this many device pixels the price is drawn in fewer characters (see ``tight_text``)."""
+SHORT_BELOW_PX = 18
+"""Below this many device pixels the price is cut to four characters (see ``tight_text``)."""
 RIM_FROM_PX = 40
 
 BADGE = QColor("#16202e")
@@ -323,15 +325,47 @@ def fit_text(text: str, pixels: int, max_height: float) -> TextFit:
 
 
 def tight_text(text: str, pixels: int) -> str:
-    """``text`` as drawn into an icon ``pixels`` device pixels wide: below ``TIGHT_BELOW_PX`` the same
-    number in fewer characters (``3102`` for ``3,102``, ``.1706`` for ``0.1706``), as every
-    character then costs about three pixels of the sixteen."""
+    """``text`` as drawn into an icon ``pixels`` device pixels wide.
+
+    Below ``TIGHT_BELOW_PX`` the same number in fewer characters (``3102`` for ``3,102``, ``.1706``
+    for ``0.1706``). Below ``SHORT_BELOW_PX`` (14 and 16 px at 1x: about three pixels a character)
+    four characters (two significant digits at least), which stay readable there: ``91k`` for
+    ``91.2k``, ``152`` for ``152.3``, ``.171`` for ``0.1706``; the menu and tooltip keep the full price.
+    """
     if pixels >= TIGHT_BELOW_PX:
         return text
     text = text.replace(",", "")
     if text.startswith("0.") and len(text) > 4:
         text = text[1:]
-    return text
+    if pixels >= SHORT_BELOW_PX:
+        return text
+    return _four_characters(text)
+
+
+def _four_characters(text: str) -> str:
+    """The number in ``text`` (``91.2k``, ``152.3``, ``.1706``) rounded to four characters with its
+    unit, and at least two significant digits: ``91k``, ``152``, ``.171``, ``.0012``."""
+    sign = "-" if text.startswith("-") else ""
+    body = text.removeprefix("-")
+    suffix = body[-1] if body and body[-1] in "kMB" else ""
+    number = body.removesuffix(suffix)
+    if "." not in number or "e" in number:
+        return text
+    try:
+        value = float(number)
+    except ValueError:
+        return text
+    room = 4 - len(suffix)
+    whole, _, frac = number.partition(".")
+    if value >= 1:
+        decimals = max(0, room - len(whole.lstrip("0")) - 1)
+    else:
+        zeros = len(frac) - len(frac.lstrip("0"))
+        decimals = max(room - 1, zeros + 2)
+    short = f"{value:.{decimals}f}"
+    if short.startswith("0."):
+        short = short[1:]
+    return f"{sign}{short}{suffix}"
 
 
 def _paint_badge_px(p: QPainter, pixels: int, pal: Palette) -> None:

@@ -217,8 +217,11 @@ def test_another_price_draws_another_icon_and_the_same_price_the_same() -> None:
     for size in (16, 32):
         a = argb(IconFace(TrayLook.UP, "91.2k"), size)
         assert argb(IconFace(TrayLook.UP, "91.2k"), size) == a
-        assert argb(IconFace(TrayLook.UP, "91.3k"), size) != a
+        assert argb(IconFace(TrayLook.UP, "92.2k"), size) != a
         assert argb(IconFace(TrayLook.UP, "91.2k", paused=True), size) != a
+    # At 16 px both are drawn as "91k"; from 18 px on the tenths show.
+    assert argb(IconFace(TrayLook.UP, "91.3k"), 16) == argb(IconFace(TrayLook.UP, "91.2k"), 16)
+    assert argb(IconFace(TrayLook.UP, "91.3k"), 18) != argb(IconFace(TrayLook.UP, "91.2k"), 18)
 
 
 @pytest.mark.usefixtures("qapp")
@@ -260,12 +263,25 @@ def test_scheme_follows_the_platform_then_the_window_colour() -> None:
     assert scheme_for(Qt.ColorScheme.Unknown, 239) is Scheme.LIGHT
 
 
-def test_tight_text_only_below_20_pixels() -> None:
-    assert tight_text("3,102", 16) == "3102"
-    assert tight_text("0.1706", 24) == ".1706"
-    assert tight_text("91.2k", 16) == "91.2k"
-    assert tight_text("3,102", 32) == "3,102"
-    assert tight_text("0.1706", 32) == "0.1706"
+@pytest.mark.parametrize(
+    ("text", "at_16", "at_22", "at_32"),
+    [
+        ("91.2k", "91k", "91.2k", "91.2k"),
+        ("3,102", "3102", "3102", "3,102"),
+        ("0.1706", ".171", ".1706", "0.1706"),
+        ("152.3", "152", "152.3", "152.3"),
+        ("12.35", "12.3", "12.35", "12.35"),
+        ("1.234", "1.23", "1.234", "1.234"),
+        ("9.87k", "9.9k", "9.87k", "9.87k"),
+        ("99.6k", "100k", "99.6k", "99.6k"),
+        ("0.0012", ".0012", ".0012", "0.0012"),
+        ("1.2e-5", "1.2e-5", "1.2e-5", "1.2e-5"),
+        ("-91.2k", "-91k", "-91.2k", "-91.2k"),
+        ("—", "—", "—", "—"),
+    ],
+)
+def test_tight_text_saves_characters_only_where_pixels_are_scarce(text, at_16, at_22, at_32) -> None:
+    assert (tight_text(text, 16), tight_text(text, 22), tight_text(text, 32)) == (at_16, at_22, at_32)
 
 
 @pytest.mark.usefixtures("qapp")

@@ -147,9 +147,10 @@ def test_the_tray_host_shows_the_price_painted_for_it(height: int, scale: float,
     shutil.copy(path, SHOTS / f"tray-price-{pixels}px{'-2x' if scale != 1 else ''}.png")
     shown = IconFace(TrayLook.UP, compact_price(price))
     right = best_match(shot, shown, size, scale)
-    # The proof fails if the tray showed another price (or the same price going the other way).
+    # The proof fails if the tray showed another price (or the same price going the other way). At 14
+    # and 16 px "91.2k" is drawn as "91k", so the other prices are whole thousands off.
     others = (
-        ("91.3k", TrayLook.UP),
+        ("81.2k", TrayLook.UP),
         ("92.2k", TrayLook.UP),
         ("3,102", TrayLook.UP),
         ("91.2k", TrayLook.DOWN),

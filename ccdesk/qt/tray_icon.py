@@ -427,12 +427,14 @@ def _paint_price(p: QPainter, pixels: int, face: IconFace, pal: Palette) -> None
         centred = False  # the mark sits in the rest of the row, clear of the corner
     if face.label:
         # The coin on the left of the row, the mark made small to its right.
-        left += _paint_label(p, face.label, left, top, height, pixels * 0.62, pal)
+        left += _paint_label(p, face.label, left, top, height, pixels * 0.5, pal)
         centred = False
     if not centred:
         width = min(width, max(2.0, (right - left) * 0.85))
+    # A squeezed row gets a smaller mark of the same proportions, never a sliver.
+    mark_h = min(height, width / 1.2)
     cx = pixels / 2 if centred else (left + right) / 2
-    _paint_mark(p, look, QRectF(cx - width / 2, top, width, height), pal)
+    _paint_mark(p, look, QRectF(cx - width / 2, top + (height - mark_h) / 2, width, mark_h), pal)
 
 
 def _paint_label(

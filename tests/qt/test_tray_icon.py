@@ -12,14 +12,24 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from ccdesk.qt.tray_icon import (
     ICON_SIZES,
+    PALETTES,
     PIXEL_RATIOS,
+    PRICE_ICON_SIZES,
+    IconFace,
+    Scheme,
     TrayIconCache,
     TrayLook,
+    fit_text,
+    render_face_icon,
+    render_face_pixmap,
     render_tray_icon,
     render_tray_pixmap,
+    scheme_for,
+    tight_text,
 )
 
 SHEET_ENV = "CCDESK_TRAY_SHEET"
+PRICE_SHEET_ENV = "CCDESK_TRAY_PRICE_SHEET"
 
 
 def image(look: TrayLook, size: int, ratio: float = 1.0) -> QImage:
@@ -146,16 +156,6 @@ def test_contact_sheet(tmp_path: Path) -> None:
 
 # --- the price in the icon (issue 10) --------------------------------------------------------------
 
-from ccdesk.qt.tray_icon import (  # noqa: E402  (kept with the tests that use them)
-    PRICE_ICON_SIZES,
-    IconFace,
-    Scheme,
-    fit_text,
-    render_face_icon,
-    render_face_pixmap,
-    scheme_for,
-    tight_text,
-)
 
 PRICES = ("91.2k", "3,102", "0.1706", "152.3", "1.25M", "12.35")
 
@@ -193,8 +193,6 @@ def text_pixels(img: QImage, ink: QColor, limit: int = 90) -> set[tuple[int, int
 @pytest.mark.usefixtures("qapp")
 @pytest.mark.parametrize("scheme", list(Scheme))
 def test_no_text_pixel_touches_the_border_and_the_price_is_drawn(scheme: Scheme) -> None:
-    from ccdesk.qt.tray_icon import PALETTES
-
     ink = PALETTES[scheme].text
     for text, (size, ratio) in itertools.product(
         PRICES, [(16, 1.0), (22, 1.0), (24, 1.0), (32, 1.0), (16, 2.0)]
@@ -226,8 +224,6 @@ def test_another_price_draws_another_icon_and_the_same_price_the_same() -> None:
 
 @pytest.mark.usefixtures("qapp")
 def test_direction_is_a_shape_and_stale_is_never_in_the_live_colours() -> None:
-    from ccdesk.qt.tray_icon import PALETTES
-
     pal = PALETTES[Scheme.DARK]
     up = glyph_mask(argb(IconFace(TrayLook.UP, "91.2k"), 32))
     down = glyph_mask(argb(IconFace(TrayLook.DOWN, "91.2k"), 32))
@@ -245,8 +241,6 @@ def test_direction_is_a_shape_and_stale_is_never_in_the_live_colours() -> None:
 
 @pytest.mark.usefixtures("qapp")
 def test_light_and_dark_variants_differ_and_each_has_contrast() -> None:
-    from ccdesk.qt.tray_icon import PALETTES
-
     for look, text in ((TrayLook.UP, "91.2k"), (TrayLook.DOWN, None), (TrayLook.IDLE, None)):
         dark = argb(IconFace(look, text, scheme=Scheme.DARK), 24)
         light = argb(IconFace(look, text, scheme=Scheme.LIGHT), 24)
@@ -304,3 +298,58 @@ def test_the_cache_paints_a_face_once() -> None:
     cache.icon(IconFace(TrayLook.UP, "3"))  # evicts "2", the least recently used
     cache.icon(IconFace(TrayLook.UP, "2"))
     assert cache.renders == 4
+
+
+FACES = (
+    ("up", IconFace(TrayLook.UP, "91.2k")),
+    ("down", IconFace(TrayLook.DOWN, "3,102")),
+    ("flat", IconFace(TrayLook.FLAT, "0.1706")),
+    ("no 24 h", IconFace(TrayLook.IDLE, "152.3")),
+    ("stale", IconFace(TrayLook.STALE, "91.2k")),
+    ("paused", IconFace(TrayLook.DOWN, "91.2k", paused=True)),
+    ("cycling", IconFace(TrayLook.UP, "3,102", label="ETH")),
+    ("offline", IconFace(TrayLook.DISCONNECTED, "91.2k")),
+    ("key", IconFace(TrayLook.KEY_PROBLEM)),
+)
+
+
+def price_sheet() -> QImage:
+    """Every price face at 16, 22, 32 px and 16 px at 2x, on a dark and on a light panel, at 4x zoom."""
+    cells = [(16, 1.0), (22, 1.0), (32, 1.0), (16, 2.0)]
+    zoom, cell, head = 4, 140, 18
+    width = 80 + cell * len(cells) * 2
+    sheet = QImage(width, head + cell * len(FACES) // 1, QImage.Format.Format_ARGB32)
+    sheet.fill(QColor("#ffffff"))
+    p = QPainter(sheet)
+    p.setFont(QFont("DejaVu Sans", 8))
+    for half, (scheme, panel) in enumerate(((Scheme.DARK, "#23272e"), (Scheme.LIGHT, "#e9ecef"))):
+        x0 = 80 + half * cell * len(cells)
+        p.fillRect(QRect(x0, 0, cell * len(cells), sheet.height()), QColor(panel))
+        p.setPen(QColor("#ffffff" if scheme is Scheme.DARK else "#000000"))
+        for c, (size, ratio) in enumerate(cells):
+            p.drawText(
+                QPoint(x0 + c * cell + 4, 13), f"{scheme.value} {size}px{' @2x' if ratio != 1 else ''}"
+            )
+        for r, (_name, face) in enumerate(FACES):
+            for c, (size, ratio) in enumerate(cells):
+                img = render_face_pixmap(
+                    IconFace(face.look, face.text, face.paused, scheme, face.label), size, ratio
+                )
+                z = zoom if ratio == 1 else zoom // 2
+                target = QRect(x0 + c * cell + 4, head + r * cell + 4, img.width() * z, img.height() * z)
+                p.drawImage(target, img.toImage())
+    p.setPen(QColor("#000000"))
+    for r, (name, _) in enumerate(FACES):
+        p.drawText(QPoint(4, head + r * cell + 60), name)
+    p.end()
+    return sheet
+
+
+@pytest.mark.usefixtures("qapp")
+def test_price_sheet(tmp_path: Path) -> None:
+    """The price faces for people to look at: to tmp_path, and to $CCDESK_TRAY_PRICE_SHEET if set."""
+    sheet = price_sheet()
+    assert sheet.save(str(tmp_path / "tray_prices.png"))
+    target = os.environ.get(PRICE_SHEET_ENV)
+    if target:
+        assert sheet.save(target)

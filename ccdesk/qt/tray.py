@@ -601,6 +601,10 @@ class Tray(QObject):
     @Slot()
     def _on_menu_about_to_show(self) -> None:
         self._menu_open = True
+        source = self._source
+        if source is not None:  # the latest prices, not those of the last scheduled refresh
+            self._quotes = tuple(source.quotes())
+            self._pinned = source.pinned_quote()
         self._apply_menu()
 
     @Slot()

@@ -440,3 +440,20 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.controller.settings.demo is False
     assert not h.window.status_line.leave_demo_button.isVisibleTo(h.window)
     assert not h.window.windowTitle().startswith("ccdesk demo")
+
+
+def test_choosing_a_pair_in_the_tray_menu_pins_it_and_the_icon_follows(qtbot, sim, harness):
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: h.tray.face().text is not None, timeout=5000)  # the price is in the icon
+    h.tray._menu.aboutToShow.emit()  # offscreen there is no menu to pop up
+    h.tray.menu().pair_actions[ETH].trigger()
+    assert h.controller.settings.pinned == ETH
+    assert load_settings(h.store)[0].pinned == ETH
+    qtbot.waitUntil(lambda: h.tray.menu().pair_actions[ETH].isChecked(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: h.tray.pinned_line() is not None and "ETH/USD" in h.tray.pinned_line(), timeout=5000
+    )
+    h.controller.apply_settings(replace(h.controller.settings, tray_price=False))
+    assert h.tray.face().text is None  # the option turns the price off at once

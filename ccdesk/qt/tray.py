@@ -89,6 +89,49 @@ def tray_look(
     return TrayLook.UP if sign > 0 else TrayLook.DOWN if sign < 0 else TrayLook.FLAT
 
 
+DIRECTION_HOLD_S = 10.0
+"""A direction the icon shows stays at least this long before it may turn again (only a 24 h change
+hovering around 0.00 % ever turns faster)."""
+
+_DIRECTION_LOOKS = frozenset({TrayLook.UP, TrayLook.DOWN, TrayLook.FLAT})
+
+
+class CalmDirection:
+    """Keeps the icon's direction from flickering: a new direction (UP, DOWN, FLAT) shows at once
+    unless the one before it was shown less than ``hold_s`` ago; then it shows when that time is up.
+
+    Any other look (stale, disconnected...) passes straight through, and so does the first direction
+    of another pair. Pure: time is the monotonic ``now`` given with each call.
+    """
+
+    def __init__(self, hold_s: float = DIRECTION_HOLD_S) -> None:
+        self._hold_s = hold_s
+        self._pair: Pair | None = None
+        self._shown: TrayLook | None = None
+        self._since = -math.inf
+        self._pending_at: float | None = None
+
+    def look(self, pair: Pair | None, look: TrayLook, now: float) -> TrayLook:
+        """The look to show for ``pair`` whose own look is ``look`` at ``now``."""
+        self._pending_at = None
+        if look not in _DIRECTION_LOOKS:
+            self._shown = None
+            return look
+        if pair != self._pair or self._shown is None:
+            self._pair, self._shown, self._since = pair, look, now
+            return look
+        if look is not self._shown:
+            if now - self._since >= self._hold_s:
+                self._shown, self._since = look, now
+            else:
+                self._pending_at = self._since + self._hold_s
+        return self._shown
+
+    def pending_at(self) -> float | None:
+        """When a held-back direction may show (monotonic), or None when none is held back."""
+        return self._pending_at
+
+
 @dataclass(frozen=True, slots=True)
 class PairEntry:
     """One pair in the menu.
@@ -325,6 +368,7 @@ class Tray(QObject):
         self._price_in_icon = False
         self._scheme_override: Scheme | None = None
         self._scheme = self._platform_scheme()
+        self._calm = CalmDirection()
         self._cycle_s = 0.0
         self._cycle_index = 0
         self._cycle_timer = QTimer(self)
@@ -346,7 +390,8 @@ class Tray(QObject):
         return self._icon.isVisible()
 
     def look(self) -> TrayLook:
-        """The icon look currently shown (or that would be, without a tray)."""
+        """The icon look currently shown (or that would be, without a tray): ``tray_look`` of the
+        shown pair, with a direction held for ``DIRECTION_HOLD_S`` before it turns again."""
         assert self._look is not None
         return self._look
 
@@ -412,6 +457,9 @@ class Tray(QObject):
         self._freshness = freshness
         self._refresh()
         upcoming = [at for at in (freshness.stale_at(q, now) for q in self._quotes) if at is not None]
+        held = self._calm.pending_at()
+        if held is not None:
+            upcoming.append(held)
         return min(upcoming) if upcoming else None
 
     @Slot(object, object, float, object)
@@ -538,6 +586,7 @@ class Tray(QObject):
             self._freshness,
             key_problem=self._key_problem is not None,
         )
+        look = self._calm.look(None if shown is None else shown.sub, look, self._now)
         self._look = look
         cycling = self._cycle_timer.isActive() and len(self._quotes) > 1
         face = IconFace(

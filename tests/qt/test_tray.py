@@ -20,7 +20,16 @@ from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.qt.tray import PAUSE_HOUR_S, PairEntry, Tray, TrayMenuState, build_tray_menu, tray_look
+from ccdesk.qt.tray import (
+    DIRECTION_HOLD_S,
+    PAUSE_HOUR_S,
+    CalmDirection,
+    PairEntry,
+    Tray,
+    TrayMenuState,
+    build_tray_menu,
+    tray_look,
+)
 from ccdesk.qt.tray_icon import IconFace, Scheme, TrayLook
 from ccdesk.wording import KEY_PROBLEM_WORDS, MAX_TOOLTIP_PAIRS, paused_words, quote_line, tooltip_text
 from tests.pairs import BTC, BTC_TRADES, ETH_COINBASE, SOL
@@ -52,6 +61,37 @@ def tray(qapp) -> Iterator[Tray]:
 
 
 # --- pure helpers ---------------------------------------------------------------------------------
+
+
+def test_calm_direction_holds_a_direction_before_it_turns_again() -> None:
+    calm = CalmDirection(hold_s=10.0)
+    assert calm.look(BTC, TrayLook.UP, 0.0) is TrayLook.UP
+    # Hovering around 0.00 %: flat, up, flat within seconds: the icon stays up ...
+    assert calm.look(BTC, TrayLook.FLAT, 3.0) is TrayLook.UP
+    assert calm.pending_at() == 10.0
+    assert calm.look(BTC, TrayLook.UP, 4.0) is TrayLook.UP
+    assert calm.pending_at() is None
+    assert calm.look(BTC, TrayLook.FLAT, 9.9) is TrayLook.UP
+    # ... until the hold is over; then the next turn waits again.
+    assert calm.look(BTC, TrayLook.FLAT, 10.0) is TrayLook.FLAT
+    assert calm.look(BTC, TrayLook.DOWN, 12.0) is TrayLook.FLAT
+    assert calm.look(BTC, TrayLook.DOWN, 20.0) is TrayLook.DOWN
+    # Other looks are never held back, and another pair shows its own direction at once.
+    assert calm.look(BTC, TrayLook.STALE, 21.0) is TrayLook.STALE
+    assert calm.look(BTC, TrayLook.UP, 22.0) is TrayLook.UP
+    assert calm.look(SOL, TrayLook.DOWN, 23.0) is TrayLook.DOWN
+
+
+def test_the_icon_turns_at_most_once_per_hold_while_the_day_hovers_at_zero(tray: Tray) -> None:
+    tray.set_connections(CONN_LIVE)
+    turns, last = 0, None
+    for i in range(600):  # a minute at 10 updates a second, the 24 h change wobbling around 0.00 %
+        now = NOW + i / 10
+        price = 100.0 * (1 + (0.0001 if i % 3 else -0.0001))
+        tray.set_quotes([quote(BTC, price=price, open_24h=100.0, received_at=now)], BTC, now, FRESH)
+        if tray.look() is not last:
+            turns, last = turns + 1, tray.look()
+    assert turns <= 1 + 60 / DIRECTION_HOLD_S
 
 
 def test_quote_line_shows_price_arrow_and_24h_change() -> None:
@@ -390,7 +430,7 @@ def test_the_icon_changes_only_when_the_look_does(tray: Tray) -> None:
     key = tray._icon.icon().cacheKey()
     tray.set_quotes([quote(BTC, price=91_300.0)], BTC, NOW + 1, FRESH)
     assert tray._icon.icon().cacheKey() == key
-    tray.set_quotes([quote(BTC, open_24h=95_000.0)], BTC, NOW + 2, FRESH)
+    tray.set_quotes([quote(BTC, open_24h=95_000.0)], BTC, NOW + 12, FRESH)
     assert tray._icon.icon().cacheKey() != key
 
 

@@ -1,5 +1,6 @@
 """The price drawn into the tray icon, read back from a real tray host (trayer, XEmbed, on Xvfb):
-the host's own pixels must be the icon ccdesk painted for that price, and not one for another."""
+the host's own pixels must be the icon ccdesk painted for that price, and not one for another.
+Screenshots go to tests/artifacts/screenshots (the README shows copies from tests/e2e/screenshots)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("trayer")), reason="needs Xvfb and trayer"),
 ]
-SHOTS = Path(__file__).resolve().parent / "screenshots"
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+"""Where the runs put their pictures (the README shows copies from tests/e2e/screenshots)."""
 CHILD = Path(__file__).resolve().parent / "tray_child.py"
 
 
@@ -136,6 +138,7 @@ def test_the_tray_host_shows_the_price_painted_for_it(height: int, scale: float,
     price, open_24h = 91_230.12, 89_317.0  # "91.2k", up 2.14 % on the day
     with tray_desktop(height, scale) as (env, wid), tray_icon(env, price, open_24h, Scheme.DARK):
         path = screenshot(env, tmp_path / "tray.png", wid)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     shot = QImage(str(path)).convertToFormat(QImage.Format.Format_ARGB32)
     left, top, w, h = icon_box(shot)
     pixels = max(w, h)
@@ -165,6 +168,7 @@ def test_the_tray_host_shows_the_price_painted_for_it(height: int, scale: float,
 
 @pytest.mark.usefixtures("qapp")
 def test_screenshots_for_the_readme(tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
     """Tray at 2x (QT_SCALE_FACTOR=2), the light variant, and the menu open: looked at by hand."""
     with tray_desktop(48, scale=2.0) as (env, wid), tray_icon(env, 3102.4, 3180.0, Scheme.DARK):
         screenshot(env, SHOTS / "tray-price-2x.png", wid)

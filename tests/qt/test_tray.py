@@ -11,7 +11,8 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
@@ -546,3 +547,65 @@ def test_with_a_real_tray_host_the_icon_shows_and_messages_work(tmp_path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["available True", "shown True True", "message True"], result.stderr
+
+
+def test_the_icon_follows_a_change_of_the_desktops_colour_scheme(tray: Tray, qapp) -> None:
+    # Offscreen the platform reports no scheme (Unknown): the palette's window colour decides.
+    tray.set_price_in_icon(True)
+    tray.set_quotes([quote(BTC)], BTC, NOW, FRESH)
+    before = qapp.palette()
+    try:
+        for window, expected in (("#202124", Scheme.DARK), ("#f5f5f5", Scheme.LIGHT)):
+            palette = QPalette(before)
+            palette.setColor(QPalette.ColorRole.Window, QColor(window))
+            qapp.setPalette(palette)
+            QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Unknown)
+            assert tray.scheme() is expected
+            assert tray.face().scheme is expected
+    finally:
+        qapp.setPalette(before)
+
+
+def test_cycling_needs_the_price_in_the_icon(tray: Tray) -> None:
+    tray.set_quotes([quote(BTC), quote(SOL)], BTC, NOW, FRESH)
+    tray.set_cycle(5.0)
+    assert not tray._cycle_timer.isActive()  # the price is not in the icon: nothing to cycle
+    tray.set_price_in_icon(True)
+    assert tray._cycle_timer.isActive()
+    assert tray._cycle_timer.interval() == 5000
+    tray.set_price_in_icon(False)
+    assert not tray._cycle_timer.isActive()
+    assert tray.face().label is None
+
+
+class FakeSource:
+    def __init__(self, quotes: list[Quote]) -> None:
+        self.list = quotes
+        self.freshness = FRESH
+
+    def quotes(self) -> list[Quote]:
+        return self.list
+
+    def pinned_quote(self) -> Quote | None:
+        return self.list[0] if self.list else None
+
+
+def test_refresh_wakes_the_view_clock_when_a_held_direction_is_due(tray: Tray) -> None:
+    source = FakeSource([quote(BTC, open_24h=90_000.0, received_at=NOW)])
+    tray.follow(source)
+    tray.set_connections(CONN_LIVE)
+    assert tray.refresh(NOW) == pytest.approx(NOW + STALE_S, abs=0.01)  # up; next: when it turns stale
+    source.list = [quote(BTC, open_24h=92_000.0, received_at=NOW + 2)]
+    assert tray.refresh(NOW + 2) == NOW + DIRECTION_HOLD_S  # down, held back until then
+    assert tray.look() is TrayLook.UP
+    tray.refresh(NOW + DIRECTION_HOLD_S)
+    assert tray.look() is TrayLook.DOWN
+
+
+def test_the_menu_reads_the_latest_prices_as_it_opens(tray: Tray) -> None:
+    source = FakeSource([quote(BTC)])
+    tray.follow(source)
+    tray.refresh(NOW)
+    source.list = [quote(BTC), quote(SOL, price=152.3, open_24h=150.0)]  # no refresh since
+    open_menu(tray)
+    assert list(tray.menu().pair_actions) == [BTC, SOL]

@@ -4,6 +4,12 @@ The tray is optional. Without a tray host (some desktops, Qt's offscreen platfor
 is False, nothing is shown, and every method still works, so the app runs window-only. Some hosts
 (GNOME with AppIndicator, most StatusNotifierItem hosts) never send a left click and show only
 the menu, so everything a click does is in the menu as well.
+
+The icon shows the pinned pair (or each pair in turn) as an ``IconFace``: its look (the 24 h
+direction, held calm by ``CalmDirection``; stale; disconnected; key problem), optionally its
+compact price, a pause sign while alerts are paused, drawn for the desktop's light or dark scheme.
+Qt's tray has no text label on any platform, so the price is drawn into the icon itself. The icon
+is set only when its face changes; the menu's pair lines are formatted only while it is open.
 """
 
 from __future__ import annotations

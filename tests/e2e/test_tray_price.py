@@ -8,16 +8,19 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from jeepney import DBusAddress, Properties, new_method_call
+from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from PySide6.QtGui import QColor, QImage
 
 from ccdesk.core.formatting import compact_price
 from ccdesk.qt.tray_icon import IconFace, Scheme, TrayLook, render_face_pixmap
-from tests.desktop import screenshot, wait_for_window, xvfb
+from tests.desktop import screenshot, session_bus, wait_for_window, xvfb
 
 pytestmark = [
     pytest.mark.e2e,
@@ -185,3 +188,132 @@ def test_screenshots_for_the_readme(tmp_path: Path) -> None:
     assert path.exists()
     for name in ("tray-price-2x.png", "tray-price-light.png", "tray-menu.png"):
         assert QImage(str(SHOTS / name)).width() > 0
+
+
+# --- a StatusNotifierItem host (the D-Bus tray of KDE, GNOME's AppIndicator extension, waybar) ------
+
+WATCHER = Path(__file__).resolve().parent / "sni_watcher.py"
+
+
+@contextmanager
+def sni_desktop() -> Iterator[tuple[dict[str, str], subprocess.Popen]]:
+    """A private session bus with a StatusNotifierWatcher on it, and Xvfb; yields the env and the
+    watcher (its stdout says which item registered)."""
+    with session_bus() as env:
+        watcher = subprocess.Popen(
+            [sys.executable, str(WATCHER)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert watcher.stdout is not None
+            line = watcher.stdout.readline()
+            assert line.strip() == "ready", watcher.stderr.read() if watcher.stderr else ""
+            with xvfb(env) as env:
+                yield env, watcher
+        finally:
+            watcher.kill()
+            watcher.wait(10)
+            for stream in (watcher.stdout, watcher.stderr):
+                if stream:
+                    stream.close()
+
+
+def registered_item(watcher: subprocess.Popen) -> str:
+    """The bus name of the item that registered with the watcher."""
+    assert watcher.stdout is not None
+    words = watcher.stdout.readline().split()
+    assert words[:1] == ["registered"], words
+    return words[2]
+
+
+def bus(env: dict[str, str]) -> DBusConnection:
+    return open_dbus_connection(bus=env["DBUS_SESSION_BUS_ADDRESS"])
+
+
+def icon_pixmaps(conn: DBusConnection, service: str) -> dict[int, bytes]:
+    """The item's IconPixmap property: ARGB32 in network byte order, by width."""
+    item = DBusAddress("/StatusNotifierItem", bus_name=service, interface="org.kde.StatusNotifierItem")
+    sig, images = conn.send_and_get_reply(Properties(item).get("IconPixmap")).body[0]
+    assert sig == "a(iiay)"
+    return {w: bytes(data) for w, h, data in images if w == h}
+
+
+def network_argb(face: IconFace, size: int) -> bytes:
+    """``face`` painted at ``size`` px as an SNI host receives it (ARGB, big-endian)."""
+    img = render_face_pixmap(face, size, 1.0).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    raw = bytes(img.constBits())[: img.width() * img.height() * 4]
+    if sys.byteorder == "little":  # QImage keeps ARGB32 as native 32-bit words
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return raw
+
+
+def menu_items(conn: DBusConnection, service: str) -> list[dict[str, object]]:
+    """The top level of the item's dbusmenu, as a host reads it: each entry's properties."""
+    menu = DBusAddress("/MenuBar", bus_name=service, interface="com.canonical.dbusmenu")
+    reply = conn.send_and_get_reply(new_method_call(menu, "GetLayout", "iias", (0, -1, [])))
+    _revision, (_id, _props, children) = reply.body
+    return [{k: v[1] for k, v in props.items()} for _sig, (_cid, props, _sub) in children]
+
+
+def tooltip_price(conn: DBusConnection, service: str) -> float:
+    """BTC's price in the item's tooltip (its second line: ``BTC/USD Kraken 91,230.12 ▲ +2.14%``)."""
+    item = DBusAddress("/StatusNotifierItem", bus_name=service, interface="org.kde.StatusNotifierItem")
+    _sig, (_icon, _image, title, _body) = conn.send_and_get_reply(Properties(item).get("ToolTip")).body[0]
+    return float(title.splitlines()[1].split()[2].replace(",", ""))  # Qt puts the whole text in the title
+
+
+def about_to_show(conn: DBusConnection, service: str) -> None:
+    menu = DBusAddress("/MenuBar", bus_name=service, interface="com.canonical.dbusmenu")
+    conn.send_and_get_reply(new_method_call(menu, "AboutToShow", "i", (0,)))
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_statusnotifier_host_gets_the_price_icon_and_the_pair_menu() -> None:
+    price, open_24h = 91_230.12, 89_317.0
+    with sni_desktop() as (env, watcher), tray_icon(env, price, open_24h, Scheme.DARK):
+        service = registered_item(watcher)
+        conn = bus(env)
+        try:
+            pixmaps = icon_pixmaps(conn, service)
+            items = menu_items(conn, service)
+        finally:
+            conn.close()
+    print(f"IconPixmap sizes: {sorted(pixmaps)}")
+    shown = IconFace(TrayLook.UP, compact_price(price))
+    for size in (16, 22, 32):
+        assert pixmaps[size] == network_argb(shown, size), size  # the very pixels ccdesk painted
+        assert pixmaps[size] != network_argb(IconFace(TrayLook.UP, "92.2k"), size)
+    labels = [str(i.get("label")) for i in items if i.get("visible", True) and i.get("type") != "separator"]
+    assert labels[:4] == [
+        "BTC/USD · Kraken  91,230.12 ▲ +2.14%",
+        "ETH/USD · Kraken  3,102.40 ▼ -2.44%",
+        "SOL/USD · Kraken  152.31 ▲ +1.61%",
+        "Copy BTC/USD price (91230.12)",
+    ]
+    radio = [(i.get("toggle-type"), i.get("toggle-state")) for i in items[1:4]]
+    assert radio == [("radio", 1), ("radio", 0), ("radio", 0)]  # the pinned pair is checked
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_statusnotifier_hosts_menu_is_current_when_it_opens() -> None:
+    """The pair lines are not rewritten while the menu is closed; the host's AboutToShow (what
+    Plasma and the GNOME extension send as the menu opens) brings them up to date."""
+    with sni_desktop() as (env, watcher), tray_icon(env, 91_230.12, 89_317.0, Scheme.DARK, "tick"):
+        service = registered_item(watcher)
+        conn = bus(env)
+        try:
+            first = str(menu_items(conn, service)[1]["label"])
+            before = float(first.split()[3].replace(",", ""))
+            # Wait until the tooltip (rewritten on every change) shows five rises ...
+            deadline = time.monotonic() + 20
+            while tooltip_price(conn, service) < before + 5:
+                assert time.monotonic() < deadline, "the price never rose"
+                time.sleep(0.05)
+            # ... while the closed menu still has its first text.
+            assert str(menu_items(conn, service)[1]["label"]) == first
+            about_to_show(conn, service)
+            now = str(menu_items(conn, service)[1]["label"])
+        finally:
+            conn.close()
+    print(f"closed: {first!r}; opened: {now!r}")
+    after = float(now.split()[3].replace(",", ""))
+    assert after >= before + 5  # the current price, not the one from when the menu was built

@@ -1,11 +1,12 @@
 """A tray icon showing a given price, for the tray e2e tests: ``python tray_child.py PRICE OPEN SCHEME
-[menu]``. Prints ``shown`` once the icon is in the tray (``menu``: and its menu is open), then runs
-until its stdin closes."""
+[menu] [tick]``. Prints ``shown`` once the icon is in the tray (``menu``: and its menu is open; ``tick``:
+then BTC's price rises by 1 every 100 ms), then runs until its stdin closes."""
 
 from __future__ import annotations
 
 import sys
 import threading
+from dataclasses import replace
 
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtWidgets import QApplication
@@ -20,6 +21,7 @@ from ccdesk.qt.tray_icon import Scheme
 def main() -> None:
     price, open_24h, scheme = float(sys.argv[1]), float(sys.argv[2]), Scheme(sys.argv[3])
     menu = "menu" in sys.argv[4:]
+    tick = "tick" in sys.argv[4:]
     app = QApplication(sys.argv[:1])
     tray = Tray()
     tray.set_scheme(scheme)
@@ -33,8 +35,18 @@ def main() -> None:
         ),
         Quote(Pair(Source.KRAKEN, "SOL", "USD"), 152.31, PriceDirection.UP, open_24h=149.9, received_at=0.0),
     ]
-    tray.set_quotes(quotes, quotes[0].sub, 1.0, Freshness.everywhere(0.0, 1e9))
+    freshness = Freshness.everywhere(0.0, 1e9)
+    tray.set_quotes(quotes, quotes[0].sub, 1.0, freshness)
     tray.set_paused(None)
+
+    def rise() -> None:
+        first = quotes[0]
+        assert first.price is not None
+        quotes[0] = replace(first, price=first.price + 1.0)
+        tray.set_quotes(quotes, quotes[0].sub, 1.0, freshness)
+
+    ticker = QTimer()
+    ticker.timeout.connect(rise)
 
     def show() -> None:
         if not tray.available():
@@ -44,6 +56,8 @@ def main() -> None:
         if menu:
             QTimer.singleShot(300, lambda: tray._menu.popup(QPoint(900, 40)))
         QTimer.singleShot(800 if menu else 500, lambda: print("shown", flush=True))
+        if tick:
+            ticker.start(100)
 
     QTimer.singleShot(0, show)
     threading.Thread(target=lambda: (sys.stdin.read(), app.quit()), daemon=True).start()

@@ -214,14 +214,26 @@ def render_face_pixmap(face: IconFace, size: int, pixel_ratio: float = 1.0) -> Q
 def render_face_icon(
     face: IconFace, sizes: Iterable[int] | None = None, pixel_ratios: Iterable[float] = PIXEL_RATIOS
 ) -> QIcon:
-    """A QIcon holding ``face`` painted at every size and pixel ratio. Needs a QGuiApplication."""
+    """A QIcon holding ``face`` painted at every size and pixel ratio. Needs a QGuiApplication.
+
+    A face is painted in device pixels, so 16 px at 2x and 32 px at 1x are the same picture: it is
+    painted once and added with each ratio.
+    """
     if sizes is None:
         sizes = PRICE_ICON_SIZES if face.shows_text else ICON_SIZES
     icon = QIcon()
     ratios = tuple(pixel_ratios)
+    painted: dict[int, QPixmap] = {}
     for size in sizes:
         for ratio in ratios:
-            icon.addPixmap(render_face_pixmap(face, size, ratio))
+            pixels = round(size * ratio)
+            pixmap = painted.get(pixels)
+            if pixmap is None:
+                pixmap = painted[pixels] = render_face_pixmap(face, size, ratio)
+            else:
+                pixmap = QPixmap(pixmap)  # a copy that can take its own ratio
+                pixmap.setDevicePixelRatio(ratio)
+            icon.addPixmap(pixmap)
     return icon
 
 

@@ -353,3 +353,15 @@ def test_price_sheet(tmp_path: Path) -> None:
     target = os.environ.get(PRICE_SHEET_ENV)
     if target:
         assert sheet.save(target)
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_picture_painted_once_serves_both_ratios_that_share_its_pixels() -> None:
+    face = IconFace(TrayLook.UP, "91.2k")
+    icon = render_face_icon(face, sizes=(16, 32), pixel_ratios=(1.0, 2.0))
+    half = icon.pixmap(QSize(16, 16), 2.0)
+    full = icon.pixmap(QSize(32, 32), 1.0)
+    assert (half.width(), half.devicePixelRatio()) == (32, 2.0)
+    assert (full.width(), full.devicePixelRatio()) == (32, 1.0)
+    assert half.toImage().convertToFormat(QImage.Format.Format_ARGB32) == argb(face, 32)
+    assert full.toImage().convertToFormat(QImage.Format.Format_ARGB32) == argb(face, 16, 2.0)

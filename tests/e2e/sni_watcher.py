@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from jeepney import DBusAddress, HeaderFields, MessageType, new_error, new_method_return
+from jeepney import HeaderFields, MessageType, new_error, new_method_return
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import open_dbus_connection
 
@@ -57,5 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    del DBusAddress  # imported for readers: the item is reached by its bus name and path
     main()

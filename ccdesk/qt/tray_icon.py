@@ -58,8 +58,8 @@ PRICE_ICON_SIZES: tuple[int, ...] = (14, 16, 18, 20, 22, 24, 32, 48)
 """Logical sizes painted for a price face, so that a tray host gets figures drawn for its slot rather
 than scaled from another size (trayer on a 16 px panel gives 14 px, Windows at 125 % 20 px)."""
 PIXEL_RATIOS: tuple[float, ...] = (1.0, 2.0)
-CACHE_FACES = 48
-"""Price faces kept painted: a price that ticks back and forth reuses its icons."""
+CACHE_FACES = 16
+"""Faces kept painted (about 100 KB each): a price that ticks back and forth reuses its icons."""
 
 _GRID = 24.0  # design units per icon edge
 _FONT_FAMILIES = ["DejaVu Sans Condensed", "Liberation Sans Narrow", "Arial Narrow", "Roboto Condensed"]

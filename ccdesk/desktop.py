@@ -146,6 +146,8 @@ def build_desktop(
     history_actions.edit_requested.connect(controller.edit_rule)
     history_actions.delete_requested.connect(controller.delete_rule)
     history_actions.new_rule_requested.connect(controller.new_rule_at_price)
+    tray.pin_requested.connect(controller.pin)
+    # tray.mini_panel_toggled (bool) is for the mini panel, wired where that panel is built.
     return Desktop(
         controller, window, window.model, window.history_model, tray, notifier, keys, jobs, history_actions
     )

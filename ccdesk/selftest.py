@@ -348,8 +348,7 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
                 outcome.priced[row.sub.label] = row.quote.price
         if outcome.priced_after_s is None and len(outcome.priced) == len(watch):
             outcome.priced_after_s = now - started
-        pinned = tray.menu().pinned
-        outcome.pinned_text = pinned.text() if pinned.isEnabled() else None
+        outcome.pinned_text = tray.pinned_line()
         done = outcome.priced_after_s is not None and outcome.alert is not None and outcome.pinned_text
         if done or now >= deadline:
             if not done:

@@ -989,3 +989,31 @@ def settings_not_saved_text(problem: SettingsFileProblem) -> str:
     else:
         why = f"the settings file {problem.location} could not be written"
     return f"Settings not saved: {why}. The change holds until ccdesk quits."
+
+
+# --- the tray menu's pair list (issue 10) ---------------------------------------------------------
+
+WAITING_WORDS = "Waiting for prices…"
+COPY_PRICE_WORDS = "Copy price"
+MINI_PANEL_WORDS = "Show mini panel"
+
+
+def tray_menu_line(quote: Quote, now: float, freshness: Freshness) -> str:
+    """One pair in the tray menu, with its source: ``BTC/USD · Kraken  91,230.12 ▲ +2.14%``;
+    ``(stale)`` when the freshness rule does not call it fresh at monotonic ``now``."""
+    label = watchlist_item_text(quote.sub)
+    if quote.price is None:
+        return f"{label}  waiting for a price"
+    text = f"{label}  {format_price(quote.price)}"
+    pct = quote.change_pct_24h
+    sign = change_sign(pct)
+    if sign is not None:
+        text += f" {change_arrow(pct)} {format_pct(pct)}" if sign else f" {format_pct(pct)}"
+    if not freshness.is_fresh(quote, now):
+        text += " (stale)"
+    return text
+
+
+def copy_price_words(pair: Pair, plain: str) -> str:
+    """The menu entry that copies the pinned price: ``Copy BTC/USD price (91230.12)``."""
+    return f"Copy {pair.pair} price ({plain})"

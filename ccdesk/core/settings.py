@@ -44,6 +44,9 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     MoveRule(pct=2.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),
 )
 DEFAULT_STALE_AFTER_S: Final = 60.0
+TRAY_CYCLE_MIN_S: Final = 2.0
+"""The shortest a cycling tray icon shows one pair: long enough to read it."""
+TRAY_CYCLE_MAX_S: Final = 3600.0
 
 
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9]{1,20}")
@@ -80,6 +83,9 @@ class Settings:
             keyless venue (Kraken); a settings file from before there were sources keeps
             CryptoCompare.
         composite_venues: The keyless venues composite prices draw on (at least one).
+        tray_price: Draw the pinned pair's price into the tray icon (else the state shape alone).
+        tray_cycle_s: With the price in the icon, show each pair in turn for this many seconds
+            (``TRAY_CYCLE_MIN_S`` to ``TRAY_CYCLE_MAX_S``); 0: the pinned pair only.
 
     Raises:
         SettingsError: (a ValueError) on construction, if a value is invalid.
@@ -98,6 +104,8 @@ class Settings:
     rest_url: str | None = None
     source: Source = DEFAULT_SOURCE
     composite_venues: tuple[Source, ...] = COMPOSITE_VENUES
+    tray_price: bool = True
+    tray_cycle_s: float = 0.0
 
     def __post_init__(self) -> None:
         watchlist = tuple(self.watchlist)
@@ -154,6 +162,18 @@ class Settings:
                     object.__setattr__(self, name, validate_endpoint_url(value, schemes))
                 except ValueError as exc:
                     raise SettingsError(f"{name}: {exc}") from None
+
+        if not isinstance(self.tray_price, bool):
+            raise SettingsError(f"tray_price must be True or False, not {self.tray_price!r}")
+        cycle = self.tray_cycle_s
+        if isinstance(cycle, bool) or not isinstance(cycle, int | float):
+            raise SettingsError(f"the tray's cycle must be a number of seconds, not {cycle!r}")
+        if cycle != 0 and not TRAY_CYCLE_MIN_S <= cycle <= TRAY_CYCLE_MAX_S:
+            raise SettingsError(
+                f"the tray's cycle must be 0 (off) or from {TRAY_CYCLE_MIN_S:g} to "
+                f"{TRAY_CYCLE_MAX_S:g} seconds, not {cycle}"
+            )
+        object.__setattr__(self, "tray_cycle_s", float(cycle))
 
     def alerts_paused(self, now: float) -> bool:
         """True if alerts are paused at wall time ``now`` (unix seconds)."""

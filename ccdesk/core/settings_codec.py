@@ -29,6 +29,8 @@ Stored keys (format version ``"2"``; version ``"1"`` files read the same):
 * ``autostart``, ``demo``, ``always_on_top``: ``"true"`` or ``"false"``.
 * ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
 * ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
+* ``tray_price``: ``"true"`` or ``"false"``: the pinned price drawn into the tray icon.
+* ``tray_cycle_s``: seconds each pair is shown in the tray icon in turn, ``0`` for off (2 to 3600).
 
 A pair string is any form ``ccdesk.core.pairs.parse_pair`` reads: ``SOURCE:BASE-QUOTE``,
 ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE`` (the ``source`` setting's
@@ -84,6 +86,8 @@ from ccdesk.core.settings import (
     MAX_WATCHLIST,
     STALE_MAX_S,
     STALE_MIN_S,
+    TRAY_CYCLE_MAX_S,
+    TRAY_CYCLE_MIN_S,
     Settings,
     validate_endpoint_url,
     validate_webhook_url,
@@ -138,6 +142,12 @@ KEY_SOURCE: Final = "source"
 KEY_COMPOSITE_VENUES: Final = "composite_venues"
 
 
+KEY_TRAY_PRICE: Final = "tray_price"
+
+
+KEY_TRAY_CYCLE_S: Final = "tray_cycle_s"
+
+
 SETTINGS_KEYS: Final = (
     KEY_VERSION,
     KEY_WATCHLIST,
@@ -153,6 +163,8 @@ SETTINGS_KEYS: Final = (
     KEY_REST_URL,
     KEY_SOURCE,
     KEY_COMPOSITE_VENUES,
+    KEY_TRAY_PRICE,
+    KEY_TRAY_CYCLE_S,
 )
 
 
@@ -330,6 +342,8 @@ def _stored_values(settings: Settings) -> dict[str, str]:
         KEY_REST_URL: settings.rest_url or "",
         KEY_SOURCE: settings.source.value,
         KEY_COMPOSITE_VENUES: json.dumps([v.value for v in settings.composite_venues]),
+        KEY_TRAY_PRICE: _bool_text(settings.tray_price),
+        KEY_TRAY_CYCLE_S: repr(settings.tray_cycle_s),
     }
 
 
@@ -386,6 +400,8 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     paused = _load_value(store, KEY_ALERTS_PAUSED_UNTIL, _parse_paused, None, note)
     stream_url = _load_value(store, KEY_STREAM_URL, _endpoint_parser(("ws", "wss")), None, note)
     rest_url = _load_value(store, KEY_REST_URL, _endpoint_parser(("http", "https")), None, note)
+    tray_price = _load_value(store, KEY_TRAY_PRICE, _parse_bool, True, note)
+    tray_cycle_s = _load_value(store, KEY_TRAY_CYCLE_S, _parse_tray_cycle, 0.0, note)
 
     settings = Settings(
         watchlist=watchlist,
@@ -401,6 +417,8 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         rest_url=rest_url,
         source=source,
         composite_venues=venues,
+        tray_price=tray_price,
+        tray_cycle_s=tray_cycle_s,
     )
     return settings, tuple(problems)
 
@@ -804,3 +822,13 @@ def _endpoint_parser(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
 
 def _bool_text(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _parse_tray_cycle(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("not a number") from None
+    if value != 0 and not TRAY_CYCLE_MIN_S <= value <= TRAY_CYCLE_MAX_S:
+        raise ValueError(f"{value:g} is not 0 or from {TRAY_CYCLE_MIN_S:g} to {TRAY_CYCLE_MAX_S:g} s")
+    return value

@@ -523,6 +523,8 @@ class AppController(QObject):
         self.window.set_always_on_top(s.always_on_top)
         self.notifier.set_webhook_url(s.webhook_url)
         self.tray.set_paused(s.alerts_paused_until)
+        self.tray.set_price_in_icon(s.tray_price)
+        self.tray.set_cycle(s.tray_cycle_s)
 
     def _save(self, new: Settings) -> None:
         old, self.settings = self.settings, new

@@ -4,6 +4,12 @@ The tray is optional. Without a tray host (some desktops, Qt's offscreen platfor
 is False, nothing is shown, and every method still works, so the app runs window-only. Some hosts
 (GNOME with AppIndicator, most StatusNotifierItem hosts) never send a left click and show only
 the menu, so everything a click does is in the menu as well.
+
+The icon shows the pinned pair (or each pair in turn) as an ``IconFace``: its look (the 24 h
+direction, held calm by ``CalmDirection``; stale; disconnected; key problem), optionally its
+compact price, a pause sign while alerts are paused, drawn for the desktop's light or dark scheme.
+Qt's tray has no text label on any platform, so the price is drawn into the icon itself. The icon
+is set only when its face changes; the menu's pair lines are formatted only while it is open.
 """
 
 from __future__ import annotations
@@ -14,17 +20,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ccdesk.core.connections import Connections
 from ccdesk.core.events import State, Status
+from ccdesk.core.formatting import change_sign, compact_price, plain_price
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.pairs import Pair
-from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.qt.tray_icon import TrayIconCache, TrayLook
-from ccdesk.wording import KEY_PROBLEM_WORDS, paused_words, quote_line, tooltip_text
+from ccdesk.core.quotes import Quote
+from ccdesk.qt.tray_icon import IconFace, Scheme, TrayIconCache, TrayLook, scheme_for
+from ccdesk.wording import (
+    COPY_PRICE_WORDS,
+    KEY_PROBLEM_WORDS,
+    MINI_PANEL_WORDS,
+    WAITING_WORDS,
+    copy_price_words,
+    paused_words,
+    tooltip_text,
+    tray_menu_line,
+    watchlist_item_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +63,11 @@ def tray_look(
     *,
     key_problem: bool = False,
 ) -> TrayLook:
-    """The icon look: key problems first, then the connection, then the pinned pair's last change.
+    """The icon look: key problems first, then the connection, then the pinned pair's 24 h change.
+
+    The direction is the sign of the 24 h change as ``format_pct`` shows it, so the icon agrees
+    with the window's arrow and changes only when that sign does; a pair whose 24 h change is
+    unknown (no open price yet, a trades feed) shows IDLE: no direction rather than a made-up one.
 
     Args:
         quote: The pinned pair's quote, or None if it has none yet.
@@ -66,11 +87,70 @@ def tray_look(
         return TrayLook.IDLE
     if not freshness.is_fresh(quote, now):
         return TrayLook.STALE
-    if quote.direction is PriceDirection.UP:
-        return TrayLook.UP
-    if quote.direction is PriceDirection.DOWN:
-        return TrayLook.DOWN
-    return TrayLook.FLAT
+    # The 24 h change, as the window's 24 h column shows it (change_sign: the same rounding), never
+    # the last trade's tick: that flips several times a second while the day's move stays put.
+    sign = change_sign(quote.change_pct_24h)
+    if sign is None:
+        return TrayLook.IDLE
+    return TrayLook.UP if sign > 0 else TrayLook.DOWN if sign < 0 else TrayLook.FLAT
+
+
+DIRECTION_HOLD_S = 10.0
+"""A direction the icon shows stays at least this long before it may turn again (only a 24 h change
+hovering around 0.00 % ever turns faster)."""
+
+_DIRECTION_LOOKS = frozenset({TrayLook.UP, TrayLook.DOWN, TrayLook.FLAT})
+
+
+class CalmDirection:
+    """Keeps the icon's direction from flickering: a new direction (UP, DOWN, FLAT) shows at once
+    unless the one before it was shown less than ``hold_s`` ago; then it shows when that time is up.
+
+    Any other look (stale, disconnected...) passes straight through, and so does the first direction
+    of another pair. Pure: time is the monotonic ``now`` given with each call.
+    """
+
+    def __init__(self, hold_s: float = DIRECTION_HOLD_S) -> None:
+        self._hold_s = hold_s
+        self._pair: Pair | None = None
+        self._shown: TrayLook | None = None
+        self._since = -math.inf
+        self._pending_at: float | None = None
+
+    def look(self, pair: Pair | None, look: TrayLook, now: float) -> TrayLook:
+        """The look to show for ``pair`` whose own look is ``look`` at ``now``."""
+        self._pending_at = None
+        if look not in _DIRECTION_LOOKS:
+            self._shown = None
+            return look
+        if pair != self._pair or self._shown is None:
+            self._pair, self._shown, self._since = pair, look, now
+            return look
+        if look is not self._shown:
+            if now - self._since >= self._hold_s:
+                self._shown, self._since = look, now
+            else:
+                self._pending_at = self._since + self._hold_s
+        return self._shown
+
+    def pending_at(self) -> float | None:
+        """When a held-back direction may show (monotonic), or None when none is held back."""
+        return self._pending_at
+
+
+@dataclass(frozen=True, slots=True)
+class PairEntry:
+    """One pair in the menu.
+
+    Attributes:
+        sub: The pair.
+        text: Its line: ``BTC/USD · Kraken  91,230.12 ▲ +2.14%``.
+        price: Its price for "Copy price", or None while it has none.
+    """
+
+    sub: Pair
+    text: str
+    price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,28 +158,46 @@ class TrayMenuState:
     """What the context menu shows.
 
     Attributes:
-        pinned_text: The pinned pair's line, or None when there is no price to show yet.
+        pairs: Every pair, in the watchlist's order (empty: "Waiting for prices…").
+        pinned: The pair the icon follows (checked in the list), or None.
         window_visible: The window is shown (the menu offers "Hide window").
         paused_until: Alerts are paused until this wall time (``math.inf``: until resumed),
             or None when they are not paused.
+        mini_panel_visible: The mini panel is shown (its entry is checked).
     """
 
-    pinned_text: str | None = None
+    pairs: tuple[PairEntry, ...] = ()
+    pinned: Pair | None = None
     window_visible: bool = False
     paused_until: float | None = None
+    mini_panel_visible: bool = False
+
+    @property
+    def pinned_entry(self) -> PairEntry | None:
+        return next((e for e in self.pairs if e.sub == self.pinned), None)
 
 
 class TrayMenu:
-    """The context menu's actions, built into a given QMenu; ``apply`` updates their texts.
+    """The context menu's actions, built into a given QMenu; ``apply`` updates them.
 
+    The pairs are one checkable action each (choosing one pins it; the pinned one is checked),
+    then "Copy price" for the pinned pair. The pair actions are made again only when the pairs
+    themselves change, and a text is set only when it differs: prices tick ten times a second.
     Kept apart from the tray icon so that it can be built and tested without a tray host.
     """
 
     def __init__(self, menu: QMenu) -> None:
         self.menu = menu
-        self.pinned = QAction("Waiting for prices…", menu)
-        self.pinned.setEnabled(False)
+        self.waiting = QAction(WAITING_WORDS, menu)
+        self.waiting.setEnabled(False)
+        self.pair_group = QActionGroup(menu)
+        self.pair_group.setExclusive(True)
+        self.pair_actions: dict[Pair, QAction] = {}
+        self.copy_price = QAction(COPY_PRICE_WORDS, menu)
+        self.copy_price.setEnabled(False)
         self.window = QAction("Show window", menu)
+        self.mini_panel = QAction(MINI_PANEL_WORDS, menu)
+        self.mini_panel.setCheckable(True)
         self.pause_menu = QMenu("Pause alerts", menu)
         self.pause_hour = QAction("For 1 hour", menu)
         self.pause_forever = QAction("Until I resume", menu)
@@ -109,33 +207,89 @@ class TrayMenu:
         self.resume.setVisible(False)
         self.settings = QAction("Settings…", menu)
         self.quit = QAction("Quit", menu)
-        menu.addAction(self.pinned)
+        menu.addAction(self.waiting)
+        menu.addAction(self.copy_price)
         menu.addSeparator()
         menu.addAction(self.window)
+        menu.addAction(self.mini_panel)
         menu.addMenu(self.pause_menu)
         menu.addAction(self.resume)
         menu.addAction(self.settings)
         menu.addSeparator()
         menu.addAction(self.quit)
-        self._state: TrayMenuState | None = None
+        self.state: TrayMenuState | None = None
+        self._subs: tuple[Pair, ...] = ()
+        self.rebuilds = 0
+        """How many times the pair actions were made (for the tests: not per tick)."""
+
+    @property
+    def pinned(self) -> QAction | None:
+        """The pinned pair's action, or None."""
+        state = self.state
+        return None if state is None or state.pinned is None else self.pair_actions.get(state.pinned)
 
     def apply(self, state: TrayMenuState) -> None:
         """Show ``state``; does nothing when it is what the menu already shows."""
-        if state == self._state:
+        if state == self.state:
             return
-        self._state = state
-        if state.pinned_text is None:
-            self.pinned.setText("Waiting for prices…")
-            self.pinned.setEnabled(False)
+        self.state = state
+        subs = tuple(e.sub for e in state.pairs)
+        if subs != self._subs:
+            self._rebuild_pairs(subs)
+        for entry in state.pairs:
+            action = self.pair_actions[entry.sub]
+            text = entry.text.replace("&", "&&")  # a label is not a mnemonic
+            if action.text() != text:
+                action.setText(text)
+        self.check_pinned()
+        pinned = state.pinned_entry
+        if pinned is None or pinned.price is None:
+            self.copy_price.setText(COPY_PRICE_WORDS)
+            self.copy_price.setEnabled(False)
         else:
-            self.pinned.setText(state.pinned_text)
-            self.pinned.setEnabled(True)
+            self.copy_price.setText(copy_price_words(pinned.sub, plain_price(pinned.price)))
+            self.copy_price.setEnabled(True)
         self.window.setText("Hide window" if state.window_visible else "Show window")
+        self.mini_panel.setChecked(state.mini_panel_visible)
         paused = paused_words(state.paused_until)
         self.pause_menu.menuAction().setVisible(paused is None)
         self.resume.setVisible(paused is not None)
         if paused is not None:
             self.resume.setText(f"Resume alerts ({paused})")
+
+    def pinned_price(self) -> float | None:
+        """The price "Copy price" puts on the clipboard, or None when there is none."""
+        entry = None if self.state is None else self.state.pinned_entry
+        return None if entry is None else entry.price
+
+    def check_pinned(self) -> None:
+        # Also after a click that the controller refused: the check goes back to the real pin.
+        pinned = self.pinned
+        if pinned is not None:
+            pinned.setChecked(True)
+        else:
+            checked = self.pair_group.checkedAction()
+            if checked is not None:
+                self.pair_group.setExclusive(False)  # an exclusive group never unchecks its last one
+                checked.setChecked(False)
+                self.pair_group.setExclusive(True)
+
+    def _rebuild_pairs(self, subs: tuple[Pair, ...]) -> None:
+        for action in self.pair_actions.values():
+            self.pair_group.removeAction(action)
+            self.menu.removeAction(action)
+            action.deleteLater()
+        self.pair_actions = {}
+        for sub in subs:
+            action = QAction(watchlist_item_text(sub), self.menu)
+            action.setCheckable(True)
+            action.setData(sub)
+            self.pair_group.addAction(action)
+            self.menu.insertAction(self.copy_price, action)
+            self.pair_actions[sub] = action
+        self.waiting.setVisible(not subs)
+        self._subs = subs
+        self.rebuilds += 1
 
 
 def build_tray_menu(menu: QMenu) -> TrayMenu:
@@ -161,8 +315,10 @@ class Tray(QObject):
     """The tray icon, its tooltip and menu. Lives on the main thread; every method is a slot.
 
     Signals:
-        toggle_window_requested(): left click on the icon.
-        show_window_requested(): the pinned price in the menu was chosen.
+        toggle_window_requested(): left click on the icon, or "Show/Hide window".
+        show_window_requested(): kept for callers that show the window from the tray.
+        pin_requested(object): a pair (``Pair``) was chosen in the menu: pin it.
+        mini_panel_toggled(bool): "Show mini panel" was checked or unchecked.
         settings_requested(): "Settings…".
         quit_requested(): "Quit".
         pause_requested(object): pause alerts for this many seconds (a float; ``math.inf``
@@ -172,6 +328,8 @@ class Tray(QObject):
 
     toggle_window_requested = Signal()
     show_window_requested = Signal()
+    pin_requested = Signal(object)
+    mini_panel_toggled = Signal(bool)
     settings_requested = Signal()
     quit_requested = Signal()
     pause_requested = Signal(object)
@@ -186,13 +344,17 @@ class Tray(QObject):
         self._icon.setContextMenu(self._menu)
         self._icon.activated.connect(self._on_icon_activated)
         a = self._actions
-        a.pinned.triggered.connect(self._on_pinned_triggered)
+        a.pair_group.triggered.connect(self._on_pair_group_triggered)
+        a.copy_price.triggered.connect(self._on_copy_price_triggered)
         a.window.triggered.connect(self._on_window_triggered)
+        a.mini_panel.triggered.connect(self._on_mini_panel_triggered)
         a.pause_hour.triggered.connect(self._on_pause_hour_triggered)
         a.pause_forever.triggered.connect(self._on_pause_forever_triggered)
         a.resume.triggered.connect(self._on_resume_triggered)
         a.settings.triggered.connect(self._on_settings_triggered)
         a.quit.triggered.connect(self._on_quit_triggered)
+        self._menu.aboutToShow.connect(self._on_menu_about_to_show)
+        self._menu.aboutToHide.connect(self._on_menu_about_to_hide)
 
         self._source: QuoteSource | None = None
         self._quotes: tuple[Quote, ...] = ()
@@ -204,8 +366,22 @@ class Tray(QObject):
         self._key_problem: str | None = None
         self._paused_until: float | None = None
         self._window_visible = False
+        self._mini_panel_visible = False
+        self._menu_open = False
         self._look: TrayLook | None = None
+        self._face: IconFace | None = None
         self._tooltip = ""
+        self._price_in_icon = False
+        self._scheme_override: Scheme | None = None
+        self._scheme = self._platform_scheme()
+        self._calm = CalmDirection()
+        self._cycle_s = 0.0
+        self._cycle_index = 0
+        self._cycle_timer = QTimer(self)
+        self._cycle_timer.timeout.connect(self._on_cycle_timer_timeout)
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):  # Qt >= 6.5
+            hints.colorSchemeChanged.connect(self._on_style_hints_color_scheme_changed)
         self._refresh()
 
     # --- queries ---
@@ -220,9 +396,19 @@ class Tray(QObject):
         return self._icon.isVisible()
 
     def look(self) -> TrayLook:
-        """The icon look currently shown (or that would be, without a tray)."""
+        """The icon look currently shown (or that would be, without a tray): ``tray_look`` of the
+        shown pair, with a direction held for ``DIRECTION_HOLD_S`` before it turns again."""
         assert self._look is not None
         return self._look
+
+    def face(self) -> IconFace:
+        """Everything the icon currently shows: look, price text, pause sign, scheme."""
+        assert self._face is not None
+        return self._face
+
+    def icon(self) -> QIcon:
+        """The icon currently set."""
+        return self._icon.icon()
 
     def tooltip(self) -> str:
         """The tooltip text currently set."""
@@ -231,6 +417,17 @@ class Tray(QObject):
     def menu(self) -> TrayMenu:
         """The context menu's actions."""
         return self._actions
+
+    def pinned_line(self) -> str | None:
+        """The pinned pair's line as the menu shows it when opened, or None while it has no price."""
+        pinned = self._pinned
+        if pinned is None or pinned.price is None:
+            return None
+        return tray_menu_line(pinned, self._now, self._freshness)
+
+    def scheme(self) -> Scheme:
+        """The colour scheme the icon is drawn for."""
+        return self._scheme
 
     # --- commands ---
 
@@ -266,6 +463,9 @@ class Tray(QObject):
         self._freshness = freshness
         self._refresh()
         upcoming = [at for at in (freshness.stale_at(q, now) for q in self._quotes) if at is not None]
+        held = self._calm.pending_at()
+        if held is not None:
+            upcoming.append(held)
         return min(upcoming) if upcoming else None
 
     @Slot(object, object, float, object)
@@ -312,7 +512,8 @@ class Tray(QObject):
 
     @Slot(object)
     def set_paused(self, until: float | None) -> None:
-        """Show that alerts are paused until wall time ``until`` (``math.inf``: until resumed)."""
+        """Show that alerts are paused until wall time ``until`` (``math.inf``: until resumed):
+        a pause sign on the icon, "Resume alerts" in the menu."""
         self._paused_until = until
         self._refresh()
 
@@ -320,6 +521,33 @@ class Tray(QObject):
     def set_window_visible(self, visible: bool) -> None:
         """Offer "Hide window" while the window is shown, "Show window" otherwise."""
         self._window_visible = visible
+        self._refresh()
+
+    @Slot(bool)
+    def set_mini_panel_visible(self, visible: bool) -> None:
+        """Check "Show mini panel" while the mini panel is shown."""
+        self._mini_panel_visible = visible
+        self._refresh()
+
+    @Slot(bool)
+    def set_price_in_icon(self, on: bool) -> None:
+        """Draw the pinned pair's price into the icon (True) or show the state shape alone."""
+        self._price_in_icon = on
+        self._update_cycle_timer()
+        self._refresh()
+
+    @Slot(float)
+    def set_cycle(self, seconds: float) -> None:
+        """With the price in the icon, show each pair in turn for ``seconds`` (0: the pinned one only)."""
+        self._cycle_s = max(0.0, seconds)
+        self._cycle_index = 0
+        self._update_cycle_timer()
+        self._refresh()
+
+    def set_scheme(self, scheme: Scheme | None) -> None:
+        """Draw for ``scheme`` whatever the platform says; None follows the platform again."""
+        self._scheme_override = scheme
+        self._scheme = self._platform_scheme()
         self._refresh()
 
     @Slot(str, str, result=bool)
@@ -332,20 +560,55 @@ class Tray(QObject):
 
     # --- internals ---
 
+    def _platform_scheme(self) -> Scheme:
+        if self._scheme_override is not None:
+            return self._scheme_override
+        hints = QGuiApplication.styleHints()
+        color_scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
+        return scheme_for(color_scheme, QGuiApplication.palette().window().color().lightness())
+
+    def _update_cycle_timer(self) -> None:
+        if self._price_in_icon and self._cycle_s > 0:
+            interval = round(self._cycle_s * 1000)
+            if not self._cycle_timer.isActive() or self._cycle_timer.interval() != interval:
+                self._cycle_timer.start(interval)
+        else:
+            self._cycle_timer.stop()
+
+    def _shown_quote(self) -> Quote | None:
+        """The quote the icon shows: the pinned one, or the watchlist in turn while cycling."""
+        if self._cycle_timer.isActive() and len(self._quotes) > 1:
+            return self._quotes[self._cycle_index % len(self._quotes)]
+        return self._pinned
+
     def _refresh(self) -> None:
         # Prices arrive up to ~10 times a second: touch the tray only when something shows differently
         # (a new icon or tooltip makes the host repaint, and over D-Bus it is a signal each time).
-        pinned = self._pinned
+        shown = self._shown_quote()
         look = tray_look(
-            pinned,
-            self._connections.for_pair(None if pinned is None else pinned.sub),
+            shown,
+            self._connections.for_pair(None if shown is None else shown.sub),
             self._now,
             self._freshness,
             key_problem=self._key_problem is not None,
         )
-        if look is not self._look:
-            self._look = look
-            self._icon.setIcon(self._icons.icon(look))
+        look = self._calm.look(None if shown is None else shown.sub, look, self._now)
+        self._look = look
+        cycling = self._cycle_timer.isActive() and len(self._quotes) > 1
+        face = IconFace(
+            look,
+            text=(
+                compact_price(shown.price)
+                if self._price_in_icon and shown is not None and shown.price is not None
+                else None
+            ),
+            paused=self._paused_until is not None,
+            scheme=self._scheme,
+            label=shown.sub.base if cycling and shown is not None else None,
+        )
+        if face != self._face:
+            self._face = face
+            self._icon.setIcon(self._icons.icon(face))
         tooltip = tooltip_text(
             self._quotes,
             self._connections,
@@ -358,28 +621,91 @@ class Tray(QObject):
         if tooltip != self._tooltip:
             self._tooltip = tooltip
             self._icon.setToolTip(tooltip)
+        self._apply_menu()
+
+    def _apply_menu(self) -> None:
+        # The pair lines are formatted only while the menu is open (it is refreshed as prices
+        # tick) or when what it lists changes; a closed menu is brought up to date as it opens.
+        subs = tuple(q.sub for q in self._quotes)
+        pinned = None if self._pinned is None else self._pinned.sub
+        state = self._actions.state
+        if (
+            not self._menu_open
+            and state is not None
+            and (
+                subs == tuple(e.sub for e in state.pairs)
+                and pinned == state.pinned
+                and (state.window_visible, state.paused_until, state.mini_panel_visible)
+                == (self._window_visible, self._paused_until, self._mini_panel_visible)
+            )
+        ):
+            return
         self._actions.apply(
             TrayMenuState(
-                pinned_text=None
-                if pinned is None or pinned.price is None
-                else quote_line(pinned, self._now, self._freshness),
+                pairs=tuple(
+                    PairEntry(q.sub, tray_menu_line(q, self._now, self._freshness), q.price)
+                    for q in self._quotes
+                ),
+                pinned=pinned,
                 window_visible=self._window_visible,
                 paused_until=self._paused_until,
+                mini_panel_visible=self._mini_panel_visible,
             )
         )
+
+    @Slot()
+    def _on_menu_about_to_show(self) -> None:
+        self._menu_open = True
+        source = self._source
+        if source is not None:  # the latest prices, not those of the last scheduled refresh
+            self._quotes = tuple(source.quotes())
+            self._pinned = source.pinned_quote()
+        self._apply_menu()
+
+    @Slot()
+    def _on_menu_about_to_hide(self) -> None:
+        self._menu_open = False
+
+    @Slot()
+    def _on_cycle_timer_timeout(self) -> None:
+        self._cycle_index = (self._cycle_index + 1) % max(1, len(self._quotes))
+        self._refresh()
+
+    @Slot(Qt.ColorScheme)
+    def _on_style_hints_color_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+        scheme = self._platform_scheme()
+        if scheme is not self._scheme:
+            log.info("the desktop's colour scheme is now %s; repainting the tray icon", scheme.value)
+            self._scheme = scheme
+            self._refresh()
 
     @Slot(QSystemTrayIcon.ActivationReason)
     def _on_icon_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.toggle_window_requested.emit()
 
+    @Slot(QAction)
+    def _on_pair_group_triggered(self, action: QAction) -> None:
+        sub = action.data()
+        if isinstance(sub, Pair):
+            self.pin_requested.emit(sub)
+        # The check shows the pin in force: the chosen pair's once the controller has pinned it
+        # (the next refresh), the old one's if it did not.
+        self._actions.check_pinned()
+
     @Slot()
-    def _on_pinned_triggered(self) -> None:
-        self.show_window_requested.emit()
+    def _on_copy_price_triggered(self) -> None:
+        price = self._actions.pinned_price()
+        if price is not None:
+            QGuiApplication.clipboard().setText(plain_price(price))
 
     @Slot()
     def _on_window_triggered(self) -> None:
         self.toggle_window_requested.emit()
+
+    @Slot(bool)
+    def _on_mini_panel_triggered(self, checked: bool) -> None:
+        self.mini_panel_toggled.emit(checked)
 
     @Slot()
     def _on_pause_hour_triggered(self) -> None:

@@ -563,3 +563,20 @@ def test_rule_editing_from_the_history_goes_through_the_controller(qtbot, sim, h
     menu = actions.build_menu()
     offered = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
     assert offered == ["&New rule at the current price\u2026"]  # the rule is gone: only a new one
+
+
+def test_choosing_a_pair_in_the_tray_menu_pins_it_and_the_icon_follows(qtbot, sim, harness):
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: h.tray.face().text is not None, timeout=5000)  # the price is in the icon
+    h.tray._menu.aboutToShow.emit()  # offscreen there is no menu to pop up
+    h.tray.menu().pair_actions[ETH].trigger()
+    assert h.controller.settings.pinned == ETH
+    assert load_settings(h.store)[0].pinned == ETH
+    qtbot.waitUntil(lambda: h.tray.menu().pair_actions[ETH].isChecked(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: h.tray.pinned_line() is not None and "ETH/USD" in h.tray.pinned_line(), timeout=5000
+    )
+    h.controller.apply_settings(replace(h.controller.settings, tray_price=False))
+    assert h.tray.face().text is None  # the option turns the price off at once

@@ -479,6 +479,25 @@ def test_general_options_start_from_the_settings(make):
     assert not dialog.general_tab.pause_until_edit.isEnabled()
 
 
+def test_tray_price_options(make):
+    dialog, rec = make(dataclasses.replace(CC_SETTINGS, tray_cycle_s=10.0))
+    tab = dialog.general_tab
+    assert tab.tray_price_check.isChecked()
+    assert tab.tray_cycle_box.value() == 10
+    assert tab.tray_cycle_box.isEnabled()
+    tab.tray_cycle_box.setValue(1)  # below the shortest cycle: the shortest
+    dialog.accept()
+    assert (rec.settings().tray_price, rec.settings().tray_cycle_s) == (True, 2.0)
+
+    dialog, rec = make(CC_SETTINGS)
+    tab = dialog.general_tab
+    assert tab.tray_cycle_box.text() == "off"
+    tab.tray_price_check.setChecked(False)
+    assert not tab.tray_cycle_box.isEnabled()  # cycling is for the price in the icon
+    dialog.accept()
+    assert (rec.settings().tray_price, rec.settings().tray_cycle_s) == (False, 0.0)
+
+
 @pytest.mark.parametrize("bad", ["hooks.example.com", "ftp://example.com/x", "https://", "http://a b.com"])
 def test_invalid_webhook_keeps_the_dialog_open(make, qtbot, bad):
     dialog, rec = make()

@@ -192,6 +192,8 @@ def test_saved_strings_are_exactly_the_documented_format():
         "alerts_paused_until": "until_resumed",
         "stream_url": "ws://127.0.0.1:9000/v2",
         "rest_url": "http://127.0.0.1:9000",
+        "tray_price": "true",
+        "tray_cycle_s": "0.0",
     }
     assert load_settings(store) == (s, ())
 
@@ -756,3 +758,30 @@ def test_without_keys_gives_an_empty_watchlist_the_default_pairs():
     assert out.watchlist == DEFAULT_WATCHLIST
     assert out.pinned == DEFAULT_WATCHLIST[0]
     assert out.demo is False
+
+
+# --- the tray's price in the icon (issue 10) ---
+
+
+def test_tray_price_settings_validate_store_and_fall_back():
+    assert Settings().tray_price is True
+    assert Settings().tray_cycle_s == 0.0
+    assert Settings(tray_cycle_s=5).tray_cycle_s == 5.0
+    for bad in (1.0, -3.0, 4000.0, math.nan, True, "5"):
+        with pytest.raises(SettingsError):
+            Settings(tray_cycle_s=bad)
+    with pytest.raises(SettingsError):
+        Settings(tray_price="yes")
+    store = MemoryStore()
+    s = Settings(tray_price=False, tray_cycle_s=8.0)
+    save_settings(store, s, previous=None)
+    assert (store.values["tray_price"], store.values["tray_cycle_s"]) == ("false", "8.0")
+    assert load_settings(store) == (s, ())
+    store.values["tray_cycle_s"] = "1"
+    store.values["tray_price"] = "maybe"
+    loaded, problems = load_settings(store)
+    assert (loaded.tray_price, loaded.tray_cycle_s) == (True, 0.0)
+    assert {p.key for p in problems} == {"tray_price", "tray_cycle_s"}
+    # A file from before issue 10 has neither key: the defaults, silently.
+    del store.values["tray_price"], store.values["tray_cycle_s"]
+    assert load_settings(store)[1] == ()

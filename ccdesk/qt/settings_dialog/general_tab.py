@@ -19,7 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.settings import STALE_MAX_S, STALE_MIN_S, Settings, validate_webhook_url
+from ccdesk.core.settings import (
+    STALE_MAX_S,
+    STALE_MIN_S,
+    TRAY_CYCLE_MAX_S,
+    TRAY_CYCLE_MIN_S,
+    Settings,
+    validate_webhook_url,
+)
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
 
 # Pause choices, in the order of the combo box.
@@ -70,6 +77,25 @@ class GeneralTab(QWidget):
         self.demo_check = _check_box("&Demo mode: simulated prices, no API key needed", settings.demo)
         for check in (self.autostart_check, self.on_top_check, self.demo_check):
             form.addRow("", check)
+
+        self.tray_price_check = _check_box("Show the pinned &price in the tray icon", settings.tray_price)
+        self.tray_price_check.setToolTip(
+            "The price is drawn into the icon itself (every tray shows icons; few show text)."
+        )
+        form.addRow("", self.tray_price_check)
+        self.tray_cycle_box = QSpinBox()
+        self.tray_cycle_box.setRange(0, int(TRAY_CYCLE_MAX_S))
+        self.tray_cycle_box.setSuffix(" s")
+        self.tray_cycle_box.setSpecialValueText("off")
+        self.tray_cycle_box.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.tray_cycle_box.setValue(round(settings.tray_cycle_s))
+        self.tray_cycle_box.setToolTip(
+            f"Show each watched pair's price in the tray icon in turn (at least {TRAY_CYCLE_MIN_S:g} s each)."
+        )
+        self.tray_cycle_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.tray_cycle_box.setEnabled(settings.tray_price)
+        self.tray_price_check.toggled.connect(self.tray_cycle_box.setEnabled)
+        form.addRow("&Cycle tray pairs every:", self.tray_cycle_box)
 
         self.webhook_edit = QLineEdit(settings.webhook_url or "")
         self.webhook_edit.setPlaceholderText("https://example.com/hook (optional)")
@@ -130,6 +156,8 @@ class GeneralTab(QWidget):
             always_on_top=self.on_top_check.isChecked(),
             webhook_url=webhook_url,
             alerts_paused_until=self._paused_until(),
+            tray_price=self.tray_price_check.isChecked(),
+            tray_cycle_s=_tray_cycle(self.tray_cycle_box.value()),
         )
 
     def show_problem(self, problem: InvalidOption) -> None:
@@ -166,3 +194,8 @@ def _check_box(text: str, checked: bool) -> QCheckBox:
     box = QCheckBox(text)
     box.setChecked(checked)
     return box
+
+
+def _tray_cycle(value: int) -> float:
+    """The spin box's seconds as the setting: 0 stays off, 1 becomes the shortest cycle."""
+    return 0.0 if value == 0 else max(TRAY_CYCLE_MIN_S, float(value))

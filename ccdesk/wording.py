@@ -28,6 +28,7 @@ from ccdesk.core.formatting import (
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
+from ccdesk.core.notify_rate import MAX_PER_MINUTE
 from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
@@ -473,6 +474,11 @@ def not_shown_words(reason: NotShownReason, detail: str | None) -> str:
         return "the desktop notification service is not answering"
     if reason is NotShownReason.SHUTTING_DOWN:
         return "not shown: ccdesk is shutting down"
+    if reason is NotShownReason.RATE_LIMITED:
+        return (
+            f"not shown: ccdesk shows at most {MAX_PER_MINUTE} pop-ups a minute, so that a flood of"
+            " alerts cannot bury the desktop; this one is kept here"
+        )
     return f"the desktop notification failed ({detail})"
 
 
@@ -508,6 +514,8 @@ def webhook_words(result: WebhookResult) -> str:
 def delivery_words(delivery: Delivery) -> str:
     """``notified; webhook sent``: where an alert went."""
     text = _CHANNEL_WORDS[delivery.channel]
+    if delivery.not_shown is NotShownReason.RATE_LIMITED:
+        text = f"not shown (over {MAX_PER_MINUTE} pop-ups a minute)"
     webhook = delivery.webhook
     if webhook is not None and not webhook.ok:
         text += f"; webhook failed: {webhook_words(webhook)}"
@@ -800,3 +808,13 @@ def settings_not_saved_text(problem: SettingsFileProblem) -> str:
     else:
         why = f"the settings file {problem.location} could not be written"
     return f"Settings not saved: {why}. The change holds until ccdesk quits."
+
+
+# --- notification actions (the buttons on a desktop notification, where the server shows them) ---
+
+NOTIFICATION_ACTION_WORDS: dict[str, str] = {
+    "open": "Open ccdesk",
+    "snooze": "Snooze 1 h",
+    "mute": "Mute this rule",
+}
+"""Button labels by action key (``ccdesk.qt.desktop_notifications.ACTION_*``)."""

@@ -278,7 +278,7 @@ class FreedesktopNotifications:
             raise NotificationUnavailable(
                 f"the D-Bus session bus could not be reached ({type(exc).__name__})"
             ) from exc
-        router = DBusRouter(conn)
+        router = _quiet_router(DBusRouter)(conn)
         try:
             owned = router.send_and_get_reply(
                 message_bus.NameHasOwner(NOTIFICATIONS_NAME), timeout=CALL_TIMEOUT_S
@@ -358,6 +358,24 @@ class FreedesktopNotifications:
                     sink(event)
                 except Exception:
                     log.exception("notification event handler failed")
+
+
+def _quiet_router(base: Any) -> Any:
+    """jeepney's threaded router, minus a traceback on stderr when the bus goes away.
+
+    jeepney 0.9's receiver thread lets ``ConnectionResetError`` escape when the bus daemon
+    exits (logout, a test's private bus); here that ends the thread quietly, and the next
+    ``show`` reconnects or reports the bus as unavailable.
+    """
+
+    class _QuietRouter(base):  # type: ignore[misc,valid-type]
+        def _receiver(self) -> None:
+            try:
+                super()._receiver()
+            except (OSError, ValueError) as exc:  # ValueError: a socket closed under it
+                log.info("the D-Bus session bus connection ended (%s)", type(exc).__name__)
+
+    return _QuietRouter
 
 
 def _member_field() -> Any:

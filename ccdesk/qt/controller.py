@@ -31,7 +31,7 @@ from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.network_watch import NetworkWatch
-from ccdesk.qt.notifier import Notifier
+from ccdesk.qt.notifier import ACTION_MUTE, ACTION_OPEN, ACTION_SNOOZE, SNOOZE_S, Notifier
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
 from ccdesk.qt.settings_dialog.host import SettingsDialogHost
@@ -416,6 +416,24 @@ class AppController(QObject):
     def _on_window_hidden(self) -> None:
         self.tray.set_window_visible(False)
         self._save_geometry()
+
+    @Slot(str, object)
+    def act_on_notification(self, action: str, alert: Alert) -> None:
+        """What the user chose on an alert's desktop notification: open the window, snooze the
+        rule that fired for an hour, or mute it (``Notifier.action_invoked``)."""
+        if action == ACTION_OPEN:
+            self.show_window()
+            return
+        rule_id = getattr(alert.rule, "id", None)
+        command = {ACTION_SNOOZE: "snooze_rule", ACTION_MUTE: "mute_rule"}.get(action)
+        method = getattr(self, command, None) if command else None
+        if not rule_id or method is None:
+            log.info("notification action %r has nothing to act on", action)
+            return
+        if action == ACTION_SNOOZE:
+            method(rule_id, SNOOZE_S)
+        else:
+            method(rule_id)
 
     @Slot()
     def quit(self) -> None:

@@ -368,7 +368,7 @@ def _quiet_router(base: Any) -> Any:
     ``show`` reconnects or reports the bus as unavailable.
     """
 
-    class _QuietRouter(base):  # type: ignore[misc,valid-type]
+    class _QuietRouter(base):  # type: ignore[misc]
         def _receiver(self) -> None:
             try:
                 super()._receiver()

@@ -28,7 +28,8 @@ from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, Webh
 from ccdesk.core.notify_rate import NotificationRateCap
 from ccdesk.core.pairs import parse_pair
 from ccdesk.core.webhook import alert_payload, webhook_host
-from ccdesk.qt.desktop_notifications import FreedesktopNotifications
+from ccdesk.desktop import alert_sound_path
+from ccdesk.qt.desktop_notifications import FreedesktopNotifications, play_sound, sound_command
 from ccdesk.qt.notifier import (
     ACTION_MUTE,
     ACTION_OPEN,
@@ -667,3 +668,42 @@ def test_past_the_cap_alerts_go_to_the_history_only_and_webhooks_still_go(
     )
     clock.advance(60.0 - 5.0)  # a minute after the first: room again
     assert delivered(qtbot, notifier, make_alert()).channel is DeliveryChannel.DESKTOP
+
+
+# --- the bundled sound and the players that play it ---------------------------------------------------
+
+
+def fake_player(tmp_path: Path, name: str, code: int = 0) -> Path:
+    script = tmp_path / name
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/played"\necho "no sink" >&2\nexit {code}\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_the_bundled_sound_is_a_short_small_wav() -> None:
+    import wave
+
+    path = alert_sound_path()
+    assert path is not None
+    with wave.open(str(path)) as w:
+        seconds = w.getnframes() / w.getframerate()
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+    assert 0.1 <= seconds <= 0.5
+    assert path.stat().st_size < 16_000
+
+
+def test_players_in_order_and_a_real_one_runs(tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    have = {"paplay": str(fake_player(tmp_path, "paplay")), "aplay": "/usr/bin/aplay"}
+    assert sound_command(wav, have.get) == [have["paplay"], str(wav)]  # PulseAudio before ALSA
+    assert sound_command(wav, {"aplay": "/usr/bin/aplay"}.get) == ["/usr/bin/aplay", "-q", str(wav)]
+    assert sound_command(wav, {}.get) is None
+    assert play_sound(wav, have.get) is None
+    assert (tmp_path / "played").read_text() == f"{wav}\n"
+
+
+def test_a_failing_or_missing_player_is_a_reason_not_an_exception(tmp_path: Path) -> None:
+    wav = tmp_path / "a.wav"
+    broken = str(fake_player(tmp_path, "pw-play", code=3))
+    assert play_sound(wav, {"pw-play": broken}.get) == "pw-play exited with 3: no sink"
+    assert play_sound(wav, {}.get) == "no sound player found (tried pw-play, paplay, aplay)"

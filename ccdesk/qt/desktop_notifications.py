@@ -485,6 +485,11 @@ class DesktopBackend:
             self.freedesktop = FreedesktopNotifications(env=env)
         self._plyer = CallableBackend(PlyerNotify(env, problem))
 
+    def set_event_sink(self, on_event: EventSink | None) -> None:
+        """Send the D-Bus server's action and close events to ``on_event`` (plyer has none)."""
+        if self.freedesktop is not None:
+            self.freedesktop.set_event_sink(on_event)
+
     def show(self, request: NotificationRequest) -> Shown:
         if self.freedesktop is not None:
             return self.freedesktop.show(request)

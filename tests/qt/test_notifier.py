@@ -29,7 +29,12 @@ from ccdesk.core.notify_rate import NotificationRateCap
 from ccdesk.core.pairs import parse_pair
 from ccdesk.core.webhook import alert_payload, webhook_host
 from ccdesk.desktop import alert_sound_path
-from ccdesk.qt.desktop_notifications import FreedesktopNotifications, play_sound, sound_command
+from ccdesk.qt.desktop_notifications import (
+    DesktopBackend,
+    FreedesktopNotifications,
+    play_sound,
+    sound_command,
+)
 from ccdesk.qt.notifier import (
     ACTION_MUTE,
     ACTION_OPEN,
@@ -707,3 +712,19 @@ def test_a_failing_or_missing_player_is_a_reason_not_an_exception(tmp_path: Path
     broken = str(fake_player(tmp_path, "pw-play", code=3))
     assert play_sound(wav, {"pw-play": broken}.get) == "pw-play exited with 3: no sink"
     assert play_sound(wav, {}.get) == "no sound player found (tried pw-play, paplay, aplay)"
+
+
+def test_the_default_backend_uses_the_bus_and_hears_its_actions(
+    qtbot: QtBot, make_notifier, private_bus
+) -> None:
+    service = FakeNotificationService(private_bus, caps=("body", "actions"))
+    try:
+        backend = DesktopBackend(env={"DBUS_SESSION_BUS_ADDRESS": private_bus})
+        notifier = make_notifier(FakeTray(True), backend=backend)
+        alert = make_alert()
+        assert delivered(qtbot, notifier, alert).channel is DeliveryChannel.DESKTOP
+        with qtbot.waitSignal(notifier.action_invoked, timeout=3000) as blocker:
+            service.emit("ActionInvoked", "us", (service.calls[0]["id"], "default"))
+        assert blocker.args == [ACTION_OPEN, alert]
+    finally:
+        service.close()

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule, StepRule
 from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
@@ -25,6 +25,7 @@ from ccdesk.core.formatting import (
     format_duration,
     format_pct,
     format_price,
+    format_prices_apart,
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
@@ -104,21 +105,34 @@ def state_title(state: State) -> str:
     return _STATES[state]
 
 
+def alert_pair_words(pair: Pair) -> str:
+    """A pair in alert words, as the window's pair column names it: ``BTC/USDT · Binance``."""
+    return f"{pair.pair} · {pair.venue}"
+
+
 def alert_title(alert: Alert) -> str:
-    """``BTC/USD up 1.3 % in 5 min`` or ``BTC/USD above 95,000.00``; ``Demo: ...`` on simulated prices."""
+    """``BTC/USD · Kraken up 1.3 % in 5 min``, ``BTC/USD · Kraken above 95,000.00`` or ``ETH/USD ·
+    Coinbase up a further 2.1 %``; ``Demo: ...`` on simulated prices."""
     demo = "Demo: " if alert.simulated else ""
+    who = alert_pair_words(alert.sub)
     if isinstance(alert.rule, LevelRule):
         side = "above" if alert.rule.above else "below"
-        return f"{demo}{alert.sub.label} {side} {format_price(alert.rule.level)}"
-    move = f"{abs(alert.change_pct):.1f} %"
+        return f"{demo}{who} {side} {format_price(alert.rule.level)}"
+    move = (
+        f"{abs(alert.change_pct):.1f} %" if abs(alert.change_pct) >= 0.1 else f"{abs(alert.change_pct):.2g} %"
+    )
+    if isinstance(alert.rule, StepRule):
+        return f"{demo}{who} {alert.direction.value} a further {move}"
     # How long the move really took says more than the rule's window (a 2 % drop in 15 s is news).
     took = alert.elapsed_s if alert.elapsed_s > 0 else alert.window_s
-    return f"{demo}{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
+    return f"{demo}{who} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
 
 
 def alert_body(alert: Alert) -> str:
-    """``91,000.00 → 92,183.00 (+1.30 %)``, and ``simulated prices`` in the demo."""
-    text = f"{format_price(alert.from_price)} → {format_price(alert.to_price)} ({alert.change_pct:+.2f} %)"
+    """``91,000.00 → 92,183.00 (+1.30 %)``, and ``simulated prices`` in the demo. The prices get
+    the decimals it takes to tell them apart (``0.15902 → 0.15897``, never ``0.1590 → 0.1590``)."""
+    before, after = format_prices_apart(alert.from_price, alert.to_price)
+    text = f"{before} → {after} ({alert.change_pct:+.2f} %)"
     return f"{text} · simulated prices" if alert.simulated else text
 
 
@@ -195,9 +209,19 @@ def autostart_failed_text(error: Exception) -> str:
 
 
 def settings_problems_text(problems: Sequence[SettingsProblem]) -> str:
-    """The banner after settings that could not be read fell back to their defaults."""
-    names = ", ".join(sorted({p.key for p in problems}))
-    return f"Some settings were invalid and were reset to their defaults: {names}."
+    """The banner after settings that could not be read fell back to their defaults, and alert
+    rules below the minimums were raised to them (said rule by rule)."""
+    parts = []
+    reset = sorted({p.key for p in problems if not p.corrected})
+    if reset:
+        parts.append(f"Some settings were invalid and were reset to their defaults: {', '.join(reset)}.")
+    raised = [p.reason for p in problems if p.corrected]
+    if raised:
+        parts.append(
+            "Alert rules below the minimums (they would flood you with notifications) were raised "
+            f"to them: {'; '.join(raised)}."
+        )
+    return " ".join(parts)
 
 
 def window_title(pinned: Quote | None, fresh: bool, *, demo: bool = False) -> str:
@@ -750,12 +774,14 @@ def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
         rule: The rule.
         watchlist: If given, a per-pair rule whose pair is not in it says so.
     """
-    who = "All pairs" if rule.sub is None else rule.sub.label
+    who = "All pairs" if rule.sub is None else alert_pair_words(rule.sub)
     if isinstance(rule, MoveRule):
         way = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}[
             rule.direction
         ]
         what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
+    elif isinstance(rule, StepRule):
+        what = f"every further {rule.pct:g} % {_WAYS[rule.direction]}"
     else:
         way = "rises to {} or above" if rule.above else "falls to {} or below"
         what = way.format(format_price(rule.level))
@@ -794,7 +820,8 @@ def settings_notice_text(
     parts = [settings_file_text(problem) for problem in file_problems]
     if problems:
         parts.append(settings_problems_text(problems))
-        parts.append("The settings file keeps what it says for them until you change them in Settings.")
+        if any(not p.corrected for p in problems):
+            parts.append("The settings file keeps what it says for them until you change them in Settings.")
     return " ".join(parts) or None
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
@@ -306,10 +307,13 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_stream_alert_fired(self, alert: Alert) -> None:
+        if rule_edits.is_spent(self.settings, alert.rule):
+            return  # a "once" rule another source's engine fired before it heard that it was spent
         paused = self.settings.alerts_paused(self._clock.time())
         if self._demo:
             alert = replace(alert, simulated=True)  # said in the notification and the history
         self.alerts.record(alert, paused=paused)
+        self._apply_rule_edit(rule_edits.mark_fired(self.settings, alert.rule, alert.at))
 
     @Slot(object)
     def _on_store_problem(self, status: StoreStatus) -> None:
@@ -453,6 +457,60 @@ class AppController(QObject):
         from PySide6.QtWidgets import QApplication
 
         QApplication.quit()
+
+    # -- alert rules (by id: the notification actions, the history and the Alerts tab call these) --
+
+    @Slot(str, float)
+    def snooze_rule(self, rule_id: str, seconds: float) -> None:
+        """The rule fires nothing for ``seconds`` from now (an unknown id: nothing happens)."""
+        if not seconds > 0 or not math.isfinite(seconds):
+            log.warning("snooze of %r seconds ignored", seconds)
+            return
+        self._apply_rule_edit(rule_edits.snooze_rule(self.settings, rule_id, self._clock.time() + seconds))
+
+    @Slot(str)
+    def mute_rule(self, rule_id: str) -> None:
+        """The rule fires nothing until re-armed."""
+        self._apply_rule_edit(rule_edits.mute_rule(self.settings, rule_id))
+
+    @Slot(str)
+    def rearm_rule(self, rule_id: str) -> None:
+        """The rule fires again: enabled, not snoozed, not spent, an expiry in the past cleared."""
+        self._apply_rule_edit(rule_edits.rearm_rule(self.settings, rule_id, self._clock.time()))
+
+    @Slot(str)
+    def delete_rule(self, rule_id: str) -> None:
+        """The rule removed from the settings."""
+        self._apply_rule_edit(rule_edits.delete_rule(self.settings, rule_id))
+
+    @Slot(str)
+    def edit_rule(self, rule_id: str) -> None:
+        """Open the settings on the Alerts tab with the rule's editor (the dialog alone if the rule
+        is gone)."""
+        self.show_window()
+        self.open_settings()
+        dialog = self.settings_dialog.dialog
+        if dialog is not None:
+            dialog.edit_rule(rule_id)
+
+    @Slot(object)
+    def new_rule_at_price(self, sub: Pair) -> None:
+        """Open the rule editor with a level rule at ``sub``'s current price (a move rule for the
+        pair if it has no price yet)."""
+        price = self.current_price(sub)
+        self.show_window()
+        self.open_settings()
+        dialog = self.settings_dialog.dialog
+        if dialog is not None:
+            dialog.new_rule_at_price(sub, price)
+
+    def current_price(self, sub: Pair) -> float | None:
+        """``sub``'s latest price as the window shows it, or None (not watched, no price yet)."""
+        return next((q.price for q in self.model.quotes() if q.sub == sub), None)
+
+    def _apply_rule_edit(self, new: Settings) -> None:
+        if new is not self.settings:
+            self.apply_settings(new)
 
     # -- plumbing ------------------------------------------------------------------------------
 

@@ -429,7 +429,7 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.tray.tooltip().startswith("ccdesk: Demo: simulated prices")
     assert h.tray.look().name != "KEY_PROBLEM"  # no key is missing in the demo
     qtbot.waitUntil(lambda: len(h.notified) >= 1, timeout=10000)
-    assert h.notified[0]["title"].startswith("Demo: BTC/USD Kraken ")
+    assert h.notified[0]["title"].startswith("Demo: BTC/USD · Kraken ")
     assert "simulated prices" in h.notified[0]["message"]
     assert h.controller.alerts.store.flush(5.0)
     assert h.controller.alerts.store.recent_alerts() == []  # simulated alerts are never kept

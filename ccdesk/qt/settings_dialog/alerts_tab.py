@@ -110,10 +110,26 @@ class AlertsTab(QWidget):
     def _on_rule_list_current_row_changed(self, _row: int) -> None:
         self._update_rule_buttons()
 
-    def _open_rule_editor(self, kind: type[MoveRule] | type[LevelRule], row: int | None) -> RuleEditor:
-        rule = None if row is None else self._rules[row]
+    def edit_rule(self, rule_id: str) -> RuleEditor | None:
+        """Select the rule ``rule_id`` and open its editor; None if no rule has that id."""
+        row = next((i for i, r in enumerate(self._rules) if r.id == rule_id), None)
+        if row is None:
+            return None
+        self.rule_list.setCurrentRow(row)
+        return self._open_rule_editor(type(self._rules[row]), row)
+
+    def new_rule(self, template: Rule) -> RuleEditor:
+        """Open the editor for a new rule filled in from ``template`` (added on OK)."""
+        return self._open_rule_editor(type(template), None, template)
+
+    def _open_rule_editor(
+        self, kind: type[Rule], row: int | None, template: Rule | None = None
+    ) -> RuleEditor:
+        if self.rule_editor is not None:  # one editor at a time: the newest request wins
+            self.rule_editor.reject()
+        rule = template if row is None else self._rules[row]
         # A child of the window (the dialog), not of this page: it is a window of its own.
-        editor = RuleEditor(kind, rule, self._watchlist, self.window())
+        editor = RuleEditor(kind, rule, self._watchlist, self.window(), new=row is None)
         editor.accepted.connect(self._on_rule_editor_accepted)
         self.rule_editor = editor
         self._editing_row = row
@@ -129,8 +145,7 @@ class AlertsTab(QWidget):
     def _on_edit_rule_button_clicked(self) -> None:
         row = self.rule_list.currentRow()
         if 0 <= row < len(self._rules):
-            rule = self._rules[row]
-            self._open_rule_editor(MoveRule if isinstance(rule, MoveRule) else LevelRule, row)
+            self._open_rule_editor(type(self._rules[row]), row)
 
     def _on_rule_list_item_activated(self, _item: QListWidgetItem) -> None:
         self._on_edit_rule_button_clicked()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError
+from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule, RuleError, check_minimums
 from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
 
@@ -60,10 +61,12 @@ class RuleEditor(QDialog):
 
     def __init__(
         self,
-        kind: type[MoveRule] | type[LevelRule],
+        kind: type[Rule],
         rule: Rule | None,
         watchlist: Sequence[Pair],
         parent: QWidget | None = None,
+        *,
+        new: bool | None = None,
     ) -> None:
         """Build the editor.
 
@@ -72,13 +75,16 @@ class RuleEditor(QDialog):
             rule: The rule to edit, or None for a new one (sensible defaults).
             watchlist: The pairs to offer besides "All pairs".
             parent: The parent widget.
+            new: True: ``rule`` is a template for a new rule (the title says "New"); by default
+                new exactly when ``rule`` is None. The rule built keeps ``rule``'s id.
         """
         super().__init__(parent)
         self.kind = kind
         self.rule: Rule | None = None
         self._original = rule
         is_move = kind is MoveRule
-        self.setWindowTitle(("Edit" if rule else "New") + (" move alert" if is_move else " level alert"))
+        is_new = rule is None if new is None else new
+        self.setWindowTitle(("New" if is_new else "Edit") + (" move alert" if is_move else " level alert"))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.pair_combo = QComboBox()
@@ -142,11 +148,27 @@ class RuleEditor(QDialog):
         self.setMinimumSize(max(420, hint.width()), hint.height() + 2 * self.fontMetrics().lineSpacing())
 
     def build_rule(self) -> Rule:
-        """The rule the fields describe.
+        """The rule the fields describe, with the edited rule's id and controls.
 
         Raises:
             ValueError: (RuleError included) with a plain message if a value is not usable.
         """
+        rule = self._build_condition()
+        original = self._original
+        if original is None:
+            return rule
+        return dataclasses.replace(
+            rule,
+            id=original.id,
+            enabled=original.enabled,
+            snoozed_until=original.snoozed_until,
+            expires_at=original.expires_at,
+            once=original.once,
+            sound=original.sound,
+            spent_at=original.spent_at,
+        )
+
+    def _build_condition(self) -> Rule:
         sub = self.pair_choices[self.pair_combo.currentIndex()]
         cooldown_s = self.cooldown_box.seconds()
         if self.kind is MoveRule:
@@ -179,7 +201,9 @@ class RuleEditor(QDialog):
     def accept(self) -> None:
         """Keep the rule and close, or show why it is not valid and stay open."""
         try:
-            self.rule = self.build_rule()
+            rule = self.build_rule()
+            check_minimums(rule)
+            self.rule = rule
         except (RuleError, ValueError) as exc:
             message = str(exc)
             show_message(self.error_label, message[:1].upper() + message[1:])

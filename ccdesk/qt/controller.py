@@ -427,17 +427,12 @@ class AppController(QObject):
         rule that fired for an hour, or mute it (``Notifier.action_invoked``)."""
         if action == ACTION_OPEN:
             self.show_window()
-            return
-        rule_id = getattr(alert.rule, "id", None)
-        command = {ACTION_SNOOZE: "snooze_rule", ACTION_MUTE: "mute_rule"}.get(action)
-        method = getattr(self, command, None) if command else None
-        if not rule_id or method is None:
-            log.info("notification action %r has nothing to act on", action)
-            return
-        if action == ACTION_SNOOZE:
-            method(rule_id, SNOOZE_S)
+        elif action == ACTION_SNOOZE:
+            self.snooze_rule(alert.rule.id, SNOOZE_S)
+        elif action == ACTION_MUTE:
+            self.mute_rule(alert.rule.id)
         else:
-            method(rule_id)
+            log.info("unknown notification action %r", action)
 
     @Slot()
     def quit(self) -> None:

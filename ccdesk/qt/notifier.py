@@ -214,30 +214,24 @@ class _Pending:
     webhook: WebhookResult | None = None
 
 
-def rule_key(alert: Alert) -> Hashable:
-    """What identifies the rule that fired: its ``id`` where rules have one, else the rule itself."""
-    rule_id = getattr(alert.rule, "id", None)
-    return rule_id if rule_id else alert.rule
-
-
 def replace_key(alert: Alert) -> Hashable:
-    """Notifications with equal keys replace each other: one bubble per rule and pair."""
-    return (rule_key(alert), alert.sub)
+    """Notifications with equal keys replace each other: one bubble per rule and pair. The rule's
+    stable ``id``, not its value: a rule changes when it is snoozed or re-anchored."""
+    return (alert.rule.id, alert.sub)
 
 
 def wants_sound(alert: Alert) -> bool:
     """The rule asks for a sound with its notification."""
-    return bool(getattr(alert.rule, "sound", False))
+    return alert.rule.sound
 
 
 def notification_actions(alert: Alert) -> tuple[tuple[str, str], ...]:
-    """The buttons for ``alert``'s notification: open always (and on a click: the spec's
-    ``default``); snooze and mute only for rules with an id, which is what those commands take."""
-    open_words = NOTIFICATION_ACTION_WORDS[ACTION_OPEN]
-    actions = [(ACTION_DEFAULT, open_words), (ACTION_OPEN, open_words)]
-    if getattr(alert.rule, "id", None):
-        actions += [(key, NOTIFICATION_ACTION_WORDS[key]) for key in (ACTION_SNOOZE, ACTION_MUTE)]
-    return tuple(actions)
+    """The buttons for ``alert``'s notification; the spec's ``default`` (a click on the bubble)
+    opens ccdesk too."""
+    return tuple(
+        (key, NOTIFICATION_ACTION_WORDS[ACTION_OPEN if key == ACTION_DEFAULT else key])
+        for key in (ACTION_DEFAULT, ACTION_OPEN, ACTION_SNOOZE, ACTION_MUTE)
+    )
 
 
 class Notifier(QObject):

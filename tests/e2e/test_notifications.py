@@ -111,17 +111,10 @@ def dunst_desktop(app_name: str, tmp_path: Path) -> Iterator[Dunst]:
         yield Dunst(env, choice)
 
 
-@dataclass(frozen=True, slots=True)
-class IdRule(MoveRule):
-    """A rule with an id, as the rule model has them (snooze and mute need one)."""
-
-    id: str = ""
-
-
 def alert(pair: str = "BTC-USD", pct: float = 1.3, rule: MoveRule | None = None) -> Alert:
     a = Alert(
         sub=parse_pair(pair),
-        rule=rule or IdRule(pct=1.0, window_s=300.0, id="rule-1"),
+        rule=rule or MoveRule(pct=1.0, window_s=300.0, id="rule-1"),
         direction=MoveDirection.UP,
         change_pct=pct,
         from_price=91_000.0,
@@ -168,7 +161,7 @@ def test_same_rule_and_pair_replace_and_every_bubble_expires(
     wait_until(lambda: d.displayed() == 0, 20, "the bubbles to expire")
     print(f"expired {time.monotonic() - t0:.1f} s after the last one")
     summaries = sorted(str(n["summary"]) for n in d.history())
-    assert summaries == ["BTC/USD up 2.4 % in 5 min", "ETH/USD up 1.3 % in 5 min"]
+    assert summaries == ["BTC/USD · CCCAGG up 2.4 % in 5 min", "ETH/USD · CCCAGG up 1.3 % in 5 min"]
 
 
 def test_actions_from_dunst_reach_the_notifier_with_the_alert(
@@ -189,16 +182,35 @@ def test_actions_from_dunst_reach_the_notifier_with_the_alert(
         deliver(qtbot, notifier, a)  # choosing an action closes the bubble: show it again
 
 
-def test_the_apps_notification_opens_its_window(dunst_desktop: Dunst) -> None:
-    env = dunst_desktop.env
-    # A sensitive rule so that the simulator's market fires within seconds.
-    rule = {"kind": "move", "pct": 0.05, "window_s": 60, "direction": "either", "cooldown_s": 30}
+def stored_rules(env: dict[str, str]) -> list[dict[str, object]]:
+    """The rules in the app's settings file, as it saved them."""
+    ini = Path(env["HOME"]) / ".config" / "ccdesk" / f"{env['CCDESK_APP_NAME']}.ini"
+    for line in ini.read_text().splitlines():
+        if line.startswith("rules="):
+            value = line[len("rules=") :]
+            if value.startswith('"'):  # QSettings quotes a value with commas
+                value = json.loads(value)
+            return json.loads(value)
+    return []
+
+
+def test_the_apps_notification_opens_its_window_and_snoozes_its_rule(dunst_desktop: Dunst) -> None:
+    env, d = dunst_desktop.env, dunst_desktop
+    # A sensitive rule (the smallest the rules allow) so that the simulator's market fires soon.
+    rule = {
+        "kind": "move",
+        "pct": 0.1,
+        "window_s": 60,
+        "direction": "either",
+        "cooldown_s": 60,
+        "id": "e2e-rule",
+    }
     write_settings(env, {"rules": json.dumps([rule]), "demo": "true"})
     app = RunningApp(env, "--demo", "--background")
     try:
-        wait_until(
-            lambda: dunst_desktop.displayed() >= 1 or app.proc.poll() is not None, 90, "a notification"
-        )
+        t0 = time.monotonic()
+        wait_until(lambda: d.displayed() >= 1 or app.proc.poll() is not None, 120, "a notification")
+        print(f"first notification after {time.monotonic() - t0:.1f} s")
         assert app.proc.poll() is None, app.log.read_text()
         # Visible windows of the app: only the tray icon (trayer embeds it; its name is "ccdesk").
         visible = subprocess.run(
@@ -210,11 +222,21 @@ def test_the_apps_notification_opens_its_window(dunst_desktop: Dunst) -> None:
         names = [window_name(env, w) for w in visible.stdout.split()]
         assert names == ["ccdesk"], f"the window should start hidden in the tray: {names}"
         screenshot(env, SHOTS / "notification-with-actions.png", crop="404x66+868+38")
-        dunst_desktop.ctl("action", "0")
+        d.ctl("action", "0")  # a click on the bubble
         wid = wait_for_window(env, ["--name", "^ccdesk demo"], timeout_s=10)
         assert window_name(env, wid).startswith("ccdesk demo — ")
-        log = app.log.read_text()
-        assert "notification action open" in log
+        assert "notification action open" in app.log.read_text()
+        # The next one: "Snooze 1 h" from dunst's menu snoozes the rule, in the saved settings too.
+        t1 = time.monotonic()
+        wait_until(lambda: d.displayed() >= 1, 120, "another notification")
+        print(f"second notification after {time.monotonic() - t1:.1f} s")
+        before = time.time()
+        d.pick_from_menu("Snooze 1 h")
+        wait_until(lambda: stored_rules(env)[0].get("snoozed_until") is not None, 10, "the snooze saved")
+        (saved,) = stored_rules(env)
+        assert saved["id"] == "e2e-rule"
+        assert before + 3600 - 5 <= float(saved["snoozed_until"]) <= time.time() + 3600
+        assert "notification action snooze" in app.log.read_text()
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from ccdesk.qt.notifier import (
 from ccdesk.wording import delivery_words, history_tooltip, webhook_words
 from tests.fakes import FakeClock
 
-TITLE = "BTC/USD up 1.3 % in 5 min"
+TITLE = "BTC/USD · CCCAGG up 1.3 % in 5 min"
 BODY = "91,000.00 → 92,183.00 (+1.30 %)"
 
 
@@ -463,14 +463,6 @@ def test_plyer_reaches_a_real_notification_service(
 # --- org.freedesktop.Notifications, spoken directly (jeepney) -----------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class IdRule(MoveRule):
-    """A move rule as the rule model has it once rules carry ids and a sound switch."""
-
-    id: str = ""
-    sound: bool = False
-
-
 def rule_alert(rule: MoveRule, pair: str = "BTC-USD", pct: float = 1.3) -> Alert:
     return replace(make_alert(pct), rule=rule, sub=parse_pair(pair))
 
@@ -499,7 +491,7 @@ def test_freedesktop_notify_replaces_per_rule_and_pair_and_expires(
     service, backend = fd_service()
     tray = FakeTray(True)
     notifier = make_notifier(tray, backend=backend)
-    rule, other = IdRule(pct=1.0, window_s=300.0, id="r1"), IdRule(pct=2.0, window_s=300.0, id="r2")
+    rule, other = MoveRule(pct=1.0, window_s=300.0, id="r1"), MoveRule(pct=2.0, window_s=300.0, id="r2")
     for alert in (
         rule_alert(rule),
         rule_alert(rule, pct=1.4),
@@ -511,7 +503,7 @@ def test_freedesktop_notify_replaces_per_rule_and_pair_and_expires(
     assert first["signature"] == "susssasa{sv}i"  # replaces_id a real uint32: GDBus servers check
     assert (first["replaces_id"], again["replaces_id"]) == (0, first["id"])  # the same bubble, updated
     assert again["id"] == first["id"]
-    assert again["summary"] == "BTC/USD up 1.4 % in 5 min"
+    assert again["summary"] == "BTC/USD · CCCAGG up 1.4 % in 5 min"
     assert eth["replaces_id"] == 0
     assert other_rule["replaces_id"] == 0
     assert {c["expire_timeout"] for c in service.calls} == {10_000}
@@ -523,7 +515,7 @@ def test_a_closed_notification_is_not_replaced_but_shown_anew(
 ) -> None:
     service, backend = fd_service()
     notifier = make_notifier(FakeTray(True), backend=backend)
-    alert = rule_alert(IdRule(pct=1.0, window_s=300.0, id="r1"))
+    alert = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1"))
     delivered(qtbot, notifier, alert)
     service.emit("NotificationClosed", "uu", (service.calls[0]["id"], 1))  # expired
     qtbot.waitUntil(lambda: not backend._ids, timeout=3000)  # the listener heard it
@@ -537,7 +529,7 @@ def test_actions_offered_when_the_server_has_them_and_reported_with_the_alert(
 ) -> None:
     service, backend = fd_service(caps=("body", "actions"))
     notifier = make_notifier(FakeTray(True), backend=backend)
-    alert = rule_alert(IdRule(pct=1.0, window_s=300.0, id="r1"))
+    alert = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1"))
     delivered(qtbot, notifier, alert)
     nid = service.calls[0]["id"]
     assert service.calls[0]["actions"] == [
@@ -552,18 +544,11 @@ def test_actions_offered_when_the_server_has_them_and_reported_with_the_alert(
         service.emit("ActionInvoked", "us", (nid + 50, "snooze"))
 
 
-def test_no_snooze_or_mute_for_rules_without_an_id_and_no_actions_where_the_server_has_none(
-    qtbot: QtBot, make_notifier, fd_service
-) -> None:
-    service, backend = fd_service(caps=("body", "actions"))
+def test_no_actions_where_the_server_has_none(qtbot: QtBot, make_notifier, fd_service) -> None:
+    service, backend = fd_service(caps=("body",))
     notifier = make_notifier(FakeTray(True), backend=backend)
-    delivered(qtbot, notifier, make_alert())  # a plain MoveRule: nothing to snooze it by
-    assert service.calls[0]["actions"] == ["default", "Open ccdesk", "open", "Open ccdesk"]
-    service.close()
-    service2, backend2 = fd_service(caps=("body",))
-    notifier2 = make_notifier(FakeTray(True), backend=backend2)
-    delivered(qtbot, notifier2, rule_alert(IdRule(pct=1.0, window_s=300.0, id="r1")))
-    assert service2.calls[0]["actions"] == []
+    delivered(qtbot, notifier, rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1")))
+    assert service.calls[0]["actions"] == []
 
 
 def test_sound_by_the_server_where_it_can_else_played_here(
@@ -578,7 +563,7 @@ def test_sound_by_the_server_where_it_can_else_played_here(
         return "no sound player found"  # logged, never shown
 
     wav = tmp_path / "alert.wav"
-    loud = rule_alert(IdRule(pct=1.0, window_s=300.0, id="r1", sound=True))
+    loud = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1", sound=True))
     service, backend = fd_service(caps=("body", "sound"))
     notifier = make_notifier(FakeTray(True), backend=backend, sound_path=wav, play_sound_fn=play)
     delivered(qtbot, notifier, loud)
@@ -607,7 +592,7 @@ def test_a_sound_plays_with_the_tray_fallback_too(qtbot: QtBot, make_notifier) -
         sound_path=Path("alert.wav"),
         play_sound_fn=lambda path: played.set(),
     )
-    loud = rule_alert(IdRule(pct=1.0, window_s=300.0, id="r1", sound=True))
+    loud = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1", sound=True))
     assert delivered(qtbot, notifier, loud).channel is DeliveryChannel.TRAY
     assert played.wait(3)
 

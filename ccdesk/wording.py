@@ -500,7 +500,7 @@ def not_shown_words(reason: NotShownReason, detail: str | None) -> str:
         return "not shown: ccdesk is shutting down"
     if reason is NotShownReason.RATE_LIMITED:
         return (
-            f"not shown: ccdesk shows at most {MAX_PER_MINUTE} pop-ups a minute, so that a flood of"
+            f"not shown: ccdesk shows at most {MAX_PER_MINUTE} notifications a minute, so that a flood of"
             " alerts cannot bury the desktop; this one is kept here"
         )
     return f"the desktop notification failed ({detail})"
@@ -539,7 +539,7 @@ def delivery_words(delivery: Delivery) -> str:
     """``notified; webhook sent``: where an alert went."""
     text = _CHANNEL_WORDS[delivery.channel]
     if delivery.not_shown is NotShownReason.RATE_LIMITED:
-        text = f"not shown (over {MAX_PER_MINUTE} pop-ups a minute)"
+        text = f"not shown (over {MAX_PER_MINUTE} notifications a minute)"
     webhook = delivery.webhook
     if webhook is not None and not webhook.ok:
         text += f"; webhook failed: {webhook_words(webhook)}"

@@ -340,7 +340,7 @@ class Notifier(QObject):
                     ok=False, failure=WebhookFailure.BACKLOG, host=webhook_host(url)
                 )
         if not self._cap.admit(self._clock()):
-            log.info("alert not shown: over %d pop-ups a minute (%s)", self._cap.max_count, title)
+            log.info("alert not shown: over %d notifications a minute (%s)", self._cap.max_count, title)
             pending.channel, pending.not_shown = DeliveryChannel.NONE, NotShownReason.RATE_LIMITED
             self._finish_if_done(seq)
             return

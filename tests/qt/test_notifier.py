@@ -651,9 +651,9 @@ def test_past_the_cap_alerts_go_to_the_history_only_and_webhooks_still_go(
     assert len(notify.calls) == 3
     assert tray.messages == []
     assert len(posted) == 5
-    assert delivery_words(capped) == "not shown (over 6 pop-ups a minute); webhook sent"
+    assert delivery_words(capped) == "not shown (over 6 notifications a minute); webhook sent"
     assert history_tooltip(capped) == (
-        "not shown: ccdesk shows at most 6 pop-ups a minute, so that a flood of alerts cannot bury the"
+        "not shown: ccdesk shows at most 6 notifications a minute, so that a flood of alerts cannot bury the"
         " desktop; this one is kept here"
     )
     clock.advance(60.0 - 5.0)  # a minute after the first: room again

@@ -194,7 +194,7 @@ def stored_rules(env: dict[str, str]) -> list[dict[str, object]]:
     return []
 
 
-def test_the_apps_notification_opens_its_window_and_snoozes_its_rule(dunst_desktop: Dunst) -> None:
+def test_the_apps_notification_opens_its_window_snoozes_its_rule_and_sounds(dunst_desktop: Dunst) -> None:
     env, d = dunst_desktop.env, dunst_desktop
     # A sensitive rule (the smallest the rules allow) so that the simulator's market fires soon.
     rule = {
@@ -204,8 +204,17 @@ def test_the_apps_notification_opens_its_window_and_snoozes_its_rule(dunst_deskt
         "direction": "either",
         "cooldown_s": 60,
         "id": "e2e-rule",
+        "sound": True,
     }
     write_settings(env, {"rules": json.dumps([rule]), "demo": "true"})
+    # dunst has no "sound" capability, so ccdesk plays its own sound with the first player on
+    # PATH: here a stand-in paplay that writes down what it was asked to play.
+    played = Path(env["HOME"]) / "played"
+    bin_dir = Path(env["HOME"]) / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "paplay").write_text(f'#!/bin/sh\necho "$@" >> "{played}"\n')
+    (bin_dir / "paplay").chmod(0o755)
+    env = dict(env, PATH=f"{bin_dir}:{env['PATH']}")
     app = RunningApp(env, "--demo", "--background")
     try:
         t0 = time.monotonic()
@@ -237,6 +246,9 @@ def test_the_apps_notification_opens_its_window_and_snoozes_its_rule(dunst_deskt
         assert saved["id"] == "e2e-rule"
         assert before + 3600 - 5 <= float(saved["snoozed_until"]) <= time.time() + 3600
         assert "notification action snooze" in app.log.read_text()
+        sounds = played.read_text().splitlines()
+        assert sounds, "no sound played"
+        assert all(Path(line).name == "alert.wav" and Path(line).is_file() for line in sounds)
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()

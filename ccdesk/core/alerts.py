@@ -76,6 +76,11 @@ _BUCKETS_PER_WINDOW = 300
 MIN_PCT: Final = 0.1
 MIN_WINDOW_S: Final = 60.0
 MIN_COOLDOWN_S: Final = 60.0
+# The most the editor takes (a typo, not a wish, beyond them): a 1000 % move, a week's window or
+# quiet time, a level of 10**15.
+MAX_PCT: Final = 1000.0
+MAX_DURATION_S: Final = 7 * 86400.0
+MAX_LEVEL: Final = 1e15
 
 
 class RuleError(ValueError):

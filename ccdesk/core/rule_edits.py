@@ -160,3 +160,37 @@ def level_rule_at(
         RuleError: if ``price`` is not a finite number > 0.
     """
     return LevelRule(level=round_level(price), above=above, cooldown_s=cooldown_s, sub=sub)
+
+
+def merge_dialog_rules(
+    opened_with: tuple[Rule, ...], edited: tuple[Rule, ...], current: tuple[Rule, ...]
+) -> tuple[Rule, ...]:
+    """The rules to keep when the settings dialog is accepted: what the user edited in it, without
+    undoing what happened to the rules while it was open (a snooze or mute from a notification, a
+    ``once`` rule that fired and became spent, a rule deleted from the history).
+
+    A rule the dialog left exactly as it was opened (every field, by id) takes its ``current``
+    version, or is left out if it is no longer current; a rule the user changed, added or kept
+    from a deletion by editing it wins as edited.
+
+    Args:
+        opened_with: The rules when the dialog opened.
+        edited: The rules as the dialog has them on OK.
+        current: The rules in use now.
+    """
+    before = {rule.id: rule for rule in opened_with}
+    now = {rule.id: rule for rule in current}
+    kept: list[Rule] = []
+    for rule in edited:
+        untouched = before.get(rule.id)
+        if untouched is not None and _same(untouched, rule):
+            if rule.id in now:
+                kept.append(now[rule.id])
+            continue
+        kept.append(rule)
+    return tuple(kept)
+
+
+def _same(a: Rule, b: Rule) -> bool:
+    """Equal in every field, the id included."""
+    return a == b and a.id == b.id

@@ -404,13 +404,17 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
 
 def _raise_rules(rules: tuple[Rule, ...], report: Callable[[SettingsProblem], None]) -> tuple[Rule, ...]:
     """Each rule below the minimums (``alerts.check_minimums``: a file from before them) raised to
-    them, and reported: the rule is kept, not dropped."""
-    out: list[Rule] = []
+    them, and reported: the rule is kept, not dropped (unless, raised, it is the same as a rule
+    already kept: that is reported too)."""
+    out: dict[Rule, None] = {}
     for number, rule in enumerate(rules, 1):
         raised, said = raise_to_minimums(rule)
         if said:
-            report(SettingsProblem(KEY_RULES, f"rule {number}: {', '.join(said)}", corrected=True))
-        out.append(raised)
+            words = ", ".join(said)
+            if raised in out:
+                words += "; it is then the same as another rule, so it was dropped"
+            report(SettingsProblem(KEY_RULES, f"rule {number}: {words}", corrected=True))
+        out.setdefault(raised, None)
     return tuple(out)
 
 

@@ -46,7 +46,7 @@ from ccdesk.qt.notifier import (
 from ccdesk.wording import delivery_words, history_tooltip, webhook_words
 from tests.fakes import FakeClock
 
-TITLE = "BTC/USD · CCCAGG up 1.3 % in 5 min"
+TITLE = "BTC/USD · CCCAGG up 1.3 % in 5 min"  # the window's pair label (wording.alert_pair_words)
 BODY = "91,000.00 → 92,183.00 (+1.30 %)"
 
 

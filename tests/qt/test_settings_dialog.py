@@ -545,9 +545,12 @@ def test_paused_until_resumed_starts_selected(make):
 
 
 def rule_texts(dialog: SettingsDialog) -> list[str]:
-    return [
+    """The rules as listed, without their state (every rule here is armed: said, and checked)."""
+    texts = [
         dialog.alerts_tab.rule_list.item(row).text() for row in range(dialog.alerts_tab.rule_list.count())
     ]
+    assert all(text.endswith(" \u2014 armed") for text in texts), texts
+    return [text.removesuffix(" \u2014 armed") for text in texts]
 
 
 def test_rules_are_listed_in_words(make):

@@ -244,3 +244,36 @@ def test_an_old_file_below_the_minimums_is_corrected_said_and_written_back() -> 
     again, problems_again = load_settings(store)
     assert problems_again == ()
     assert again.rules == s.rules
+
+
+def test_accepting_the_dialog_keeps_what_happened_to_untouched_rules_meanwhile() -> None:
+    a = MoveRule(pct=2.0, cooldown_s=900.0, id="a", once=True)
+    b = LevelRule(level=5.0, above=True, cooldown_s=600.0, id="b")
+    c = StepRule(pct=1.0, cooldown_s=600.0, id="c")
+    opened = (a, b, c)
+    # Meanwhile: a fired (spent), b was snoozed from a notification, c was deleted from the history.
+    current = (
+        MoveRule(pct=2.0, cooldown_s=900.0, id="a", once=True, spent_at=NOW),
+        LevelRule(level=5.0, above=True, cooldown_s=600.0, id="b", snoozed_until=NOW + 3600),
+    )
+    # In the dialog the user changed b's level and added d; a and c untouched.
+    d = MoveRule(pct=3.0, cooldown_s=900.0, id="d")
+    edited = (a, LevelRule(level=6.0, above=True, cooldown_s=600.0, id="b"), c, d)
+    merged = rule_edits.merge_dialog_rules(opened, edited, current)
+    assert [r.id for r in merged] == ["a", "b", "d"]
+    assert merged[0].spent_at == NOW  # not re-armed behind the user's back
+    assert merged[1].level == 6.0  # the user's edit wins  # type: ignore[union-attr]
+    assert merged[1].snoozed_until is None
+
+
+def test_two_flood_rules_that_become_the_same_when_raised_are_kept_once_and_said() -> None:
+    rules = [
+        {"kind": "move", "pct": 0.01, "window_s": 60.0, "cooldown_s": 60.0},
+        {"kind": "move", "pct": 0.02, "window_s": 60.0, "cooldown_s": 60.0},
+    ]
+    s, problems = load_settings(MemoryStore({"rules": json.dumps(rules)}))
+    assert [(r.pct, r.window_s) for r in s.rules] == [(0.1, 60.0)]  # type: ignore[union-attr]
+    assert [p.reason for p in problems] == [
+        "rule 1: move 0.01 % raised to 0.1 %",
+        "rule 2: move 0.02 % raised to 0.1 %; it is then the same as another rule, so it was dropped",
+    ]

@@ -15,6 +15,7 @@ from ccdesk.core.settings import Settings
 from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
 from ccdesk.qt.settings_dialog.general_tab import GeneralTab, InvalidOption
 from ccdesk.qt.settings_dialog.key_tab import KeyTab
+from ccdesk.qt.settings_dialog.rule_editor import PriceLookup
 from ccdesk.qt.settings_dialog.watchlist_tab import WatchlistTab
 
 
@@ -44,6 +45,8 @@ class SettingsDialog(QDialog):
         key_status: Mapping[KeyProvider, tuple[str, bool]],
         parent: QWidget | None = None,
         notes: Mapping[Pair, str] | None = None,
+        *,
+        price_of: PriceLookup | None = None,
     ) -> None:
         """Build the dialog.
 
@@ -53,6 +56,7 @@ class SettingsDialog(QDialog):
                 the key sits in the keyring (Remove is offered).
             parent: The parent widget.
             notes: What the sources said about watched pairs (refusals), shown beside them.
+            price_of: A pair's current price and whether it is live (the rule editor shows it).
         """
         super().__init__(parent)
         self.setWindowTitle("ccdesk settings")
@@ -66,7 +70,7 @@ class SettingsDialog(QDialog):
             settings.watchlist, settings.pinned, settings.source, settings.composite_venues, notes
         )
         self.tabs.addTab(self.watchlist_tab, "&Watchlist")
-        self.alerts_tab = AlertsTab(settings.rules, settings.watchlist)
+        self.alerts_tab = AlertsTab(settings.rules, settings.watchlist, price_of=price_of)
         self.tabs.addTab(self.alerts_tab, "A&lerts")
         self.general_tab = GeneralTab(settings)
         self.tabs.addTab(self.general_tab, "&General")
@@ -102,7 +106,9 @@ class SettingsDialog(QDialog):
         """Show the Alerts tab with the editor of a new rule for ``sub``: a level rule at ``price``,
         or a move rule for the pair while it has no price."""
         self.tabs.setCurrentWidget(self.alerts_tab)
-        template: Rule = MoveRule(pct=2.0, sub=sub) if price is None else level_rule_at(sub, price)
+        template: Rule = (
+            MoveRule(pct=2.0, cooldown_s=900.0, sub=sub) if price is None else level_rule_at(sub, price)
+        )
         self.alerts_tab.new_rule(template)
 
     def current_settings(self) -> Settings:

@@ -164,6 +164,7 @@ class FreedesktopNotifications:
         self._events: queue.Queue[Any] | None = None
         self._listener: threading.Thread | None = None
         self._caps: frozenset[str] = frozenset()
+        self._caps_stale = False  # another server took the name: ask its capabilities again
         self._ids: dict[Hashable, int] = {}
         self._keys: dict[int, Hashable] = {}
         self._closed = False
@@ -189,6 +190,8 @@ class FreedesktopNotifications:
                 raise NotificationUnavailable("shutting down")
             for attempt in (1, 2):
                 router = self._connect()
+                if self._caps_stale:
+                    self._refresh_caps(router)
                 caps = self._caps
                 replaces = self._ids.get(request.replace_key, 0) if request.replace_key is not None else 0
                 actions: list[str] = []
@@ -267,7 +270,7 @@ class FreedesktopNotifications:
         if address is None:
             raise NotificationUnavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
         try:
-            from jeepney import DBusAddress, MatchRule, new_method_call
+            from jeepney import MatchRule
             from jeepney.bus_messages import message_bus  # type: ignore[import-untyped]
             from jeepney.io.threading import DBusRouter, open_dbus_connection  # type: ignore[import-untyped]
         except ImportError as exc:
@@ -294,19 +297,24 @@ class FreedesktopNotifications:
                 )
                 router.filter(rule, queue=events)
                 router.send_and_get_reply(message_bus.AddMatch(rule), timeout=CALL_TIMEOUT_S)
-            address_ = DBusAddress(
-                NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_NAME, interface=NOTIFICATIONS_NAME
+            # A restarted (or another) notification server: its ids and capabilities are new.
+            owner = MatchRule(
+                type="signal",
+                sender="org.freedesktop.DBus",
+                interface="org.freedesktop.DBus",
+                member="NameOwnerChanged",
+                path="/org/freedesktop/DBus",
             )
-            caps_reply = router.send_and_get_reply(
-                new_method_call(address_, "GetCapabilities"), timeout=CALL_TIMEOUT_S
-            )
-            caps = frozenset(caps_reply.body[0]) if caps_reply.body else frozenset()
+            owner.add_arg_condition(0, NOTIFICATIONS_NAME)
+            router.filter(owner, queue=events)
+            router.send_and_get_reply(message_bus.AddMatch(owner), timeout=CALL_TIMEOUT_S)
+            caps = _get_capabilities(router)
         except BaseException:
             with contextlib.suppress(Exception):
                 router.close()
                 conn.close()
             raise
-        self._router, self._events, self._caps = router, events, caps
+        self._router, self._events, self._caps, self._caps_stale = router, events, caps, False
         self._ids.clear()
         self._keys.clear()
         self._listener = threading.Thread(
@@ -315,6 +323,15 @@ class FreedesktopNotifications:
         self._listener.start()
         log.info("notification server capabilities: %s", ", ".join(sorted(caps)) or "none")
         return router
+
+    def _refresh_caps(self, router: Any) -> None:
+        try:
+            self._caps = _get_capabilities(router)
+        except Exception as exc:  # keep the old ones; Notify itself will say if the server is gone
+            log.info("could not ask the notification server's capabilities (%s)", type(exc).__name__)
+            return
+        self._caps_stale = False
+        log.info("notification server capabilities: %s", ", ".join(sorted(self._caps)) or "none")
 
     def _disconnect(self) -> None:
         router, events = self._router, self._events
@@ -347,6 +364,15 @@ class FreedesktopNotifications:
                         if key is not None and self._ids.get(key) == server_id:
                             del self._ids[key]
                     event = NotificationClosed(server_id, reason)
+                elif member == "NameOwnerChanged":
+                    with self._lock:
+                        self._ids.clear()
+                        self._keys.clear()
+                        self._caps_stale = True
+                    log.info(
+                        "the notification server changed (%s -> %s)", msg.body[1] or "-", msg.body[2] or "-"
+                    )
+                    continue
                 else:
                     continue
             except (IndexError, TypeError, ValueError):
@@ -358,6 +384,14 @@ class FreedesktopNotifications:
                     sink(event)
                 except Exception:
                     log.exception("notification event handler failed")
+
+
+def _get_capabilities(router: Any) -> frozenset[str]:
+    from jeepney import DBusAddress, new_method_call
+
+    address = DBusAddress(NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_NAME, interface=NOTIFICATIONS_NAME)
+    reply = router.send_and_get_reply(new_method_call(address, "GetCapabilities"), timeout=CALL_TIMEOUT_S)
+    return frozenset(reply.body[0]) if reply.body else frozenset()
 
 
 def _quiet_router(base: Any) -> Any:

@@ -713,3 +713,24 @@ def test_the_default_backend_uses_the_bus_and_hears_its_actions(
         assert blocker.args == [ACTION_OPEN, alert]
     finally:
         service.close()
+
+
+def test_a_restarted_server_gets_new_bubbles_and_is_asked_its_capabilities_again(
+    qtbot: QtBot, make_notifier, private_bus: str
+) -> None:
+    first = FakeNotificationService(private_bus, caps=("body",))
+    backend = FreedesktopNotifications(env={"DBUS_SESSION_BUS_ADDRESS": private_bus})
+    notifier = make_notifier(FakeTray(True), backend=backend)
+    alert = make_alert()
+    delivered(qtbot, notifier, alert)
+    assert first.calls[0]["actions"] == []
+    first.close()  # the name has no owner now: the listener hears NameOwnerChanged
+    qtbot.waitUntil(lambda: backend._caps_stale, timeout=3000)
+    second = FakeNotificationService(private_bus, caps=("body", "actions"))
+    try:
+        assert delivered(qtbot, notifier, alert).channel is DeliveryChannel.DESKTOP
+        (call,) = second.calls
+        assert call["replaces_id"] == 0  # the old server's id means nothing to this one
+        assert "snooze" in call["actions"]
+    finally:
+        second.close()

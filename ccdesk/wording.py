@@ -873,6 +873,10 @@ def level_distance_warning(level: float, price: float) -> str | None:
     return None
 
 
+RULE_EXPIRY_PAST_TEXT = "The expiry is in the past: choose a later date, or untick Expires."
+RULE_FAR_LEVEL_CONFIRM_TEXT = "Press OK again to keep it."
+
+
 def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
     """The rule editor's line under the pair: the current price, said as stale when it is not live."""
     if sub is None:

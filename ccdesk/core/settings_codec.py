@@ -348,7 +348,10 @@ def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem
     """
     settings, problems = _read_settings(store)
     for problem in problems:
-        logger.warning("ignoring a bad settings value: %s", problem)
+        if problem.corrected:
+            logger.warning("corrected a settings value: %s", problem)
+        else:
+            logger.warning("ignoring a bad settings value: %s", problem)
     return settings, problems
 
 

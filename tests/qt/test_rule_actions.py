@@ -226,3 +226,14 @@ def test_history_entry_whose_rule_is_gone_offers_only_a_new_rule(qtbot: QtBot) -
     assert h.seen == []
     next(a for a in menu.actions() if a.text() == "&New rule at the current price\u2026").trigger()
     assert h.seen == [("new", BTC)]
+
+
+def test_screenshot_of_the_history_menu(qtbot: QtBot) -> None:
+    h = History(qtbot, Settings(watchlist=(BTC, ETH), rules=RULES))
+    h.model.add(alert_for(RULES[1], BTC), paused=False)
+    h.view.setCurrentIndex(h.model.index(0, 0))
+    menu = h.actions.build_menu()
+    qtbot.addWidget(menu)
+    menu.adjustSize()  # rendered without popping up: the offscreen platform cannot grab the keyboard
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert menu.grab().save(str(SCREENSHOTS / "history-menu.png"))

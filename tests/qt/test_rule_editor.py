@@ -170,6 +170,7 @@ def test_the_new_fields_make_the_rule_they_say(editor) -> None:
     dialog = editor()
     dialog.mode_combo.setCurrentIndex(1)  # every further step
     assert not dialog.window_box.isVisible()
+    assert dialog.pct_label.text() == "&Step of:"
     dialog.pct_box.setText("2.5")
     dialog.direction_combo.setCurrentIndex(1)  # up
     dialog.cooldown_box.setText("2")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccdesk.core.alerts import (
     AlertEngine,
@@ -203,3 +205,46 @@ def test_rule_state_order() -> None:
     assert rule_state(MoveRule(pct=1.0, snoozed_until=now), now) is RuleState.ARMED
     assert rule_state(MoveRule(pct=1.0, enabled=False, snoozed_until=now + 1), now) is RuleState.MUTED
     assert rule_state(MoveRule(pct=1.0, spent_at=now - 5, enabled=False), now) is RuleState.SPENT
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_steps = st.lists(
+    st.tuples(
+        st.floats(min_value=0.1, max_value=120.0), st.floats(min_value=-0.03, max_value=0.03), st.booleans()
+    ),
+    min_size=1,
+    max_size=80,
+)
+_rules = st.sampled_from(
+    [
+        MoveRule(pct=1.0, window_s=120.0, cooldown_s=60.0, id="r"),
+        LevelRule(level=100.0, above=True, cooldown_s=60.0, id="r"),
+        StepRule(pct=1.0, direction=MoveDirection.EITHER, cooldown_s=60.0, id="r"),
+    ]
+)
+
+
+def _run(rule, steps, *, toggle: bool) -> list[tuple[float, float]]:
+    clock = FakeClock()
+    engine = AlertEngine([rule], clock)
+    price, fired, sound = 100.0, [], False
+    for dt, change, flip in steps:
+        clock.advance(dt)
+        price *= 1 + change
+        if toggle and flip:  # only a control changes: the state must carry over untouched
+            sound = not sound
+            engine.set_rules([dataclasses.replace(rule, sound=sound)])
+        fired += [(a.from_price, a.to_price) for a in engine.on_price(BTC, price)]
+    return fired
+
+
+@given(_rules, _steps)
+def test_changing_only_a_control_never_changes_what_fires(rule, steps) -> None:
+    assert _run(rule, steps, toggle=True) == _run(rule, steps, toggle=False)
+
+
+@given(_rules, _steps)
+def test_a_once_rule_fires_at_most_once_and_a_muted_one_never(rule, steps) -> None:
+    assert len(_run(dataclasses.replace(rule, once=True), steps, toggle=True)) <= 1
+    assert _run(dataclasses.replace(rule, enabled=False), steps, toggle=True) == []

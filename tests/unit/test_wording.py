@@ -67,3 +67,8 @@ def test_step_alert_title_says_a_further_step():
 
     a = Alert(BTC, StepRule(pct=2.0), MoveDirection.UP, 2.1, 100.0, 102.1, 0.0, 0.0)
     assert alert_title(a) == "BTC/USD · CCCAGG up a further 2.1 %"
+
+
+def test_a_move_under_a_tenth_of_a_percent_is_not_shown_as_zero():
+    a = Alert(BTC, MoveRule(pct=0.001), MoveDirection.UP, 0.0099, 100.0, 100.0099, 60.0, 0.0, elapsed_s=1.0)
+    assert alert_title(a) == "BTC/USD · CCCAGG up 0.0099 % in 1 s"

@@ -36,6 +36,8 @@ from ccdesk.core.alerts import (
 from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
 from ccdesk.wording import (
+    RULE_EXPIRY_PAST_TEXT,
+    RULE_FAR_LEVEL_CONFIRM_TEXT,
     RULE_ONCE_CHOICES,
     alert_pair_words,
     duration_field_problem,
@@ -232,11 +234,10 @@ class RuleEditor(QDialog):
         self.above_combo = QComboBox()
         self.above_combo.setAccessibleName("When the price")
         self.window_label = QLabel("&Within:")
+        self.pct_label = _buddy("&Move of at least:", self.pct_box.edit)
         if not self._is_level:
             form.addRow("&Kind:", self.mode_combo)
-            form.addRow(
-                _buddy("&Move of at least:", self.pct_box.edit), stacked(self.pct_box, self.pct_message)
-            )
+            form.addRow(self.pct_label, stacked(self.pct_box, self.pct_message))
             form.addRow("&Direction:", self.direction_combo)
             self.window_label.setBuddy(self.window_box.edit)
             form.addRow(self.window_label, stacked(self.window_box, self.window_message))
@@ -354,7 +355,7 @@ class RuleEditor(QDialog):
         self.window_box.setVisible(not step)
         self.window_label.setVisible(not step)
         self.window_message.setVisible(not step and bool(self.window_message.text()))
-        self.pct_box.unit.setText("%")
+        self.pct_label.setText("&Step of:" if step else "&Move of at least:")
         self.pct_box.edit.setToolTip(
             "Each alert re-anchors at its price: the next one needs a further step."
             if step
@@ -421,7 +422,7 @@ class RuleEditor(QDialog):
         if self.expires_check.isChecked():
             expires_at = float(self.expires_edit.dateTime().toSecsSinceEpoch())
             if expires_at <= self._now():
-                raise ValueError("The expiry is in the past: choose a later date, or untick Expires.")
+                raise ValueError(RULE_EXPIRY_PAST_TEXT)
         original = self._original
         return dataclasses.replace(
             rule,
@@ -442,7 +443,7 @@ class RuleEditor(QDialog):
             pct = self.pct_box.value()
             problem = pct_field_problem(self.pct_box.text(), pct)
             if problem is not None or pct is None:
-                raise ValueError(problem or "Enter the size of the move.")
+                raise ValueError(problem or pct_field_problem("", None) or "")
             direction = self.DIRECTIONS[self.direction_combo.currentIndex()]
             if self.kind is StepRule:
                 return StepRule(pct=pct, direction=direction, cooldown_s=cooldown_s, sub=sub)
@@ -452,7 +453,7 @@ class RuleEditor(QDialog):
         level = parse_number(text)
         problem = level_field_problem(text, level)
         if problem is not None or level is None:
-            raise ValueError(problem or "Enter the price level, for example 100000.")
+            raise ValueError(problem or level_field_problem("", None) or "")
         original = self._original
         hysteresis = original.hysteresis_pct if isinstance(original, LevelRule) else 0.1
         return LevelRule(
@@ -468,7 +469,7 @@ class RuleEditor(QDialog):
         seconds = field.seconds()
         problem = duration_field_problem(what, field.text(), seconds, minimum_s)
         if problem is not None or seconds is None:
-            raise ValueError(problem or f"Enter the {what} in minutes.")
+            raise ValueError(problem or duration_field_problem(what, "", None, minimum_s) or "")
         return seconds
 
     def accept(self) -> None:
@@ -485,7 +486,7 @@ class RuleEditor(QDialog):
             warning = self._check_level_field()
             if warning and self._confirmed_far != self.level_edit.text():
                 self._confirmed_far = self.level_edit.text()
-                self._say(self.error_label, f"{warning} Press OK again to keep it.", ok=None)
+                self._say(self.error_label, f"{warning} {RULE_FAR_LEVEL_CONFIRM_TEXT}", ok=None)
                 self.error_label.setStyleSheet(_WARNING_STYLE)
                 return
         self.rule = rule

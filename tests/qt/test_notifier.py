@@ -533,7 +533,7 @@ def test_actions_offered_when_the_server_has_them_and_reported_with_the_alert(
     delivered(qtbot, notifier, alert)
     nid = service.calls[0]["id"]
     assert service.calls[0]["actions"] == [
-        "default", "Open ccdesk", "open", "Open ccdesk", "snooze", "Snooze 1 h", "mute", "Mute this rule"
+        "default", "Open ccdesk", "snooze", "Snooze 1 h", "mute", "Mute this rule"
     ]  # fmt: skip
     for key, expected in (("snooze", ACTION_SNOOZE), ("default", ACTION_OPEN), ("mute", ACTION_MUTE)):
         with qtbot.waitSignal(notifier.action_invoked, timeout=3000) as blocker:

@@ -156,8 +156,14 @@ class FreedesktopNotifications:
     until the server says the notification closed; then the next one is new.
     """
 
-    def __init__(self, on_event: EventSink | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        on_event: EventSink | None = None,
+        env: Mapping[str, str] | None = None,
+        call_timeout_s: float = CALL_TIMEOUT_S,
+    ) -> None:
         self._on_event = on_event
+        self._timeout_s = call_timeout_s
         self._env = os.environ if env is None else env
         self._lock = threading.Lock()
         self._router: Any = None
@@ -227,7 +233,13 @@ class FreedesktopNotifications:
                     ),
                 )
                 try:
-                    reply = router.send_and_get_reply(msg, timeout=CALL_TIMEOUT_S)
+                    reply = router.send_and_get_reply(msg, timeout=self._timeout_s)
+                except (
+                    TimeoutError
+                ) as exc:  # (an OSError too: caught first) the server hangs, the bus is fine
+                    raise NotificationUnavailable(
+                        f"the notification service did not answer within {self._timeout_s:g} s"
+                    ) from exc
                 except (OSError, RuntimeError) as exc:  # the bus went away (RouterClosed is a RuntimeError)
                     self._disconnect()
                     if attempt == 2:
@@ -276,7 +288,7 @@ class FreedesktopNotifications:
         except ImportError as exc:
             raise NotificationUnavailable("jeepney is not installed") from exc
         try:
-            conn = open_dbus_connection(address, auth_timeout=CALL_TIMEOUT_S)
+            conn = open_dbus_connection(address, auth_timeout=self._timeout_s)
         except Exception as exc:
             raise NotificationUnavailable(
                 f"the D-Bus session bus could not be reached ({type(exc).__name__})"
@@ -284,10 +296,10 @@ class FreedesktopNotifications:
         router = _quiet_router(DBusRouter)(conn)
         try:
             owned = router.send_and_get_reply(
-                message_bus.NameHasOwner(NOTIFICATIONS_NAME), timeout=CALL_TIMEOUT_S
+                message_bus.NameHasOwner(NOTIFICATIONS_NAME), timeout=self._timeout_s
             )
             if not owned.body[0]:
-                names = router.send_and_get_reply(message_bus.ListActivatableNames(), timeout=CALL_TIMEOUT_S)
+                names = router.send_and_get_reply(message_bus.ListActivatableNames(), timeout=self._timeout_s)
                 if NOTIFICATIONS_NAME not in names.body[0]:
                     raise NotificationUnavailable(_NO_SERVICE)
             events: queue.Queue[Any] = queue.Queue()
@@ -296,7 +308,7 @@ class FreedesktopNotifications:
                     type="signal", interface=NOTIFICATIONS_NAME, member=member, path=NOTIFICATIONS_PATH
                 )
                 router.filter(rule, queue=events)
-                router.send_and_get_reply(message_bus.AddMatch(rule), timeout=CALL_TIMEOUT_S)
+                router.send_and_get_reply(message_bus.AddMatch(rule), timeout=self._timeout_s)
             # A restarted (or another) notification server: its ids and capabilities are new.
             owner = MatchRule(
                 type="signal",
@@ -307,12 +319,16 @@ class FreedesktopNotifications:
             )
             owner.add_arg_condition(0, NOTIFICATIONS_NAME)
             router.filter(owner, queue=events)
-            router.send_and_get_reply(message_bus.AddMatch(owner), timeout=CALL_TIMEOUT_S)
-            caps = _get_capabilities(router)
-        except BaseException:
+            router.send_and_get_reply(message_bus.AddMatch(owner), timeout=self._timeout_s)
+            caps = _get_capabilities(router, self._timeout_s)
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 router.close()
                 conn.close()
+            if isinstance(exc, TimeoutError):
+                raise NotificationUnavailable(
+                    f"the notification service did not answer within {self._timeout_s:g} s"
+                ) from exc
             raise
         self._router, self._events, self._caps, self._caps_stale = router, events, caps, False
         self._ids.clear()
@@ -326,7 +342,7 @@ class FreedesktopNotifications:
 
     def _refresh_caps(self, router: Any) -> None:
         try:
-            self._caps = _get_capabilities(router)
+            self._caps = _get_capabilities(router, self._timeout_s)
         except Exception as exc:  # keep the old ones; Notify itself will say if the server is gone
             log.info("could not ask the notification server's capabilities (%s)", type(exc).__name__)
             return
@@ -386,11 +402,11 @@ class FreedesktopNotifications:
                     log.exception("notification event handler failed")
 
 
-def _get_capabilities(router: Any) -> frozenset[str]:
+def _get_capabilities(router: Any, timeout_s: float) -> frozenset[str]:
     from jeepney import DBusAddress, new_method_call
 
     address = DBusAddress(NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_NAME, interface=NOTIFICATIONS_NAME)
-    reply = router.send_and_get_reply(new_method_call(address, "GetCapabilities"), timeout=CALL_TIMEOUT_S)
+    reply = router.send_and_get_reply(new_method_call(address, "GetCapabilities"), timeout=timeout_s)
     return frozenset(reply.body[0]) if reply.body else frozenset()
 
 

@@ -358,13 +358,14 @@ class FakeNotificationService:
     ``GetCapabilities`` with ``caps``, and can emit ``ActionInvoked``/``NotificationClosed``.
     """
 
-    def __init__(self, address: str, caps: tuple[str, ...] = ("body",)) -> None:
+    def __init__(self, address: str, caps: tuple[str, ...] = ("body",), hang: bool = False) -> None:
         from jeepney.bus_messages import message_bus
         from jeepney.io.blocking import open_dbus_connection
 
         self.notes: list[tuple[str, str, str]] = []  # app name, summary, body
         self.calls: list[dict] = []  # every Notify call's arguments, by name
         self.caps = caps
+        self.hang = hang  # take Notify calls and never answer them
         self.received = threading.Event()
         self._next_id = 100
         self._conn = open_dbus_connection(address)
@@ -408,7 +409,8 @@ class FakeNotificationService:
                         "signature": msg.header.fields.get(HeaderFields.signature),
                     }
                 )
-                self._conn.send(new_method_return(msg, "u", (nid,)))
+                if not self.hang:
+                    self._conn.send(new_method_return(msg, "u", (nid,)))
                 self.received.set()
             elif member == "GetCapabilities":
                 self._conn.send(new_method_return(msg, "as", (list(self.caps),)))
@@ -734,3 +736,21 @@ def test_a_restarted_server_gets_new_bubbles_and_is_asked_its_capabilities_again
         assert "snooze" in call["actions"]
     finally:
         second.close()
+
+
+def test_a_server_that_never_answers_is_unavailable_and_the_tray_shows_it(
+    qtbot: QtBot, make_notifier, private_bus: str
+) -> None:
+    service = FakeNotificationService(private_bus, caps=("body",), hang=True)
+    try:
+        backend = FreedesktopNotifications(env={"DBUS_SESSION_BUS_ADDRESS": private_bus}, call_timeout_s=0.3)
+        tray = FakeTray(True)
+        notifier = make_notifier(tray, backend=backend)
+        delivery = delivered(qtbot, notifier, make_alert())
+        assert delivery.channel is DeliveryChannel.TRAY
+        assert history_tooltip(delivery) == (
+            "desktop notifications are unavailable: the notification service did not answer within 0.3 s"
+        )
+        assert service.received.is_set()  # it got the call; it just never answered
+    finally:
+        service.close()

@@ -108,7 +108,7 @@ def build_desktop(
     jobs = BackgroundJobs()
     keys = ApiKeys(secrets, jobs, env, check_key)
     tray = Tray()
-    notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon)
+    notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon, sound_path=alert_sound_path())
     controller = AppController(
         settings=settings,
         store=store,
@@ -140,6 +140,7 @@ def build_desktop(
     tray.quit_requested.connect(controller.quit)
     tray.pause_requested.connect(controller.pause_alerts)
     tray.resume_requested.connect(controller.resume_alerts)
+    notifier.action_invoked.connect(controller.act_on_notification)
     # The alert history's actions on the rule that fired an entry.
     history_actions = HistoryActions(window.history, window.history_model, controller.rule_id_for, window)
     history_actions.rearm_requested.connect(controller.rearm_rule)
@@ -151,3 +152,11 @@ def build_desktop(
     return Desktop(
         controller, window, window.model, window.history_model, tray, notifier, keys, jobs, history_actions
     )
+
+
+def alert_sound_path() -> Path | None:
+    """The bundled alert sound (resources/alert.wav), or None if this build lacks it."""
+    from ccdesk.app import resource_path
+
+    path = Path(resource_path("alert.wav"))
+    return path if path.is_file() else None

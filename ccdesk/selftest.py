@@ -131,6 +131,26 @@ def _check_notifier_module(report: _Report) -> None:
         report.ok(f"notifications: {name} loads (backend {backend}; nothing is shown by the self-test)")
 
 
+def _check_dbus_notifications(report: _Report) -> None:
+    """On Linux, notifications go over D-Bus with jeepney (imported lazily: a frozen build must
+    carry it), with a bundled sound for rules that ask for one."""
+    from ccdesk.desktop import alert_sound_path
+
+    sound = alert_sound_path()
+    if sound is None:
+        report.fail("alert sound: resources/alert.wav is missing")
+    else:
+        report.ok(f"alert sound: {sound.name} ({sound.stat().st_size} bytes)")
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        importlib.import_module("jeepney.io.threading")
+    except ImportError as exc:
+        report.fail(f"notifications: jeepney.io.threading is missing ({exc}); only plyer would be left")
+        return
+    report.ok("notifications: org.freedesktop.Notifications over D-Bus (jeepney) loads")
+
+
 def _check_keyring_backends(report: _Report) -> None:
     """keyring finds its backends through entry points: the modules and the metadata must both be there."""
     wanted = _KEYRING_BACKENDS.get(_os_key())
@@ -437,6 +457,7 @@ def run_self_test(out: IO[str]) -> int:
         keyring_thread.start()
         _check_version(report)
         _check_notifier_module(report)
+        _check_dbus_notifications(report)
         _check_keyring_backends(report)
         outcome = _run_app(report, report.started + QT_PHASE_S)
         _report_app(report, outcome)

@@ -42,6 +42,7 @@ from ccdesk.core.formatting import (
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
+from ccdesk.core.notify_rate import MAX_PER_MINUTE
 from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
@@ -510,6 +511,11 @@ def not_shown_words(reason: NotShownReason, detail: str | None) -> str:
         return "the desktop notification service is not answering"
     if reason is NotShownReason.SHUTTING_DOWN:
         return "not shown: ccdesk is shutting down"
+    if reason is NotShownReason.RATE_LIMITED:
+        return (
+            f"not shown: ccdesk shows at most {MAX_PER_MINUTE} notifications a minute, so that a flood of"
+            " alerts cannot bury the desktop; this one is kept here"
+        )
     return f"the desktop notification failed ({detail})"
 
 
@@ -545,6 +551,8 @@ def webhook_words(result: WebhookResult) -> str:
 def delivery_words(delivery: Delivery) -> str:
     """``notified; webhook sent``: where an alert went."""
     text = _CHANNEL_WORDS[delivery.channel]
+    if delivery.not_shown is NotShownReason.RATE_LIMITED:
+        text = f"not shown (over {MAX_PER_MINUTE} notifications a minute)"
     webhook = delivery.webhook
     if webhook is not None and not webhook.ok:
         text += f"; webhook failed: {webhook_words(webhook)}"
@@ -1017,3 +1025,13 @@ def tray_menu_line(quote: Quote, now: float, freshness: Freshness) -> str:
 def copy_price_words(pair: Pair, plain: str) -> str:
     """The menu entry that copies the pinned price: ``Copy BTC/USD price (91230.12)``."""
     return f"Copy {pair.pair} price ({plain})"
+
+
+# --- notification actions (the buttons on a desktop notification, where the server shows them) ---
+
+NOTIFICATION_ACTION_WORDS: dict[str, str] = {
+    "open": "Open ccdesk",
+    "snooze": "Snooze 1 h",
+    "mute": "Mute this rule",
+}
+"""Button labels by action key (``ccdesk.qt.desktop_notifications.ACTION_*``)."""

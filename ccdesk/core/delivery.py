@@ -66,11 +66,12 @@ class DeliveryChannel(enum.Enum):
     BANNER = "banner"
     """A banner in the window (no notification service and no tray)."""
     NONE = "none"
-    """Not shown: ccdesk was shutting down."""
+    """Not shown: ccdesk was shutting down, or too many pop-ups this minute (``not_shown`` says which)."""
 
 
 class NotShownReason(enum.Enum):
-    """Why the desktop notification was not used (the alert then fell back to the tray or a banner)."""
+    """Why the desktop notification was not used (the alert then fell back to the tray or a banner,
+    except for ``SHUTTING_DOWN`` and ``RATE_LIMITED``: then it was not shown)."""
 
     NO_BACKEND = "no_backend"
     """plyer has no notification backend on this machine."""
@@ -82,6 +83,9 @@ class NotShownReason(enum.Enum):
     """The notification call raised (``detail`` names the error)."""
     SHUTTING_DOWN = "shutting_down"
     """ccdesk was quitting."""
+    RATE_LIMITED = "rate_limited"
+    """Not shown at all (no tray balloon, no banner): the cap on pop-ups per minute was reached.
+    The alert is in the history; a webhook, if set, was still sent."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.network_watch import NetworkWatch
-from ccdesk.qt.notifier import Notifier
+from ccdesk.qt.notifier import ACTION_MUTE, ACTION_OPEN, ACTION_SNOOZE, SNOOZE_S, Notifier
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
 from ccdesk.qt.settings_dialog.host import SettingsDialogHost
@@ -430,6 +430,19 @@ class AppController(QObject):
     def _on_window_hidden(self) -> None:
         self.tray.set_window_visible(False)
         self._save_geometry()
+
+    @Slot(str, object)
+    def act_on_notification(self, action: str, alert: Alert) -> None:
+        """What the user chose on an alert's desktop notification: open the window, snooze the
+        rule that fired for an hour, or mute it (``Notifier.action_invoked``)."""
+        if action == ACTION_OPEN:
+            self.show_window()
+        elif action == ACTION_SNOOZE:
+            self.snooze_rule(alert.rule.id, SNOOZE_S)
+        elif action == ACTION_MUTE:
+            self.mute_rule(alert.rule.id)
+        else:
+            log.info("unknown notification action %r", action)
 
     @Slot()
     def quit(self) -> None:

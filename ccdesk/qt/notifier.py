@@ -1,10 +1,13 @@
 """Alert delivery: desktop notification, else the tray's balloon, else a window banner; and webhooks.
 
-Nothing here blocks the GUI thread or the stream thread. Desktop notifications (plyer, which may
-run ``notify-send`` or wait on D-Bus) and webhook POSTs run on two small background lanes, so a
-slow webhook never delays a notification and a hung notification service never delays a webhook.
-Their outcomes come back to the GUI thread through queued signals; the tray and banner fallbacks
-run there, and one ``Delivery`` per alert reports where it went.
+Nothing here blocks the GUI thread or the stream thread. Desktop notifications (org.freedesktop.
+Notifications over D-Bus on Linux, plyer elsewhere: ``desktop_notifications``), webhook POSTs and
+sounds run on small background lanes, so a slow webhook never delays a notification and a hung
+notification service never delays a webhook. Their outcomes come back to the GUI thread through
+queued signals; the tray and banner fallbacks run there, and one ``Delivery`` per alert reports
+where it went. A global cap (``core.notify_rate``) keeps a flood of alerts off the desktop: the
+excess goes to the history only. A notification for the same rule and pair replaces the previous
+one, expires after ``NOTIFICATION_TIMEOUT_S``, and offers actions where the server shows them.
 """
 
 from __future__ import annotations
@@ -17,17 +20,47 @@ import queue
 import sys
 import threading
 import time
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ccdesk.core.alerts import Alert
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
+from ccdesk.core.notify_rate import NotificationRateCap
 from ccdesk.core.webhook import alert_payload, post_alert, webhook_host
-from ccdesk.wording import alert_body, alert_title, webhook_words
+from ccdesk.qt.desktop_notifications import (
+    ACTION_DEFAULT,
+    ACTION_MUTE,
+    ACTION_OPEN,
+    ACTION_SNOOZE,
+    CallableBackend,
+    DesktopBackend,
+    NotificationBackend,
+    NotificationClosed,
+    NotificationEvent,
+    NotificationRequest,
+    NotificationUnavailable,
+    Shown,
+    play_sound,
+)
+from ccdesk.qt.desktop_notifications import PlyerNotify as _PlyerNotify
+from ccdesk.wording import NOTIFICATION_ACTION_WORDS, alert_body, alert_title, webhook_words
+
+__all__ = [
+    "ACTION_MUTE",
+    "ACTION_OPEN",
+    "ACTION_SNOOZE",
+    "SNOOZE_S",
+    "MessageSink",
+    "NotificationUnavailable",
+    "Notifier",
+    "NotifyFn",
+    "PlyerNotify",
+    "notification_service_problem",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +69,10 @@ NOTIFICATION_TIMEOUT_S: Final = 10
 MAX_QUEUED: Final = 32
 """Per lane. Past this, a lane is stuck (a hung notification service): deliver by the fallback."""
 SHUTDOWN_WAIT_S: Final = 1.0
+SNOOZE_S: Final = 3600.0
+"""What "Snooze 1 h" asks the controller for."""
+MAX_REMEMBERED: Final = 64
+"""Shown notifications remembered for their actions (a server that never says "closed" cannot grow it)."""
 
 _NOTIFICATIONS_NAME: Final = "org.freedesktop.Notifications"
 _DBUS_PROBE_TIMEOUT_S: Final = 2.0
@@ -51,10 +88,6 @@ class MessageSink(Protocol):
     """What the notifier needs of the tray: a balloon message that says whether it was shown."""
 
     def show_message(self, title: str, body: str) -> bool: ...
-
-
-class NotificationUnavailable(RuntimeError):
-    """No desktop notification service to hand a notification to; ``str(err)`` says why."""
 
 
 def notification_service_problem(env: Mapping[str, str] | None = None) -> str | None:
@@ -97,41 +130,16 @@ def notification_service_problem(env: Mapping[str, str] | None = None) -> str | 
     return "no notification service is running on the D-Bus session bus"
 
 
-class PlyerNotify:
-    """The default ``notify_fn``: plyer's desktop notification, after checking that it can arrive.
+class PlyerNotify(_PlyerNotify):
+    """plyer's notification (the fallback where org.freedesktop.Notifications is not used), after
+    checking with :func:`notification_service_problem` that it can arrive.
 
-    Raises ``NotificationUnavailable`` when :func:`notification_service_problem` finds no
-    service, and whatever plyer raises (``NotImplementedError`` when it has no backend).
+    Raises ``NotificationUnavailable`` when there is no service, and whatever plyer raises
+    (``NotImplementedError`` when it has no backend).
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self._env = env
-        self._resolved = False
-
-    def __call__(self, *, title: str, message: str, app_name: str, app_icon: str, timeout: int) -> None:
-        problem = notification_service_problem(self._env)
-        if problem is not None:
-            raise NotificationUnavailable(problem)
-        from plyer import notification  # type: ignore[import-untyped]
-
-        if self._resolved:
-            notification.notify(
-                title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
-            )
-            return
-        # plyer picks its backend on first use and warns (UserWarning) when dbus-python is missing
-        # before settling on notify-send. That is expected, not a problem: log it instead. (The
-        # warnings filter is process-wide, so this is done only once.)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                notification.notify(
-                    title=title, message=message, app_name=app_name, app_icon=app_icon, timeout=timeout
-                )
-            finally:
-                self._resolved = True
-        for w in caught:
-            log.info("plyer: %s", str(w.message).splitlines()[0])
+        super().__init__(env, notification_service_problem)
 
 
 class _Lane:
@@ -185,6 +193,7 @@ class _DesktopOutcome:
     seq: int
     not_shown: NotShownReason | None
     detail: str | None
+    shown: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,22 +214,49 @@ class _Pending:
     webhook: WebhookResult | None = None
 
 
+def replace_key(alert: Alert) -> Hashable:
+    """Notifications with equal keys replace each other: one bubble per rule and pair. The rule's
+    stable ``id``, not its value: a rule changes when it is snoozed or re-anchored."""
+    return (alert.rule.id, alert.sub)
+
+
+def wants_sound(alert: Alert) -> bool:
+    """The rule asks for a sound with its notification."""
+    return alert.rule.sound
+
+
+def notification_actions(alert: Alert) -> tuple[tuple[str, str], ...]:
+    """The actions on ``alert``'s notification: "Open ccdesk" as the spec's ``default`` action
+    (what a click on the bubble does; menu-style servers such as dunst list it by its label), then
+    "Snooze 1 h" and "Mute this rule" (buttons on GNOME and KDE). No separate "open" button:
+    dunst would list "Open ccdesk" twice, and elsewhere a click already opens."""
+    return tuple(
+        (key, NOTIFICATION_ACTION_WORDS[ACTION_OPEN if key == ACTION_DEFAULT else key])
+        for key in (ACTION_DEFAULT, ACTION_SNOOZE, ACTION_MUTE)
+    )
+
+
 class Notifier(QObject):
     """Delivers alerts to the desktop, the tray or the window, and to an optional webhook.
 
-    ``deliver`` returns at once. The desktop notification runs on a background lane; when it
+    ``deliver`` returns at once. Past the per-minute cap an alert is not shown at all (its
+    ``Delivery`` says so). Otherwise the desktop notification runs on a background lane; when it
     fails, the tray's balloon is tried on the GUI thread, and without a tray the window is asked
-    for a banner. The webhook POST (when a URL is set) runs on its own lane. When both are done,
-    ``delivered`` reports the outcome. Lives on, and is called from, the GUI thread.
+    for a banner. The webhook POST (when a URL is set) runs on its own lane, cap or not; a sound
+    the server does not play runs on a third. When all are done, ``delivered`` reports the
+    outcome. Lives on, and is called from, the GUI thread.
 
     Signals:
         delivered(object): a :class:`Delivery`, once per alert, after every channel has finished.
         banner_requested(str, str): title and body, to show in the window when neither a desktop
             notification nor the tray could show the alert.
+        action_invoked(str, object): the user chose an action on an alert's notification:
+            ``ACTION_OPEN``, ``ACTION_SNOOZE`` or ``ACTION_MUTE``, and the :class:`Alert`.
     """
 
     delivered = Signal(object)
     banner_requested = Signal(str, str)
+    action_invoked = Signal(str, object)
 
     def __init__(
         self,
@@ -228,27 +264,48 @@ class Notifier(QObject):
         parent: QObject | None = None,
         *,
         notify_fn: NotifyFn | None = None,
+        backend: NotificationBackend | None = None,
         post_fn: PostFn = post_alert,
         webhook_timeout_s: float = 5.0,
         app_icon: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        rate_cap: NotificationRateCap | None = None,
+        sound_path: Path | None = None,
+        play_sound_fn: Callable[[Path], str | None] = play_sound,
     ) -> None:
         super().__init__(parent)
         self._tray = tray
-        self._notify_fn: NotifyFn = notify_fn if notify_fn is not None else PlyerNotify()
+        if backend is None:
+            backend = (
+                CallableBackend(notify_fn)
+                if notify_fn is not None
+                else DesktopBackend(problem=notification_service_problem)
+            )
+        self._backend: NotificationBackend = backend
         self._post_fn = post_fn
         self._webhook_timeout_s = webhook_timeout_s
         self._app_icon = app_icon
+        self._clock = clock
+        self._cap = rate_cap if rate_cap is not None else NotificationRateCap()
+        self._sound_path = sound_path
+        self._play_sound_fn = play_sound_fn
         self._webhook_url: str | None = None
         self._pending: dict[int, _Pending] = {}
+        self._shown: dict[int, Alert] = {}  # server id -> the alert it shows, for its actions
         self._seq = itertools.count(1)
         self._closed = False
         self._desktop_lane = _Lane("ccdesk-notify")
         self._webhook_lane = _Lane("ccdesk-webhook")
+        self._sound_lane: _Lane | None = None  # made on the first sound
         # Lanes report through the relay, never through this object: a job that outlives the
         # notifier (abandoned at shutdown) must neither emit on it nor hold the last reference to
         # it (a QObject destroyed on a lane thread while an event for it is queued crashes Qt).
         self._token = next(_TOKENS)
         _relay().finished.connect(self._on_lane_finished, Qt.ConnectionType.QueuedConnection)
+        _relay().notification_event.connect(self._on_backend_event, Qt.ConnectionType.QueuedConnection)
+        set_sink = getattr(backend, "set_event_sink", None)
+        if callable(set_sink):
+            set_sink(_EventForwarder(self._token))
 
     # --- commands ---
 
@@ -284,7 +341,22 @@ class Notifier(QObject):
                 pending.webhook = WebhookResult(
                     ok=False, failure=WebhookFailure.BACKLOG, host=webhook_host(url)
                 )
-        show = _DesktopJob(self._notify_fn, self._app_icon, self._token, seq, title, body)
+        if not self._cap.admit(self._clock()):
+            log.info("alert not shown: over %d notifications a minute (%s)", self._cap.max_count, title)
+            pending.channel, pending.not_shown = DeliveryChannel.NONE, NotShownReason.RATE_LIMITED
+            self._finish_if_done(seq)
+            return
+        request = NotificationRequest(
+            title=title,
+            body=body,
+            app_name=APP_NAME,
+            app_icon=self._app_icon,
+            timeout_s=NOTIFICATION_TIMEOUT_S,
+            replace_key=replace_key(alert),
+            actions=notification_actions(alert),
+            sound=wants_sound(alert),
+        )
+        show = _DesktopJob(self._backend, self._token, seq, request)
         if not self._desktop_lane.submit(show):
             self._fall_back(seq, NotShownReason.SERVICE_STUCK, None)
         self._finish_if_done(seq)
@@ -298,7 +370,12 @@ class Notifier(QObject):
             return
         self._closed = True
         deadline = time.monotonic() + timeout_s
-        lanes = (self._desktop_lane, self._webhook_lane)
+        # The backend is closed on its own lane, after the notifications queued before it: closing
+        # it here could wait on a call in progress.
+        self._desktop_lane.submit(self._backend.close)
+        lanes = [self._desktop_lane, self._webhook_lane]
+        if self._sound_lane is not None:
+            lanes.append(self._sound_lane)
         stuck = [lane.name for lane in lanes if not lane.stop(deadline)]
         if stuck:
             log.warning("gave up waiting for %s after %.1f s", ", ".join(stuck), timeout_s)
@@ -314,15 +391,54 @@ class Notifier(QObject):
         else:
             self._on_lane_webhook_finished(outcome)
 
+    @Slot(int, object)
+    def _on_backend_event(self, token: int, event: NotificationEvent) -> None:
+        if token != self._token:
+            return
+        if isinstance(event, NotificationClosed):
+            self._shown.pop(event.server_id, None)
+            return
+        alert = self._shown.get(event.server_id)
+        if alert is None:
+            log.debug("action %r on an unknown notification %d", event.action, event.server_id)
+            return
+        action = ACTION_OPEN if event.action == ACTION_DEFAULT else event.action
+        if action not in (ACTION_OPEN, ACTION_SNOOZE, ACTION_MUTE):
+            log.debug("unknown notification action %r", event.action)
+            return
+        log.info("notification action %s on %s", action, alert_title(alert))
+        self.action_invoked.emit(action, alert)
+
     def _on_lane_desktop_finished(self, outcome: _DesktopOutcome) -> None:
         pending = self._pending.get(outcome.seq)
         if pending is None:
             return
+        shown = outcome.shown
         if outcome.not_shown is None:
             pending.channel = DeliveryChannel.DESKTOP
+            if shown is not None and shown.server_id is not None:
+                self._remember(shown.server_id, pending.alert)
         else:
             self._fall_back(outcome.seq, outcome.not_shown, outcome.detail)
+        if wants_sound(pending.alert) and not (shown is not None and shown.sound_handled):
+            self._play_sound()
         self._finish_if_done(outcome.seq)
+
+    def _remember(self, server_id: int, alert: Alert) -> None:
+        self._shown.pop(server_id, None)  # a replaced notification keeps its id: newest last
+        self._shown[server_id] = alert
+        while len(self._shown) > MAX_REMEMBERED:
+            del self._shown[next(iter(self._shown))]
+
+    def _play_sound(self) -> None:
+        path = self._sound_path
+        if path is None:
+            log.info("no alert sound file; not played")
+            return
+        if self._sound_lane is None:
+            self._sound_lane = _Lane("ccdesk-sound")
+        if not self._sound_lane.submit(_SoundJob(self._play_sound_fn, path)):
+            log.info("alert sound skipped: earlier sounds are still playing")
 
     def _on_lane_webhook_finished(self, outcome: _WebhookOutcome) -> None:
         pending = self._pending.get(outcome.seq)
@@ -356,9 +472,11 @@ class Notifier(QObject):
 
 
 class _Relay(QObject):
-    """Carries lane outcomes to the GUI thread. One for the process, never deleted before exit."""
+    """Carries lane outcomes and notification events to the GUI thread. One for the process,
+    never deleted before exit."""
 
     finished = Signal(int, object)  # the notifier's token, the outcome
+    notification_event = Signal(int, object)  # the notifier's token, a NotificationEvent
 
 
 _TOKENS = itertools.count(1)
@@ -383,26 +501,38 @@ def _report(token: int, outcome: _DesktopOutcome | _WebhookOutcome) -> None:
         log.debug("no relay; dropped %r", outcome)
 
 
+class _EventForwarder:
+    """The backend's event sink: forwards action and close events (on the backend's thread) to
+    the notifier (on the GUI thread) through the relay. Holds the token, not the notifier."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: int) -> None:
+        self._token = token
+
+    def __call__(self, event: NotificationEvent) -> None:
+        relay = _RELAY
+        if relay is None:
+            return
+        try:
+            relay.notification_event.emit(self._token, event)
+        except RuntimeError:  # interpreter shutdown: Qt is gone
+            log.debug("no relay; dropped %r", event)
+
+
 class _DesktopJob:
     """A desktop notification job for the lane. It holds what it needs, not the notifier."""
 
-    __slots__ = ("_app_icon", "_body", "_notify_fn", "_seq", "_title", "_token")
+    __slots__ = ("_backend", "_request", "_seq", "_token")
 
     def __init__(
-        self, notify_fn: NotifyFn, app_icon: str, token: int, seq: int, title: str, body: str
+        self, backend: NotificationBackend, token: int, seq: int, request: NotificationRequest
     ) -> None:
-        self._notify_fn, self._app_icon, self._token = notify_fn, app_icon, token
-        self._seq, self._title, self._body = seq, title, body
+        self._backend, self._token, self._seq, self._request = backend, token, seq, request
 
     def __call__(self) -> None:
         try:
-            self._notify_fn(
-                title=self._title,
-                message=self._body,
-                app_name=APP_NAME,
-                app_icon=self._app_icon,
-                timeout=NOTIFICATION_TIMEOUT_S,
-            )
+            shown = self._backend.show(self._request)
         except NotImplementedError:
             outcome = _DesktopOutcome(self._seq, NotShownReason.NO_BACKEND, None)
         except NotificationUnavailable as exc:
@@ -410,10 +540,27 @@ class _DesktopJob:
         except Exception as exc:
             outcome = _DesktopOutcome(self._seq, NotShownReason.FAILED, f"{type(exc).__name__}: {exc}")
         else:
-            outcome = _DesktopOutcome(self._seq, None, None)
+            outcome = _DesktopOutcome(self._seq, None, None, shown)
         if outcome.not_shown is not None:
             log.info("desktop notification not shown: %s (%s)", outcome.not_shown.value, outcome.detail)
         _report(self._token, outcome)
+
+
+class _SoundJob:
+    """Plays the alert sound on the sound lane; a failure is logged, never shown."""
+
+    __slots__ = ("_path", "_play")
+
+    def __init__(self, play: Callable[[Path], str | None], path: Path) -> None:
+        self._play, self._path = play, path
+
+    def __call__(self) -> None:
+        try:
+            problem = self._play(self._path)
+        except Exception as exc:  # play_sound does not raise; an injected one might
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is not None:
+            log.info("alert sound not played: %s", problem)
 
 
 class _WebhookJob:

@@ -141,6 +141,8 @@ def test_self_test_passes_offscreen_and_says_there_is_no_keyring(built):
     assert "self-test passed" in r.stdout
     for line in (
         "ok    notifications: plyer.platforms.linux.notification loads",
+        "ok    notifications: org.freedesktop.Notifications over D-Bus (jeepney) loads",
+        "ok    alert sound: alert.wav",
         "ok    keyring backends:",
         "ok    Qt platform plugins: offscreen, xcb, wayland present",
         "ok    icons:",
@@ -323,7 +325,7 @@ def test_frozen_app_reads_the_key_from_the_secret_service_and_notifies_through_d
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ok    keyring: a throwaway secret made the round trip through SecretService" in r.stdout
 
-    # 3. The GUI: its window on X, and a real notification in dunst from plyer in the frozen app.
+    # 3. The GUI: its window on X, and a real notification in dunst (over D-Bus) from the frozen app.
     write_rules(
         # The smallest move a rule may ask for (smaller ones are raised to it on load, with a notice).
         env,

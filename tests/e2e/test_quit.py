@@ -14,14 +14,14 @@ Each moment is produced for real and checked before quitting:
 * the backoff wait: a refused port (bound, not listening); the app logged its reconnect delay.
 * a keyring read that never returns (an unlock prompt nobody answers): quit_fakes/hanging_keyring.py
   selected with ``PYTHON_KEYRING_BACKEND``; the app has called its ``get_password``.
-* a desktop notification in flight: demo mode, a rule that fires at once, and a ``notify-send``
-  that never returns first on PATH (plyer runs it when dbus-python is absent); it was started.
+* a desktop notification in flight: demo mode, a rule that fires at once, and a notification
+  server that never answers ``Notify`` (quit_fakes/hanging_notifications.py, on a session bus of
+  its own); it has received the call.
 
 Every process the app starts inherits a marker in its environment; "left behind" means a process
-with the marker still alive once the app has exited. One is known and reported as an expected
-failure rather than fixed here: the ``notify-send`` that plyer started outlives the app (plyer runs
-it with ``subprocess.call``, without a timeout or a handle, on the notifier's lane, which quitting
-abandons after 1 s).
+with the marker still alive once the app has exited. (Notifications go over D-Bus from the app's
+own process now, so the ``notify-send`` child that used to outlive it is gone; plyer, and with it
+notify-send, is only the fallback where org.freedesktop.Notifications is not used.)
 
 Quit through the UI is Ctrl+Q sent with xdotool to the window (the menu's Quit action); the tray's
 menu leads to the same ``AppController.quit``. Each test's exit time is appended to
@@ -249,19 +249,38 @@ def keyring_pending(tmp: Path) -> Iterator[Stage]:
 
 @contextmanager
 def notification_in_flight(tmp: Path) -> Iterator[Stage]:
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
     calls = tmp / "notify-calls"
-    fake = bin_dir / "notify-send"
-    fake.write_text(f'#!/bin/sh\necho "$$ $*" >> "{calls}"\nexec sleep 3600\n')
-    fake.chmod(0o755)
-    yield Stage(
-        {"rules": FIRE_AT_ONCE},
-        lambda app: "notify-send is running" if _lines(calls) else None,
-        {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
-        ("--demo",),
-        lambda: {int(line.split()[0]) for line in _lines(calls)},
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
+    server = None
+    try:
+        assert bus.stdout is not None
+        address = bus.stdout.readline().strip()
+        server = subprocess.Popen(
+            [sys.executable, str(FAKES / "hanging_notifications.py"), address, str(calls)]
+        )
+        deadline = time.monotonic() + 10
+        while not Path(f"{calls}.ready").exists():
+            assert server.poll() is None, "the hanging server exited"
+            assert time.monotonic() < deadline, "the hanging server did not start"
+            time.sleep(0.05)
+        yield Stage(
+            {"rules": FIRE_AT_ONCE},
+            lambda app: "the notification server has the Notify call" if _lines(calls) else None,
+            {"DBUS_SESSION_BUS_ADDRESS": address},
+            ("--demo",),
+        )
+    finally:
+        for proc in (server, bus):
+            if proc is not None:
+                proc.kill()
+                proc.wait(5)
+        if bus.stdout is not None:
+            bus.stdout.close()
 
 
 MOMENTS = {
@@ -336,8 +355,3 @@ def test_quit_exits_cleanly(moment: str, how: str, desktop: dict[str, str], tmp_
     assert "the stream thread did not end" not in log, log  # it ended: os._exit was not needed
     known = stage.known_leftovers()
     assert [pid for pid in left if pid not in known] == [], f"left behind: {left}; log:\n{log}"
-    if left:
-        # Known, not fixed here: plyer runs notify-send with subprocess.call (no handle, no
-        # timeout) on the notifier's lane, which quitting abandons after 1 s; the child lives on.
-        # A real notify-send facing a notification service that never answers exits ~75 s later.
-        pytest.xfail(f"notify-send {left} outlived the app (plyer's child; see the test)")

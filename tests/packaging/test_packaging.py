@@ -100,6 +100,7 @@ def test_the_wheel_configuration_ships_every_package_and_the_resources():
     assert {"ccdesk.resources", "ccdesk.resources.icons"} <= packages
     data = setuptools.get("package-data", {})
     assert "*.svg" in data.get("ccdesk.resources", [])
+    assert "*.wav" in data.get("ccdesk.resources", [])  # the alert sound
     assert "*.png" in data.get("ccdesk.resources.icons", [])
 
 
@@ -171,6 +172,7 @@ def test_spec_linux_one_file_collects_what_is_loaded_by_name(monkeypatch, tmp_pa
     assert "keyrings.alt" in a["excludes"]
     dests = {(Path(src).name, dest) for src, dest in a["datas"]}
     assert ("ccdesk.svg", "resources") in dests
+    assert ("alert.wav", "resources") in dests
     assert ("ccdesk-256.png", "resources/icons") in dests
     assert all(Path(src).is_file() for src, _ in a["datas"] if src.startswith(str(REPO)))
     [exe] = made["EXE"]

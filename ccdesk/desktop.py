@@ -133,6 +133,11 @@ def build_desktop(
     window.leave_demo_requested.connect(controller.leave_demo)
     window.always_on_top_changed.connect(controller.set_always_on_top)
     window.quit_requested.connect(controller.quit)
+    window.pin_requested.connect(controller.pin)
+    window.remove_requested.connect(controller.remove_pair)
+    window.resume_requested.connect(controller.resume_alerts)
+    # window.alert_at_price_requested: a new rule at the pair's price (the rules' branch adds
+    # controller.new_rule_at_price; the integrator connects it).
     tray.toggle_window_requested.connect(controller.toggle_window)
     tray.show_window_requested.connect(controller.show_window)
     tray.settings_requested.connect(controller.open_settings)

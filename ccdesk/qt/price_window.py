@@ -39,6 +39,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -104,6 +106,8 @@ _GIVE_WAY: tuple[tuple[str, int], ...] = (
     ("drop", QuoteTableModel.CHANGE),
     ("shrink", QuoteTableModel.AGE),
 )
+TEXT_MARGIN_PX = 4
+"""The item view's text margin on each side (Fusion's focus-frame margin + 1)."""
 MIN_PAIR_PX = 28
 """Below this the pair column says nothing useful; the age goes before the pair gets narrower."""
 
@@ -176,7 +180,8 @@ def sparkline_paths(
         path.moveTo(at(*seg[0]))
         if len(seg) == 1:
             start = path.currentPosition()
-            path.lineTo(QPointF(min(left + width, start.x() + 2.0), start.y()))
+            dx = 2.0 if start.x() + 2.0 <= left + width else -2.0  # at the right edge: leftwards
+            path.lineTo(QPointF(start.x() + dx, start.y()))
         for t, p in seg[1:]:
             path.lineTo(at(t, p))
         paths.append(path)
@@ -204,6 +209,33 @@ class SparklineDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(90, 24)
+
+
+def short_pair(text: str) -> str:
+    """The pair column's text when the venue does not fit: ``BTC/USD · Kraken`` -> ``BTC/USD``."""
+    return text.split(" · ", 1)[0]
+
+
+def short_age(text: str) -> str:
+    """The age column's text when the whole does not fit: ``stale · 1 min ago`` -> ``stale · 1 min``
+    (the word "stale" stays: a stale price is never shown as live)."""
+    return text.removesuffix(" ago")
+
+
+class CompactingDelegate(QStyledItemDelegate):
+    """Shows a shorter form of the text (``compact``) when the whole does not fit the column, before
+    eliding: ``BTC/USD`` says more than ``BTC/USD · Kr…``."""
+
+    def __init__(self, compact: Callable[[str], str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._compact = compact
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        text = option.text
+        room = option.rect.width() - 2 * TEXT_MARGIN_PX
+        if text and option.fontMetrics.horizontalAdvance(text) > room:
+            option.text = self._compact(text)
 
 
 class QuoteSortProxy(QSortFilterProxyModel):
@@ -371,6 +403,8 @@ class PriceWindow(QMainWindow):
             "Arrow keys move between pairs; the context menu key opens the pair's actions."
         )
         self.table.setItemDelegateForColumn(QuoteTableModel.TREND, SparklineDelegate(self.table))
+        self.table.setItemDelegateForColumn(QuoteTableModel.PAIR, CompactingDelegate(short_pair, self.table))
+        self.table.setItemDelegateForColumn(QuoteTableModel.AGE, CompactingDelegate(short_age, self.table))
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -382,6 +416,10 @@ class PriceWindow(QMainWindow):
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.verticalHeader().setVisible(False)
+        self.table.setCornerButtonEnabled(False)  # "select all" has no use in a one-row selection
+        corner = self.table.findChild(QAbstractButton, "qt_tableview_cornerbutton")
+        if corner is not None:
+            corner.setAccessibleName("Corner (no action)")
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.context_menu_requested.connect(self._on_table_context_menu_requested)
         header = self.table.horizontalHeader()
@@ -418,9 +456,15 @@ class PriceWindow(QMainWindow):
         self.empty_state.keyless_requested.connect(self.keyless_requested)
         self.empty_state.key_requested.connect(self.settings_requested)
         self.empty_state.demo_requested.connect(self.demo_requested)
+        self.empty_state.text.setAccessibleName("Why there are no prices")
+        # In a scroll area: its row of buttons must not make the whole window at least as wide.
+        self.empty_scroll = QScrollArea()
+        self.empty_scroll.setWidgetResizable(True)
+        self.empty_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.empty_scroll.setWidget(self.empty_state)
         self.prices = QStackedWidget()
         self.prices.addWidget(self.table)
-        self.prices.addWidget(self.empty_state)
+        self.prices.addWidget(self.empty_scroll)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -479,6 +523,9 @@ class PriceWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         bar.setAccessibleName("Menu bar")
+        more = bar.findChild(QToolButton, "qt_menubar_ext_button")  # shown when the menus do not fit
+        if more is not None:
+            more.setAccessibleName("More menus")
         menu = bar.addMenu("&ccdesk")
         # Ctrl+, everywhere: the platform's Preferences key is empty on several Linux desktops.
         settings = self._action(
@@ -763,9 +810,10 @@ class PriceWindow(QMainWindow):
                 yield str(text)
 
     def column_specs(self) -> dict[int, ColumnSpec]:
-        """Each shown column's preferred and least width, from the texts it shows now (the price with a
-        digit to spare, so a price that grows by a digit is not cut before the next fit)."""
-        pad = 16
+        """Each shown column's preferred and least width, from the texts it shows now. The price's
+        least is its widest text; it prefers a digit to spare, so a price that grows by a digit is
+        not cut before the next fit. The pair can do with ``short_pair``, the age with ``short_age``."""
+        pad = 2 * TEXT_MARGIN_PX + 4
         metrics = self.table.fontMetrics()
         bold_font = self.table.font()
         bold_font.setBold(True)
@@ -774,29 +822,22 @@ class PriceWindow(QMainWindow):
         def widest(m: QFontMetrics, texts: Iterable[str], floor: str = "") -> int:
             return max((m.horizontalAdvance(t) for t in (*texts, floor)), default=0) + pad
 
-        pair_texts = list(self._texts(QuoteTableModel.PAIR))
+        pairs = list(self._texts(QuoteTableModel.PAIR))
         ages = list(self._texts(QuoteTableModel.AGE))
-        age_now = widest(metrics, ages, "59 s ago")
+        prices = list(self._texts(QuoteTableModel.PRICE))
+        stale = any(a.startswith("stale") for a in ages)
         specs = {
             QuoteTableModel.PAIR: ColumnSpec(
-                widest(metrics, pair_texts, "BTC/USD"),
-                widest(metrics, (t.split(" · ")[0] for t in pair_texts)),
+                widest(metrics, pairs, "BTC/USD"), widest(metrics, map(short_pair, pairs), "BTC/USD")
             ),
             QuoteTableModel.PRICE: ColumnSpec(
-                *[widest(bold, (t + "0" for t in self._texts(QuoteTableModel.PRICE)), "0.00000")] * 2
+                widest(bold, (p + "0" for p in prices), "0.0000"), widest(bold, prices, "0.0000")
             ),
             QuoteTableModel.CHANGE: ColumnSpec(*[widest(metrics, (), "▲ +99.99%")] * 2),
             QuoteTableModel.TREND: ColumnSpec(90, 48),
             QuoteTableModel.AGE: ColumnSpec(
-                max(
-                    age_now,
-                    widest(
-                        metrics,
-                        (),
-                        "stale · 59 min ago" if any(a.startswith("stale") for a in ages) else "59 min ago",
-                    ),
-                ),
-                age_now,
+                widest(metrics, ages, "stale · 59 min ago" if stale else "59 s ago"),
+                widest(metrics, map(short_age, ages), "59 s"),
             ),
         }
         return {col: spec for col, spec in specs.items() if col not in self._user_hidden}
@@ -880,7 +921,7 @@ class PriceWindow(QMainWindow):
             self.prices.setCurrentWidget(self.table)
         else:
             self.empty_state.set_text(text)
-            self.prices.setCurrentWidget(self.empty_state)
+            self.prices.setCurrentWidget(self.empty_scroll)
 
     @Slot(object)
     def set_paused(self, until: float | None) -> None:

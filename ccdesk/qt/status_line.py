@@ -195,7 +195,8 @@ class PausedLine(QFrame):
         self.setObjectName("pausedLine")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 8, 2)
-        self.icon = QLabel("🔕")
+        self.icon = QLabel("●")  # the status line's mark, in its "busy" amber: not an emoji, which
+        self.icon.setStyleSheet(f"color: {BUSY_COLOR}")  # many Linux desktops draw as a box
         self.icon.setAccessibleName("Alerts paused")
         self.label = QLabel()
         self.label.setAccessibleName("Alert pause")

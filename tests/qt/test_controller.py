@@ -405,7 +405,7 @@ def test_keyless_pairs_stream_with_no_key_and_a_key_source_waits_for_its_key(qtb
 def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):
     h = harness(settings=Settings(watchlist=(BTC, ETH), rules=()), env={})
     h.controller.start()
-    qtbot.waitUntil(lambda: h.window.prices.currentWidget() is h.window.empty_state, timeout=5000)
+    qtbot.waitUntil(lambda: h.window.prices.currentWidget() is h.window.empty_scroll, timeout=5000)
     assert "CryptoCompare, which need a paid API key" in h.window.empty_state.text.text()
     h.controller.apply_settings(replace(h.controller.settings, watchlist=()))
     assert h.window.empty_state.text.text().startswith("No pairs to watch.")

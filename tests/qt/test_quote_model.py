@@ -171,11 +171,15 @@ def test_colours_follow_the_scheme_and_the_line_colour_says_up_down_or_stale(mod
 
 def test_sort_keys_are_numbers_and_no_data_has_none(model):
     model.set_live_since({BTC.source: 0.0})
-    model.update_quotes([quote(BTC, 91000.0, 1.0, open_24h=90000.0), quote(ETH, 3100.0, 2.0, open_24h=3200.0)])
+    model.update_quotes(
+        [quote(BTC, 91000.0, 1.0, open_24h=90000.0), quote(ETH, 3100.0, 2.0, open_24h=3200.0)]
+    )
     assert text(model, 0, model.PRICE, SORT_ROLE) == 91000.0
     assert text(model, 1, model.CHANGE, SORT_ROLE) == pytest.approx(-3.125)
     assert text(model, 0, model.PAIR, SORT_ROLE) == "btc/usd · cccagg"
     assert text(model, 2, model.PRICE, SORT_ROLE) is None  # no price yet
     assert text(model, 2, model.PAIR, PAIR_ROLE) == ETH_COINBASE
-    assert model.price_at(0) == 91000.0 and model.price_at(2) is None and model.price_at(7) is None
+    assert model.price_at(0) == 91000.0
+    assert model.price_at(2) is None
+    assert model.price_at(7) is None
     assert model.newest_update_at() == 2.0

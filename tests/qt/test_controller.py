@@ -440,3 +440,82 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.controller.settings.demo is False
     assert not h.window.status_line.leave_demo_button.isVisibleTo(h.window)
     assert not h.window.windowTitle().startswith("ccdesk demo")
+
+
+# --- the window's part of issue 10: view state, the tray hint, the pause, row actions ---------------
+
+
+def test_the_sort_and_hidden_columns_survive_a_restart(qtbot, harness):
+    h = harness(env={})
+    h.controller.start()
+    h.window.set_sort(QuoteTableModel.PRICE, Qt.SortOrder.DescendingOrder)
+    h.window.column_actions[QuoteTableModel.TREND].trigger()  # View > Columns > Trend: off
+    assert h.store.get("window/sort") == "price:desc"
+    assert h.store.get("window/hidden_columns") == "trend"
+    h.controller.quit()
+    h2 = harness(env={}, store=h.store)
+    h2.controller.start()
+    assert h2.window.hidden_columns() == {QuoteTableModel.TREND}
+    assert h2.window.sort_column() == QuoteTableModel.PRICE
+    assert h2.window.view_state() == {"sort": "price:desc", "hidden_columns": "trend"}
+
+
+def test_the_first_close_to_the_tray_says_where_ccdesk_went_once(qtbot, harness, monkeypatch):
+    h = harness(env={})
+    said: list[tuple[str, str]] = []
+    monkeypatch.setattr(h.tray, "show_message", lambda title, body: said.append((title, body)) or True)
+    h.controller.start()
+    h.window.close_to_tray = True  # as with a tray (the offscreen platform has none)
+    h.window.close()
+    assert len(said) == 1
+    assert said[0][0] == "ccdesk is still running"
+    assert "choose Quit from its menu" in said[0][1]
+    h.window.show()
+    h.window.close()
+    assert len(said) == 1  # once
+    h2 = harness(env={}, store=h.store)
+    monkeypatch.setattr(h2.tray, "show_message", lambda title, body: said.append((title, body)) or True)
+    h2.controller.start()
+    h2.window.close_to_tray = True
+    h2.window.close()
+    assert len(said) == 1  # not after a restart either
+
+
+def test_without_balloons_the_window_says_it_when_opened_again(qtbot, harness, monkeypatch):
+    h = harness(env={})
+    monkeypatch.setattr(h.tray, "show_message", lambda title, body: False)
+    h.controller.start()
+    h.window.close_to_tray = True
+    h.window.close()
+    assert any("keeps watching prices" in m for m in h.window.banner.messages())
+
+
+def test_a_pause_shows_in_the_window_and_resumes_from_it(qtbot, harness):
+    h = harness(env={})
+    h.controller.start()
+    assert not h.window.paused_line.isVisibleTo(h.window)
+    h.controller.pause_alerts(3600.0)
+    assert h.window.paused_line.isVisibleTo(h.window)
+    assert h.window.paused_line.label.text().startswith("Alerts paused until ")
+    h.window.paused_line.resume_button.click()
+    assert h.controller.settings.alerts_paused_until is None
+    assert not h.window.paused_line.isVisibleTo(h.window)
+    assert not h.tray.menu().resume.isVisible()
+
+
+def test_a_pause_saved_before_a_restart_shows_at_start(qtbot, harness):
+    h = harness(env={}, settings=Settings(watchlist=(BTC,), rules=(), alerts_paused_until=math.inf))
+    h.controller.start()
+    assert h.window.paused_line.label.text() == "Alerts paused until resumed"
+
+
+def test_the_row_menu_pins_and_removes_through_the_controller(qtbot, harness):
+    h = harness(env={}, settings=Settings(watchlist=(BTC, ETH, SOL), rules=()))
+    h.controller.start()
+    assert h.window.select_pair(ETH)
+    h.window.pin_action.trigger()
+    assert h.controller.settings.pinned == ETH
+    h.window.confirm_remove = lambda pair: True
+    h.window.remove_action.trigger()
+    assert h.controller.settings.watchlist == (BTC, SOL)
+    assert [r.sub for r in h.model.rows()] == [BTC, SOL]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import KeyValueStore
-from ccdesk.qt.alert_history import AlertHistoryModel
+from ccdesk.qt.alert_history import AlertHistoryModel, HistoryActions
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
 
@@ -52,6 +52,7 @@ class Desktop:
     notifier: Notifier
     keys: ApiKeys
     jobs: BackgroundJobs
+    history_actions: HistoryActions | None = None
 
 
 def build_desktop(
@@ -136,12 +137,19 @@ def build_desktop(
     window.pin_requested.connect(controller.pin)
     window.remove_requested.connect(controller.remove_pair)
     window.resume_requested.connect(controller.resume_alerts)
-    # window.alert_at_price_requested: a new rule at the pair's price (the rules' branch adds
-    # controller.new_rule_at_price; the integrator connects it).
+    window.alert_at_price_requested.connect(controller.new_rule_at_price)
     tray.toggle_window_requested.connect(controller.toggle_window)
     tray.show_window_requested.connect(controller.show_window)
     tray.settings_requested.connect(controller.open_settings)
     tray.quit_requested.connect(controller.quit)
     tray.pause_requested.connect(controller.pause_alerts)
     tray.resume_requested.connect(controller.resume_alerts)
-    return Desktop(controller, window, window.model, window.history_model, tray, notifier, keys, jobs)
+    # The alert history's actions on the rule that fired an entry.
+    history_actions = HistoryActions(window.history, window.history_model, controller.rule_id_for, window)
+    history_actions.rearm_requested.connect(controller.rearm_rule)
+    history_actions.edit_requested.connect(controller.edit_rule)
+    history_actions.delete_requested.connect(controller.delete_rule)
+    history_actions.new_rule_requested.connect(controller.new_rule_at_price)
+    return Desktop(
+        controller, window, window.model, window.history_model, tray, notifier, keys, jobs, history_actions
+    )

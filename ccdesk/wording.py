@@ -13,7 +13,20 @@ import math
 import time
 from collections.abc import Sequence
 
-from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.alerts import (
+    MAX_DURATION_S,
+    MAX_LEVEL,
+    MAX_PCT,
+    MIN_PCT,
+    Alert,
+    LevelRule,
+    MoveDirection,
+    MoveRule,
+    Rule,
+    RuleState,
+    StepRule,
+    rule_state,
+)
 from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, SaveState
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
@@ -25,6 +38,7 @@ from ccdesk.core.formatting import (
     format_duration,
     format_pct,
     format_price,
+    format_prices_apart,
 )
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.key_check import KeyCheck, KeyStatus
@@ -103,21 +117,35 @@ def state_title(state: State) -> str:
     return _STATES[state]
 
 
+def alert_pair_words(pair: Pair) -> str:
+    """A pair in alert words, as the window's pair column names it: ``BTC/USDT · Binance`` (``pair_label``,
+    the one name every view uses)."""
+    return pair_label(pair)
+
+
 def alert_title(alert: Alert) -> str:
-    """``BTC/USD up 1.3 % in 5 min`` or ``BTC/USD above 95,000.00``; ``Demo: ...`` on simulated prices."""
+    """``BTC/USD · Kraken up 1.3 % in 5 min``, ``BTC/USD · Kraken above 95,000.00`` or ``ETH/USD ·
+    Coinbase up a further 2.1 %``; ``Demo: ...`` on simulated prices."""
     demo = "Demo: " if alert.simulated else ""
+    who = alert_pair_words(alert.sub)
     if isinstance(alert.rule, LevelRule):
         side = "above" if alert.rule.above else "below"
-        return f"{demo}{alert.sub.label} {side} {format_price(alert.rule.level)}"
-    move = f"{abs(alert.change_pct):.1f} %"
+        return f"{demo}{who} {side} {format_price(alert.rule.level)}"
+    move = (
+        f"{abs(alert.change_pct):.1f} %" if abs(alert.change_pct) >= 0.1 else f"{abs(alert.change_pct):.2g} %"
+    )
+    if isinstance(alert.rule, StepRule):
+        return f"{demo}{who} {alert.direction.value} a further {move}"
     # How long the move really took says more than the rule's window (a 2 % drop in 15 s is news).
     took = alert.elapsed_s if alert.elapsed_s > 0 else alert.window_s
-    return f"{demo}{alert.sub.label} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
+    return f"{demo}{who} {alert.direction.value} {move} in {format_duration(max(1.0, took))}"
 
 
 def alert_body(alert: Alert) -> str:
-    """``91,000.00 → 92,183.00 (+1.30 %)``, and ``simulated prices`` in the demo."""
-    text = f"{format_price(alert.from_price)} → {format_price(alert.to_price)} ({alert.change_pct:+.2f} %)"
+    """``91,000.00 → 92,183.00 (+1.30 %)``, and ``simulated prices`` in the demo. The prices get
+    the decimals it takes to tell them apart (``0.15902 → 0.15897``, never ``0.1590 → 0.1590``)."""
+    before, after = format_prices_apart(alert.from_price, alert.to_price)
+    text = f"{before} → {after} ({alert.change_pct:+.2f} %)"
     return f"{text} · simulated prices" if alert.simulated else text
 
 
@@ -194,9 +222,19 @@ def autostart_failed_text(error: Exception) -> str:
 
 
 def settings_problems_text(problems: Sequence[SettingsProblem]) -> str:
-    """The banner after settings that could not be read fell back to their defaults."""
-    names = ", ".join(sorted({p.key for p in problems}))
-    return f"Some settings were invalid and were reset to their defaults: {names}."
+    """The banner after settings that could not be read fell back to their defaults, and alert
+    rules below the minimums were raised to them (said rule by rule)."""
+    parts = []
+    reset = sorted({p.key for p in problems if not p.corrected})
+    if reset:
+        parts.append(f"Some settings were invalid and were reset to their defaults: {', '.join(reset)}.")
+    raised = [p.reason for p in problems if p.corrected]
+    if raised:
+        parts.append(
+            "Alert rules below the minimums (they would flood you with notifications) were raised "
+            f"to them: {'; '.join(raised)}."
+        )
+    return " ".join(parts)
 
 
 def window_title(pinned: Quote | None, fresh: bool, *, demo: bool = False) -> str:
@@ -533,6 +571,21 @@ def delivery_words(delivery: Delivery) -> str:
     return text
 
 
+RULE_REARM_BUTTON_TEXT = "Re-&arm"
+RULE_MUTE_BUTTON_TEXT = "M&ute"
+RULE_NEW_AT_PRICE_BUTTON_TEXT = "New at current &price\u2026"
+
+HISTORY_REARM_RULE_TEXT = "&Re-arm the rule"
+HISTORY_EDIT_RULE_TEXT = "&Edit the rule\u2026"
+HISTORY_DELETE_RULE_TEXT = "&Delete the rule"
+HISTORY_NEW_RULE_TEXT = "&New rule at the current price\u2026"
+
+
+def history_rule_gone_text() -> str:
+    """The history menu's note when the rule that fired an entry has since been deleted or changed."""
+    return "The rule that fired this alert no longer exists"
+
+
 def history_line(alert: Alert, paused: bool, delivery: Delivery | None) -> str:
     """One history row: ``14:03:07  BTC/USD up 2.1 % in 40 s  ·  91,000.00 → 92,911.00 (+2.10 %)  ·
     notified``."""
@@ -759,6 +812,140 @@ def tooltip_text(
 _WAYS = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}
 
 
+# --- the rule editor's fields: what is wrong, said, never silently changed ---------------------------
+
+RULE_ONCE_CHOICES = ("Every time (then quiet for the time above)", "Once, then stop until re-armed")
+
+
+def pct_field_problem(text: str, value: float | None) -> str | None:
+    """What is wrong with a move or step size as typed (``value``: the number read, or None)."""
+    if not text.strip():
+        return "Enter the size of the move in percent, for example 2."
+    if value is None or not math.isfinite(value):
+        return f"“{text.strip()}” is not a number: type the move in percent, for example 2 or 0.5."
+    if value <= 0:
+        return (
+            f"A move is a size without a sign: {value:g} % is not one. Type {abs(value):g} and choose "
+            "up or down under Direction."
+            if value < 0
+            else "The move must be more than 0 %."
+        )
+    if value < MIN_PCT:
+        return (
+            f"The move must be at least {MIN_PCT:g} %, not {value:g} %: smaller moves are the "
+            "spread ticking, not the market moving."
+        )
+    if value > MAX_PCT:
+        return f"The move can be at most {MAX_PCT:g} %, not {value:g} %."
+    return None
+
+
+def duration_field_problem(what: str, text: str, seconds: float | None, minimum_s: float) -> str | None:
+    """What is wrong with a window or quiet time typed in minutes (``seconds``: as read, or None)."""
+    if not text.strip():
+        return f"Enter the {what} in minutes."
+    if seconds is None or not math.isfinite(seconds):
+        return f"“{text.strip()}” is not a number: type the {what} in minutes, for example 5."
+    if seconds < minimum_s:
+        shown = format_duration(max(0.0, seconds))
+        return f"The {what} must be at least {format_duration(minimum_s)}, not {shown}."
+    if seconds > MAX_DURATION_S:
+        return f"The {what} can be at most {format_duration(MAX_DURATION_S)}."
+    return None
+
+
+def level_field_problem(text: str, level: float | None) -> str | None:
+    """What is wrong with a price level as typed (``level``: the number read, or None)."""
+    if not text.strip():
+        return "Enter the price level, for example 100000."
+    if level is None or not math.isfinite(level):
+        return "The price level must be a number, for example 100000 or 0.25."
+    if level <= 0:
+        return f"The level must be a price above 0, not {level}"
+    if level >= MAX_LEVEL:
+        return f"The price level must be under {MAX_LEVEL:,.0f}."
+    return None
+
+
+LEVEL_FAR_FACTOR = 10.0
+"""A level more than this many times the current price, or under its 1/this, is warned about: no
+coin moves tenfold between two looks at a dialog, so it is a typo (a digit too many or too few)."""
+
+
+def level_distance_warning(level: float, price: float) -> str | None:
+    """A warning when ``level`` is implausibly far from the current ``price``, else None."""
+    if price <= 0 or level <= 0:
+        return None
+    ratio = level / price
+    if ratio > LEVEL_FAR_FACTOR:
+        return (
+            f"{format_price(level)} is {ratio:,.0f} times the current price ({format_price(price)}): "
+            "a digit too many?"
+        )
+    if ratio < 1 / LEVEL_FAR_FACTOR:
+        return (
+            f"{format_price(level)} is 1/{1 / ratio:,.0f} of the current price ({format_price(price)}): "
+            "a digit too few?"
+        )
+    return None
+
+
+RULE_EXPIRY_PAST_TEXT = "The expiry is in the past: choose a later date, or untick Expires."
+RULE_FAR_LEVEL_CONFIRM_TEXT = "Press OK again to keep it."
+
+
+def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
+    """The rule editor's line under the pair: the current price, said as stale when it is not live."""
+    if sub is None:
+        return "Current price: choose a pair to see it."
+    if price is None:
+        return f"Current price of {alert_pair_words(sub)}: none yet."
+    value, live = price
+    if live:
+        return f"Current price of {alert_pair_words(sub)}: {format_price(value)}"
+    return f"Last price of {alert_pair_words(sub)}: {format_price(value)} (stale, not live now)"
+
+
+def _local_time(at: float, now: float) -> str:
+    """``14:05`` today, ``3 Dec 14:05`` another day (local time)."""
+    when = datetime.datetime.fromtimestamp(at)
+    if when.date() == datetime.datetime.fromtimestamp(now).date():
+        return when.strftime("%H:%M")
+    return f"{when.day} {when.strftime('%b %H:%M')}"
+
+
+def rule_state_words(rule: Rule, now: float) -> str:
+    """What a rule does now, for the Alerts tab: ``armed``, ``snoozed until 14:05``, ``muted``,
+    ``expired 3 Dec 14:00``, ``fired once at 13:02 — re-arm?``; an expiry to come is added to
+    ``armed`` (``armed until 5 Dec 09:00``)."""
+    state = rule_state(rule, now)
+    if state is RuleState.SPENT:
+        assert rule.spent_at is not None
+        return f"fired once at {_local_time(rule.spent_at, now)} — re-arm?"
+    if state is RuleState.MUTED:
+        return "muted"
+    if state is RuleState.EXPIRED:
+        assert rule.expires_at is not None
+        return f"expired {_local_time(rule.expires_at, now)}"
+    if state is RuleState.SNOOZED:
+        assert rule.snoozed_until is not None
+        return f"snoozed until {_local_time(rule.snoozed_until, now)}"
+    if rule.expires_at is not None:
+        return f"armed until {_local_time(rule.expires_at, now)}"
+    return "armed"
+
+
+def rule_row_text(rule: Rule, now: float, watchlist: Sequence[Pair] = ()) -> str:
+    """One row of the Alerts tab: the rule in words, how often, sound, and its state:
+    ``BTC/USD · Kraken: rises to 95,000.00 or above (then quiet 15 min) · once · sound — armed``."""
+    text = describe_rule(rule, watchlist)
+    if rule.once:
+        text += " · once"
+    if rule.sound:
+        text += " · sound"
+    return f"{text} — {rule_state_words(rule, now)}"
+
+
 def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
     """One line for a rule: ``All pairs: up or down 2 % within 5 min (then quiet 15 min)``.
 
@@ -766,12 +953,14 @@ def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
         rule: The rule.
         watchlist: If given, a per-pair rule whose pair is not in it says so.
     """
-    who = "All pairs" if rule.sub is None else rule.sub.label
+    who = "All pairs" if rule.sub is None else alert_pair_words(rule.sub)
     if isinstance(rule, MoveRule):
         way = {MoveDirection.EITHER: "up or down", MoveDirection.UP: "up", MoveDirection.DOWN: "down"}[
             rule.direction
         ]
         what = f"{way} {rule.pct:g} % within {format_duration(rule.window_s)}"
+    elif isinstance(rule, StepRule):
+        what = f"every further {rule.pct:g} % {_WAYS[rule.direction]}"
     else:
         way = "rises to {} or above" if rule.above else "falls to {} or below"
         what = way.format(format_price(rule.level))
@@ -810,7 +999,8 @@ def settings_notice_text(
     parts = [settings_file_text(problem) for problem in file_problems]
     if problems:
         parts.append(settings_problems_text(problems))
-        parts.append("The settings file keeps what it says for them until you change them in Settings.")
+        if any(not p.corrected for p in problems):
+            parts.append("The settings file keeps what it says for them until you change them in Settings.")
     return " ".join(parts) or None
 
 

@@ -10,6 +10,20 @@ Two kinds of rule:
   ``pct``, it fired on its own). Comparing with the previous tick, as the streamer guide
   suggests, misses every slow move.
 * ``LevelRule``: the price crossed a level, upwards (``above=True``) or downwards.
+* ``StepRule``: "every further ``pct`` %": the price moved ``pct`` % from an anchor, with no time
+  window. The anchor is the first price the engine sees for the pair; after an alert it moves to
+  the alert's price, so the next alert needs a further ``pct`` % (either way, for ``EITHER``). A
+  move the rule does not watch (down, for an ``UP`` rule) leaves the anchor where it is: an ``UP``
+  step rule reports each new 2 % step above the last alert. A separate kind, not a ``MoveRule``
+  mode, because it has no window and keeps no samples (one float of state per pair).
+
+Every rule also carries what the user controls without changing what it watches: a stable ``id``
+(kept in the settings; not part of equality), ``enabled`` (False: muted), ``snoozed_until`` and
+``expires_at`` (wall unix times, checked with ``clock.time()``), ``once`` (fire once, then the
+rule is spent: ``spent_at`` records when, and the owner persists it, see ``AlertEngine``), and
+``sound``. A rule that is muted, snoozed, expired or spent fires nothing; its state (window,
+arming, anchor) goes on as during a cooldown, so a condition met while it is quiet fires nothing
+and changes nothing.
 
 Time: windows and cooldowns use ``clock.monotonic()``, so a wall clock step (NTP, a manual
 change) does not make or break a window; ``Alert.at`` is ``clock.time()`` for display. Linux's
@@ -38,11 +52,12 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import re
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TypeAlias
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, TypeAlias
 
 from ccdesk.core.clock import Clock
 from ccdesk.core.pairs import Pair
@@ -51,6 +66,21 @@ log = logging.getLogger(__name__)
 
 # Buckets per move window: bounds memory per (rule, pair) and sets the reference's granularity.
 _BUCKETS_PER_WINDOW = 300
+
+# The least a rule the user keeps may ask for (``check_minimums``): below these a rule fires on noise,
+# and "0.01 % within 6 s, cooldown 0" produced 62 notifications in 20 s. A cooldown of a minute
+# bounds every (rule, pair) to one alert a minute; 0.1 % is about the widest normal bid/ask spread of
+# a major pair, so a smaller move is the spread ticking, not the market moving; a window under a
+# minute compares a handful of ticks. The engine itself takes any positive value (tests, the CLI's
+# diagnostics, the self-test use tiny ones): the settings, their file and the editor enforce these.
+MIN_PCT: Final = 0.1
+MIN_WINDOW_S: Final = 60.0
+MIN_COOLDOWN_S: Final = 60.0
+# The most the editor takes (a typo, not a wish, beyond them): a 1000 % move, a week's window or
+# quiet time, a level of 10**15.
+MAX_PCT: Final = 1000.0
+MAX_DURATION_S: Final = 7 * 86400.0
+MAX_LEVEL: Final = 1e15
 
 
 class RuleError(ValueError):
@@ -77,6 +107,29 @@ def _check_sub(sub: Pair | None) -> None:
         raise RuleError(f"sub must be a subscription or None (all pairs), not {sub!r}")
 
 
+_RULE_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def new_rule_id() -> str:
+    """A fresh rule id: 32 hex digits (a uuid4)."""
+    return uuid.uuid4().hex
+
+
+def _check_controls(rule: Rule) -> None:
+    """The fields every kind shares: id, enabled, snooze, expiry, once, sound, spent."""
+    if not isinstance(rule.id, str) or not _RULE_ID.fullmatch(rule.id):
+        raise RuleError(f"a rule id is 1 to 64 letters, digits, '_' or '-', not {rule.id!r}")
+    for name in ("enabled", "once", "sound"):
+        if not isinstance(getattr(rule, name), bool):
+            raise RuleError(f"{name} must be True or False, not {getattr(rule, name)!r}")
+    for name in ("snoozed_until", "expires_at", "spent_at"):
+        value = getattr(rule, name)
+        if value is not None:
+            _check_finite(name, value)
+            if value < 0:
+                raise RuleError(f"{name} must be a unix time >= 0 or None, not {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class MoveRule:
     """Alert when the price moves at least ``pct`` % within ``window_s`` seconds.
@@ -88,6 +141,16 @@ class MoveRule:
         cooldown_s: After an alert for a pair, no other alert of this rule for that pair for this
             many seconds, >= 0.
         sub: The one pair this rule watches, or None for every pair.
+        id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
+            equality, so the engine's state follows the rule's values.
+        enabled: False: muted, fires nothing.
+        snoozed_until: Wall unix time before which the rule fires nothing, or None.
+        expires_at: Wall unix time from which the rule fires nothing, or None (never).
+        once: True: fire once, then the rule is spent (``spent_at``); False: every time, with
+            the cooldown.
+        sound: The notification for this rule plays a sound.
+        spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
+            re-armed (``rule_edits.rearm_rule``).
 
     Raises:
         RuleError: (a ValueError) on construction, if a value is out of range.
@@ -98,6 +161,13 @@ class MoveRule:
     direction: MoveDirection = MoveDirection.EITHER
     cooldown_s: float = 600.0
     sub: Pair | None = None
+    id: str = field(default_factory=new_rule_id, compare=False)
+    enabled: bool = True
+    snoozed_until: float | None = None
+    expires_at: float | None = None
+    once: bool = False
+    sound: bool = False
+    spent_at: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pct", "window_s", "cooldown_s"):
@@ -113,6 +183,7 @@ class MoveRule:
         if self.direction is MoveDirection.DOWN and self.pct >= 100:
             raise RuleError(f"a price cannot fall by {self.pct} %; a fall is always less than 100 %")
         _check_sub(self.sub)
+        _check_controls(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +200,16 @@ class LevelRule:
         hysteresis_pct: After firing, the rule re-arms only once the price is back beyond the
             level by this many percent (below ``level * (1 - hysteresis_pct / 100)`` for an
             ``above`` rule), so a price hovering at the level fires once. 0 <= value < 100.
+        id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
+            equality, so the engine's state follows the rule's values.
+        enabled: False: muted, fires nothing.
+        snoozed_until: Wall unix time before which the rule fires nothing, or None.
+        expires_at: Wall unix time from which the rule fires nothing, or None (never).
+        once: True: fire once, then the rule is spent (``spent_at``); False: every time, with
+            the cooldown.
+        sound: The notification for this rule plays a sound.
+        spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
+            re-armed (``rule_edits.rearm_rule``).
 
     Raises:
         RuleError: (a ValueError) on construction, if a value is out of range.
@@ -139,6 +220,13 @@ class LevelRule:
     cooldown_s: float = 600.0
     sub: Pair | None = None
     hysteresis_pct: float = 0.1
+    id: str = field(default_factory=new_rule_id, compare=False)
+    enabled: bool = True
+    snoozed_until: float | None = None
+    expires_at: float | None = None
+    once: bool = False
+    sound: bool = False
+    spent_at: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("level", "cooldown_s", "hysteresis_pct"):
@@ -152,9 +240,153 @@ class LevelRule:
         if not 0 <= self.hysteresis_pct < 100:
             raise RuleError(f"the re-arm margin must be from 0 % to under 100 %, not {self.hysteresis_pct} %")
         _check_sub(self.sub)
+        _check_controls(self)
 
 
-Rule: TypeAlias = MoveRule | LevelRule
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """Alert at every further ``pct`` % from the last alert (no time window).
+
+    Attributes:
+        pct: The step, in percent, > 0 (2.0: every further 2 %).
+        direction: ``UP``, ``DOWN`` or ``EITHER``.
+        cooldown_s: After an alert for a pair, no other alert of this rule for that pair for this
+            many seconds, >= 0.
+        sub: The one pair this rule watches, or None for every pair.
+        id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
+            equality, so the engine's state follows the rule's values.
+        enabled: False: muted, fires nothing.
+        snoozed_until: Wall unix time before which the rule fires nothing, or None.
+        expires_at: Wall unix time from which the rule fires nothing, or None (never).
+        once: True: fire once, then the rule is spent (``spent_at``); False: every time, with
+            the cooldown.
+        sound: The notification for this rule plays a sound.
+        spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
+            re-armed (``rule_edits.rearm_rule``).
+
+    Raises:
+        RuleError: (a ValueError) on construction, if a value is out of range.
+    """
+
+    pct: float
+    direction: MoveDirection = MoveDirection.EITHER
+    cooldown_s: float = 600.0
+    sub: Pair | None = None
+    id: str = field(default_factory=new_rule_id, compare=False)
+    enabled: bool = True
+    snoozed_until: float | None = None
+    expires_at: float | None = None
+    once: bool = False
+    sound: bool = False
+    spent_at: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("pct", "cooldown_s"):
+            _check_finite(name, getattr(self, name))
+        if self.pct <= 0:
+            raise RuleError(f"the step must be more than 0 %, not {self.pct} %")
+        if self.cooldown_s < 0:
+            raise RuleError(f"the cooldown cannot be negative ({self.cooldown_s} s)")
+        if not isinstance(self.direction, MoveDirection):
+            raise RuleError(f"direction must be up, down or either, not {self.direction!r}")
+        if self.direction is MoveDirection.DOWN and self.pct >= 100:
+            raise RuleError(f"a price cannot fall by {self.pct} %; a fall is always less than 100 %")
+        _check_sub(self.sub)
+        _check_controls(self)
+
+
+Rule: TypeAlias = MoveRule | LevelRule | StepRule
+RULE_KINDS: Final = (MoveRule, LevelRule, StepRule)
+
+
+def _short_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min"
+
+
+def _below_minimums(rule: Rule) -> list[tuple[str, float, float, str]]:
+    """(field, value, minimum, words) for each value of ``rule`` under its minimum."""
+    low: list[tuple[str, float, float, str]] = []
+    if isinstance(rule, MoveRule | StepRule) and rule.pct < MIN_PCT:
+        low.append(("pct", rule.pct, MIN_PCT, "move" if isinstance(rule, MoveRule) else "step"))
+    if isinstance(rule, MoveRule) and rule.window_s < MIN_WINDOW_S:
+        low.append(("window_s", rule.window_s, MIN_WINDOW_S, "window"))
+    if rule.cooldown_s < MIN_COOLDOWN_S:
+        low.append(("cooldown_s", rule.cooldown_s, MIN_COOLDOWN_S, "quiet time after an alert"))
+    return low
+
+
+def _value_words(field_name: str, value: float) -> str:
+    return f"{value:g} %" if field_name == "pct" else _short_duration(value)
+
+
+def check_minimums(rule: Rule) -> None:
+    """Refuse a rule that would flood: a move or step under ``MIN_PCT``, a window under
+    ``MIN_WINDOW_S``, a cooldown under ``MIN_COOLDOWN_S``.
+
+    Raises:
+        RuleError: naming the first value that is too small and its minimum, in plain words.
+    """
+    for name, value, minimum, words in _below_minimums(rule):
+        raise RuleError(
+            f"the {words} must be at least {_value_words(name, minimum)}, not {_value_words(name, value)}"
+        )
+
+
+def raise_to_minimums(rule: Rule) -> tuple[Rule, tuple[str, ...]]:
+    """``rule`` with each value under its minimum raised to it, and what was raised, in words
+    (``window 6 s raised to 60 s``); ``(rule, ())`` when nothing was."""
+    low = _below_minimums(rule)
+    if not low:
+        return rule, ()
+    changed: dict[str, Any] = {name: minimum for name, _, minimum, _ in low}
+    said = tuple(
+        f"{words} {_value_words(name, value)} raised to {_value_words(name, minimum)}"
+        for name, value, minimum, words in low
+    )
+    return replace(rule, **changed), said
+
+
+class RuleState(enum.Enum):
+    """What a rule does at a given time, for the Alerts tab (first match wins, in this order)."""
+
+    SPENT = "spent"
+    """A ``once`` rule that fired: quiet until re-armed."""
+    MUTED = "muted"
+    EXPIRED = "expired"
+    SNOOZED = "snoozed"
+    ARMED = "armed"
+
+
+def rule_state(rule: Rule, now: float) -> RuleState:
+    """The state of ``rule`` at wall time ``now`` (unix seconds)."""
+    if rule.spent_at is not None:
+        return RuleState.SPENT
+    if not rule.enabled:
+        return RuleState.MUTED
+    if rule.expires_at is not None and now >= rule.expires_at:
+        return RuleState.EXPIRED
+    if rule.snoozed_until is not None and now < rule.snoozed_until:
+        return RuleState.SNOOZED
+    return RuleState.ARMED
+
+
+def _quiet(rule: Rule, now: float) -> bool:
+    """True if ``rule`` fires nothing at wall time ``now`` (muted, spent, expired or snoozed)."""
+    return (
+        not rule.enabled
+        or rule.spent_at is not None
+        or (rule.expires_at is not None and now >= rule.expires_at)
+        or (rule.snoozed_until is not None and now < rule.snoozed_until)
+    )
+
+
+def _plain(rule: Rule) -> Rule:
+    """``rule`` with its user controls at their defaults: what its engine state depends on."""
+    return replace(
+        rule, enabled=True, snoozed_until=None, expires_at=None, once=False, sound=False, spent_at=None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +469,20 @@ class _LevelState:
         self.last_fired = -math.inf
 
 
-_State: TypeAlias = _MoveState | _LevelState
+class _StepState:
+    """A step rule's anchor for one pair: None until the first price."""
+
+    __slots__ = ("anchor", "down_at", "last_fired", "rule", "up_at")
+
+    def __init__(self, rule: StepRule) -> None:
+        self.rule = rule
+        self.up_at = math.inf if rule.direction is MoveDirection.DOWN else rule.pct
+        self.down_at = -math.inf if rule.direction is MoveDirection.UP else -rule.pct
+        self.anchor: float | None = None
+        self.last_fired = -math.inf
+
+
+_State: TypeAlias = _MoveState | _LevelState | _StepState
 
 
 class AlertEngine:
@@ -263,6 +508,18 @@ class AlertEngine:
       not news, crossing it is. A crossing disarms the rule even when the cooldown suppresses
       the alert; it re-arms once the price is back beyond the hysteresis margin.
 
+    * Step rules fire when the price is ``pct`` % or more from the anchor, and re-anchor at the
+      alert's price. A condition met during the cooldown fires nothing and keeps the anchor.
+
+    Quiet rules (muted, snoozed, expired, spent: ``rule_state``) are checked with
+    ``clock.time()`` when a condition is met, and treated like a cooldown: no alert, no restart.
+
+    ``once`` rules: after one alert the engine treats the rule as spent at once (every pair, even
+    before the owner answers). The owner persists that by setting ``spent_at`` on the rule
+    (``rule_edits.mark_fired``) and passing it back through ``set_rules``; from then on
+    ``spent_at`` says it. A rule given back with ``spent_at`` cleared after that (re-armed) fires
+    again; one given back unchanged before the owner persisted it stays spent.
+
     Invalid prices (<= 0, NaN, infinite) are ignored: no alert, no state change.
     """
 
@@ -276,6 +533,8 @@ class AlertEngine:
         self._clock = clock
         self._rules: tuple[Rule, ...] = ()
         self._by_sub: dict[Pair, tuple[_State, ...]] = {}
+        # Ids of once rules this engine fired that the owner has not yet given back as spent.
+        self._spent: set[str] = set()
         self.set_rules(rules)
 
     @property
@@ -286,27 +545,33 @@ class AlertEngine:
     def set_rules(self, rules: Iterable[Rule]) -> None:
         """Replace the rules.
 
-        State (window, arming, cooldown) is kept for every rule equal to one already present and
-        dropped for the others, so editing a rule starts it afresh.
+        State (window, arming, anchor, cooldown) is kept for a rule whose condition did not
+        change: the same id with the same values apart from the user controls (``enabled``,
+        ``snoozed_until``, ``expires_at``, ``once``, ``sound``, ``spent_at``), or else an equal
+        rule under another id (a settings file read again assigns new ids to rules saved without
+        one). So snoozing, muting or re-arming a rule takes effect at once and keeps its window;
+        editing what it watches starts it afresh.
 
         Args:
             rules: The new rules; duplicates (equal by value) are dropped.
 
         Raises:
-            TypeError: if an item is not a MoveRule or a LevelRule.
+            TypeError: if an item is not a MoveRule, a LevelRule or a StepRule.
         """
         new = tuple(dict.fromkeys(rules))
         for rule in new:
-            if not isinstance(rule, MoveRule | LevelRule):
+            if not isinstance(rule, RULE_KINDS):
                 raise TypeError(f"not an alert rule: {rule!r}")
+        by_id = {rule.id: rule for rule in new}
+        for rule_id in list(self._spent):
+            given = by_id.get(rule_id)
+            old = next((r for r in self._rules if r.id == rule_id), None)
+            # Persisted as spent (the owner answered), gone, or edited into another condition.
+            if given is None or given.spent_at is not None or old is None or _plain(given) != _plain(old):
+                self._spent.discard(rule_id)
         self._rules = new
         for sub, states in self._by_sub.items():
-            old = {s.rule: s for s in states}
-            self._by_sub[sub] = tuple(
-                old[rule] if rule in old else _new_state(rule)
-                for rule in new
-                if rule.sub is None or rule.sub == sub
-            )
+            self._by_sub[sub] = _carry_states(states, tuple(r for r in new if r.sub is None or r.sub == sub))
         log.debug("alert rules set: %d rule(s)", len(new))
 
     def on_price(self, sub: Pair, price: float) -> tuple[Alert, ...]:
@@ -333,8 +598,10 @@ class AlertEngine:
         for state in states:
             if isinstance(state, _MoveState):
                 alert = self._check_move(state, sub, t, price)
-            else:
+            elif isinstance(state, _LevelState):
                 alert = self._check_level(state, sub, t, price)
+            else:
+                alert = self._check_step(state, sub, t, price)
             if alert is not None:
                 if fired is None:
                     fired = []
@@ -384,10 +651,11 @@ class AlertEngine:
         if st.down_at < change_pct < st.up_at:
             return None
         rule = st.rule
-        if t - st.last_fired < rule.cooldown_s:
+        if t - st.last_fired < rule.cooldown_s or self._held(rule):
             return None
         moved = MoveDirection.UP if change_pct > 0.0 else MoveDirection.DOWN
         st.last_fired = t
+        self._note_fired(rule)
         samples.clear()
         samples.append((t, price))
         st.bucket_end = t + st.bucket_s
@@ -424,9 +692,10 @@ class AlertEngine:
         if not crossed:
             return None
         st.armed = False
-        if t - st.last_fired < rule.cooldown_s:
+        if t - st.last_fired < rule.cooldown_s or self._held(rule):
             return None
         st.last_fired = t
+        self._note_fired(rule)
         moved = MoveDirection.UP if above else MoveDirection.DOWN
         alert = Alert(
             sub=sub,
@@ -442,6 +711,80 @@ class AlertEngine:
         log.debug("level alert %s crossed %s %s (%s -> %s)", sub, moved.value, level, prev, price)
         return alert
 
+    def _check_step(self, st: _StepState, sub: Pair, t: float, price: float) -> Alert | None:
+        anchor = st.anchor
+        if anchor is None:  # the first price is the anchor
+            st.anchor = price
+            return None
+        change_pct = (price - anchor) / anchor * 100.0
+        if st.down_at < change_pct < st.up_at:
+            return None
+        rule = st.rule
+        if t - st.last_fired < rule.cooldown_s or self._held(rule):
+            return None
+        st.last_fired = t
+        st.anchor = price
+        self._note_fired(rule)
+        moved = MoveDirection.UP if change_pct > 0.0 else MoveDirection.DOWN
+        alert = Alert(
+            sub=sub,
+            rule=rule,
+            direction=moved,
+            change_pct=change_pct,
+            from_price=anchor,
+            to_price=price,
+            window_s=0.0,
+            at=self._clock.time(),
+        )
+        log.debug("step alert %s %s %+.3f%%", sub, moved.value, change_pct)
+        return alert
+
+    def _held(self, rule: Rule) -> bool:
+        """True if ``rule`` must stay quiet now: muted, snoozed, expired or spent."""
+        return rule.id in self._spent or _quiet(rule, self._clock.time())
+
+    def _note_fired(self, rule: Rule) -> None:
+        if rule.once:
+            self._spent.add(rule.id)
+
 
 def _new_state(rule: Rule) -> _State:
-    return _MoveState(rule) if isinstance(rule, MoveRule) else _LevelState(rule)
+    if isinstance(rule, MoveRule):
+        return _MoveState(rule)
+    if isinstance(rule, LevelRule):
+        return _LevelState(rule)
+    return _StepState(rule)
+
+
+_STATE_KINDS: Final[dict[type, type]] = {MoveRule: _MoveState, LevelRule: _LevelState, StepRule: _StepState}
+
+
+def _with_rule(state: _State, rule: Rule) -> _State:
+    """``state`` now for ``rule`` (same kind and condition: only its controls differ)."""
+    if type(state) is not _STATE_KINDS[type(rule)]:  # unreachable: _plain() compared equal
+        return _new_state(rule)
+    state.rule = rule
+    return state
+
+
+def _carry_states(states: tuple[_State, ...], rules: tuple[Rule, ...]) -> tuple[_State, ...]:
+    """One pair's states for ``rules``: each keeps the state of the same condition (see
+    ``AlertEngine.set_rules``), with the new rule object (its controls) put in; others start afresh."""
+    by_id: dict[str, _State] = {}
+    by_plain: dict[Rule, _State] = {}
+    for state in states:
+        by_id.setdefault(state.rule.id, state)
+        by_plain.setdefault(_plain(state.rule), state)
+    used: set[int] = set()
+    out: list[_State] = []
+    for rule in rules:
+        plain = _plain(rule)
+        found: _State | None = by_id.get(rule.id)
+        if found is None or id(found) in used or _plain(found.rule) != plain:
+            found = by_plain.get(plain)
+            if found is not None and id(found) in used:
+                found = None
+        state = _new_state(rule) if found is None else _with_rule(found, rule)
+        used.add(id(state))
+        out.append(state)
+    return tuple(out)

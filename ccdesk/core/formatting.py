@@ -169,3 +169,28 @@ def plain_price(price: float) -> str:
     if not math.isfinite(price):
         return ""
     return format_price(price).replace(",", "")
+
+
+_APART_MAX_DECIMALS = 12
+
+
+def _decimals(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+def format_prices_apart(first: float, second: float) -> tuple[str, str]:
+    """Two prices formatted alike (``format_price``'s style), with as many more decimals as it takes
+    to tell them apart: ``0.1590 → 0.1590`` becomes ``0.15902 → 0.15897``.
+
+    Both get the same number of decimals: the more of what ``format_price`` gives either, then more
+    until the two texts differ, at most 12. Prices that are equal (or differ only beyond 12
+    decimals) keep ``format_price``'s decimals. A price that is not finite is ``—``.
+    """
+    if not (math.isfinite(first) and math.isfinite(second)):
+        return format_price(first), format_price(second)
+    base = max(_decimals(format_price(first)), _decimals(format_price(second)))
+    for decimals in range(base, _APART_MAX_DECIMALS + 1):
+        a, b = f"{first:,.{decimals}f}", f"{second:,.{decimals}f}"
+        if a != b:
+            return a, b
+    return f"{first:,.{base}f}", f"{second:,.{base}f}"

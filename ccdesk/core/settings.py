@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Final
 
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.alerts import RULE_KINDS, MoveDirection, MoveRule, Rule, new_rule_id
 from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import (
     AGGREGATE_MARKET,
@@ -112,9 +112,9 @@ class Settings:
             object.__setattr__(self, "pinned", watchlist[0] if watchlist else None)
         rules = tuple(self.rules)
         for rule in rules:
-            if not isinstance(rule, MoveRule | LevelRule):
+            if not isinstance(rule, RULE_KINDS):
                 raise SettingsError(f"not an alert rule: {rule!r}")
-        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "rules", _unique_rule_ids(rules))
         stale = self.stale_after_s
         if isinstance(stale, bool) or not isinstance(stale, int | float):
             raise SettingsError(f"the stale threshold must be a number of seconds, not {stale!r}")
@@ -158,6 +158,19 @@ class Settings:
     def alerts_paused(self, now: float) -> bool:
         """True if alerts are paused at wall time ``now`` (unix seconds)."""
         return self.alerts_paused_until is not None and now < self.alerts_paused_until
+
+
+def _unique_rule_ids(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``rules`` with each id used once: a later rule with an id already taken gets a fresh one
+    (rule commands find a rule by its id)."""
+    seen: set[str] = set()
+    out: list[Rule] = []
+    for rule in rules:
+        if rule.id in seen:
+            rule = replace(rule, id=new_rule_id())
+        seen.add(rule.id)
+        out.append(rule)
+    return tuple(out)
 
 
 def without_keys(s: Settings) -> Settings:

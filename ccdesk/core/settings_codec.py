@@ -18,8 +18,13 @@ Stored keys (format version ``"2"``; version ``"1"`` files read the same):
 * ``rules``: JSON list of rule objects:
   ``{"kind": "move", "pct": 2.0, "window_s": 300.0, "direction": "either", "cooldown_s": 900.0, "sub": null}``
   or ``{"kind": "level", "level": 95000.0, "above": true, "cooldown_s": 600.0, "hysteresis_pct": 0.1,
-  "sub": "5~CCCAGG~BTC~USD"}``; ``"sub": null`` means every pair. Every field but ``kind``, ``pct``
-  (move), ``level`` and ``above`` (level) may be left out: it takes the rule's default.
+  "sub": "5~CCCAGG~BTC~USD"}`` or ``{"kind": "step", "pct": 2.0, "direction": "up", "cooldown_s":
+  600.0, "sub": null}``; ``"sub": null`` means every pair. Every kind also has ``"id"`` (a stable
+  id, letters, digits, ``_`` or ``-``), ``"enabled"``, ``"snoozed_until"``, ``"expires_at"``,
+  ``"once"``, ``"sound"`` and ``"spent_at"`` (booleans; unix wall seconds or null). Every field but
+  ``kind``, ``pct`` (move, step), ``level`` and ``above`` (level) may be left out: it takes the
+  rule's default; a rule without an id (a file from before ids) gets a fresh one, written back by
+  the next save.
 * ``stale_after_s``: a number of seconds, 5 to 3600.
 * ``autostart``, ``demo``, ``always_on_top``: ``"true"`` or ``"false"``.
 * ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
@@ -59,7 +64,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
+from ccdesk.core.alerts import (
+    LevelRule,
+    MoveDirection,
+    MoveRule,
+    Rule,
+    StepRule,
+    new_rule_id,
+    raise_to_minimums,
+)
 from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import KEYLESS, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.settings import (
@@ -167,6 +180,9 @@ class SettingsProblem:
 
     key: str
     reason: str
+    corrected: bool = False
+    """The value was not dropped but corrected (an alert rule below the minimums raised to them):
+    the corrected value is in use, and the next save writes it."""
 
     def __str__(self) -> str:
         return f"{self.key}: {self.reason}"
@@ -276,7 +292,11 @@ def save_settings(
     if previous is not None:
         before = _stored_values(previous)
         _, problems = _read_settings(store)
-        kept = {p.stored_key for p in problems if values.get(p.stored_key) == before.get(p.stored_key)}
+        kept = {
+            p.stored_key
+            for p in problems
+            if not p.corrected and values.get(p.stored_key) == before.get(p.stored_key)
+        }
     for key, value in values.items():
         if key not in kept:
             store.set(key, value)
@@ -328,7 +348,10 @@ def load_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProblem
     """
     settings, problems = _read_settings(store)
     for problem in problems:
-        logger.warning("ignoring a bad settings value: %s", problem)
+        if problem.corrected:
+            logger.warning("corrected a settings value: %s", problem)
+        else:
+            logger.warning("ignoring a bad settings value: %s", problem)
     return settings, problems
 
 
@@ -353,6 +376,7 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     watchlist = _load_list(store.get(KEY_WATCHLIST), _watchlist_kind(bare), note)
     pinned = _load_pinned(store.get(KEY_PINNED), watchlist, note, bare)
     rules = _load_list(store.get(KEY_RULES), _rules_kind(bare), note)
+    rules = _raise_rules(rules, problems.append)
     stale = _load_value(store, KEY_STALE_AFTER_S, _parse_stale, DEFAULT_STALE_AFTER_S, note)
     flags = {
         key: _load_value(store, key, _parse_bool, False, note)
@@ -381,11 +405,28 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     return settings, tuple(problems)
 
 
+def _raise_rules(rules: tuple[Rule, ...], report: Callable[[SettingsProblem], None]) -> tuple[Rule, ...]:
+    """Each rule below the minimums (``alerts.check_minimums``: a file from before them) raised to
+    them, and reported: the rule is kept, not dropped (unless, raised, it is the same as a rule
+    already kept: that is reported too)."""
+    out: dict[Rule, None] = {}
+    for number, rule in enumerate(rules, 1):
+        raised, said = raise_to_minimums(rule)
+        if said:
+            words = ", ".join(said)
+            if raised in out:
+                words += "; it is then the same as another rule, so it was dropped"
+            report(SettingsProblem(KEY_RULES, f"rule {number}: {words}", corrected=True))
+        out.setdefault(raised, None)
+    return tuple(out)
+
+
 def rule_to_json(rule: Rule) -> dict[str, object]:
     """A rule as a JSON-ready dict (the ``rules`` format in the module docstring)."""
     sub = None if rule.sub is None else str(rule.sub)
+    body: dict[str, object]
     if isinstance(rule, MoveRule):
-        return {
+        body = {
             "kind": "move",
             "pct": rule.pct,
             "window_s": rule.window_s,
@@ -393,18 +434,38 @@ def rule_to_json(rule: Rule) -> dict[str, object]:
             "cooldown_s": rule.cooldown_s,
             "sub": sub,
         }
-    return {
-        "kind": "level",
-        "level": rule.level,
-        "above": rule.above,
-        "cooldown_s": rule.cooldown_s,
-        "hysteresis_pct": rule.hysteresis_pct,
-        "sub": sub,
-    }
+    elif isinstance(rule, StepRule):
+        body = {
+            "kind": "step",
+            "pct": rule.pct,
+            "direction": rule.direction.value,
+            "cooldown_s": rule.cooldown_s,
+            "sub": sub,
+        }
+    else:
+        body = {
+            "kind": "level",
+            "level": rule.level,
+            "above": rule.above,
+            "cooldown_s": rule.cooldown_s,
+            "hysteresis_pct": rule.hysteresis_pct,
+            "sub": sub,
+        }
+    body.update(
+        id=rule.id,
+        enabled=rule.enabled,
+        snoozed_until=rule.snoozed_until,
+        expires_at=rule.expires_at,
+        once=rule.once,
+        sound=rule.sound,
+        spent_at=rule.spent_at,
+    )
+    return body
 
 
 def rule_from_json(obj: object, default: Source = Source.CRYPTOCOMPARE) -> Rule:
-    """Build a rule from its JSON form; optional fields take the rule's defaults.
+    """Build a rule from its JSON form; optional fields take the rule's defaults (a missing id: a
+    fresh one).
 
     Raises:
         ValueError: (RuleError, PairError or a plain ValueError) if it is not a valid rule.
@@ -413,7 +474,21 @@ def rule_from_json(obj: object, default: Source = Source.CRYPTOCOMPARE) -> Rule:
         raise ValueError("not an object")
     kind = obj.get("kind")
     sub = _rule_sub(obj.get("sub"), default)
-    if kind == "move":
+    rule_id = obj.get("id")
+    if rule_id is None:
+        rule_id = new_rule_id()
+    elif not isinstance(rule_id, str):
+        raise ValueError("id is not a string")
+    controls: dict[str, Any] = {
+        "id": rule_id,
+        "enabled": _flag(obj, "enabled", True),
+        "snoozed_until": _time_or_none(obj, "snoozed_until"),
+        "expires_at": _time_or_none(obj, "expires_at"),
+        "once": _flag(obj, "once", False),
+        "sound": _flag(obj, "sound", False),
+        "spent_at": _time_or_none(obj, "spent_at"),
+    }
+    if kind in ("move", "step"):
         direction = obj.get("direction", MoveDirection.EITHER.value)
         if not isinstance(direction, str):
             raise ValueError("direction is not up, down or either")
@@ -421,12 +496,21 @@ def rule_from_json(obj: object, default: Source = Source.CRYPTOCOMPARE) -> Rule:
             parsed_direction = MoveDirection(direction.strip().lower())
         except ValueError:
             raise ValueError("direction is not up, down or either") from None
+        if kind == "step":
+            return StepRule(
+                pct=_number(obj, "pct", None),
+                direction=parsed_direction,
+                cooldown_s=_number(obj, "cooldown_s", 600.0),
+                sub=sub,
+                **controls,
+            )
         return MoveRule(
             pct=_number(obj, "pct", None),
             window_s=_number(obj, "window_s", 300.0),
             direction=parsed_direction,
             cooldown_s=_number(obj, "cooldown_s", 600.0),
             sub=sub,
+            **controls,
         )
     if kind == "level":
         above = obj.get("above")
@@ -438,8 +522,22 @@ def rule_from_json(obj: object, default: Source = Source.CRYPTOCOMPARE) -> Rule:
             cooldown_s=_number(obj, "cooldown_s", 600.0),
             sub=sub,
             hysteresis_pct=_number(obj, "hysteresis_pct", 0.1),
+            **controls,
         )
-    raise ValueError("kind is not move or level")
+    raise ValueError("kind is not move, level or step")
+
+
+def _flag(obj: dict[str, object], name: str, default: bool) -> bool:
+    value = obj.get(name, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} is not true or false")
+    return value
+
+
+def _time_or_none(obj: dict[str, object], name: str) -> float | None:
+    if obj.get(name) is None:
+        return None
+    return _number(obj, name, None)
 
 
 def _rule_sub(value: object, default: Source) -> Pair | None:

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import requests
 
-from ccdesk.core.alerts import Alert, LevelRule
+from ccdesk.core.alerts import Alert, LevelRule, StepRule
 from ccdesk.core.delivery import WebhookFailure, WebhookResult
 from ccdesk.core.http_failure import HttpFailure, classify, exception_chain
 from ccdesk.core.urls import UrlError, check_url, url_host
@@ -31,18 +31,24 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     """The JSON object posted for an alert.
 
     Keys: ``kind`` (always ``"alert"``), ``sub`` (``5~CCCAGG~BTC~USD``), ``pair`` (``BTC/USD``),
-    ``label`` (``BTC/USD Coinbase``), ``rule`` (``"move"`` or ``"level"``), ``direction``
+    ``label`` (``BTC/USD Coinbase``), ``rule`` (``"move"``, ``"level"`` or ``"step"``), ``direction``
     (``"up"``/``"down"``), ``change_pct``, ``from_price``, ``to_price``, ``window_s`` (0 for level
     rules), ``level`` (level rules; else null), ``at`` (unix seconds), ``simulated`` (true for the
-    demo's simulated prices).
+    demo's simulated prices), ``rule_id`` (the rule's stable id, as in the settings).
     """
-    is_level = isinstance(alert.rule, LevelRule)
+    kind = (
+        "level"
+        if isinstance(alert.rule, LevelRule)
+        else "step"
+        if isinstance(alert.rule, StepRule)
+        else "move"
+    )
     return {
         "kind": "alert",
         "sub": str(alert.sub),
         "pair": alert.sub.pair,
         "label": alert.sub.label,
-        "rule": "level" if is_level else "move",
+        "rule": kind,
         "direction": alert.direction.value,
         "change_pct": alert.change_pct,
         "from_price": alert.from_price,
@@ -51,6 +57,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "level": alert.level,
         "at": alert.at,
         "simulated": alert.simulated,
+        "rule_id": alert.rule.id,
     }
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ccdesk.core.alerts import Alert
+from ccdesk.core import rule_edits
+from ccdesk.core.alerts import Alert, Rule
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
 from ccdesk.core.clock import Clock, SystemClock
@@ -122,7 +123,8 @@ class AppController(QObject):
 
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
-        self.settings_dialog.settings_accepted.connect(self.apply_settings)
+        self.settings_dialog.settings_accepted.connect(self._on_settings_dialog_settings_accepted)
+        self._dialog_rules: tuple[Rule, ...] = settings.rules  # the rules the open dialog started from
         self.settings_dialog.remove_failed.connect(self.window.show_banner)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
@@ -313,10 +315,13 @@ class AppController(QObject):
 
     @Slot(object)
     def _on_stream_alert_fired(self, alert: Alert) -> None:
+        if rule_edits.is_spent(self.settings, alert.rule):
+            return  # a "once" rule another source's engine fired before it heard that it was spent
         paused = self.settings.alerts_paused(self._clock.time())
         if self._demo:
             alert = replace(alert, simulated=True)  # said in the notification and the history
         self.alerts.record(alert, paused=paused)
+        self._apply_rule_edit(rule_edits.mark_fired(self.settings, alert.rule, alert.at))
 
     @Slot(object)
     def _on_store_problem(self, status: StoreStatus) -> None:
@@ -368,7 +373,16 @@ class AppController(QObject):
 
     @Slot()
     def open_settings(self) -> None:
-        self.settings_dialog.open(self.settings, self.model.refusals())
+        if self.settings_dialog.dialog is None:
+            self._dialog_rules = self.settings.rules
+        self.settings_dialog.open(self.settings, self.model.refusals(), self.rule_price)
+
+    @Slot(object)
+    def _on_settings_dialog_settings_accepted(self, new: Settings) -> None:
+        # What happened to the rules while the dialog was open (a snooze from a notification, a
+        # once rule spent) is kept for every rule the dialog did not change.
+        rules = rule_edits.merge_dialog_rules(self._dialog_rules, new.rules, self.settings.rules)
+        self.apply_settings(replace(new, rules=rules))
 
     @Slot(object)
     def apply_settings(self, new: Settings) -> None:
@@ -457,6 +471,72 @@ class AppController(QObject):
         from PySide6.QtWidgets import QApplication
 
         QApplication.quit()
+
+    # -- alert rules (by id: the notification actions, the history and the Alerts tab call these) --
+
+    @Slot(str, float)
+    def snooze_rule(self, rule_id: str, seconds: float) -> None:
+        """The rule fires nothing for ``seconds`` from now (an unknown id: nothing happens)."""
+        if not seconds > 0 or not math.isfinite(seconds):
+            log.warning("snooze of %r seconds ignored", seconds)
+            return
+        self._apply_rule_edit(rule_edits.snooze_rule(self.settings, rule_id, self._clock.time() + seconds))
+
+    @Slot(str)
+    def mute_rule(self, rule_id: str) -> None:
+        """The rule fires nothing until re-armed."""
+        self._apply_rule_edit(rule_edits.mute_rule(self.settings, rule_id))
+
+    @Slot(str)
+    def rearm_rule(self, rule_id: str) -> None:
+        """The rule fires again: enabled, not snoozed, not spent, an expiry in the past cleared."""
+        self._apply_rule_edit(rule_edits.rearm_rule(self.settings, rule_id, self._clock.time()))
+
+    @Slot(str)
+    def delete_rule(self, rule_id: str) -> None:
+        """The rule removed from the settings."""
+        self._apply_rule_edit(rule_edits.delete_rule(self.settings, rule_id))
+
+    @Slot(str)
+    def edit_rule(self, rule_id: str) -> None:
+        """Open the settings on the Alerts tab with the rule's editor (the dialog alone if the rule
+        is gone)."""
+        self.open_settings()
+        dialog = self.settings_dialog.dialog
+        if dialog is not None:
+            dialog.edit_rule(rule_id)
+
+    @Slot(object)
+    def new_rule_at_price(self, sub: Pair) -> None:
+        """Open the rule editor with a level rule at ``sub``'s current price (a move rule for the
+        pair if it has no price yet)."""
+        price = self.current_price(sub)
+        self.open_settings()
+        dialog = self.settings_dialog.dialog
+        if dialog is not None:
+            dialog.new_rule_at_price(sub, price)
+
+    def current_price(self, sub: Pair) -> float | None:
+        """``sub``'s latest price as the window shows it, or None (not watched, no price yet)."""
+        found = self.rule_price(sub)
+        return None if found is None else found[0]
+
+    def rule_price(self, sub: Pair) -> tuple[float, bool] | None:
+        """``sub``'s latest price and whether the window shows it as live, or None: what the rule
+        editor shows under the pair."""
+        row = next((r for r in self.model.rows() if r.sub == sub), None)
+        if row is None or row.quote is None or row.quote.price is None:
+            return None
+        return row.quote.price, self.model.is_live(row)
+
+    def rule_id_for(self, rule: Rule) -> str | None:
+        """The id of the rule in use that fired as ``rule`` (an alert's rule), or None if it is gone."""
+        found = rule_edits.rule_for_alert(self.settings, rule)
+        return None if found is None else found.id
+
+    def _apply_rule_edit(self, new: Settings) -> None:
+        if new is not self.settings:
+            self.apply_settings(new)
 
     # -- plumbing ------------------------------------------------------------------------------
 

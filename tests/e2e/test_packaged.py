@@ -325,7 +325,9 @@ def test_frozen_app_reads_the_key_from_the_secret_service_and_notifies_through_d
 
     # 3. The GUI: its window on X, and a real notification in dunst from plyer in the frozen app.
     write_rules(
-        env, [{"kind": "move", "pct": 0.001, "window_s": 60.0, "direction": "either", "cooldown_s": 3600.0}]
+        # The smallest move a rule may ask for (smaller ones are raised to it on load, with a notice).
+        env,
+        [{"kind": "move", "pct": 0.1, "window_s": 60.0, "direction": "either", "cooldown_s": 3600.0}],
     )
     tmp = Path(tempfile.mkdtemp(prefix="ccdesk-tmpdir-"))
     log_path = Path(env["HOME"]) / "frozen-app.log"

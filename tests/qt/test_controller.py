@@ -429,7 +429,7 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.tray.tooltip().startswith("ccdesk: Demo: simulated prices")
     assert h.tray.look().name != "KEY_PROBLEM"  # no key is missing in the demo
     qtbot.waitUntil(lambda: len(h.notified) >= 1, timeout=10000)
-    assert h.notified[0]["title"].startswith("Demo: BTC/USD Kraken ")
+    assert h.notified[0]["title"].startswith("Demo: BTC/USD · Kraken ")
     assert "simulated prices" in h.notified[0]["message"]
     assert h.controller.alerts.store.flush(5.0)
     assert h.controller.alerts.store.recent_alerts() == []  # simulated alerts are never kept
@@ -519,3 +519,142 @@ def test_the_row_menu_pins_and_removes_through_the_controller(qtbot, harness):
     h.window.remove_action.trigger()
     assert h.controller.settings.watchlist == (BTC, SOL)
     assert [r.sub for r in h.model.rows()] == [BTC, SOL]
+
+
+# --- rule commands: snooze, mute, re-arm, delete by id (the notification actions and the history) ---
+
+
+def test_rule_commands_snooze_mute_rearm_delete_and_the_engine_obeys(qtbot, sim, harness):
+    flood = MoveRule(pct=0.0001, window_s=60, cooldown_s=1, sub=BTC, id="flood")
+    witness = MoveRule(pct=0.0001, window_s=60, cooldown_s=1, sub=ETH, id="witness")  # keeps firing
+    once = MoveRule(pct=0.0001, window_s=60, cooldown_s=0, sub=BTC, id="once", once=True)
+    settings = Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=(flood, witness, once))
+    h = harness(sim=sim, settings=settings)
+
+    def fired(rule_id):
+        return sum(1 for e in h.history.entries() if e.alert.rule.id == rule_id)
+
+    def quiet_while_the_witness_fires(rule_id):
+        """Two witness alerts let anything fired before the change arrive; over two more, ``rule_id``
+        must fire nothing."""
+        start = fired("witness")
+        qtbot.waitUntil(lambda: fired("witness") >= start + 2, timeout=10000)
+        before = fired(rule_id)
+        qtbot.waitUntil(lambda: fired("witness") >= start + 4, timeout=10000)
+        assert fired(rule_id) == before
+
+    c = h.controller
+    c.start()
+    qtbot.waitUntil(lambda: fired("flood") >= 1 and fired("once") == 1, timeout=10000)
+    # The once rule fired once and is persisted as spent (it survives a restart).
+    spent = next(r for r in c.settings.rules if r.id == "once")
+    assert spent.spent_at is not None
+    assert next(r for r in load_settings(h.store)[0].rules if r.id == "once").spent_at == spent.spent_at
+
+    c.snooze_rule("flood", 3600.0)
+    assert next(r for r in c.settings.rules if r.id == "flood").snoozed_until == pytest.approx(
+        time.time() + 3600.0, abs=5.0
+    )
+    quiet_while_the_witness_fires("flood")
+
+    c.rearm_rule("flood")
+    now = fired("flood")
+    qtbot.waitUntil(lambda: fired("flood") > now, timeout=10000)
+
+    c.mute_rule("flood")
+    assert load_settings(h.store)[0].rules[0].enabled is False  # saved
+    quiet_while_the_witness_fires("flood")
+
+    c.rearm_rule("flood")
+    c.rearm_rule("once")
+    now = fired("flood")
+    qtbot.waitUntil(lambda: fired("flood") > now and fired("once") == 2, timeout=10000)
+
+    c.delete_rule("flood")
+    assert [r.id for r in c.settings.rules] == ["witness", "once"]
+    assert [r.id for r in load_settings(h.store)[0].rules] == ["witness", "once"]
+    quiet_while_the_witness_fires("flood")
+    assert fired("once") == 2  # spent again after its second alert
+    c.delete_rule("nope")  # an unknown id changes nothing
+    assert [r.id for r in c.settings.rules] == ["witness", "once"]
+
+
+# The second request raises the dialog already open: the offscreen platform cannot raise windows.
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_edit_rule_and_new_rule_at_price_open_the_editor(qtbot, sim, harness):
+    rule = MoveRule(pct=2.0, window_s=300, cooldown_s=900, sub=BTC, id="edit-me")
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=(rule,)))
+    c = h.controller
+    c.start()
+    qtbot.waitUntil(lambda: BTC in h.live_rows(), timeout=5000)
+    c.edit_rule("edit-me")
+    dialog = c.settings_dialog.dialog
+    assert dialog is not None
+    assert dialog.tabs.currentWidget() is dialog.alerts_tab
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    assert editor.windowTitle() == "Edit move alert"
+    assert editor.pct_box.text() == "2"
+    editor.reject()
+    c.new_rule_at_price(BTC)
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    assert editor.windowTitle() == "New level alert"
+    price = c.current_price(BTC)
+    assert price is not None
+    assert editor.price_label.text().startswith("Current price of BTC/USD · CCCAGG: ")
+    assert float(editor.level_edit.text()) == pytest.approx(price, rel=1e-4)
+    editor.accept()
+    c.mute_rule("edit-me")  # from a notification, while the dialog is open
+    dialog.accept()
+    assert [type(r).__name__ for r in c.settings.rules] == ["MoveRule", "LevelRule"]
+    assert c.settings.rules[0].id == "edit-me"
+    assert c.settings.rules[0].enabled is False  # OK on the dialog did not undo the mute
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_rule_editing_from_the_history_goes_through_the_controller(qtbot, sim, harness):
+    from ccdesk.core.alerts import Alert, MoveDirection
+
+    rule = MoveRule(pct=2.0, window_s=300, cooldown_s=900, sub=BTC, id="fired")
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=(rule,)))
+    c = h.controller
+    c.start()
+    h.history.add(Alert(BTC, rule, MoveDirection.UP, 2.1, 100.0, 102.1, 300.0, time.time()), paused=False)
+    actions = h.desktop.history_actions
+    assert actions is not None
+    h.window.history.setCurrentIndex(h.history.index(0, 0))
+    c.mute_rule("fired")
+    actions.rearm_action.trigger()
+    assert c.settings.rules[0].enabled is True
+    actions.edit_action.trigger()
+    dialog = c.settings_dialog.dialog
+    assert dialog is not None
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    editor.pct_box.setText("3")
+    editor.accept()
+    dialog.accept()
+    assert c.settings.rules[0].pct == 3.0
+    assert c.settings.rules[0].id == "fired"
+    actions.delete_action.trigger()
+    assert c.settings.rules == ()
+    menu = actions.build_menu()
+    offered = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
+    assert offered == ["&New rule at the current price\u2026"]  # the rule is gone: only a new one
+
+
+def test_alert_at_this_price_from_the_window_opens_a_level_rule_at_the_price(qtbot, sim, harness):
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: ETH in h.live_rows(), timeout=5000)
+    assert h.window.select_pair(ETH)
+    h.window.alert_action.trigger()  # the row menu's "Alert at this price…" (Ctrl+L)
+    dialog = h.controller.settings_dialog.dialog
+    assert dialog is not None
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    assert editor.windowTitle() == "New level alert"
+    assert editor.price_label.text().startswith("Current price of ETH/USD · CCCAGG: ")
+    editor.reject()
+    dialog.reject()

@@ -29,7 +29,7 @@ from ccdesk.core.webhook import alert_payload, webhook_host
 from ccdesk.qt.notifier import Notifier, PlyerNotify, notification_service_problem
 from ccdesk.wording import history_tooltip, webhook_words
 
-TITLE = "BTC/USD up 1.3 % in 5 min"
+TITLE = "BTC/USD · CCCAGG up 1.3 % in 5 min"  # the window's pair label (wording.alert_pair_words)
 BODY = "91,000.00 → 92,183.00 (+1.30 %)"
 
 

@@ -58,7 +58,7 @@ def test_banner_history_and_always_on_top(qtbot, window):
         )
         window.history_model.add(alert, paused=False)
     first = window.history.model().index(0, 0)
-    assert "ETH/USD up 2.1 % in 40 s" in first.data()
+    assert "ETH/USD · CCCAGG up 2.1 % in 40 s" in first.data()
     assert first.data().endswith("delivering…")
     assert window.tabs.tabText(1) == "Alerts (2)"
     with qtbot.waitSignal(window.always_on_top_changed, timeout=1000) as blocker:

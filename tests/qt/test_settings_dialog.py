@@ -545,9 +545,12 @@ def test_paused_until_resumed_starts_selected(make):
 
 
 def rule_texts(dialog: SettingsDialog) -> list[str]:
-    return [
+    """The rules as listed, without their state (every rule here is armed: said, and checked)."""
+    texts = [
         dialog.alerts_tab.rule_list.item(row).text() for row in range(dialog.alerts_tab.rule_list.count())
     ]
+    assert all(text.endswith(" \u2014 armed") for text in texts), texts
+    return [text.removesuffix(" \u2014 armed") for text in texts]
 
 
 def test_rules_are_listed_in_words(make):
@@ -558,7 +561,7 @@ def test_rules_are_listed_in_words(make):
     )
     assert rule_texts(dialog) == [
         "All pairs: up or down 2 % within 5 min (then quiet 15 min)",
-        "BTC/USD: rises to 100,000.00 or above (then quiet 10 min)",
+        "BTC/USD · CCCAGG: rises to 100,000.00 or above (then quiet 10 min)",
     ]
 
 
@@ -576,7 +579,7 @@ def test_add_a_move_rule(make):
     editor.cooldown_box.setValue(30.0)
     editor.accept()
     assert dialog.alerts_tab.rule_editor is None
-    assert rule_texts(dialog)[-1] == "ETH/USD: down 5.5 % within 1 h (then quiet 30 min)"
+    assert rule_texts(dialog)[-1] == "ETH/USD · CCCAGG: down 5.5 % within 1 h (then quiet 30 min)"
     dialog.accept()
     assert rec.settings().rules == (
         *DEFAULT_RULES,
@@ -610,7 +613,7 @@ def test_add_a_level_rule_with_validation(make):
 
 
 def test_edit_a_rule_replaces_it_in_place(make):
-    level = LevelRule(level=3000.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0)
+    level = LevelRule(level=3000.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=75.0)
     dialog, rec = make(dataclasses.replace(CC_SETTINGS, rules=(level, *DEFAULT_RULES)))
     dialog.alerts_tab.rule_list.setCurrentRow(1)
     dialog.alerts_tab.edit_rule_button.click()
@@ -628,8 +631,8 @@ def test_edit_a_rule_replaces_it_in_place(make):
     editor.accept()
     dialog.accept()
     assert rec.settings().rules == (
-        # Unchanged fields keep their exact values (45 s is not a whole number of minutes).
-        LevelRule(level=3500.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=45.0),
+        # Unchanged fields keep their exact values (75 s is not a whole number of minutes).
+        LevelRule(level=3500.0, above=True, sub=ETH, hysteresis_pct=0.5, cooldown_s=75.0),
         MoveRule(pct=3.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),
     )
 
@@ -662,7 +665,7 @@ def test_rule_for_a_removed_pair_is_kept_and_marked(make):
     select_pair(dialog, SOL)
     dialog.watchlist_tab.remove_button.click()
     assert rule_texts(dialog) == [
-        "SOL/USD: up or down 1 % within 5 min (then quiet 10 min) \u2014 pair not in the watchlist"
+        "SOL/USD · CCCAGG: up or down 1 % within 5 min (then quiet 10 min) \u2014 pair not in the watchlist"
     ]
     dialog.accept()
     assert rec.settings().rules == (MoveRule(pct=1.0, sub=SOL),)
@@ -673,7 +676,7 @@ def test_describe_rule():
         "All pairs: up 0.5 % within 1 min 30 s (then quiet 0 s)"
     )
     assert describe_rule(LevelRule(level=0.1234, above=False, sub=ETH_COINBASE)) == (
-        "ETH/USD Coinbase: falls to 0.1234 or below (then quiet 10 min)"
+        "ETH/USD · Coinbase: falls to 0.1234 or below (then quiet 10 min)"
     )
 
 

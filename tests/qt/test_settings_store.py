@@ -158,11 +158,12 @@ def test_untouched_hand_written_lines_survive_a_write_of_other_keys(ini):
 _counter = itertools.count()
 _rule_json = st.one_of(
     st.fixed_dictionaries(
-        {"kind": st.just("move"), "pct": st.floats(min_value=0.01, max_value=99.0)},
+        # Within the minimums (alerts.check_minimums): below them a rule is raised on load.
+        {"kind": st.just("move"), "pct": st.floats(min_value=0.1, max_value=99.0)},
         optional={
-            "window_s": st.floats(min_value=0.1, max_value=1e6),
+            "window_s": st.floats(min_value=60.0, max_value=1e6),
             "direction": st.sampled_from(["up", "down", "either"]),
-            "cooldown_s": st.integers(min_value=0, max_value=86400),
+            "cooldown_s": st.integers(min_value=60, max_value=86400),
             "sub": st.sampled_from([None, "BTC-USD", "eth/usd", "2~Kraken~XBT~EUR", "0~Binance~BTC~USDT"]),
         },
     ),

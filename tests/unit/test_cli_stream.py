@@ -112,4 +112,4 @@ def test_an_alert_a_price_fires_is_printed_under_the_printer_s_lock(make_run: Ma
     thread.join(5)
     assert not thread.is_alive()
     (line,) = out.getvalue().splitlines()
-    assert line.startswith("ALERT BTC/USD Kraken up 2.0 %")
+    assert line.startswith("ALERT BTC/USD · Kraken up 2.0 %")

@@ -10,6 +10,7 @@ from ccdesk.core.formatting import (
     DOWN_ARROW,
     FLAT_MARK,
     UP_ARROW,
+    _decimals,
     change_arrow,
     change_sign,
     compact_price,
@@ -17,6 +18,7 @@ from ccdesk.core.formatting import (
     format_duration,
     format_pct,
     format_price,
+    format_prices_apart,
     plain_price,
 )
 
@@ -189,3 +191,31 @@ def test_compact_price_fits_an_icon(price: float, text: str) -> None:
 )
 def test_plain_price_has_no_grouping(price: float, text: str) -> None:
     assert plain_price(price) == text
+
+
+# --- prices told apart ---
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (0.15902, 0.15897, ("0.15902", "0.15897")),  # format_price gives 0.1590 for both
+        (0.1590, 0.1723, ("0.1590", "0.1723")),  # already apart: format_price's decimals
+        (91_000.0, 92_183.0, ("91,000.00", "92,183.00")),
+        (91_000.001, 91_000.004, ("91,000.001", "91,000.004")),
+        (1.23456789, 1.23456788, ("1.23456789", "1.23456788")),
+        (5.0, 5.0, ("5.0000", "5.0000")),  # equal: no extra decimals
+        (0.5, 0.5 + 1e-15, ("0.5000", "0.5000")),  # apart only beyond the cap of 12 decimals
+        (float("nan"), 1.0, ("—", "1.0000")),
+    ],
+)
+def test_format_prices_apart(first: float, second: float, expected: tuple[str, str]) -> None:
+    assert format_prices_apart(first, second) == expected
+
+
+@given(st.floats(min_value=1e-6, max_value=1e7), st.floats(min_value=1e-6, max_value=1e7))
+def test_prices_apart_differ_whenever_they_differ_at_12_decimals(a: float, b: float) -> None:
+    fa, fb = format_prices_apart(a, b)
+    assert _decimals(fa) == _decimals(fb)
+    if f"{a:.12f}" != f"{b:.12f}":
+        assert fa != fb

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule
+from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, StepRule
 from ccdesk.core.delivery import WebhookFailure
 from ccdesk.core.pairs import parse_pair
 from ccdesk.core.webhook import alert_payload, check_webhook_url, post_alert, webhook_host
@@ -25,7 +25,7 @@ SECRET = "T0KEN-in-the-path"
 def move_alert() -> Alert:
     return Alert(
         sub=BTC,
-        rule=MoveRule(pct=1.0, window_s=300.0),
+        rule=MoveRule(pct=1.0, window_s=300.0, id="move-1"),
         direction=MoveDirection.UP,
         change_pct=1.3,
         from_price=91_000.0,
@@ -75,7 +75,8 @@ def server() -> Iterator[tuple[str, Recorder]]:
 
 
 def test_alert_payload_has_the_documented_fields() -> None:
-    payload = alert_payload(move_alert())
+    alert = move_alert()
+    payload = alert_payload(alert)
     assert payload == {
         "kind": "alert",
         "sub": "5~CCCAGG~BTC~USD",
@@ -90,6 +91,7 @@ def test_alert_payload_has_the_documented_fields() -> None:
         "level": None,
         "at": 1_700_000_000.0,
         "simulated": False,
+        "rule_id": "move-1",
     }
     json.dumps(payload, allow_nan=False)  # strict JSON
 
@@ -109,6 +111,7 @@ def test_alert_payload_for_a_level_rule() -> None:
     )
     payload = alert_payload(alert)
     assert payload["rule"] == "level"
+    assert payload["rule_id"] == alert.rule.id
     assert payload["level"] == 3000.0
     assert payload["direction"] == "down"
     assert payload["label"] == "ETH/USD Coinbase"
@@ -209,3 +212,10 @@ def test_webhook_host_never_shows_path_or_query() -> None:
     assert webhook_host(f"https://hooks.example.com/services/{SECRET}?k={SECRET}") == "hooks.example.com"
     assert webhook_host("http://127.0.0.1:8080/x") == "127.0.0.1:8080"
     assert webhook_host("http://h:99999/") == "?"
+
+
+def test_alert_payload_for_a_step_rule() -> None:
+    rule = StepRule(pct=2.0, id="step-1")
+    alert = Alert(BTC, rule, MoveDirection.UP, 2.1, 100.0, 102.1, 0.0, 1_700_000_000.0)
+    payload = alert_payload(alert)
+    assert (payload["rule"], payload["rule_id"], payload["window_s"]) == ("step", "step-1", 0.0)

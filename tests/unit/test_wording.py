@@ -8,7 +8,7 @@ from tests.pairs import BTC
 
 def test_move_alert_says_how_long_the_move_took():
     a = Alert(BTC, MoveRule(pct=2), MoveDirection.UP, 2.4, 100.0, 102.4, 300.0, 0.0, elapsed_s=15.0)
-    assert alert_title(a) == "BTC/USD up 2.4 % in 15 s"
+    assert alert_title(a) == "BTC/USD · CCCAGG up 2.4 % in 15 s"
     assert alert_body(a) == "100.00 → 102.40 (+2.40 %)"
 
 
@@ -24,7 +24,7 @@ def test_level_alert_names_the_level():
         0.0,
         level=95000,
     )
-    assert alert_title(a) == "BTC/USD above 95,000.00"
+    assert alert_title(a) == "BTC/USD · CCCAGG above 95,000.00"
 
 
 def test_status_words_with_countdown():
@@ -69,3 +69,31 @@ def test_the_status_line_age_is_the_newest_price_and_never_updated_when_stale_or
     assert activity_text(4.5, connected=False, stale_after_s=60) == "last price 4 s ago"  # outage
     assert activity_text(None, connected=True, stale_after_s=60) == "waiting for prices"
     assert activity_text(None, connected=False, stale_after_s=60) == ""
+
+
+def test_alert_pair_words_match_the_window_pair_column():
+    from ccdesk.core.pairs import parse_pair
+    from ccdesk.wording import alert_pair_words, pair_cell_text
+
+    for text in ("binance:BTC-USDT", "kraken:ETH-USD", "2~Coinbase~ETH~USD", "BTC-USD"):
+        pair = parse_pair(text)
+        assert alert_pair_words(pair) == pair_cell_text(pair, None)
+    assert alert_pair_words(parse_pair("binance:BTC-USDT")) == "BTC/USDT · Binance"
+
+
+def test_alert_body_shows_a_small_move_with_the_decimals_it_needs():
+    rule = MoveRule(pct=0.1, window_s=60.0, cooldown_s=60.0)
+    a = Alert(BTC, rule, MoveDirection.DOWN, -0.0314, 0.15902, 0.15897, 60.0, 0.0, elapsed_s=20.0)
+    assert alert_body(a) == "0.15902 → 0.15897 (-0.03 %)"
+
+
+def test_step_alert_title_says_a_further_step():
+    from ccdesk.core.alerts import StepRule
+
+    a = Alert(BTC, StepRule(pct=2.0), MoveDirection.UP, 2.1, 100.0, 102.1, 0.0, 0.0)
+    assert alert_title(a) == "BTC/USD · CCCAGG up a further 2.1 %"
+
+
+def test_a_move_under_a_tenth_of_a_percent_is_not_shown_as_zero():
+    a = Alert(BTC, MoveRule(pct=0.001), MoveDirection.UP, 0.0099, 100.0, 100.0099, 60.0, 0.0, elapsed_s=1.0)
+    assert alert_title(a) == "BTC/USD · CCCAGG up 0.0099 % in 1 s"

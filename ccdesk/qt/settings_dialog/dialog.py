@@ -7,12 +7,15 @@ from collections.abc import Mapping
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
+from ccdesk.core.alerts import MoveRule, Rule
 from ccdesk.core.api_key import ApiKey, InvalidApiKey, KeyProvider
 from ccdesk.core.pairs import Pair
+from ccdesk.core.rule_edits import level_rule_at
 from ccdesk.core.settings import Settings
 from ccdesk.qt.settings_dialog.alerts_tab import AlertsTab
 from ccdesk.qt.settings_dialog.general_tab import GeneralTab, InvalidOption
 from ccdesk.qt.settings_dialog.key_tab import KeyTab
+from ccdesk.qt.settings_dialog.rule_editor import PriceLookup
 from ccdesk.qt.settings_dialog.watchlist_tab import WatchlistTab
 
 
@@ -42,6 +45,8 @@ class SettingsDialog(QDialog):
         key_status: Mapping[KeyProvider, tuple[str, bool]],
         parent: QWidget | None = None,
         notes: Mapping[Pair, str] | None = None,
+        *,
+        price_of: PriceLookup | None = None,
     ) -> None:
         """Build the dialog.
 
@@ -51,6 +56,7 @@ class SettingsDialog(QDialog):
                 the key sits in the keyring (Remove is offered).
             parent: The parent widget.
             notes: What the sources said about watched pairs (refusals), shown beside them.
+            price_of: A pair's current price and whether it is live (the rule editor shows it).
         """
         super().__init__(parent)
         self.setWindowTitle("ccdesk settings")
@@ -64,7 +70,7 @@ class SettingsDialog(QDialog):
             settings.watchlist, settings.pinned, settings.source, settings.composite_venues, notes
         )
         self.tabs.addTab(self.watchlist_tab, "&Watchlist")
-        self.alerts_tab = AlertsTab(settings.rules, settings.watchlist)
+        self.alerts_tab = AlertsTab(settings.rules, settings.watchlist, price_of=price_of)
         self.tabs.addTab(self.alerts_tab, "A&lerts")
         self.general_tab = GeneralTab(settings)
         self.tabs.addTab(self.general_tab, "&General")
@@ -90,6 +96,20 @@ class SettingsDialog(QDialog):
     def show_verify_result(self, provider: KeyProvider, text: str, ok: bool) -> None:
         """Show a key check's outcome (``wording.describe_key_check``): green if ``ok``, red if not."""
         self.key_tab.boxes[provider].show_verify_result(text, ok)
+
+    def edit_rule(self, rule_id: str) -> None:
+        """Show the Alerts tab with the editor of rule ``rule_id`` (the tab alone if it is gone)."""
+        self.tabs.setCurrentWidget(self.alerts_tab)
+        self.alerts_tab.edit_rule(rule_id)
+
+    def new_rule_at_price(self, sub: Pair, price: float | None) -> None:
+        """Show the Alerts tab with the editor of a new rule for ``sub``: a level rule at ``price``,
+        or a move rule for the pair while it has no price."""
+        self.tabs.setCurrentWidget(self.alerts_tab)
+        template: Rule = (
+            MoveRule(pct=2.0, cooldown_s=900.0, sub=sub) if price is None else level_rule_at(sub, price)
+        )
+        self.alerts_tab.new_rule(template)
 
     def current_settings(self) -> Settings:
         """The settings as the dialog shows them now.

@@ -14,6 +14,7 @@ from ccdesk.core.pairs import Pair
 from ccdesk.core.settings import Settings
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.settings_dialog.dialog import SettingsDialog
+from ccdesk.qt.settings_dialog.rule_editor import PriceLookup
 from ccdesk.wording import describe_key_check, key_note, key_removable, key_remove_failed_text
 
 
@@ -54,15 +55,20 @@ class SettingsDialogHost(QObject):
         """The open dialog, or None."""
         return self._dialog
 
-    def open(self, settings: Settings, notes: Mapping[Pair, str] | None = None) -> None:
-        """Show the dialog for ``settings`` (``notes``: what the sources said about some pairs), or
-        bring the open one forward."""
+    def open(
+        self,
+        settings: Settings,
+        notes: Mapping[Pair, str] | None = None,
+        price_of: PriceLookup | None = None,
+    ) -> None:
+        """Show the dialog for ``settings`` (``notes``: what the sources said about some pairs;
+        ``price_of``: a pair's current price, for the rule editor), or bring the open one forward."""
         if self._dialog is not None:
             self._dialog.raise_()
             self._dialog.activateWindow()
             return
         status = {p: _key_status(s.state) for p, s in self._keys.sessions.items()}
-        dialog = SettingsDialog(settings, status, self._parent, notes)
+        dialog = SettingsDialog(settings, status, self._parent, notes, price_of=price_of)
         dialog.verify_requested.connect(self._on_dialog_verify_requested)
         dialog.key_entered.connect(self._on_dialog_key_entered)
         dialog.key_removed.connect(self._on_dialog_key_removed)

@@ -4,7 +4,7 @@ screenshots (``tests/e2e/window_shots.py``)."""
 
 from __future__ import annotations
 
-import math
+import random
 
 from PySide6.QtGui import QColor, QPalette
 
@@ -38,27 +38,36 @@ def filled_window(*, gap: bool = True) -> PriceWindow:
     model.set_watchlist(list(WATCHLIST))
     sessions = {Source.KRAKEN: 0.0, Source.BINANCE: 0.0}
     model.set_live_since(sessions)
-    for k, t in enumerate(range(100, 1000, 6)):
+    times = list(range(100, 1000, 6))
+    rng = random.Random(10)
+    walks: dict[Pair, list[float]] = {}
+    for i, sub in enumerate(WATCHLIST):
+        drift = 0.0009 if i % 2 else -0.0007  # some pairs rise over the half hour, some fall
+        walk = [PRICES[sub.base][0] * (1.0004 if sub.source is Source.BINANCE else 1)]
+        for _ in times[1:]:
+            walk.append(walk[-1] * (1 - drift + rng.gauss(0, 0.0016)))
+        walks[sub] = walk[::-1]  # ends at the price shown
+    for k, t in enumerate(times):
         if gap and t == 500:
             model.set_live_since({Source.BINANCE: 0.0})  # Kraken dropped...
         skip = gap and 500 <= t < 600
         if gap and t == 600:
             model.set_live_since({Source.KRAKEN: 600.0, Source.BINANCE: 0.0})  # ...and came back
         quotes = []
-        for i, sub in enumerate(WATCHLIST):
-            if skip and sub.source is Source.KRAKEN:
+        for sub in WATCHLIST:
+            stale = sub.base == "DOGE" and t > NOW - 95
+            if (skip and sub.source is Source.KRAKEN) or stale:
                 continue
-            price, open_ = PRICES[sub.base]
-            wave = math.sin(k / (7 + i) + i) * 0.004 + (k - 150) / 150 * 0.003 * (1 if i % 2 else -1)
-            p = price * (1 + wave) * (1.0004 if sub.source is Source.BINANCE else 1)
             quotes.append(
-                Quote(sub, p, PriceDirection.UP, open_24h=open_, received_at=float(t) - (40 if i == 4 else 0))
+                Quote(
+                    sub, walks[sub][k], PriceDirection.UP, open_24h=PRICES[sub.base][1], received_at=float(t)
+                )
             )
         model.update_quotes(quotes)
     final = [
         Quote(
             sub,
-            PRICES[sub.base][0],
+            walks[sub][-1],
             PriceDirection.UP,
             open_24h=PRICES[sub.base][1],
             received_at=NOW - (0.4 + i if sub.base != "DOGE" else 95),

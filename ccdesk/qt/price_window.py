@@ -68,6 +68,7 @@ from ccdesk.qt.quote_model import (
     HISTORY_ROLE,
     LIGHT_COLORS,
     LINE_COLOR_ROLE,
+    NOW_ROLE,
     PAIR_ROLE,
     SORT_ROLE,
     QuoteTableModel,
@@ -153,14 +154,21 @@ def fit_columns(available: int, specs: Mapping[int, ColumnSpec]) -> dict[int, in
 
 
 def sparkline_paths(
-    segments: list[list[tuple[float, float]]], left: float, top: float, width: float, height: float
+    segments: list[list[tuple[float, float]]],
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    now: float | None = None,
 ) -> list[QPainterPath]:
     """One path per segment of the sparkline, all on the same time and price scale: a gap in the
-    data is a gap on screen. A segment of one sample is a short dash (a dot would vanish)."""
+    data is a gap on screen. The time axis ends at ``now`` (if later than the last sample), so a line
+    whose prices stopped coming stops short. A segment of one sample is a short dash (a dot would
+    vanish)."""
     points = [p for seg in segments for p in seg]
     if not points:
         return []
-    t0, t1 = points[0][0], points[-1][0]
+    t0, t1 = points[0][0], max(points[-1][0], now or points[-1][0])
     prices = [p for _, p in points]
     lo, hi = min(prices), max(prices)
     span_t = (t1 - t0) or 1.0
@@ -198,7 +206,15 @@ class SparklineDelegate(QStyledItemDelegate):
         if sum(len(s) for s in segments) < 2:
             return
         rect = option.rect.adjusted(6, 5, -6, -5)
-        paths = sparkline_paths(segments, rect.left(), rect.top(), rect.width(), rect.height())
+        now = index.data(NOW_ROLE)
+        paths = sparkline_paths(
+            segments,
+            rect.left(),
+            rect.top(),
+            rect.width(),
+            rect.height(),
+            now if isinstance(now, float) else None,
+        )
         color = index.data(LINE_COLOR_ROLE)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -52,6 +52,9 @@ PAIR_ROLE = Qt.ItemDataRole.UserRole + 4
 """The row's ``Pair``."""
 LINE_COLOR_ROLE = Qt.ItemDataRole.UserRole + 5
 """The sparkline's colour: up or down over its span, stale grey."""
+NOW_ROLE = Qt.ItemDataRole.UserRole + 6
+"""The monotonic time the model was last refreshed: the sparkline's time axis ends there, so a pair
+that went quiet shows a line that stops short of the right edge."""
 
 Index = QModelIndex | QPersistentModelIndex
 CHANGE_HEADER_TIP = (
@@ -72,6 +75,7 @@ _SERVED_ROLES = frozenset(
         SORT_ROLE,
         PAIR_ROLE,
         LINE_COLOR_ROLE,
+        NOW_ROLE,
     )
 )
 
@@ -317,6 +321,8 @@ class QuoteTableModel(QAbstractTableModel):
             return row.sub
         if role == LINE_COLOR_ROLE:
             return self._line_color(row)
+        if role == NOW_ROLE:
+            return self._now
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._tooltip(row)
         return None

@@ -328,6 +328,8 @@ def test_sparkline_paths_draw_a_gap_as_two_separate_segments():
     assert [p.elementCount() for p in paths] == [2, 2]  # a move and a line each: no line across the gap
     lone = sparkline_paths([[(0.0, 1.0), (5.0, 1.5)], [(9.0, 1.2)]], 0.0, 0.0, 90.0, 20.0)
     assert len(lone) == 2
+    (quiet,) = sparkline_paths([[(0.0, 1.0), (50.0, 2.0)]], 0.0, 0.0, 100.0, 20.0, now=100.0)
+    assert quiet.boundingRect().right() == pytest.approx(50.0)  # stopped halfway: the line ends there
     assert lone[1].boundingRect().width() > 0
 
 

@@ -487,6 +487,7 @@ class PriceWindow(QMainWindow):
         self.tabs.setAccessibleName("Prices and alert history")
         self.tabs.addTab(self.prices, "Prices")
         self.tabs.addTab(self.history, "Alerts")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
         self.paused_line = PausedLine()
         self.paused_line.resume_requested.connect(self.resume_requested)
@@ -641,8 +642,15 @@ class PriceWindow(QMainWindow):
     def _on_table_current_row_changed(self) -> None:
         self._update_row_actions()
 
+    @Slot(int)
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        self._update_row_actions()
+
     def _update_row_actions(self) -> None:
-        pair = self.current_pair()
+        # Only while the prices are on screen: Ctrl+C or Delete in the Alerts tab must not act on a
+        # row the user cannot see.
+        on_prices = self.tabs.currentWidget() is self.prices and self.prices.currentWidget() is self.table
+        pair = self.current_pair() if on_prices else None
         for action in self.row_actions:
             action.setEnabled(pair is not None)
         self.copy_action.setEnabled(pair is not None and self._current_price() is not None)
@@ -876,18 +884,9 @@ class PriceWindow(QMainWindow):
                 header.resizeSection(col, width)
 
     def _needs_fit(self) -> bool:
-        """True when a shown text no longer fits the widths fitted last (a price grew by a digit)."""
-        specs = self.column_specs()
-        return (
-            any(
-                spec.minimum > self.table.horizontalHeader().sectionSize(col)
-                or specs.keys() != self._fit_specs.keys()
-                or (spec.preferred != self._fit_specs[col].preferred)
-                for col, spec in specs.items()
-                if col in self._fit_specs
-            )
-            or specs.keys() != self._fit_specs.keys()
-        )
+        """True when the texts shown changed the widths wanted since the last fit (a price grew by a
+        digit, a pair turned stale)."""
+        return self.column_specs() != self._fit_specs
 
     # -- light and dark --------------------------------------------------------------------------
 
@@ -938,6 +937,7 @@ class PriceWindow(QMainWindow):
         else:
             self.empty_state.set_text(text)
             self.prices.setCurrentWidget(self.empty_scroll)
+        self._update_row_actions()
 
     @Slot(object)
     def set_paused(self, until: float | None) -> None:

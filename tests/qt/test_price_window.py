@@ -385,3 +385,16 @@ def test_the_menus_have_mnemonics_and_every_row_action_a_shortcut(filled):
     for action in filled.row_actions:
         assert "&" in action.text()
         assert not action.shortcut().isEmpty()
+
+
+def test_row_shortcuts_do_nothing_while_the_alerts_tab_is_shown(qtbot, filled):
+    filled.activateWindow()
+    filled.select_pair(WATCHLIST[0])
+    assert filled.copy_action.isEnabled()
+    filled.tabs.setCurrentWidget(filled.history)
+    assert not any(a.isEnabled() for a in filled.row_actions)
+    filled.confirm_remove = lambda pair: True
+    with qtbot.assertNotEmitted(filled.remove_requested):
+        qtbot.keyClick(filled.history, Qt.Key.Key_Delete)
+    filled.tabs.setCurrentWidget(filled.prices)
+    assert filled.remove_action.isEnabled()

@@ -850,6 +850,7 @@ class PriceWindow(QMainWindow):
         ages = list(self._texts(QuoteTableModel.AGE))
         prices = list(self._texts(QuoteTableModel.PRICE))
         stale = any(a.startswith("stale") for a in ages)
+        header = {c: metrics.horizontalAdvance(str(self.model.HEADERS[c])) + pad + 12 for c in COLUMN_KEYS}
         specs = {
             QuoteTableModel.PAIR: ColumnSpec(
                 widest(metrics, pairs, "BTC/USD"), widest(metrics, map(short_pair, pairs), "BTC/USD")
@@ -864,6 +865,8 @@ class PriceWindow(QMainWindow):
                 widest(metrics, map(short_age, ages), "59 s"),
             ),
         }
+        # The header's title (and its sort arrow) is the least a column prefers, when there is room.
+        specs = {c: ColumnSpec(max(s.preferred, header[c]), s.minimum) for c, s in specs.items()}
         return {col: spec for col, spec in specs.items() if col not in self._user_hidden}
 
     @Slot()

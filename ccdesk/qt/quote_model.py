@@ -53,8 +53,9 @@ PAIR_ROLE = Qt.ItemDataRole.UserRole + 4
 LINE_COLOR_ROLE = Qt.ItemDataRole.UserRole + 5
 """The sparkline's colour: up or down over its span, stale grey."""
 NOW_ROLE = Qt.ItemDataRole.UserRole + 6
-"""The monotonic time the model was last refreshed: the sparkline's time axis ends there, so a pair
-that went quiet shows a line that stops short of the right edge."""
+"""For a row that is not live, the monotonic time the model was last refreshed: its sparkline's time
+axis ends there, so a pair that went quiet shows a line that stops short of the right edge. None for
+a live row (its line ends at its newest sample, at most one history step behind)."""
 
 Index = QModelIndex | QPersistentModelIndex
 CHANGE_HEADER_TIP = (
@@ -322,7 +323,7 @@ class QuoteTableModel(QAbstractTableModel):
         if role == LINE_COLOR_ROLE:
             return self._line_color(row)
         if role == NOW_ROLE:
-            return self._now
+            return None if self.is_live(row) else self._now
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._tooltip(row)
         return None

@@ -398,3 +398,20 @@ def test_row_shortcuts_do_nothing_while_the_alerts_tab_is_shown(qtbot, filled):
         qtbot.keyClick(filled.history, Qt.Key.Key_Delete)
     filled.tabs.setCurrentWidget(filled.prices)
     assert filled.remove_action.isEnabled()
+
+
+def test_clicking_the_trend_header_goes_back_to_the_watchlist_order(qtbot, filled):
+    filled.set_sort(M.PRICE, Qt.SortOrder.AscendingOrder)
+    filled.table.horizontalHeader().setSortIndicator(M.TREND, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: filled.sort_column() == -1, timeout=1000)
+    assert filled.proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 4) == WATCHLIST[0]
+    assert filled.sort_actions[-1].isChecked()
+
+
+def test_the_status_line_wakes_when_the_newest_price_turns_stale(filled):
+    filled.refresh(NOW + 50.0)  # the newest price (NOW - 0.4) is 50 s old; stale after 60 s
+    assert filled.status_line.activity.text() == "updated 50 s ago"
+    wake = filled.status_line.refresh(NOW + 58.0)
+    assert wake == pytest.approx(NOW - 0.4 + 60.0, abs=0.01)
+    filled.refresh(NOW + 61.0)
+    assert filled.status_line.activity.text() == "last price 1 min ago"

@@ -119,8 +119,9 @@ def state_title(state: State) -> str:
 
 
 def alert_pair_words(pair: Pair) -> str:
-    """A pair in alert words, as the window's pair column names it: ``BTC/USDT · Binance``."""
-    return f"{pair.pair} · {pair.venue}"
+    """A pair in alert words, as the window's pair column names it: ``BTC/USDT · Binance`` (``pair_label``,
+    the one name every view uses)."""
+    return pair_label(pair)
 
 
 def alert_title(alert: Alert) -> str:
@@ -252,10 +253,6 @@ def window_title(pinned: Quote | None, fresh: bool, *, demo: bool = False) -> st
 
 # --- the window's status line ---------------------------------------------------------------------
 
-ACTIVITY_RECENT_S = 60.0
-"""Below this age the status line says "under a minute ago": heartbeats come every 30 s on a healthy
-socket, so seconds would only flicker; the exact age appears once nothing has come for a minute."""
-
 
 def refusal_words(rejected: SubRejected) -> str:
     """Why a pair shows no price, in plain words (the server's own words after them):
@@ -354,13 +351,34 @@ DEMO_WORDS = "Demo: simulated prices"
 """Said wherever demo prices appear (status line, tooltip, title, notifications)."""
 
 
-def activity_text(age_s: float | None) -> str:
-    """How long ago the socket last delivered something: ``last message under a minute ago``."""
+def activity_text(age_s: float | None, *, connected: bool, stale_after_s: float) -> str:
+    """When the newest price came, truthfully: ``updated just now``, ``updated 4 s ago`` while a
+    source is connected and its prices are within the stale threshold; ``last price 3 min ago``
+    otherwise (no source connected: the state beside it says the outage; or connected but quiet).
+    Never "live" or "updated" for a price the table shows as stale. ``age_s``: the newest price's
+    age, None before any."""
     if age_s is None:
-        return ""
-    if age_s < ACTIVITY_RECENT_S:
-        return "last message under a minute ago"
-    return f"last message {format_age(age_s)}"
+        return "waiting for prices" if connected else ""
+    if not connected or age_s > stale_after_s:
+        return f"last price {format_age(age_s)}"
+    return "updated just now" if age_s < 1 else f"updated {format_age(age_s)}"
+
+
+def paused_line_text(until: float) -> str:
+    """The window's line while alerts are paused: ``Alerts paused until 14:30``,
+    ``Alerts paused until resumed``."""
+    return f"Alerts {paused_words(until)}"
+
+
+CLOSED_TO_TRAY_TITLE = "ccdesk is still running"
+CLOSED_TO_TRAY_TEXT = (
+    "ccdesk keeps watching prices and raising alerts from the system tray. Click its icon to open "
+    "the window again; choose Quit from its menu to stop it."
+)
+"""Said once, the first time the window is closed to the tray."""
+
+REMOVE_PAIR_QUESTION = "Stop watching {label}?"
+REMOVE_PAIR_DETAIL = "Its row and price history go; its alert rules stay. You can add it again in Settings."
 
 
 # --- the API key ----------------------------------------------------------------------------------
@@ -693,13 +711,20 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
     return text
 
 
+def pair_label(pair: Pair) -> str:
+    """The one name of a pair that every view shows (window, menus, notifications, tooltips): the
+    pair and where its price comes from, ``BTC/USDT · Binance``, ``ETH/USD · CCCAGG``,
+    ``BTC/USD · CoinDesk CCIX``, ``BTC/USD · composite``."""
+    return f"{pair.pair} · {pair.venue}"
+
+
 def pair_cell_text(pair: Pair, quote: Quote | None) -> str:
-    """The window's pair column: ``BTC/USD · Kraken``, ``ETH/USD · CCCAGG``; a composite price
-    shows how many venues are behind it: ``BTC/USD · median of 3``."""
+    """The window's pair column: ``pair_label`` (``BTC/USD · Kraken``); a composite price shows how
+    many venues are behind it: ``BTC/USD · median of 3``."""
     if pair.source is Source.COMPOSITE and quote is not None and quote.price is not None:
         n = len(quote.basis)
         return f"{pair.pair} · median of {n}" if n else f"{pair.pair} · no fresh venue"
-    return f"{pair.pair} · {pair.venue}"
+    return pair_label(pair)
 
 
 def change_period_words(source: Source) -> str:

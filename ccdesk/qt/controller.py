@@ -41,6 +41,8 @@ from ccdesk.qt.stream_worker import StreamWorker
 from ccdesk.qt.tray import Tray
 from ccdesk.qt.view_clock import ViewClock
 from ccdesk.wording import (
+    CLOSED_TO_TRAY_TEXT,
+    CLOSED_TO_TRAY_TITLE,
     EMPTY_WATCHLIST_TEXT,
     KEY_SAVED_IN_DEMO_TEXT,
     NO_TRAY_TEXT,
@@ -59,6 +61,11 @@ from ccdesk.wording import (
 log = logging.getLogger(__name__)
 
 GEOMETRY_KEY = "window/geometry"
+VIEW_STATE_KEYS = {"sort": "window/sort", "hidden_columns": "window/hidden_columns"}
+"""The window's sort and hidden columns, kept beside its geometry (view state, not a setting the
+settings dialog edits, so not a ``Settings`` field)."""
+TRAY_HINT_KEY = "window/tray_hint_said"
+"""Set once the first close to the tray has said that ccdesk keeps running there."""
 
 
 class AppController(QObject):
@@ -121,6 +128,7 @@ class AppController(QObject):
         self.settings_dialog.remove_failed.connect(self.window.show_banner)
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
+        window.view_state_changed.connect(self._on_window_view_state_changed)
         tray.follow(model)
         self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self), self)
         self.network = NetworkWatch(self)
@@ -137,6 +145,7 @@ class AppController(QObject):
         and find the key (or start the demo); the stream starts when that answers."""
         self._apply_to_views(self.settings)
         self.window.restore_geometry_text(self._settings_store.get(GEOMETRY_KEY))
+        self.window.restore_view_state({k: self._settings_store.get(v) for k, v in VIEW_STATE_KEYS.items()})
         if self.tray.available():
             self.tray.show()
             self.window.close_to_tray = True
@@ -261,8 +270,6 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
-        if changed.last_data_at is not None:
-            self.window.status_line.set_last_data(changed.last_data_at)
         if changed.quotes:
             self._view_clock.poke()  # fresh data: its "now" turns into "1 s ago" in a second
 
@@ -355,12 +362,14 @@ class AppController(QObject):
         until = math.inf if math.isinf(seconds) else self._clock.time() + seconds
         self._save(replace(self.settings, alerts_paused_until=until))
         self.tray.set_paused(until)
+        self.window.set_paused(until)
         self._view_clock.refresh_now()
 
     @Slot()
     def resume_alerts(self) -> None:
         self._save(replace(self.settings, alerts_paused_until=None))
         self.tray.set_paused(None)
+        self.window.set_paused(None)
 
     @Slot()
     def open_settings(self) -> None:
@@ -430,6 +439,19 @@ class AppController(QObject):
     def _on_window_hidden(self) -> None:
         self.tray.set_window_visible(False)
         self._save_geometry()
+        if self._settings_store.get(TRAY_HINT_KEY) != "true":
+            # Said once: the first close to the tray says where ccdesk went. Without balloons (some
+            # trays), the window says it the next time it is opened.
+            if not self.tray.show_message(CLOSED_TO_TRAY_TITLE, CLOSED_TO_TRAY_TEXT):
+                self.window.show_banner(CLOSED_TO_TRAY_TEXT)
+            self._settings_store.set(TRAY_HINT_KEY, "true")
+            self._settings_store.sync()
+
+    @Slot()
+    def _on_window_view_state_changed(self) -> None:
+        for name, value in self.window.view_state().items():
+            self._settings_store.set(VIEW_STATE_KEYS[name], value)
+        self._settings_store.sync()
 
     @Slot(str, object)
     def act_on_notification(self, action: str, alert: Alert) -> None:
@@ -538,6 +560,7 @@ class AppController(QObject):
         self.tray.set_paused(s.alerts_paused_until)
         self.tray.set_price_in_icon(s.tray_price)
         self.tray.set_cycle(s.tray_cycle_s)
+        self.window.set_paused(s.alerts_paused_until)
 
     def _save(self, new: Settings) -> None:
         old, self.settings = self.settings, new

@@ -1,11 +1,45 @@
-"""The main window: the price table, a status line, alert history and a banner. It only shows
-what the controller gives it and reports what the user asked for; no network, keyring or storage."""
+"""The main window: the price table (sortable, columns that give way in a narrow window, a menu
+per row), a status line, the alert pause, alert history and a banner. It only shows what the
+controller gives it and reports what the user asked for; no network, keyring or storage."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, QPointF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence, QPainter, QPainterPath, QPen
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QContextMenuEvent,
+    QFontMetrics,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
@@ -13,7 +47,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -24,48 +60,249 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdesk.core.formatting import plain_price
+from ccdesk.core.pairs import Pair
 from ccdesk.qt.alert_history import AlertHistoryModel
-from ccdesk.qt.quote_model import DOWN_COLOR, HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
-from ccdesk.qt.status_line import StatusLine
+from ccdesk.qt.quote_model import (
+    DARK_COLORS,
+    HISTORY_ROLE,
+    LIGHT_COLORS,
+    LINE_COLOR_ROLE,
+    NOW_ROLE,
+    PAIR_ROLE,
+    SORT_ROLE,
+    QuoteTableModel,
+)
+from ccdesk.qt.status_line import PausedLine, StatusLine
 from ccdesk.qt.welcome_dialog import EmptyState
-from ccdesk.wording import window_title
+from ccdesk.wording import REMOVE_PAIR_DETAIL, REMOVE_PAIR_QUESTION, pair_label, window_title
 
 Index = QModelIndex | QPersistentModelIndex
 
+COLUMN_KEYS: Mapping[int, str] = {
+    QuoteTableModel.PAIR: "pair",
+    QuoteTableModel.PRICE: "price",
+    QuoteTableModel.CHANGE: "change",
+    QuoteTableModel.TREND: "trend",
+    QuoteTableModel.AGE: "updated",
+}
+"""The columns' names in the stored view state (``window/sort``, ``window/hidden_columns``)."""
+HIDEABLE = (QuoteTableModel.PAIR, QuoteTableModel.CHANGE, QuoteTableModel.TREND, QuoteTableModel.AGE)
+"""The columns the user may hide: every one but the price, the reason the window exists."""
+
+
+class ColumnSpec(NamedTuple):
+    """How wide a column wants to be, and the least it can do with (pixels)."""
+
+    preferred: int
+    minimum: int
+
+
+# In a narrow window, what gives way first: the sparkline shrinks, then goes; the pair's venue is
+# elided; the 24 h change goes; the age shrinks to its current text. The price and its age stay.
+_GIVE_WAY: tuple[tuple[str, int], ...] = (
+    ("shrink", QuoteTableModel.TREND),
+    ("drop", QuoteTableModel.TREND),
+    ("shrink", QuoteTableModel.PAIR),
+    ("drop", QuoteTableModel.CHANGE),
+    ("shrink", QuoteTableModel.AGE),
+)
+TEXT_MARGIN_PX = 4
+"""The item view's text margin on each side (Fusion's focus-frame margin + 1)."""
+MIN_PAIR_PX = 28
+"""Below this the pair column says nothing useful; the age goes before the pair gets narrower."""
+
+
+def fit_columns(available: int, specs: Mapping[int, ColumnSpec]) -> dict[int, int]:
+    """The width of each column to show in ``available`` pixels (a column left out is hidden).
+
+    Every column gets its preferred width if they all fit; spare width goes to the sparkline (or,
+    without it, to the pair). Otherwise they give way in ``_GIVE_WAY``'s order; then the pair takes
+    what is left (at least ``MIN_PAIR_PX``, else the age goes too). The price never shrinks: if it
+    alone does not fit, the view scrolls.
+    """
+    widths = {col: spec.preferred for col, spec in specs.items()}
+
+    def excess() -> int:
+        return sum(widths.values()) - available
+
+    for how, col in _GIVE_WAY:
+        if excess() <= 0:
+            break
+        if col not in widths:
+            continue
+        if how == "drop":
+            del widths[col]
+        else:
+            widths[col] = max(specs[col].minimum, widths[col] - excess())
+    pair, age = QuoteTableModel.PAIR, QuoteTableModel.AGE
+    if excess() > 0 and pair in widths:
+        widths[pair] = max(MIN_PAIR_PX, widths[pair] - excess())
+        if excess() > 0 and age in widths:
+            del widths[age]
+            widths[pair] = max(MIN_PAIR_PX, widths[pair] - excess())
+        if excess() > 0:
+            del widths[pair]
+    elif excess() > 0 and age in widths:
+        del widths[age]
+    spare = -excess()
+    if spare > 0:
+        grow = QuoteTableModel.TREND if QuoteTableModel.TREND in widths else pair if pair in widths else None
+        if grow is not None:
+            widths[grow] += spare
+    return widths
+
+
+def sparkline_paths(
+    segments: list[list[tuple[float, float]]],
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    now: float | None = None,
+) -> list[QPainterPath]:
+    """One path per segment of the sparkline, all on the same time and price scale: a gap in the
+    data is a gap on screen. The time axis ends at ``now`` (if later than the last sample), so a line
+    whose prices stopped coming stops short. A segment of one sample is a short dash (a dot would
+    vanish)."""
+    points = [p for seg in segments for p in seg]
+    if not points:
+        return []
+    t0, t1 = points[0][0], max(points[-1][0], now or points[-1][0])
+    prices = [p for _, p in points]
+    lo, hi = min(prices), max(prices)
+    span_t = (t1 - t0) or 1.0
+    span_p = (hi - lo) or 1.0
+    bottom = top + height
+
+    def at(t: float, p: float) -> QPointF:
+        x = left + (t - t0) / span_t * width
+        y = bottom - (p - lo) / span_p * height if hi > lo else top + height / 2
+        return QPointF(x, y)
+
+    paths = []
+    for seg in segments:
+        if not seg:
+            continue
+        path = QPainterPath()
+        path.moveTo(at(*seg[0]))
+        if len(seg) == 1:
+            start = path.currentPosition()
+            dx = 2.0 if start.x() + 2.0 <= left + width else -2.0  # at the right edge: leftwards
+            path.lineTo(QPointF(start.x() + dx, start.y()))
+        for t, p in seg[1:]:
+            path.lineTo(at(t, p))
+        paths.append(path)
+    return paths
+
 
 class SparklineDelegate(QStyledItemDelegate):
-    """Draws a row's recent prices as a line: green when up over the span, red when down,
-    grey when stale."""
+    """Draws a row's recent prices as a line, broken where prices stopped coming: green when up
+    over the span, red when down, grey when stale (the model says which colour)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         super().paint(painter, option, index)
-        points = index.data(HISTORY_ROLE) or []
-        if len(points) < 2:
+        segments = index.data(HISTORY_ROLE) or []
+        if sum(len(s) for s in segments) < 2:
             return
         rect = option.rect.adjusted(6, 5, -6, -5)
-        t0, t1 = points[0][0], points[-1][0]
-        prices = [p for _, p in points]
-        lo, hi = min(prices), max(prices)
-        span_t = (t1 - t0) or 1.0
-        span_p = (hi - lo) or 1.0
-        path = QPainterPath()
-        for i, (t, p) in enumerate(points):
-            x = rect.left() + (t - t0) / span_t * rect.width()
-            y = rect.bottom() - (p - lo) / span_p * rect.height() if hi > lo else rect.center().y()
-            if i == 0:
-                path.moveTo(QPointF(x, y))
-            else:
-                path.lineTo(QPointF(x, y))
-        up = prices[-1] >= prices[0]
-        color = STALE_COLOR if index.data(STALE_ROLE) else UP_COLOR if up else DOWN_COLOR
+        now = index.data(NOW_ROLE)
+        paths = sparkline_paths(
+            segments,
+            rect.left(),
+            rect.top(),
+            rect.width(),
+            rect.height(),
+            now if isinstance(now, float) else None,
+        )
+        color = index.data(LINE_COLOR_ROLE)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(color, 1.6))
-        painter.drawPath(path)
+        painter.setPen(QPen(color if isinstance(color, QColor) else QColor("#8a8f98"), 1.6))
+        for path in paths:
+            painter.drawPath(path)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(90, 24)
+
+
+def short_pair(text: str) -> str:
+    """The pair column's text when the venue does not fit: ``BTC/USD · Kraken`` -> ``BTC/USD``."""
+    return text.split(" · ", 1)[0]
+
+
+def short_age(text: str) -> str:
+    """The age column's text when the whole does not fit: ``stale · 1 min ago`` -> ``stale · 1 min``
+    (the word "stale" stays: a stale price is never shown as live)."""
+    return text.removesuffix(" ago")
+
+
+class CompactingDelegate(QStyledItemDelegate):
+    """Shows a shorter form of the text (``compact``) when the whole does not fit the column, before
+    eliding: ``BTC/USD`` says more than ``BTC/USD · Kr…``."""
+
+    def __init__(self, compact: Callable[[str], str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._compact = compact
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        text = option.text
+        room = option.rect.width() - 2 * TEXT_MARGIN_PX
+        if text and option.fontMetrics.horizontalAdvance(text) > room:
+            option.text = self._compact(text)
+
+
+class QuoteSortProxy(QSortFilterProxyModel):
+    """Sorts the rows by the model's ``SORT_ROLE`` values (numbers as numbers); rows without a
+    value (no price yet, refused) stay last in either order. Ties keep the watchlist order: Qt's
+    proxy sorts stably. Column -1: the watchlist order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)  # rows move as prices change, under the same sort
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:
+            # None last whichever way: in descending order Qt asks the inverse question.
+            last = b is None and a is not None
+            return last if self.sortOrder() is Qt.SortOrder.AscendingOrder else (a is None and b is not None)
+        return bool(a < b)
+
+
+_WINDOW_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Escape)
+
+
+class PriceTable(QTableView):
+    """The price table: takes keyboard focus, moves by rows, and leaves Copy and Delete to the
+    window's actions (QAbstractItemView would copy the cell's grouped text itself)."""
+
+    context_menu_requested = Signal(QPoint)
+
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and (event.matches(QKeySequence.StandardKey.Copy) or event.key() in _WINDOW_KEYS)
+        ):
+            event.ignore()  # let the window's shortcut have it
+            return False
+        return super().event(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() is QContextMenuEvent.Reason.Keyboard:
+            index = self.currentIndex()
+            pos = self.visualRect(index).center() if index.isValid() else QPoint(8, 8)
+        else:
+            pos = event.pos()
+            index = self.indexAt(pos)
+            if index.isValid():
+                self.setCurrentIndex(index)
+        if self.currentIndex().isValid():
+            self.context_menu_requested.emit(self.viewport().mapToGlobal(pos))
 
 
 class Banner(QFrame):
@@ -85,15 +322,30 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         self.label = QLabel()
         self.label.setWordWrap(True)
+        self.label.setAccessibleName("Message")
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
+        close.setAccessibleName("Dismiss the messages")
         close.clicked.connect(self.dismiss)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self._messages: list[str] = []
         self.hide()
+
+    def set_dark(self, dark: bool) -> None:
+        """A dark amber strip with light text on a dark window; the light yellow one otherwise."""
+        if dark:
+            self.setStyleSheet(
+                "#banner { background: #3d3416; border-bottom: 1px solid #6b5a22; }"
+                " QLabel { color: #f5e6b8; }"
+            )
+        else:
+            self.setStyleSheet(
+                "#banner { background: #fff4d6; border-bottom: 1px solid #e5c86b; }"
+                " QLabel { color: #3d3000; }"
+            )
 
     def show_text(self, text: str) -> None:
         """Add a message (one already shown is not repeated)."""
@@ -124,6 +376,11 @@ class PriceWindow(QMainWindow):
         hidden(): the window was closed to the tray (the controller saves its geometry).
         keyless_requested(), demo_requested(), leave_demo_requested(): the empty state's and the
             status line's choices.
+        pin_requested(Pair): show this pair in the tray.
+        remove_requested(Pair): stop watching this pair (the user confirmed).
+        alert_at_price_requested(Pair): a new alert rule at this pair's current price.
+        resume_requested(): alerts again (the paused line's button).
+        view_state_changed(): the sort or the hidden columns changed (the controller saves them).
     """
 
     settings_requested = Signal()
@@ -133,6 +390,11 @@ class PriceWindow(QMainWindow):
     always_on_top_changed = Signal(bool)
     quit_requested = Signal()
     hidden = Signal()
+    pin_requested = Signal(object)
+    remove_requested = Signal(object)
+    alert_at_price_requested = Signal(object)
+    resume_requested = Signal()
+    view_state_changed = Signal()
 
     def __init__(self, model: QuoteTableModel, history: AlertHistoryModel) -> None:
         super().__init__()
@@ -141,35 +403,63 @@ class PriceWindow(QMainWindow):
         self._demo = False
         self.model = model
         self.history_model = history
+        self.confirm_remove: Callable[[Pair], bool] = self._ask_remove
+        """Asks before a pair is removed (tests replace it)."""
+        self._user_hidden: set[int] = set()
+        self._dark: bool | None = None
 
         self.banner = Banner()
-        self.table = QTableView()
-        self.table.setModel(model)
+        self.proxy = QuoteSortProxy(self)
+        self.proxy.setSourceModel(model)
+        self.table = PriceTable()
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName("Prices")
+        self.table.setAccessibleDescription(
+            "One row per watched pair: price, 24 hour change, trend and age. "
+            "Arrow keys move between pairs; the context menu key opens the pair's actions."
+        )
         self.table.setItemDelegateForColumn(QuoteTableModel.TREND, SparklineDelegate(self.table))
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setItemDelegateForColumn(QuoteTableModel.PAIR, CompactingDelegate(short_pair, self.table))
+        self.table.setItemDelegateForColumn(QuoteTableModel.AGE, CompactingDelegate(short_age, self.table))
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the next control
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.verticalHeader().setVisible(False)
+        self.table.setCornerButtonEnabled(False)  # "select all" has no use in a one-row selection
+        corner = self.table.findChild(QAbstractButton, "qt_tableview_cornerbutton")
+        if corner is not None:
+            corner.setAccessibleName("Corner (no action)")
         self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.context_menu_requested.connect(self._on_table_context_menu_requested)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        # Widths are measured once from typical content. ResizeToContents would re-measure every
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(MIN_PAIR_PX)
+        # The window decides every width (``fit_columns``); ResizeToContents would re-measure every
         # cell on each update (several times a second), which dominated the GUI thread's time.
-        metrics = self.table.fontMetrics()
-        bold = self.table.font()
-        bold.setBold(True)
-        samples = {
-            QuoteTableModel.PAIR: metrics.horizontalAdvance("DOGE/USDT · Coinbase"),
-            QuoteTableModel.PRICE: QFontMetrics(bold).horizontalAdvance("999,999.99"),
-            QuoteTableModel.CHANGE: metrics.horizontalAdvance("▲ +99.99%"),
-            QuoteTableModel.AGE: metrics.horizontalAdvance("stale · 59 min ago"),
-        }
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in samples.items():
-            header.resizeSection(column, width + 18)
-        header.setSectionResizeMode(QuoteTableModel.TREND, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(60)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        header.sortIndicatorChanged.connect(self._on_header_sort_indicator_changed)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._on_header_context_menu_requested)
+        self.table.viewport().installEventFilter(self)
+        model.modelReset.connect(self._schedule_fit)
+        model.rowsInserted.connect(self._schedule_fit)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.timeout.connect(self.fit_columns)
+        self._fit_specs: dict[int, ColumnSpec] = {}
 
         self.history = QListView()
         self.history.setModel(history)
@@ -182,15 +472,25 @@ class PriceWindow(QMainWindow):
         self.empty_state.keyless_requested.connect(self.keyless_requested)
         self.empty_state.key_requested.connect(self.settings_requested)
         self.empty_state.demo_requested.connect(self.demo_requested)
+        self.empty_state.text.setAccessibleName("Why there are no prices")
+        # In a scroll area: its row of buttons must not make the whole window at least as wide.
+        self.empty_scroll = QScrollArea()
+        self.empty_scroll.setWidgetResizable(True)
+        self.empty_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.empty_scroll.setWidget(self.empty_state)
         self.prices = QStackedWidget()
         self.prices.addWidget(self.table)
-        self.prices.addWidget(self.empty_state)
+        self.prices.addWidget(self.empty_scroll)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Prices and alert history")
         self.tabs.addTab(self.prices, "Prices")
         self.tabs.addTab(self.history, "Alerts")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
+        self.paused_line = PausedLine()
+        self.paused_line.resume_requested.connect(self.resume_requested)
         self.status_line = StatusLine()
         self.status_line.settings_requested.connect(self.settings_requested)
         self.status_line.leave_demo_requested.connect(self.leave_demo_requested)
@@ -201,32 +501,429 @@ class PriceWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setStyleSheet("color: #d9dce1")
-        layout.addWidget(line)
+        self.separator = QFrame()
+        self.separator.setFrameShape(QFrame.Shape.HLine)
+        self.separator.setFrameShadow(QFrame.Shadow.Plain)
+        layout.addWidget(self.separator)
+        layout.addWidget(self.paused_line)
         layout.addWidget(self.status_line)
         self.setCentralWidget(central)
+        self._build_menus()
+        # Escape hides the window, as closing it does (to the tray; minimised without one).
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self._escape.activated.connect(self._on_escape_activated)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
+        self.follow_color_scheme()
+        self.resize(600, 330)
+        self._update_row_actions()
 
-        menu = self.menuBar().addMenu("&ccdesk")
-        settings = QAction("&Settings…", self)
-        settings.setShortcut(QKeySequence.StandardKey.Preferences)
-        settings.triggered.connect(self.settings_requested)
+    # -- menus and actions -----------------------------------------------------------------------
+
+    def _action(
+        self, text: str, slot: Callable[[], None], *shortcuts: QKeySequence.StandardKey | str
+    ) -> QAction:
+        action = QAction(text, self)
+        keys: list[QKeySequence] = []
+        for key in shortcuts:
+            more = (
+                QKeySequence.keyBindings(key)
+                if isinstance(key, QKeySequence.StandardKey)
+                else [QKeySequence(key)]
+            )
+            keys += [k for k in more if not k.isEmpty() and k not in keys]
+        if keys:
+            action.setShortcuts(keys)
+        action.triggered.connect(slot)
+        self.addAction(action)  # the shortcut works with the menu bar hidden, too
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        bar.setAccessibleName("Menu bar")
+        more = bar.findChild(QToolButton, "qt_menubar_ext_button")  # shown when the menus do not fit
+        if more is not None:
+            more.setAccessibleName("More menus")
+        menu = bar.addMenu("&ccdesk")
+        # Ctrl+, everywhere: the platform's Preferences key is empty on several Linux desktops.
+        settings = self._action(
+            "&Settings…", self.settings_requested.emit, QKeySequence.StandardKey.Preferences, "Ctrl+,"
+        )
         self.on_top_action = QAction("Always on &top", self)
         self.on_top_action.setCheckable(True)
         self.on_top_action.toggled.connect(self.always_on_top_changed)
-        hide = QAction("&Hide", self)
-        hide.setShortcut(QKeySequence("Ctrl+W"))
-        hide.triggered.connect(self.close)
-        quit_ = QAction("&Quit", self)
-        quit_.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_.triggered.connect(self.quit_requested)
+        hide = self._action("&Hide", self._on_escape_activated, "Ctrl+W")
+        quit_ = self._action("&Quit", self.quit_requested.emit, QKeySequence.StandardKey.Quit)
         about = QAction("&About ccdesk", self)
         about.triggered.connect(self.show_about)
         for action in (settings, self.on_top_action, hide, about, quit_):
             menu.addAction(action)
         menu.insertSeparator(about)
-        self.resize(600, 330)
+
+        self.pin_action = self._action("&Pin to tray", self._on_pin_triggered, "Ctrl+P")
+        self.copy_action = self._action("&Copy price", self._on_copy_triggered, QKeySequence.StandardKey.Copy)
+        self.alert_action = self._action("&Alert at this price…", self._on_alert_triggered, "Ctrl+L")
+        self.remove_action = self._action(
+            "&Remove…", self._on_remove_triggered, QKeySequence.StandardKey.Delete
+        )
+        self.row_actions = (self.pin_action, self.copy_action, self.alert_action, self.remove_action)
+        for action in self.row_actions:
+            # Ctrl+C belongs to a text field when one has the focus; these act on the table's row.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.pair_menu = bar.addMenu("&Pair")
+        self._fill_row_menu(self.pair_menu)
+
+        view = bar.addMenu("&View")
+        self.column_actions: dict[int, QAction] = {}
+        columns = view.addMenu("&Columns")
+        for col in range(self.model.columnCount()):
+            action = QAction(self.model.HEADERS[col], self)
+            action.setCheckable(True)
+            action.setChecked(True)
+            action.setEnabled(col in HIDEABLE)
+            action.toggled.connect(lambda on, c=col: self.set_column_hidden(c, not on))
+            columns.addAction(action)
+            self.column_actions[col] = action
+        sort = view.addMenu("&Sort by")
+        group = QActionGroup(self)
+        self.sort_actions: dict[int, QAction] = {}
+        names = {-1: "&Watchlist order", **{c: self.model.HEADERS[c] for c in COLUMN_KEYS}}
+        for col, name in names.items():
+            if col == QuoteTableModel.TREND:
+                continue
+            action = QAction(name, self)
+            action.setCheckable(True)
+            action.setChecked(col == -1)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, c=col: self.set_sort(c, self._sort_order()))
+            sort.addAction(action)
+            self.sort_actions[col] = action
+        sort.addSeparator()
+        self.descending_action = QAction("&Descending", self)
+        self.descending_action.setCheckable(True)
+        self.descending_action.triggered.connect(self._on_descending_triggered)
+        sort.addAction(self.descending_action)
+        self.history_action = self._action("Alert &history", self._on_history_triggered, "Ctrl+H")
+        view.addAction(self.history_action)
+        self.prices_action = self._action("&Prices", self._on_prices_triggered, "Ctrl+1")
+        view.addAction(self.prices_action)
+
+    def _fill_row_menu(self, menu: QMenu) -> None:
+        menu.addAction(self.pin_action)
+        menu.addAction(self.copy_action)
+        menu.addAction(self.alert_action)
+        menu.addSeparator()
+        menu.addAction(self.remove_action)
+
+    def row_menu(self) -> QMenu:
+        """The menu of the current row's actions (the table's right-click menu)."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Pair actions")
+        self._fill_row_menu(menu)
+        return menu
+
+    def current_pair(self) -> Pair | None:
+        """The pair of the table's current row, or None."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        pair = index.data(PAIR_ROLE)
+        return pair if isinstance(pair, Pair) else None
+
+    def select_pair(self, pair: Pair) -> bool:
+        """Make ``pair``'s row the current one (False when it is not in the table)."""
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, QuoteTableModel.PRICE)
+            if index.data(PAIR_ROLE) == pair:
+                self.table.setCurrentIndex(index)
+                return True
+        return False
+
+    @Slot()
+    def _on_table_current_row_changed(self) -> None:
+        self._update_row_actions()
+
+    @Slot(int)
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        self._update_row_actions()
+
+    def _update_row_actions(self) -> None:
+        # Only while the prices are on screen: Ctrl+C or Delete in the Alerts tab must not act on a
+        # row the user cannot see.
+        on_prices = self.tabs.currentWidget() is self.prices and self.prices.currentWidget() is self.table
+        pair = self.current_pair() if on_prices else None
+        for action in self.row_actions:
+            action.setEnabled(pair is not None)
+        self.copy_action.setEnabled(pair is not None and self._current_price() is not None)
+        label = "" if pair is None else f" ({pair_label(pair)})"
+        for action in self.row_actions:
+            action.setStatusTip(action.text().replace("&", "") + label)
+
+    def _current_price(self) -> float | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.price_at(self.proxy.mapToSource(index).row())
+
+    @Slot(QPoint)
+    def _on_table_context_menu_requested(self, global_pos: QPoint) -> None:
+        self._update_row_actions()
+        self.row_menu().exec(global_pos)
+
+    @Slot()
+    def _on_pin_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            self.pin_requested.emit(pair)
+
+    @Slot()
+    def _on_copy_triggered(self) -> None:
+        price = self._current_price()
+        if price is not None:
+            QGuiApplication.clipboard().setText(plain_price(price))
+
+    @Slot()
+    def _on_alert_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            self.alert_at_price_requested.emit(pair)
+
+    @Slot()
+    def _on_remove_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None and self.confirm_remove(pair):
+            self.remove_requested.emit(pair)
+
+    def _ask_remove(self, pair: Pair) -> bool:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Remove pair")
+        box.setText(REMOVE_PAIR_QUESTION.format(label=pair_label(pair)))
+        box.setInformativeText(REMOVE_PAIR_DETAIL)
+        remove = box.addButton("&Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is remove
+
+    @Slot()
+    def _on_history_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.history)
+        self.history.setFocus()
+
+    @Slot()
+    def _on_prices_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.prices)
+        self.table.setFocus()
+
+    @Slot()
+    def _on_escape_activated(self) -> None:
+        if self.close_to_tray:
+            self.close()
+        else:
+            self.showMinimized()  # no tray to come back from: Escape must not quit
+
+    # -- sorting and columns ---------------------------------------------------------------------
+
+    def _sort_order(self) -> Qt.SortOrder:
+        return (
+            Qt.SortOrder.DescendingOrder
+            if self.descending_action.isChecked()
+            else Qt.SortOrder.AscendingOrder
+        )
+
+    @Slot()
+    def _on_descending_triggered(self) -> None:
+        self.set_sort(self.sort_column(), self._sort_order())
+
+    def sort_column(self) -> int:
+        """The column the rows are sorted by; -1: the watchlist order."""
+        return self.table.horizontalHeader().sortIndicatorSection()
+
+    def set_sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by ``column`` (-1 or the sparkline: the watchlist order)."""
+        if column not in COLUMN_KEYS or column == QuoteTableModel.TREND:
+            column = -1
+        self.table.horizontalHeader().setSortIndicator(column, order)
+        self.table.sortByColumn(
+            column, order
+        )  # the same thing again, in case the indicator was already there
+
+    @Slot(int, Qt.SortOrder)
+    def _on_header_sort_indicator_changed(self, column: int, order: Qt.SortOrder) -> None:
+        if column == QuoteTableModel.TREND:  # a line has no order: back to the watchlist's
+            QTimer.singleShot(0, lambda: self.set_sort(-1))
+            return
+        action = self.sort_actions.get(column if column in self.sort_actions else -1)
+        if action is not None:
+            action.setChecked(True)
+        self.descending_action.setChecked(order is Qt.SortOrder.DescendingOrder)
+        self.view_state_changed.emit()
+
+    def set_column_hidden(self, column: int, hidden: bool) -> None:
+        """Hide or show a column (the price cannot be hidden)."""
+        if column not in HIDEABLE or (column in self._user_hidden) == hidden:
+            return
+        if hidden:
+            self._user_hidden.add(column)
+        else:
+            self._user_hidden.discard(column)
+        action = self.column_actions[column]
+        if action.isChecked() == hidden:
+            action.blockSignals(True)
+            action.setChecked(not hidden)
+            action.blockSignals(False)
+        self.fit_columns()
+        self.view_state_changed.emit()
+
+    def hidden_columns(self) -> set[int]:
+        """The columns the user hid (not those a narrow window hides)."""
+        return set(self._user_hidden)
+
+    @Slot(QPoint)
+    def _on_header_context_menu_requested(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        menu.setAccessibleName("Columns")
+        for action in self.column_actions.values():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.sort_actions[-1])
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def view_state(self) -> dict[str, str]:
+        """The sort and the hidden columns as text for the settings store: ``{"sort": "price:desc",
+        "hidden_columns": "trend,updated"}`` (``"sort": ""``: the watchlist order)."""
+        col = self.sort_column()
+        order = (
+            "desc"
+            if self.table.horizontalHeader().sortIndicatorOrder() is Qt.SortOrder.DescendingOrder
+            else "asc"
+        )
+        sort = f"{COLUMN_KEYS[col]}:{order}" if col in COLUMN_KEYS else ""
+        hidden = ",".join(COLUMN_KEYS[c] for c in sorted(self._user_hidden))
+        return {"sort": sort, "hidden_columns": hidden}
+
+    def restore_view_state(self, state: Mapping[str, str | None]) -> None:
+        """Go back to a sort and hidden columns saved with ``view_state`` (junk is ignored)."""
+        by_key = {key: col for col, key in COLUMN_KEYS.items()}
+        name, _, order = (state.get("sort") or "").partition(":")
+        self.set_sort(
+            by_key.get(name.strip(), -1),
+            Qt.SortOrder.DescendingOrder if order.strip() == "desc" else Qt.SortOrder.AscendingOrder,
+        )
+        hidden = {
+            by_key[k.strip()] for k in (state.get("hidden_columns") or "").split(",") if k.strip() in by_key
+        }
+        for col in HIDEABLE:
+            self.set_column_hidden(col, col in hidden)
+
+    # -- widths ----------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _schedule_fit(self) -> None:
+        self._fit_timer.start(0)
+
+    def _texts(self, column: int) -> Iterable[str]:
+        for row in range(self.model.rowCount()):
+            text = self.model.data(self.model.index(row, column))
+            if text:
+                yield str(text)
+
+    def column_specs(self) -> dict[int, ColumnSpec]:
+        """Each shown column's preferred and least width, from the texts it shows now. The price's
+        least is its widest text; it prefers a digit to spare, so a price that grows by a digit is
+        not cut before the next fit. The pair can do with ``short_pair``, the age with ``short_age``."""
+        pad = 2 * TEXT_MARGIN_PX + 4
+        metrics = self.table.fontMetrics()
+        bold_font = self.table.font()
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)
+
+        def widest(m: QFontMetrics, texts: Iterable[str], floor: str = "") -> int:
+            return max((m.horizontalAdvance(t) for t in (*texts, floor)), default=0) + pad
+
+        pairs = list(self._texts(QuoteTableModel.PAIR))
+        ages = list(self._texts(QuoteTableModel.AGE))
+        prices = list(self._texts(QuoteTableModel.PRICE))
+        stale = any(a.startswith("stale") for a in ages)
+        header = {c: metrics.horizontalAdvance(str(self.model.HEADERS[c])) + pad + 12 for c in COLUMN_KEYS}
+        specs = {
+            QuoteTableModel.PAIR: ColumnSpec(
+                widest(metrics, pairs, "BTC/USD"), widest(metrics, map(short_pair, pairs), "BTC/USD")
+            ),
+            QuoteTableModel.PRICE: ColumnSpec(
+                widest(bold, (p + "0" for p in prices), "0.0000"), widest(bold, prices, "0.0000")
+            ),
+            QuoteTableModel.CHANGE: ColumnSpec(*[widest(metrics, (), "▲ +99.99%")] * 2),
+            QuoteTableModel.TREND: ColumnSpec(90, 48),
+            QuoteTableModel.AGE: ColumnSpec(
+                widest(metrics, ages, "stale · 59 min ago" if stale else "59 s ago"),
+                widest(metrics, map(short_age, ages), "59 s"),
+            ),
+        }
+        # The header's title (and its sort arrow) is the least a column prefers, when there is room.
+        specs = {c: ColumnSpec(max(s.preferred, header[c]), s.minimum) for c, s in specs.items()}
+        return {col: spec for col, spec in specs.items() if col not in self._user_hidden}
+
+    @Slot()
+    def fit_columns(self) -> None:
+        """Size the columns to the table's width (``fit_columns``): no horizontal scrolling at any
+        sane width, and the price and its age the last to go."""
+        specs = self.column_specs()
+        available = self.table.viewport().width()
+        if available <= 0:
+            return
+        widths = fit_columns(available, specs)
+        self._fit_specs = specs
+        header = self.table.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            width = widths.get(col)
+            header.setSectionHidden(col, width is None)
+            if width is not None and header.sectionSize(col) != width:
+                header.resizeSection(col, width)
+
+    def _needs_fit(self) -> bool:
+        """True when the texts shown changed the widths wanted since the last fit (a price grew by a
+        digit, a pair turned stale)."""
+        return self.column_specs() != self._fit_specs
+
+    # -- light and dark --------------------------------------------------------------------------
+
+    @Slot(Qt.ColorScheme)
+    def _on_color_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+        self.follow_color_scheme()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.follow_color_scheme()
+        super().changeEvent(event)
+
+    def follow_color_scheme(self) -> None:
+        """Use the colours that read on the window's background. The palette decides, not the hint
+        alone: it is what is drawn (a platform without a colour-scheme hint still has a dark palette
+        under a dark theme), and Qt updates it when the system scheme changes."""
+        scheme = QGuiApplication.styleHints().colorScheme()
+        lightness = self.palette().color(QPalette.ColorRole.Window).lightness()
+        dark = scheme is Qt.ColorScheme.Dark if scheme is not Qt.ColorScheme.Unknown else lightness < 128
+        if lightness >= 128 and scheme is Qt.ColorScheme.Dark:
+            dark = False  # the style draws light whatever the hint says: colours for light
+        if dark == self._dark:
+            return
+        self._dark = dark
+        self.model.set_colors(DARK_COLORS if dark else LIGHT_COLORS)
+        self.status_line.set_dark(dark)
+        self.banner.set_dark(dark)
+        self.separator.setStyleSheet(f"color: {'#3a3d42' if dark else '#d9dce1'}")
+
+    def is_dark(self) -> bool:
+        """True while the window uses its dark-scheme colours."""
+        return bool(self._dark)
+
+    # -- what the controller gives it ------------------------------------------------------------
 
     @Slot()
     def show_about(self) -> None:
@@ -242,7 +939,14 @@ class PriceWindow(QMainWindow):
             self.prices.setCurrentWidget(self.table)
         else:
             self.empty_state.set_text(text)
-            self.prices.setCurrentWidget(self.empty_state)
+            self.prices.setCurrentWidget(self.empty_scroll)
+        self._update_row_actions()
+
+    @Slot(object)
+    def set_paused(self, until: float | None) -> None:
+        """Say that alerts are paused until wall time ``until`` (``math.inf``: until resumed), with a
+        Resume button; None: not paused."""
+        self.paused_line.set_paused(until)
 
     @Slot()
     def _on_history_rows_inserted(self) -> None:
@@ -254,6 +958,7 @@ class PriceWindow(QMainWindow):
         if not self.isVisible():
             return None
         wake = self.model.refresh(now)
+        self.status_line.set_last_price(self.model.newest_update_at(), self.model.freshness.stale_after_s)
         line = self.status_line.refresh(now)
         if line is not None:
             wake = line if wake is None else min(wake, line)
@@ -261,6 +966,9 @@ class PriceWindow(QMainWindow):
         title = window_title(pinned, self.model.freshness.is_fresh(pinned, now), demo=self._demo)
         if self.windowTitle() != title:
             self.setWindowTitle(title)
+        if self._needs_fit():
+            self.fit_columns()
+        self._update_row_actions()
         return wake
 
     def set_demo(self, demo: bool) -> None:

@@ -22,13 +22,40 @@ from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
-from ccdesk.wording import basis_words, change_period_words, pair_cell_text
+from ccdesk.wording import basis_words, change_period_words, pair_cell_text, pair_label
 
 UP_COLOR = QColor("#1a9e55")
 DOWN_COLOR = QColor("#d0342c")
 STALE_COLOR = QColor("#8a8f98")
+
+
+@dataclass(frozen=True)
+class TableColors:
+    """The colours that carry meaning in the table (text and sparkline): up, down, stale. Each
+    scheme's are chosen to read on that scheme's background (contrast >= 3:1 against the window
+    colour of Fusion and of the common desktop themes)."""
+
+    up: QColor
+    down: QColor
+    stale: QColor
+
+
+LIGHT_COLORS = TableColors(UP_COLOR, DOWN_COLOR, STALE_COLOR)
+DARK_COLORS = TableColors(QColor("#4cd787"), QColor("#ff7a70"), QColor("#9aa0aa"))
+
 HISTORY_ROLE = Qt.ItemDataRole.UserRole + 1
+"""The sparkline's segments: a list of runs of ``(t, price)``, split where prices stopped coming."""
 STALE_ROLE = Qt.ItemDataRole.UserRole + 2
+SORT_ROLE = Qt.ItemDataRole.UserRole + 3
+"""A value to sort the column by (the pair's label, the price, the change, the age; None last)."""
+PAIR_ROLE = Qt.ItemDataRole.UserRole + 4
+"""The row's ``Pair``."""
+LINE_COLOR_ROLE = Qt.ItemDataRole.UserRole + 5
+"""The sparkline's colour: up or down over its span, stale grey."""
+NOW_ROLE = Qt.ItemDataRole.UserRole + 6
+"""For a row that is not live, the monotonic time the model was last refreshed: its sparkline's time
+axis ends there, so a pair that went quiet shows a line that stops short of the right edge. None for
+a live row (its line ends at its newest sample, at most one history step behind)."""
 
 Index = QModelIndex | QPersistentModelIndex
 CHANGE_HEADER_TIP = (
@@ -46,6 +73,10 @@ _SERVED_ROLES = frozenset(
         Qt.ItemDataRole.AccessibleTextRole,
         HISTORY_ROLE,
         STALE_ROLE,
+        SORT_ROLE,
+        PAIR_ROLE,
+        LINE_COLOR_ROLE,
+        NOW_ROLE,
     )
 )
 
@@ -79,6 +110,7 @@ class QuoteTableModel(QAbstractTableModel):
         self._pinned: Pair | None = None
         self._bold = QFont()
         self._bold.setBold(True)
+        self._colors = LIGHT_COLORS
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -86,7 +118,8 @@ class QuoteTableModel(QAbstractTableModel):
         """Rows for exactly these pairs, in this order; existing rows keep their data."""
         old = {r.sub: r for r in self._rows}
         self.beginResetModel()
-        self._rows = [old.get(s) or Row(s) for s in subs]
+        gap_s = self._freshness.stale_after_s  # the line breaks where the price turned stale
+        self._rows = [old.get(s) or Row(s, history=PriceHistory(gap_after_s=gap_s)) for s in subs]
         self._index = {r.sub: i for i, r in enumerate(self._rows)}
         self.endResetModel()
 
@@ -102,7 +135,7 @@ class QuoteTableModel(QAbstractTableModel):
             row.rejected = None
             self._shown.pop(q.sub, None)
             if q.price is not None:
-                row.history.add(q.received_at, q.price)
+                row.history.add(q.received_at, q.price, self._freshness.live_since.get(q.sub.source))
             top, bottom = min(top, i), max(bottom, i)
         if bottom >= 0:
             self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.AGE))
@@ -125,11 +158,17 @@ class QuoteTableModel(QAbstractTableModel):
     def set_live_since(self, live_since: Mapping[Source, float]) -> None:
         """For each connected source, the monotonic time its current session began."""
         if dict(live_since) != dict(self._freshness.live_since):
+            lost = set(self._freshness.live_since) - set(live_since)
+            for row in self._rows:
+                if row.sub.source in lost:
+                    row.history.break_line()  # no line across the outage
             self._freshness = replace(self._freshness, live_since=dict(live_since))
             self._refresh_all()
 
     def set_stale_after(self, seconds: float) -> None:
         if seconds != self._freshness.stale_after_s:
+            for row in self._rows:
+                row.history.gap_after_s = seconds  # the line breaks where the price turned stale
             self._freshness = replace(self._freshness, stale_after_s=seconds)
             self._refresh_all()
 
@@ -139,6 +178,32 @@ class QuoteTableModel(QAbstractTableModel):
             self.set_watchlist(list(settings.watchlist))
         self.set_pinned(settings.pinned)
         self.set_stale_after(settings.stale_after_s)
+
+    def set_colors(self, colors: TableColors) -> None:
+        """Use these colours (the window follows the system's light or dark scheme)."""
+        if colors != self._colors:
+            self._colors = colors
+            self._refresh_all()
+
+    @property
+    def colors(self) -> TableColors:
+        return self._colors
+
+    def newest_update_at(self) -> float | None:
+        """The monotonic time the newest price arrived (any pair), or None before any."""
+        times = [r.quote.received_at for r in self._rows if r.quote is not None and r.quote.price is not None]
+        return max(times, default=None)
+
+    def pair_at(self, row: int) -> Pair | None:
+        """The pair shown in ``row`` (of this model), or None."""
+        return self._rows[row].sub if 0 <= row < len(self._rows) else None
+
+    def price_at(self, row: int) -> float | None:
+        """The price shown in ``row``, or None when there is none (yet, or refused)."""
+        if not 0 <= row < len(self._rows):
+            return None
+        r = self._rows[row]
+        return None if r.rejected is not None or r.quote is None else r.quote.price
 
     def set_pinned(self, sub: Pair | None) -> None:
         """The pair the window title and the tray follow."""
@@ -248,9 +313,17 @@ class QuoteTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
         if role == HISTORY_ROLE and col == self.TREND:
-            return row.history.points()
+            return row.history.segments()
         if role == STALE_ROLE:
             return not self.is_live(row)
+        if role == SORT_ROLE:
+            return self._sort_key(row, col)
+        if role == PAIR_ROLE:
+            return row.sub
+        if role == LINE_COLOR_ROLE:
+            return self._line_color(row)
+        if role == NOW_ROLE:
+            return None if self.is_live(row) else self._now
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._tooltip(row)
         return None
@@ -277,21 +350,44 @@ class QuoteTableModel(QAbstractTableModel):
 
     def _color(self, row: Row, col: int) -> QColor | None:
         if not self.is_live(row):
-            return STALE_COLOR
+            return self._colors.stale
         q = row.quote
         sign = change_sign(q.change_pct_24h) if col == self.CHANGE and q is not None else None
         if sign:  # the colour agrees with the number shown: a change that rounds to 0.00% is neither
-            return UP_COLOR if sign > 0 else DOWN_COLOR
+            return self._colors.up if sign > 0 else self._colors.down
+        return None
+
+    def _line_color(self, row: Row) -> QColor:
+        if not self.is_live(row):
+            return self._colors.stale
+        points = row.history.points()
+        up = len(points) < 2 or points[-1][1] >= points[0][1]
+        return self._colors.up if up else self._colors.down
+
+    def _sort_key(self, row: Row, col: int) -> str | float | None:
+        """What the column sorts by: numbers as numbers (``9,000`` before ``10,000``); None (no
+        data) is placed last by the view's proxy."""
+        if col == self.PAIR:
+            return pair_label(row.sub).casefold()
+        q = row.quote
+        if row.rejected is not None or q is None or q.price is None:
+            return None
+        if col == self.PRICE:
+            return q.price
+        if col == self.CHANGE:
+            return q.change_pct_24h
+        if col == self.AGE:
+            return -q.received_at  # newest first when ascending: "now" before "5 min ago"
         return None
 
     def _tooltip(self, row: Row) -> str:
         q = row.quote
         if row.rejected is not None:
-            return f"{row.sub.label}: {row.rejected}"
+            return f"{pair_label(row.sub)}: {row.rejected}"
         if q is None or q.price is None:
-            return f"{row.sub.label}: waiting for data"
+            return f"{pair_label(row.sub)}: waiting for data"
         parts = [
-            f"{row.sub.label}: {format_price(q.price)}",
+            f"{pair_label(row.sub)}: {format_price(q.price)}",
             f"24 h {format_pct(q.change_pct_24h)} ({change_period_words(row.sub.source)})",
         ]
         if row.sub.source is Source.COMPOSITE:

@@ -405,7 +405,7 @@ def test_keyless_pairs_stream_with_no_key_and_a_key_source_waits_for_its_key(qtb
 def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):
     h = harness(settings=Settings(watchlist=(BTC, ETH), rules=()), env={})
     h.controller.start()
-    qtbot.waitUntil(lambda: h.window.prices.currentWidget() is h.window.empty_state, timeout=5000)
+    qtbot.waitUntil(lambda: h.window.prices.currentWidget() is h.window.empty_scroll, timeout=5000)
     assert "CryptoCompare, which need a paid API key" in h.window.empty_state.text.text()
     h.controller.apply_settings(replace(h.controller.settings, watchlist=()))
     assert h.window.empty_state.text.text().startswith("No pairs to watch.")
@@ -440,6 +440,85 @@ def test_the_demo_is_labelled_everywhere_and_left_in_one_click(qtbot, harness, t
     assert h.controller.settings.demo is False
     assert not h.window.status_line.leave_demo_button.isVisibleTo(h.window)
     assert not h.window.windowTitle().startswith("ccdesk demo")
+
+
+# --- the window's part of issue 10: view state, the tray hint, the pause, row actions ---------------
+
+
+def test_the_sort_and_hidden_columns_survive_a_restart(qtbot, harness):
+    h = harness(env={})
+    h.controller.start()
+    h.window.set_sort(QuoteTableModel.PRICE, Qt.SortOrder.DescendingOrder)
+    h.window.column_actions[QuoteTableModel.TREND].trigger()  # View > Columns > Trend: off
+    assert h.store.get("window/sort") == "price:desc"
+    assert h.store.get("window/hidden_columns") == "trend"
+    h.controller.quit()
+    h2 = harness(env={}, store=h.store)
+    h2.controller.start()
+    assert h2.window.hidden_columns() == {QuoteTableModel.TREND}
+    assert h2.window.sort_column() == QuoteTableModel.PRICE
+    assert h2.window.view_state() == {"sort": "price:desc", "hidden_columns": "trend"}
+
+
+def test_the_first_close_to_the_tray_says_where_ccdesk_went_once(qtbot, harness, monkeypatch):
+    h = harness(env={})
+    said: list[tuple[str, str]] = []
+    monkeypatch.setattr(h.tray, "show_message", lambda title, body: said.append((title, body)) or True)
+    h.controller.start()
+    h.window.close_to_tray = True  # as with a tray (the offscreen platform has none)
+    h.window.close()
+    assert len(said) == 1
+    assert said[0][0] == "ccdesk is still running"
+    assert "choose Quit from its menu" in said[0][1]
+    h.window.show()
+    h.window.close()
+    assert len(said) == 1  # once
+    h2 = harness(env={}, store=h.store)
+    monkeypatch.setattr(h2.tray, "show_message", lambda title, body: said.append((title, body)) or True)
+    h2.controller.start()
+    h2.window.close_to_tray = True
+    h2.window.close()
+    assert len(said) == 1  # not after a restart either
+
+
+def test_without_balloons_the_window_says_it_when_opened_again(qtbot, harness, monkeypatch):
+    h = harness(env={})
+    monkeypatch.setattr(h.tray, "show_message", lambda title, body: False)
+    h.controller.start()
+    h.window.close_to_tray = True
+    h.window.close()
+    assert any("keeps watching prices" in m for m in h.window.banner.messages())
+
+
+def test_a_pause_shows_in_the_window_and_resumes_from_it(qtbot, harness):
+    h = harness(env={})
+    h.controller.start()
+    assert not h.window.paused_line.isVisibleTo(h.window)
+    h.controller.pause_alerts(3600.0)
+    assert h.window.paused_line.isVisibleTo(h.window)
+    assert h.window.paused_line.label.text().startswith("Alerts paused until ")
+    h.window.paused_line.resume_button.click()
+    assert h.controller.settings.alerts_paused_until is None
+    assert not h.window.paused_line.isVisibleTo(h.window)
+    assert not h.tray.menu().resume.isVisible()
+
+
+def test_a_pause_saved_before_a_restart_shows_at_start(qtbot, harness):
+    h = harness(env={}, settings=Settings(watchlist=(BTC,), rules=(), alerts_paused_until=math.inf))
+    h.controller.start()
+    assert h.window.paused_line.label.text() == "Alerts paused until resumed"
+
+
+def test_the_row_menu_pins_and_removes_through_the_controller(qtbot, harness):
+    h = harness(env={}, settings=Settings(watchlist=(BTC, ETH, SOL), rules=()))
+    h.controller.start()
+    assert h.window.select_pair(ETH)
+    h.window.pin_action.trigger()
+    assert h.controller.settings.pinned == ETH
+    h.window.confirm_remove = lambda pair: True
+    h.window.remove_action.trigger()
+    assert h.controller.settings.watchlist == (BTC, SOL)
+    assert [r.sub for r in h.model.rows()] == [BTC, SOL]
 
 
 # --- rule commands: snooze, mute, re-arm, delete by id (the notification actions and the history) ---
@@ -580,3 +659,19 @@ def test_choosing_a_pair_in_the_tray_menu_pins_it_and_the_icon_follows(qtbot, si
     )
     h.controller.apply_settings(replace(h.controller.settings, tray_price=False))
     assert h.tray.face().text is None  # the option turns the price off at once
+
+
+def test_alert_at_this_price_from_the_window_opens_a_level_rule_at_the_price(qtbot, sim, harness):
+    h = harness(sim=sim, settings=Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=()))
+    h.controller.start()
+    qtbot.waitUntil(lambda: ETH in h.live_rows(), timeout=5000)
+    assert h.window.select_pair(ETH)
+    h.window.alert_action.trigger()  # the row menu's "Alert at this price…" (Ctrl+L)
+    dialog = h.controller.settings_dialog.dialog
+    assert dialog is not None
+    editor = dialog.alerts_tab.rule_editor
+    assert editor is not None
+    assert editor.windowTitle() == "New level alert"
+    assert editor.price_label.text().startswith("Current price of ETH/USD · CCCAGG: ")
+    editor.reject()
+    dialog.reject()

@@ -7,7 +7,17 @@ from PySide6.QtCore import Qt
 
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.quotes import PriceDirection, Quote
-from ccdesk.qt.quote_model import HISTORY_ROLE, STALE_COLOR, STALE_ROLE, UP_COLOR, QuoteTableModel
+from ccdesk.qt.quote_model import (
+    DARK_COLORS,
+    HISTORY_ROLE,
+    LINE_COLOR_ROLE,
+    PAIR_ROLE,
+    SORT_ROLE,
+    STALE_COLOR,
+    STALE_ROLE,
+    UP_COLOR,
+    QuoteTableModel,
+)
 from tests.pairs import BTC, ETH, ETH_COINBASE
 
 
@@ -81,7 +91,7 @@ def test_sparkline_history_and_watchlist_changes_keep_data(model):
     model.set_live_since(Freshness.everywhere(0.0).live_since)
     for i in range(10):
         model.update_quotes([quote(BTC, 100.0 + i, i * 10.0)])
-    assert len(text(model, 0, model.TREND, HISTORY_ROLE)) == 10
+    assert [len(seg) for seg in text(model, 0, model.TREND, HISTORY_ROLE)] == [10]
     model.set_watchlist([ETH, BTC])
     assert text(model, 1, model.PRICE) == "109.00"
 
@@ -121,3 +131,55 @@ def test_a_change_that_rounds_to_zero_is_flat_in_text_and_colour(model):
     change = model.index(0, QuoteTableModel.CHANGE)
     assert model.data(change) == "■ 0.00%"  # never "▼ 0.00%"
     assert model.data(change, Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_a_reconnect_breaks_the_sparkline_into_two_segments(model):
+    model.set_live_since({BTC.source: 0.0})
+    for t in (1.0, 3.0, 5.0):
+        model.update_quotes([quote(BTC, 100.0 + t, t)])
+    model.set_live_since({})  # the connection dropped...
+    model.set_live_since({BTC.source: 8.0})  # ...and came back 3 s later: too short for a time gap
+    for t in (9.0, 11.0):
+        model.update_quotes([quote(BTC, 120.0 + t, t)])
+    assert text(model, 0, model.TREND, HISTORY_ROLE) == [
+        [(1.0, 101.0), (3.0, 103.0), (5.0, 105.0)],
+        [(9.0, 129.0), (11.0, 131.0)],
+    ]
+
+
+def test_the_stale_threshold_is_where_the_line_breaks(model):
+    model.set_live_since({BTC.source: 0.0})
+    model.update_quotes([quote(BTC, 1.0, 1.0)])
+    model.update_quotes([quote(BTC, 2.0, 25.0)])  # 24 s later: within the 30 s threshold
+    model.update_quotes([quote(BTC, 3.0, 60.0)])  # 35 s later: it was stale in between
+    assert [len(s) for s in text(model, 0, model.TREND, HISTORY_ROLE)] == [2, 1]
+
+
+def test_colours_follow_the_scheme_and_the_line_colour_says_up_down_or_stale(model):
+    model.set_live_since({BTC.source: 0.0})
+    model.update_quotes([quote(BTC, 100.0, 1.0, open_24h=90.0)])
+    model.update_quotes([quote(BTC, 99.0, 4.0, open_24h=90.0)])
+    model.refresh(5.0)
+    assert text(model, 0, model.TREND, LINE_COLOR_ROLE) == model.colors.down
+    model.set_colors(DARK_COLORS)
+    assert text(model, 0, model.CHANGE, Qt.ItemDataRole.ForegroundRole) == DARK_COLORS.up  # +10 % on the day
+    assert text(model, 0, model.TREND, LINE_COLOR_ROLE) == DARK_COLORS.down  # down over the line's span
+    model.refresh(100.0)
+    assert text(model, 0, model.TREND, LINE_COLOR_ROLE) == DARK_COLORS.stale
+    assert DARK_COLORS.up.lightness() > UP_COLOR.lightness()  # lighter on a dark background
+
+
+def test_sort_keys_are_numbers_and_no_data_has_none(model):
+    model.set_live_since({BTC.source: 0.0})
+    model.update_quotes(
+        [quote(BTC, 91000.0, 1.0, open_24h=90000.0), quote(ETH, 3100.0, 2.0, open_24h=3200.0)]
+    )
+    assert text(model, 0, model.PRICE, SORT_ROLE) == 91000.0
+    assert text(model, 1, model.CHANGE, SORT_ROLE) == pytest.approx(-3.125)
+    assert text(model, 0, model.PAIR, SORT_ROLE) == "btc/usd · cccagg"
+    assert text(model, 2, model.PRICE, SORT_ROLE) is None  # no price yet
+    assert text(model, 2, model.PAIR, PAIR_ROLE) == ETH_COINBASE
+    assert model.price_at(0) == 91000.0
+    assert model.price_at(2) is None
+    assert model.price_at(7) is None
+    assert model.newest_update_at() == 2.0

@@ -46,6 +46,31 @@ def test_every_state_and_reason_has_words():
     )
 
 
+def test_one_pair_label_for_every_view():
+    from ccdesk.core.pairs import Pair, Source, parse_pair
+    from ccdesk.wording import pair_cell_text, pair_label
+
+    assert pair_label(Pair(Source.BINANCE, "BTC", "USDT")) == "BTC/USDT · Binance"
+    assert pair_label(parse_pair("2~Coinbase~ETH~USD")) == "ETH/USD · Coinbase"
+    assert pair_label(BTC) == "BTC/USD · CCCAGG"
+    assert pair_cell_text(Pair(Source.KRAKEN, "SOL", "USD"), None) == pair_label(
+        Pair(Source.KRAKEN, "SOL", "USD")
+    )
+
+
+def test_the_status_line_age_is_the_newest_price_and_never_updated_when_stale_or_down():
+    from ccdesk.wording import activity_text
+
+    assert activity_text(0.2, connected=True, stale_after_s=60) == "updated just now"
+    assert activity_text(4.5, connected=True, stale_after_s=60) == "updated 4 s ago"
+    assert (
+        activity_text(90, connected=True, stale_after_s=60) == "last price 1 min ago"
+    )  # quiet: not "updated"
+    assert activity_text(4.5, connected=False, stale_after_s=60) == "last price 4 s ago"  # outage
+    assert activity_text(None, connected=True, stale_after_s=60) == "waiting for prices"
+    assert activity_text(None, connected=False, stale_after_s=60) == ""
+
+
 def test_alert_pair_words_match_the_window_pair_column():
     from ccdesk.core.pairs import parse_pair
     from ccdesk.wording import alert_pair_words, pair_cell_text

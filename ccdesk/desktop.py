@@ -98,6 +98,7 @@ def build_desktop(
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.jobs import BackgroundJobs
     from ccdesk.qt.key_session import ApiKeys
+    from ccdesk.qt.mini_panel import MiniPanel
     from ccdesk.qt.notifier import Notifier
     from ccdesk.qt.tray import Tray
 
@@ -107,6 +108,7 @@ def build_desktop(
     jobs = BackgroundJobs()
     keys = ApiKeys(secrets, jobs, env, check_key)
     tray = Tray()
+    mini_panel = MiniPanel(window.model)
     notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon)
     controller = AppController(
         settings=settings,
@@ -125,6 +127,7 @@ def build_desktop(
         clock=clock,
         worker_factory=worker_factory,
         env=env,
+        mini_panel=mini_panel,
     )
     # What the user asks for, from the window's menu and the tray's: the controller's commands.
     window.settings_requested.connect(controller.open_settings)
@@ -139,4 +142,8 @@ def build_desktop(
     tray.quit_requested.connect(controller.quit)
     tray.pause_requested.connect(controller.pause_alerts)
     tray.resume_requested.connect(controller.resume_alerts)
+    mini_panel.hide_requested.connect(controller.hide_mini_panel)
+    mini_panel.open_window_requested.connect(controller.show_window)
+    mini_panel.opacity_chosen.connect(controller.set_mini_panel_opacity)
+    mini_panel.pairs_chosen.connect(controller.set_mini_panel_pairs)
     return Desktop(controller, window, window.model, window.history_model, tray, notifier, keys, jobs)

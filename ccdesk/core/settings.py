@@ -44,6 +44,9 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     MoveRule(pct=2.0, window_s=300.0, direction=MoveDirection.EITHER, cooldown_s=900.0),
 )
 DEFAULT_STALE_AFTER_S: Final = 60.0
+MINI_PANEL_OPACITY_MIN_PCT: Final = 30
+MINI_PANEL_OPACITY_MAX_PCT: Final = 100
+DEFAULT_MINI_PANEL_OPACITY_PCT: Final = 90
 
 
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9]{1,20}")
@@ -80,6 +83,10 @@ class Settings:
             keyless venue (Kraken); a settings file from before there were sources keeps
             CryptoCompare.
         composite_venues: The keyless venues composite prices draw on (at least one).
+        mini_panel: Show the mini panel (the always-on-top strip of prices).
+        mini_panel_opacity_pct: The mini panel's opacity, 30 to 100 %.
+        mini_panel_pairs: The pairs the mini panel shows, in watchlist order; empty: it follows
+            the watchlist. A pair no longer in the watchlist is dropped.
 
     Raises:
         SettingsError: (a ValueError) on construction, if a value is invalid.
@@ -98,6 +105,9 @@ class Settings:
     rest_url: str | None = None
     source: Source = DEFAULT_SOURCE
     composite_venues: tuple[Source, ...] = COMPOSITE_VENUES
+    mini_panel: bool = False
+    mini_panel_opacity_pct: int = DEFAULT_MINI_PANEL_OPACITY_PCT
+    mini_panel_pairs: tuple[Pair, ...] = ()
 
     def __post_init__(self) -> None:
         watchlist = tuple(self.watchlist)
@@ -123,7 +133,7 @@ class Settings:
                 f"the stale threshold must be from {STALE_MIN_S:g} to {STALE_MAX_S:g} seconds, not {stale}"
             )
         object.__setattr__(self, "stale_after_s", float(stale))
-        for name in ("autostart", "demo", "always_on_top"):
+        for name in ("autostart", "demo", "always_on_top", "mini_panel"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.webhook_url is not None:
@@ -154,6 +164,23 @@ class Settings:
                     object.__setattr__(self, name, validate_endpoint_url(value, schemes))
                 except ValueError as exc:
                     raise SettingsError(f"{name}: {exc}") from None
+        self._check_mini_panel(watchlist)
+
+    def _check_mini_panel(self, watchlist: tuple[Pair, ...]) -> None:
+        opacity = self.mini_panel_opacity_pct
+        if isinstance(opacity, bool) or not isinstance(opacity, int):
+            raise SettingsError(f"the mini panel's opacity must be a whole percentage, not {opacity!r}")
+        if not MINI_PANEL_OPACITY_MIN_PCT <= opacity <= MINI_PANEL_OPACITY_MAX_PCT:
+            raise SettingsError(
+                f"the mini panel's opacity must be from {MINI_PANEL_OPACITY_MIN_PCT} to "
+                f"{MINI_PANEL_OPACITY_MAX_PCT} %, not {opacity}"
+            )
+        chosen = set(self.mini_panel_pairs)
+        for sub in chosen:
+            if not isinstance(sub, Pair):
+                raise SettingsError(f"the mini panel's pairs must be subscriptions, not {sub!r}")
+        # Watchlist order, and only watched pairs: a pair removed from the watchlist leaves the panel.
+        object.__setattr__(self, "mini_panel_pairs", tuple(p for p in watchlist if p in chosen))
 
     def alerts_paused(self, now: float) -> bool:
         """True if alerts are paused at wall time ``now`` (unix seconds)."""

@@ -24,6 +24,8 @@ Stored keys (format version ``"2"``; version ``"1"`` files read the same):
 * ``autostart``, ``demo``, ``always_on_top``: ``"true"`` or ``"false"``.
 * ``webhook_url``, ``stream_url``, ``rest_url``: a URL, or ``""`` for none (the default endpoint).
 * ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
+* ``mini_panel``: ``"true"`` or ``"false"``; ``mini_panel_opacity_pct``: a whole number, 30 to 100;
+  ``mini_panel_pairs``: JSON list of pair strings, ``[]`` to follow the watchlist.
 
 A pair string is any form ``ccdesk.core.pairs.parse_pair`` reads: ``SOURCE:BASE-QUOTE``,
 ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE`` (the ``source`` setting's
@@ -63,12 +65,15 @@ from ccdesk.core.alerts import LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import KEYLESS, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.settings import (
+    DEFAULT_MINI_PANEL_OPACITY_PCT,
     DEFAULT_RULES,
     DEFAULT_SOURCE,
     DEFAULT_STALE_AFTER_S,
     DEFAULT_WATCHLIST,
     MAX_RULES,
     MAX_WATCHLIST,
+    MINI_PANEL_OPACITY_MAX_PCT,
+    MINI_PANEL_OPACITY_MIN_PCT,
     STALE_MAX_S,
     STALE_MIN_S,
     Settings,
@@ -125,6 +130,15 @@ KEY_SOURCE: Final = "source"
 KEY_COMPOSITE_VENUES: Final = "composite_venues"
 
 
+KEY_MINI_PANEL: Final = "mini_panel"
+
+
+KEY_MINI_PANEL_OPACITY_PCT: Final = "mini_panel_opacity_pct"
+
+
+KEY_MINI_PANEL_PAIRS: Final = "mini_panel_pairs"
+
+
 SETTINGS_KEYS: Final = (
     KEY_VERSION,
     KEY_WATCHLIST,
@@ -140,6 +154,9 @@ SETTINGS_KEYS: Final = (
     KEY_REST_URL,
     KEY_SOURCE,
     KEY_COMPOSITE_VENUES,
+    KEY_MINI_PANEL,
+    KEY_MINI_PANEL_OPACITY_PCT,
+    KEY_MINI_PANEL_PAIRS,
 )
 
 
@@ -310,6 +327,9 @@ def _stored_values(settings: Settings) -> dict[str, str]:
         KEY_REST_URL: settings.rest_url or "",
         KEY_SOURCE: settings.source.value,
         KEY_COMPOSITE_VENUES: json.dumps([v.value for v in settings.composite_venues]),
+        KEY_MINI_PANEL: _bool_text(settings.mini_panel),
+        KEY_MINI_PANEL_OPACITY_PCT: str(settings.mini_panel_opacity_pct),
+        KEY_MINI_PANEL_PAIRS: json.dumps([str(sub) for sub in settings.mini_panel_pairs]),
     }
 
 
@@ -362,6 +382,13 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     paused = _load_value(store, KEY_ALERTS_PAUSED_UNTIL, _parse_paused, None, note)
     stream_url = _load_value(store, KEY_STREAM_URL, _endpoint_parser(("ws", "wss")), None, note)
     rest_url = _load_value(store, KEY_REST_URL, _endpoint_parser(("http", "https")), None, note)
+    mini_panel = _load_value(store, KEY_MINI_PANEL, _parse_bool, False, note)
+    opacity = _load_value(
+        store, KEY_MINI_PANEL_OPACITY_PCT, _parse_opacity, DEFAULT_MINI_PANEL_OPACITY_PCT, note
+    )
+    parse_pairs = partial(_parse_panel_pairs, default=bare)
+    no_pairs: tuple[Pair, ...] = ()  # follow the watchlist
+    panel_pairs = _load_value(store, KEY_MINI_PANEL_PAIRS, parse_pairs, no_pairs, note)
 
     settings = Settings(
         watchlist=watchlist,
@@ -377,6 +404,9 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         rest_url=rest_url,
         source=source,
         composite_venues=venues,
+        mini_panel=mini_panel,
+        mini_panel_opacity_pct=opacity,
+        mini_panel_pairs=panel_pairs,
     )
     return settings, tuple(problems)
 
@@ -706,3 +736,22 @@ def _endpoint_parser(schemes: tuple[str, ...]) -> Callable[[str], str | None]:
 
 def _bool_text(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _parse_opacity(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if not MINI_PANEL_OPACITY_MIN_PCT <= value <= MINI_PANEL_OPACITY_MAX_PCT:
+        raise ValueError(f"not from {MINI_PANEL_OPACITY_MIN_PCT} to {MINI_PANEL_OPACITY_MAX_PCT} %")
+    return value
+
+
+def _parse_panel_pairs(raw: str, default: Source) -> tuple[Pair, ...]:
+    if not raw.strip():
+        return ()
+    items = _json(raw.strip())
+    if not isinstance(items, list) or len(items) > MAX_WATCHLIST:
+        raise ValueError("not a list of pairs")
+    return tuple(_watch_item(item, default) for item in items)

@@ -30,6 +30,7 @@ from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
+from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
 from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import Notifier
 from ccdesk.qt.price_window import PriceWindow
@@ -58,6 +59,7 @@ from ccdesk.wording import (
 log = logging.getLogger(__name__)
 
 GEOMETRY_KEY = "window/geometry"
+MINI_PANEL_PLACE_KEY = "mini_panel/place"
 
 
 class AppController(QObject):
@@ -67,9 +69,12 @@ class AppController(QObject):
     Signals:
         welcome_needed(): the watchlist needs a key that is nowhere (not in demo mode); the app
             shows the welcome with the ways out.
+        mini_panel_shown_changed(bool): the mini panel was shown or hidden (the tray's checkable
+            entry follows it).
     """
 
     welcome_needed = Signal()
+    mini_panel_shown_changed = Signal(bool)
 
     def __init__(
         self,
@@ -90,6 +95,7 @@ class AppController(QObject):
         clock: Clock | None = None,
         worker_factory: Callable[[], StreamWorker] | None = None,
         env: Mapping[str, str] | None = None,
+        mini_panel: MiniPanel | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -120,7 +126,10 @@ class AppController(QObject):
         notifier.banner_requested.connect(self._on_notifier_banner_requested)
         window.hidden.connect(self._on_window_hidden)
         tray.follow(model)
-        self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self), self)
+        self.mini_panel = mini_panel if mini_panel is not None else MiniPanel(model)
+        self.mini_panel.moved.connect(self._on_mini_panel_moved)
+        self._mini_panel_shown = False
+        self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
 
@@ -259,6 +268,8 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
+        if changed.quotes and self._mini_panel_shown:
+            self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
         if changed.last_data_at is not None:
             self.window.status_line.set_last_data(changed.last_data_at)
         if changed.quotes:
@@ -412,6 +423,59 @@ class AppController(QObject):
         self._save(replace(self.settings, always_on_top=on))
         self.window.set_always_on_top(on)
 
+    @Slot(bool)
+    def set_mini_panel_shown(self, shown: bool) -> None:
+        """Show or hide the mini panel (the setting, the tray's entry, its own menu and Escape)."""
+        if shown != self.settings.mini_panel:
+            self._save(replace(self.settings, mini_panel=shown))
+        self._show_mini_panel(shown)
+
+    @Slot()
+    def hide_mini_panel(self) -> None:
+        """The panel's "Hide panel", Escape or close."""
+        self.set_mini_panel_shown(False)
+
+    @Slot(int)
+    def set_mini_panel_opacity(self, pct: int) -> None:
+        """The mini panel's opacity, in percent (its menu's presets)."""
+        if pct != self.settings.mini_panel_opacity_pct:
+            self.apply_settings(replace(self.settings, mini_panel_opacity_pct=pct))
+
+    @Slot(object)
+    def set_mini_panel_pairs(self, pairs: tuple[Pair, ...]) -> None:
+        """The pairs the mini panel shows (empty: it follows the watchlist)."""
+        if tuple(pairs) != self.settings.mini_panel_pairs:
+            self.apply_settings(replace(self.settings, mini_panel_pairs=tuple(pairs)))
+
+    def _show_mini_panel(self, shown: bool) -> None:
+        panel = self.mini_panel
+        if shown and not panel.isVisible():
+            if panel.place() is None:  # first shown: where it was left last time
+                panel.restore_place(PanelPlace.from_text(self._settings_store.get(MINI_PANEL_PLACE_KEY)))
+            panel.show()
+            panel.refresh(self._clock.monotonic())
+            panel.ensure_on_screen()  # its size is known now
+            self._view_clock.poke(0.0)  # and when its prices turn stale
+        elif not shown and panel.isVisible():
+            self._save_mini_panel_place()
+            panel.hide()
+        if shown != self._mini_panel_shown:
+            self._mini_panel_shown = shown
+            self.mini_panel_shown_changed.emit(shown)
+
+    def mini_panel_shown(self) -> bool:
+        return self._mini_panel_shown
+
+    @Slot()
+    def _on_mini_panel_moved(self) -> None:
+        self._save_mini_panel_place()
+
+    def _save_mini_panel_place(self) -> None:
+        place = self.mini_panel.place()
+        if place is not None and self._settings_store.get(MINI_PANEL_PLACE_KEY) != place.to_text():
+            self._settings_store.set(MINI_PANEL_PLACE_KEY, place.to_text())
+            self._settings_store.sync()
+
     @Slot()
     def _on_window_hidden(self) -> None:
         self.tray.set_window_visible(False)
@@ -425,6 +489,7 @@ class AppController(QObject):
         self._quitting = True
         self._view_clock.stop()
         self._save_geometry()
+        self._save_mini_panel_place()
         self.stream.stop(2000)
         self.notifier.shutdown()
         self.tray.hide()
@@ -443,6 +508,10 @@ class AppController(QObject):
         self.window.set_always_on_top(s.always_on_top)
         self.notifier.set_webhook_url(s.webhook_url)
         self.tray.set_paused(s.alerts_paused_until)
+        self.mini_panel.apply_settings(s)
+        if self._mini_panel_shown or s.mini_panel:
+            self._show_mini_panel(s.mini_panel)
+            self.mini_panel.refresh(self._clock.monotonic())
 
     def _save(self, new: Settings) -> None:
         old, self.settings = self.settings, new

@@ -168,6 +168,9 @@ def test_saved_strings_are_exactly_the_documented_format():
         "alerts_paused_until": "until_resumed",
         "stream_url": "ws://127.0.0.1:9000/v2",
         "rest_url": "http://127.0.0.1:9000",
+        "mini_panel": "false",
+        "mini_panel_opacity_pct": "90",
+        "mini_panel_pairs": "[]",
     }
     assert load_settings(store) == (s, ())
 

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QGuiApplication,
+    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QMoveEvent,
@@ -26,7 +27,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QScreen,
 )
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QMenu, QToolTip, QWidget
 
 from ccdesk.core.formatting import change_arrow, change_sign, compact_price, format_pct, format_price
 from ccdesk.core.freshness import Freshness
@@ -73,7 +74,6 @@ class PanelEntry:
             unknown.
         sign: 1, -1, 0 (flat) or None (unknown or stale): the change's colour.
         live: The price may be shown as live (the one freshness rule); otherwise it is greyed.
-        detail: The full line for the tooltip and screen readers.
     """
 
     label: str
@@ -81,7 +81,6 @@ class PanelEntry:
     change: str
     sign: int | None
     live: bool
-    detail: str
 
 
 class PanelSource(Protocol):
@@ -115,21 +114,32 @@ def panel_entries(
     for pair, label in zip(pairs, short_labels(pairs), strict=True):
         q = quotes.get(pair)
         if q is None or q.price is None:
-            entries.append(
-                PanelEntry(label, MINI_PANEL_WAITING_MARK, "", None, False, f"{pair.label}: waiting for data")
-            )
+            entries.append(PanelEntry(label, MINI_PANEL_WAITING_MARK, "", None, False))
             continue
         pct = q.change_pct_24h
-        live = freshness.is_fresh(q, now)
-        detail = f"{pair.label}: {format_price(q.price)}, 24 h {format_pct(pct)}"
-        if not live:
-            price = compact_price(q.price)
-            entries.append(PanelEntry(label, price, MINI_PANEL_STALE_MARK, None, False, f"{detail} (stale)"))
+        if not freshness.is_fresh(q, now):
+            entries.append(PanelEntry(label, compact_price(q.price), MINI_PANEL_STALE_MARK, None, False))
             continue
         arrow = change_arrow(pct)
         change = f"{arrow}{format_pct(pct).lstrip('+-')}" if arrow else ""
-        entries.append(PanelEntry(label, compact_price(q.price), change, change_sign(pct), True, detail))
+        entries.append(PanelEntry(label, compact_price(q.price), change, change_sign(pct), True))
     return tuple(entries)
+
+
+def detail_lines(
+    pairs: Sequence[Pair], quotes: Mapping[Pair, Quote], now: float, freshness: Freshness
+) -> list[str]:
+    """The full lines of the panel's tooltip (built when it is asked for, not on every trade):
+    ``BTC/USD: 91,230.12, 24 h +2.14%``, with ``(stale)`` after a stale price."""
+    lines = []
+    for pair in pairs:
+        q = quotes.get(pair)
+        if q is None or q.price is None:
+            lines.append(f"{pair.label}: waiting for data")
+            continue
+        line = f"{pair.label}: {format_price(q.price)}, 24 h {format_pct(q.change_pct_24h)}"
+        lines.append(line if freshness.is_fresh(q, now) else f"{line} (stale)")
+    return lines
 
 
 # --- where the panel goes (pure geometry) --------------------------------------------------------
@@ -288,6 +298,9 @@ class MiniPanel(QWidget):
         self._pairs: tuple[Pair, ...] = ()
         self._entries: tuple[PanelEntry, ...] | None = None
         self._more = 0
+        self._quotes: dict[Pair, Quote] = {}
+        self._now = 0.0
+        self._freshness = Freshness()
         self._opacity_pct = DEFAULT_MINI_PANEL_OPACITY_PCT
         self.setWindowOpacity(self._opacity_pct / 100)
         self._dark = system_is_dark()
@@ -346,6 +359,7 @@ class MiniPanel(QWidget):
         freshness = self._source.freshness
         wanted = set(self._pairs)
         quotes = {q.sub: q for q in self._source.quotes() if q.sub in wanted}
+        self._quotes, self._now, self._freshness = quotes, now, freshness  # for the tooltip
         entries = panel_entries(self._pairs, quotes, now, freshness)
         if entries != self._entries:
             self._entries = entries
@@ -433,11 +447,18 @@ class MiniPanel(QWidget):
         if QSize(width, height) != self.size():
             self.setFixedSize(width, height)
             self.ensure_on_screen()
-        lines = [e.detail for e in self.entries()]
-        description = mini_panel_description(lines)
-        self.setToolTip(description)
-        self.setAccessibleDescription(description)
+        self.setAccessibleDescription(self.text())
         self._request_repaint()
+
+    def tooltip_text(self) -> str:
+        """The tooltip: every shown pair's full price and change, then how to use the panel."""
+        return mini_panel_description(detail_lines(self._pairs, self._quotes, self._now, self._freshness))
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            QToolTip.showText(event.globalPos(), self.tooltip_text(), self)
+            return True
+        return super().event(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         c = DARK if self._dark else LIGHT

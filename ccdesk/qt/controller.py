@@ -432,8 +432,9 @@ class AppController(QObject):
 
     @Slot()
     def hide_mini_panel(self) -> None:
-        """The panel's "Hide panel", Escape or close."""
-        self.set_mini_panel_shown(False)
+        """The panel's "Hide panel", Escape or close (not the close of every window at quit)."""
+        if not self._quitting:
+            self.set_mini_panel_shown(False)
 
     @Slot(int)
     def set_mini_panel_opacity(self, pct: int) -> None:
@@ -472,6 +473,7 @@ class AppController(QObject):
 
     def _save_mini_panel_place(self) -> None:
         place = self.mini_panel.place()
+        log.debug("mini panel place: %s", place)
         if place is not None and self._settings_store.get(MINI_PANEL_PLACE_KEY) != place.to_text():
             self._settings_store.set(MINI_PANEL_PLACE_KEY, place.to_text())
             self._settings_store.sync()
@@ -490,6 +492,7 @@ class AppController(QObject):
         self._view_clock.stop()
         self._save_geometry()
         self._save_mini_panel_place()
+        self.mini_panel.hide()  # the setting keeps it shown for the next start
         self.stream.stop(2000)
         self.notifier.shutdown()
         self.tray.hide()

@@ -403,8 +403,9 @@ class MiniPanel(QWidget):
 
     def ensure_on_screen(self) -> None:
         """Pull the panel back inside its screen (it grew wider, or the screen changed)."""
-        if self._placed:
-            self.restore_place(self.place())
+        place = self.place()
+        if place is not None:
+            self.move(place_panel(place, self.size(), screen_areas()))
 
     # -- painting --------------------------------------------------------------------------------
 
@@ -530,7 +531,8 @@ class MiniPanel(QWidget):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Closed by the window manager (Alt+F4): the same as "Hide panel", so the setting follows.
-        event.ignore()
+        # Accepted (it hides): Qt 6 cancels QApplication.quit() while a window refuses to close.
+        event.accept()
         self.hide_requested.emit()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:

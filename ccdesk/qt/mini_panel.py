@@ -268,7 +268,7 @@ class MiniPanel(QWidget):
 
     Signals:
         hide_requested(): "Hide panel", Escape, or the window manager's close.
-        open_window_requested(): "Open ccdesk".
+        open_window_requested(): "Open ccdesk", or a double click.
         opacity_chosen(int): an opacity preset, in percent.
         pairs_chosen(object): the pairs to show (a tuple of Pair; empty: follow the watchlist).
         moved(): the panel came to rest at a new place (read it with :meth:`place`).
@@ -510,6 +510,13 @@ class MiniPanel(QWidget):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.open_window_requested.emit()  # a glance led to a closer look
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def moveEvent(self, event: QMoveEvent) -> None:
         super().moveEvent(event)

@@ -203,6 +203,11 @@ def test_menu_pairs_open_and_hide(qtbot: QtBot, panel: MiniPanel) -> None:
         actions["Hide panel"].trigger()
 
 
+def test_double_click_opens_the_window(qtbot: QtBot, panel: MiniPanel) -> None:
+    with qtbot.waitSignal(panel.open_window_requested, timeout=1000):
+        qtbot.mouseDClick(panel, Qt.MouseButton.LeftButton)
+
+
 def test_escape_and_close_request_hiding(qtbot: QtBot, panel: MiniPanel) -> None:
     with qtbot.waitSignal(panel.hide_requested, timeout=1000):
         qtbot.keyClick(panel, Qt.Key.Key_Escape)
@@ -338,3 +343,18 @@ def test_controller_restores_a_saved_place_and_starts_hidden_by_default(qtbot, h
     assert not h.controller.mini_panel_shown()
     h.controller.apply_settings(replace(h.controller.settings, mini_panel=True))  # the General tab
     assert h.controller.mini_panel.pos() == screen.geometry().topLeft() + QPoint(33, 44)
+
+
+def test_general_tab_shows_and_sets_the_panel_options(qtbot: QtBot) -> None:
+    from ccdesk.qt.settings_dialog.general_tab import GeneralTab
+
+    before = Settings(watchlist=(BTC, ETH), rules=(), mini_panel_opacity_pct=40, mini_panel_pairs=(ETH,))
+    tab = GeneralTab(before)
+    qtbot.addWidget(tab)
+    assert not tab.mini_panel_check.isChecked()
+    assert tab.mini_panel_opacity_box.value() == 40
+    assert (tab.mini_panel_opacity_box.minimum(), tab.mini_panel_opacity_box.maximum()) == (30, 100)
+    tab.mini_panel_check.setChecked(True)
+    tab.mini_panel_opacity_box.setValue(75)
+    after = tab.apply_to(before)
+    assert (after.mini_panel, after.mini_panel_opacity_pct, after.mini_panel_pairs) == (True, 75, (ETH,))

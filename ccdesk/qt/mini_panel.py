@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMenu, QToolTip, QWidget
 
-from ccdesk.core.formatting import change_arrow, change_sign, compact_price, format_pct, format_price
+from ccdesk.core.formatting import DOWN_ARROW, UP_ARROW, compact_pct, compact_price, format_pct, format_price
 from ccdesk.core.freshness import Freshness
 from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import Quote
@@ -70,8 +70,8 @@ class PanelEntry:
         label: The pair's short name (``BTC``; ``BTC/EUR`` or ``BTC Kraken`` where needed to tell
             the shown pairs apart).
         price: The compact price (``91.2k``), ``…`` while waiting for data.
-        change: ``▲2.14%``, ``▼0.42%``, ``■0.00%``; the stale mark for a stale price; ``""`` when
-            unknown.
+        change: ``▲2.1%``, ``▼0.4%``, ``■0.0%`` (``compact_pct``); the stale mark for a stale
+            price; ``""`` when unknown.
         sign: 1, -1, 0 (flat) or None (unknown or stale): the change's colour.
         live: The price may be shown as live (the one freshness rule); otherwise it is greyed.
     """
@@ -120,9 +120,10 @@ def panel_entries(
         if not freshness.is_fresh(q, now):
             entries.append(PanelEntry(label, compact_price(q.price), MINI_PANEL_STALE_MARK, None, False))
             continue
-        arrow = change_arrow(pct)
-        change = f"{arrow}{format_pct(pct).lstrip('+-')}" if arrow else ""
-        entries.append(PanelEntry(label, compact_price(q.price), change, change_sign(pct), True))
+        change = compact_pct(pct)
+        # The colour agrees with the arrow shown (a change that rounds to 0.0 % is flat).
+        sign = None if not change else 1 if change[0] == UP_ARROW else -1 if change[0] == DOWN_ARROW else 0
+        entries.append(PanelEntry(label, compact_price(q.price), change, sign, True))
     return tuple(entries)
 
 
@@ -307,6 +308,9 @@ class MiniPanel(QWidget):
         self._font = QFont(self.font())
         self._bold = QFont(self._font)
         self._bold.setBold(True)
+        self._metrics = QFontMetrics(self._font)
+        self._bold_metrics = QFontMetrics(self._bold)
+        self._runs: list[tuple[int, str, QFont, QColor]] = []  # x, text, font, colour: what paint draws
         self._drag_offset: QPoint | None = None
         self._placed = False
         self.repaints_requested = 0
@@ -344,7 +348,7 @@ class MiniPanel(QWidget):
         """Draw with the dark (or light) colours; the system's scheme sets this on its own."""
         if dark != self._dark:
             self._dark = dark
-            self._request_repaint()
+            self._relayout()
 
     def is_dark(self) -> bool:
         return self._dark
@@ -434,16 +438,19 @@ class MiniPanel(QWidget):
         return runs
 
     def _relayout(self) -> None:
-        """Resize to the text (growing or shrinking from the left edge) and repaint once."""
-        fm, bold = QFontMetrics(self._font), QFontMetrics(self._bold)
+        """Place the runs, resize to them (growing or shrinking from the left edge), repaint once."""
+        fm, bold = self._metrics, self._bold_metrics
         space = fm.horizontalAdvance(" ")
-        width = 0
-        for text, font, _ in self._segments():
+        x = PAD_X
+        runs = []
+        for text, font, colour in self._segments():
             if not text:
-                width += GAP_PX - space
+                x += GAP_PX - space
                 continue
-            width += (bold if font is self._bold else fm).horizontalAdvance(text) + space
-        width = max(40, width - space + 2 * PAD_X)
+            runs.append((x, text, font, colour))
+            x += (bold if font is self._bold else fm).horizontalAdvance(text) + space
+        self._runs = runs
+        width = max(40, x - space + PAD_X)
         height = max(fm.height(), bold.height()) + 2 * PAD_Y
         if QSize(width, height) != self.size():
             self.setFixedSize(width, height)
@@ -468,18 +475,11 @@ class MiniPanel(QWidget):
         p.fillRect(self.rect(), c.background)
         p.setPen(c.border)
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        fm, bold = QFontMetrics(self._font), QFontMetrics(self._bold)
-        space = fm.horizontalAdvance(" ")
-        x = PAD_X
-        baseline = PAD_Y + max(fm.ascent(), bold.ascent())
-        for text, font, colour in self._segments():
-            if not text:
-                x += GAP_PX - space
-                continue
+        baseline = PAD_Y + max(self._metrics.ascent(), self._bold_metrics.ascent())
+        for x, text, font, colour in self._runs:
             p.setFont(font)
             p.setPen(colour)
             p.drawText(x, baseline, text)
-            x += (bold if font is self._bold else fm).horizontalAdvance(text) + space
         p.end()
 
     # -- the user --------------------------------------------------------------------------------

@@ -253,6 +253,8 @@ def idle_cpu(seconds: float, extra: dict[str, str]) -> None:
             try:
                 if not args:
                     wait_for_window(env, ["--class", "ccdesk"], timeout_s=30)
+                if extra.get("mini_panel") == "true":  # measured with it really on screen
+                    wait_for_window(env, ["--name", "^ccdesk mini panel$"], timeout_s=30)
                 time.sleep(10)
                 cpus = []
                 for _ in range(2):

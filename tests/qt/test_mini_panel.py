@@ -85,10 +85,13 @@ def test_entries_show_compact_price_and_change_and_never_a_stale_price_as_live()
     flat = quote(SOL, 150.0, 150.0)
     entries = panel_entries([BTC, ETH, SOL], {BTC: BTC_Q, ETH: ETH_Q, SOL: flat}, NOW, FRESH)
     assert [(e.label, e.price, e.change, e.sign, e.live) for e in entries] == [
-        ("BTC", "91.2k", "▲2.14%", 1, True),
-        ("ETH", "3,099", "▼1.24%", -1, True),
-        ("SOL", "150.0", "■0.00%", 0, True),
+        ("BTC", "91.2k", "▲2.1%", 1, True),
+        ("ETH", "3,099", "▼1.2%", -1, True),
+        ("SOL", "150.0", "■0.0%", 0, True),
     ]
+    # +0.03 % rounds to 0.0 %: flat by shape and colour, never "▲0.0%".
+    tiny = panel_entries([SOL], {SOL: quote(SOL, 150.045, 150.0)}, NOW, FRESH)[0]
+    assert (tiny.change, tiny.sign) == ("■0.0%", 0)
     # 61 s later every price is stale: greyed, marked, its change not shown as if live.
     later = panel_entries([BTC, ETH], {BTC: BTC_Q, ETH: ETH_Q}, NOW + 61, FRESH)
     assert [(e.price, e.change, e.sign, e.live) for e in later] == [
@@ -109,7 +112,7 @@ def test_entries_show_compact_price_and_change_and_never_a_stale_price_as_live()
 def test_panel_shows_the_models_prices(panel: MiniPanel, model: QuoteTableModel) -> None:
     model.update_quotes([BTC_Q, ETH_Q])
     assert panel.refresh(NOW) == pytest.approx(BTC_Q.received_at + 60.0, abs=0.01)
-    assert panel.text() == "BTC 91.2k ▲2.14%  ETH 3,099 ▼1.24%  SOL …"
+    assert panel.text() == "BTC 91.2k ▲2.1%  ETH 3,099 ▼1.2%  SOL …"
     assert "BTC/USD: 91,230.12, 24 h +2.14%\nETH/USD: 3,098.62, 24 h -1.24%" in panel.tooltip_text()
     assert panel.accessibleName() == "ccdesk mini panel"
     assert panel.accessibleDescription() == panel.text()
@@ -122,7 +125,7 @@ def test_repaints_only_when_the_text_changes(panel: MiniPanel, model: QuoteTable
     model.update_quotes([BTC_Q, ETH_Q])
     panel.refresh(NOW)
     before = panel.repaints_requested
-    # A new trade that shows the same (91.2k, +2.14 %): nothing to repaint.
+    # A new trade that shows the same (91.2k, +2.1 %): nothing to repaint.
     model.update_quotes([replace(BTC_Q, price=91_231.0, received_at=NOW)])
     panel.refresh(NOW + 0.1)
     panel.refresh(NOW + 0.2)
@@ -148,7 +151,7 @@ def test_chosen_pairs_and_the_cap(qtbot: QtBot, model: QuoteTableModel) -> None:
     model.update_quotes([BTC_Q, ETH_Q])
     p.apply_settings(Settings(watchlist=(BTC, ETH, SOL), rules=(), mini_panel_pairs=(ETH,)))
     p.refresh(NOW)
-    assert p.text() == "ETH 3,099 ▼1.24%"
+    assert p.text() == "ETH 3,099 ▼1.2%"
     many = tuple(parse_pair(f"KRAKEN:C{i}-USD") for i in range(MAX_PANEL_PAIRS + 3))
     p.apply_settings(Settings(watchlist=many, rules=()))
     p.refresh(NOW)

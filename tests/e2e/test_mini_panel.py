@@ -1,5 +1,6 @@
 """The mini panel in the real app on Xvfb: shown from the setting, dragged with the mouse, back at the
-same place after a quit and a restart; a place on a screen that is gone lands on the screen."""
+same place after a quit and a restart; a place on a screen that is gone lands on the screen; Escape
+hides it and the setting follows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRect
 
-from tests.desktop import screenshot, wait_for_window
+from tests.desktop import keys, screenshot, wait_for_window
 from tests.e2e.test_desktop import SHOTS, RunningApp, write_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
@@ -30,6 +31,13 @@ def geometry(env: dict[str, str], wid: str) -> tuple[int, int, int, int]:
     assert pos is not None, out
     assert size is not None, out
     return int(pos[1]), int(pos[2]), int(size[1]), int(size[2])
+
+
+def visible(env: dict[str, str], wid: str) -> bool:
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", *PANEL], env=env, capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    return wid in found
 
 
 def xdotool(env: dict[str, str], *args: str) -> None:
@@ -132,6 +140,10 @@ def test_a_place_on_a_screen_that_is_gone_lands_on_the_screen(desktop):
         x, y, w, h = geometry(env, panel)
         assert (x + w, y) == (SCREEN_W, 0)  # pulled into the top-right corner of the one screen
         assert QRect(0, 0, SCREEN_W, SCREEN_H).contains(QRect(x, y, w, h))
+        # Escape hides it, and the setting remembers that.
+        keys(env, panel, "Escape")
+        wait_until(lambda: not visible(env, panel), 5, "the panel hidden", app)
+        wait_until(lambda: "mini_panel=false" in ini.read_text(), 5, "the setting saved", app)
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()

@@ -320,6 +320,10 @@ class MiniPanel(QWidget):
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._on_save_timer_timeout)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):  # a monitor unplugged or rearranged: stay visible
+            app.screenRemoved.connect(self._on_screens_changed)
+            app.primaryScreenChanged.connect(self._on_screens_changed)
         self._relayout()
 
     # -- settings --------------------------------------------------------------------------------
@@ -375,7 +379,7 @@ class MiniPanel(QWidget):
         return self._entries or ()
 
     def text(self) -> str:
-        """What the panel shows, as one line: ``BTC 91.2k ▲2.14%  ETH 3,102 stale``."""
+        """What the panel shows, as one line: ``BTC 91.2k ▲2.1%  ETH 3,102 stale``."""
         parts = [" ".join(p for p in (e.label, e.price, e.change) if p) for e in self.entries()]
         if self._more:
             parts.append(mini_panel_more_text(self._more))
@@ -617,7 +621,19 @@ class MiniPanel(QWidget):
     def _on_color_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
         self.set_dark(system_is_dark())
 
+    @Slot(QScreen)
+    def _on_screens_changed(self, _screen: QScreen) -> None:
+        # After Qt has moved the window off a removed screen (queued: it does so on the same signal).
+        QTimer.singleShot(0, self.ensure_on_screen)
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:  # desktops that switch by palette only
             self.set_dark(system_is_dark())
+        elif event.type() == QEvent.Type.FontChange:  # the desktop's font changed
+            self._font = QFont(self.font())
+            self._bold = QFont(self._font)
+            self._bold.setBold(True)
+            self._metrics = QFontMetrics(self._font)
+            self._bold_metrics = QFontMetrics(self._bold)
+            self._relayout()
         super().changeEvent(event)

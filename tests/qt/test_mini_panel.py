@@ -218,6 +218,17 @@ def test_escape_and_close_request_hiding(qtbot: QtBot, panel: MiniPanel) -> None
         assert panel.close()  # accepted: a refusal would cancel QApplication.quit() in Qt 6
 
 
+def test_a_bigger_font_relays_it_out(panel: MiniPanel, model: QuoteTableModel) -> None:
+    model.update_quotes([BTC_Q, ETH_Q])
+    panel.refresh(NOW)
+    width, height = panel.width(), panel.height()
+    font = panel.font()
+    font.setPointSizeF(font.pointSizeF() * 2)
+    panel.setFont(font)
+    assert panel.width() > width * 1.5
+    assert panel.height() > height * 1.5
+
+
 def test_light_and_dark(panel: MiniPanel, model: QuoteTableModel, tmp_path) -> None:
     model.update_quotes([BTC_Q, ETH_Q])
     panel.refresh(NOW)
@@ -361,3 +372,12 @@ def test_general_tab_shows_and_sets_the_panel_options(qtbot: QtBot) -> None:
     tab.mini_panel_opacity_box.setValue(75)
     after = tab.apply_to(before)
     assert (after.mini_panel, after.mini_panel_opacity_pct, after.mini_panel_pairs) == (True, 75, (ETH,))
+
+
+def test_a_screen_change_pulls_it_back_on_screen(qtbot: QtBot, panel: MiniPanel) -> None:
+    screen = QGuiApplication.primaryScreen()
+    assert screen is not None
+    panel.restore_place(PanelPlace(screen.name(), 10, 10))
+    panel.move(QPoint(50_000, 50_000))  # where a removed monitor was
+    panel._on_screens_changed(screen)  # what screenRemoved / primaryScreenChanged call
+    qtbot.waitUntil(lambda: screen.availableGeometry().contains(panel.frameGeometry()), timeout=2000)

@@ -379,5 +379,6 @@ def test_a_screen_change_pulls_it_back_on_screen(qtbot: QtBot, panel: MiniPanel)
     assert screen is not None
     panel.restore_place(PanelPlace(screen.name(), 10, 10))
     panel.move(QPoint(50_000, 50_000))  # where a removed monitor was
+    available = QRect(screen.availableGeometry())
     panel._on_screens_changed(screen)  # what screenRemoved / primaryScreenChanged call
-    qtbot.waitUntil(lambda: screen.availableGeometry().contains(panel.frameGeometry()), timeout=2000)
+    qtbot.waitUntil(lambda: available.contains(panel.frameGeometry()), timeout=2000)

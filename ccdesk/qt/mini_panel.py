@@ -313,6 +313,7 @@ class MiniPanel(QWidget):
         self._runs: list[tuple[int, str, QFont, QColor]] = []  # x, text, font, colour: what paint draws
         self._drag_offset: QPoint | None = None
         self._placed = False
+        self._widest = 0
         self.repaints_requested = 0
         """How many times a change in what it shows asked for a repaint (for tests and benchmarks)."""
         self._save_timer = QTimer(self)
@@ -338,6 +339,7 @@ class MiniPanel(QWidget):
         if pairs != self._pairs:
             self._pairs = pairs
             self._entries = None  # show them at the next refresh
+            self._widest = 0  # other pairs: fit them afresh
         self.set_opacity_pct(settings.mini_panel_opacity_pct)
 
     def set_opacity_pct(self, pct: int) -> None:
@@ -454,7 +456,11 @@ class MiniPanel(QWidget):
             runs.append((x, text, font, colour))
             x += (bold if font is self._bold else fm).horizontalAdvance(text) + space
         self._runs = runs
-        width = max(40, x - space + PAD_X)
+        # Wide enough for the widest text so far (for these pairs and this font): "▲2.1%" becoming
+        # "▼12.3%" and back does not resize the window (an X11 configure each time) nor make a
+        # panel parked against the right edge jump sideways.
+        width = max(40, x - space + PAD_X, self._widest)
+        self._widest = width
         height = max(fm.height(), bold.height()) + 2 * PAD_Y
         if QSize(width, height) != self.size():
             self.setFixedSize(width, height)
@@ -635,5 +641,6 @@ class MiniPanel(QWidget):
             self._bold.setBold(True)
             self._metrics = QFontMetrics(self._font)
             self._bold_metrics = QFontMetrics(self._bold)
+            self._widest = 0
             self._relayout()
         super().changeEvent(event)

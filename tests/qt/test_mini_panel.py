@@ -136,6 +136,19 @@ def test_repaints_only_when_the_text_changes(panel: MiniPanel, model: QuoteTable
     assert panel.text().startswith("BTC 91.3k")
 
 
+def test_width_only_grows_for_the_same_pairs(panel: MiniPanel, model: QuoteTableModel) -> None:
+    model.update_quotes([replace(BTC_Q, open_24h=80_000.0), ETH_Q])  # ▲14.0%
+    panel.refresh(NOW)
+    wide = panel.width()
+    model.update_quotes([BTC_Q])  # ▲2.1%: shorter text, same window
+    panel.refresh(NOW)
+    assert panel.text().startswith("BTC 91.2k ▲2.1%")
+    assert panel.width() == wide
+    panel.apply_settings(Settings(watchlist=(BTC, ETH, SOL), rules=(), mini_panel_pairs=(BTC,)))
+    panel.refresh(NOW)
+    assert panel.width() < wide  # other pairs: fitted afresh
+
+
 def test_hidden_panel_does_no_work(panel: MiniPanel, model: QuoteTableModel) -> None:
     panel.hide()
     model.update_quotes([BTC_Q])

@@ -1,4 +1,5 @@
-"""The Settings dialog's general tab: staleness, start at login, window, demo, webhook and alert pause."""
+"""The Settings dialog's general tab: staleness, start at login, window, demo, webhook, alert pause and
+the mini panel."""
 
 from __future__ import annotations
 

@@ -99,6 +99,7 @@ def build_desktop(
     from ccdesk.qt.controller import AppController
     from ccdesk.qt.jobs import BackgroundJobs
     from ccdesk.qt.key_session import ApiKeys
+    from ccdesk.qt.mini_panel import MiniPanel
     from ccdesk.qt.notifier import Notifier
     from ccdesk.qt.tray import Tray
 
@@ -108,6 +109,7 @@ def build_desktop(
     jobs = BackgroundJobs()
     keys = ApiKeys(secrets, jobs, env, check_key)
     tray = Tray()
+    mini_panel = MiniPanel(window.model)
     notifier = Notifier(tray, notify_fn=notify_fn, app_icon=app_icon, sound_path=alert_sound_path())
     controller = AppController(
         settings=settings,
@@ -126,6 +128,7 @@ def build_desktop(
         clock=clock,
         worker_factory=worker_factory,
         env=env,
+        mini_panel=mini_panel,
     )
     # What the user asks for, from the window's menu and the tray's: the controller's commands.
     window.settings_requested.connect(controller.open_settings)
@@ -152,7 +155,12 @@ def build_desktop(
     history_actions.delete_requested.connect(controller.delete_rule)
     history_actions.new_rule_requested.connect(controller.new_rule_at_price)
     tray.pin_requested.connect(controller.pin)
-    # tray.mini_panel_toggled (bool) is for the mini panel, wired where that panel is built.
+    tray.mini_panel_toggled.connect(controller.set_mini_panel_shown)
+    controller.mini_panel_shown_changed.connect(tray.set_mini_panel_visible)
+    mini_panel.hide_requested.connect(controller.hide_mini_panel)
+    mini_panel.open_window_requested.connect(controller.show_window)
+    mini_panel.opacity_chosen.connect(controller.set_mini_panel_opacity)
+    mini_panel.pairs_chosen.connect(controller.set_mini_panel_pairs)
     return Desktop(
         controller, window, window.model, window.history_model, tray, notifier, keys, jobs, history_actions
     )

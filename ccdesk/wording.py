@@ -1060,3 +1060,30 @@ NOTIFICATION_ACTION_WORDS: dict[str, str] = {
     "mute": "Mute this rule",
 }
 """Button labels by action key (``ccdesk.qt.desktop_notifications.ACTION_*``)."""
+
+
+# --- the mini panel -------------------------------------------------------------------------------
+
+MINI_PANEL_TITLE = "ccdesk mini panel"
+MINI_PANEL_STALE_MARK = "stale"
+"""After a stale price on the mini panel (which is greyed as well): never shown as live."""
+MINI_PANEL_WAITING_MARK = "…"
+MINI_PANEL_EMPTY_TEXT = "No pairs to show"
+MINI_PANEL_SETTING_TEXT = "Show the &mini panel: prices in a small strip on top"
+MINI_PANEL_OPACITY_LABEL = "Mini panel opaci&ty:"
+MINI_PANEL_MENU_OPACITY = "Opacity"
+MINI_PANEL_MENU_PAIRS = "Pairs"
+MINI_PANEL_MENU_FOLLOW = "Follow the watchlist"
+MINI_PANEL_MENU_OPEN = "Open ccdesk"
+MINI_PANEL_MENU_HIDE = "Hide panel"
+
+
+def mini_panel_more_text(hidden: int) -> str:
+    """The panel's last item when it shows only the first pairs: ``+3``."""
+    return f"+{hidden}"
+
+
+def mini_panel_description(lines: Sequence[str]) -> str:
+    """The panel's accessible description and tooltip: one line per pair, then how to use it."""
+    body = "\n".join(lines) if lines else MINI_PANEL_EMPTY_TEXT
+    return f"{body}\nDrag to move; right-click for options; Escape hides it."

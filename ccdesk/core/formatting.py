@@ -194,3 +194,18 @@ def format_prices_apart(first: float, second: float) -> tuple[str, str]:
         if a != b:
             return a, b
     return f"{first:,.{base}f}", f"{second:,.{base}f}"
+
+
+_COMPACT_FLAT_PCT = 0.05
+"""Below this a change shows as ``■0.0%``: the one-decimal twin of ``_FLAT_PCT``."""
+
+
+def compact_pct(pct: float | None) -> str:
+    """A 24 h change in the fewest characters, direction by shape: ``▲2.1%``, ``▼0.4%``, ``■0.0%``
+    for a change that rounds to 0.0 % (never "▲0.0%"), ``""`` when unknown. For the mini panel:
+    one decimal changes (and repaints) about ten times less often than ``format_pct``'s two."""
+    if pct is None or not math.isfinite(pct):
+        return ""
+    if abs(pct) < _COMPACT_FLAT_PCT:
+        return f"{FLAT_MARK}0.0%"
+    return f"{UP_ARROW if pct > 0 else DOWN_ARROW}{abs(pct):.1f}%"

@@ -47,6 +47,9 @@ DEFAULT_STALE_AFTER_S: Final = 60.0
 TRAY_CYCLE_MIN_S: Final = 2.0
 """The shortest a cycling tray icon shows one pair: long enough to read it."""
 TRAY_CYCLE_MAX_S: Final = 3600.0
+MINI_PANEL_OPACITY_MIN_PCT: Final = 30
+MINI_PANEL_OPACITY_MAX_PCT: Final = 100
+DEFAULT_MINI_PANEL_OPACITY_PCT: Final = 90
 
 
 _SYMBOL: Final = re.compile(r"[A-Za-z0-9]{1,20}")
@@ -86,6 +89,10 @@ class Settings:
         tray_price: Draw the pinned pair's price into the tray icon (else the state shape alone).
         tray_cycle_s: With the price in the icon, show each pair in turn for this many seconds
             (``TRAY_CYCLE_MIN_S`` to ``TRAY_CYCLE_MAX_S``); 0: the pinned pair only.
+        mini_panel: Show the mini panel (the always-on-top strip of prices).
+        mini_panel_opacity_pct: The mini panel's opacity, 30 to 100 %.
+        mini_panel_pairs: The pairs the mini panel shows, in watchlist order; empty: it follows
+            the watchlist. A pair no longer in the watchlist is dropped.
 
     Raises:
         SettingsError: (a ValueError) on construction, if a value is invalid.
@@ -106,6 +113,9 @@ class Settings:
     composite_venues: tuple[Source, ...] = COMPOSITE_VENUES
     tray_price: bool = True
     tray_cycle_s: float = 0.0
+    mini_panel: bool = False
+    mini_panel_opacity_pct: int = DEFAULT_MINI_PANEL_OPACITY_PCT
+    mini_panel_pairs: tuple[Pair, ...] = ()
 
     def __post_init__(self) -> None:
         watchlist = tuple(self.watchlist)
@@ -131,7 +141,7 @@ class Settings:
                 f"the stale threshold must be from {STALE_MIN_S:g} to {STALE_MAX_S:g} seconds, not {stale}"
             )
         object.__setattr__(self, "stale_after_s", float(stale))
-        for name in ("autostart", "demo", "always_on_top"):
+        for name in ("autostart", "demo", "always_on_top", "mini_panel"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.webhook_url is not None:
@@ -162,6 +172,23 @@ class Settings:
                     object.__setattr__(self, name, validate_endpoint_url(value, schemes))
                 except ValueError as exc:
                     raise SettingsError(f"{name}: {exc}") from None
+        self._check_mini_panel(watchlist)
+
+    def _check_mini_panel(self, watchlist: tuple[Pair, ...]) -> None:
+        opacity = self.mini_panel_opacity_pct
+        if isinstance(opacity, bool) or not isinstance(opacity, int):
+            raise SettingsError(f"the mini panel's opacity must be a whole percentage, not {opacity!r}")
+        if not MINI_PANEL_OPACITY_MIN_PCT <= opacity <= MINI_PANEL_OPACITY_MAX_PCT:
+            raise SettingsError(
+                f"the mini panel's opacity must be from {MINI_PANEL_OPACITY_MIN_PCT} to "
+                f"{MINI_PANEL_OPACITY_MAX_PCT} %, not {opacity}"
+            )
+        chosen = set(self.mini_panel_pairs)
+        for sub in chosen:
+            if not isinstance(sub, Pair):
+                raise SettingsError(f"the mini panel's pairs must be subscriptions, not {sub!r}")
+        # Watchlist order, and only watched pairs: a pair removed from the watchlist leaves the panel.
+        object.__setattr__(self, "mini_panel_pairs", tuple(p for p in watchlist if p in chosen))
 
         if not isinstance(self.tray_price, bool):
             raise SettingsError(f"tray_price must be True or False, not {self.tray_price!r}")

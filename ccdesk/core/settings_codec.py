@@ -31,6 +31,8 @@ Stored keys (format version ``"2"``; version ``"1"`` files read the same):
 * ``alerts_paused_until``: ``""`` (not paused), ``"until_resumed"``, or unix wall seconds.
 * ``tray_price``: ``"true"`` or ``"false"``: the pinned price drawn into the tray icon.
 * ``tray_cycle_s``: seconds each pair is shown in the tray icon in turn, ``0`` for off (2 to 3600).
+* ``mini_panel``: ``"true"`` or ``"false"``; ``mini_panel_opacity_pct``: a whole number, 30 to 100;
+  ``mini_panel_pairs``: JSON list of pair strings, ``[]`` to follow the watchlist.
 
 A pair string is any form ``ccdesk.core.pairs.parse_pair`` reads: ``SOURCE:BASE-QUOTE``,
 ``TYPE~MARKET~BASE~QUOTE`` or the shorthand ``BASE-QUOTE`` / ``BASE/QUOTE`` (the ``source`` setting's
@@ -78,12 +80,15 @@ from ccdesk.core.alerts import (
 from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import KEYLESS, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.settings import (
+    DEFAULT_MINI_PANEL_OPACITY_PCT,
     DEFAULT_RULES,
     DEFAULT_SOURCE,
     DEFAULT_STALE_AFTER_S,
     DEFAULT_WATCHLIST,
     MAX_RULES,
     MAX_WATCHLIST,
+    MINI_PANEL_OPACITY_MAX_PCT,
+    MINI_PANEL_OPACITY_MIN_PCT,
     STALE_MAX_S,
     STALE_MIN_S,
     TRAY_CYCLE_MAX_S,
@@ -148,6 +153,15 @@ KEY_TRAY_PRICE: Final = "tray_price"
 KEY_TRAY_CYCLE_S: Final = "tray_cycle_s"
 
 
+KEY_MINI_PANEL: Final = "mini_panel"
+
+
+KEY_MINI_PANEL_OPACITY_PCT: Final = "mini_panel_opacity_pct"
+
+
+KEY_MINI_PANEL_PAIRS: Final = "mini_panel_pairs"
+
+
 SETTINGS_KEYS: Final = (
     KEY_VERSION,
     KEY_WATCHLIST,
@@ -165,6 +179,9 @@ SETTINGS_KEYS: Final = (
     KEY_COMPOSITE_VENUES,
     KEY_TRAY_PRICE,
     KEY_TRAY_CYCLE_S,
+    KEY_MINI_PANEL,
+    KEY_MINI_PANEL_OPACITY_PCT,
+    KEY_MINI_PANEL_PAIRS,
 )
 
 
@@ -344,6 +361,9 @@ def _stored_values(settings: Settings) -> dict[str, str]:
         KEY_COMPOSITE_VENUES: json.dumps([v.value for v in settings.composite_venues]),
         KEY_TRAY_PRICE: _bool_text(settings.tray_price),
         KEY_TRAY_CYCLE_S: repr(settings.tray_cycle_s),
+        KEY_MINI_PANEL: _bool_text(settings.mini_panel),
+        KEY_MINI_PANEL_OPACITY_PCT: str(settings.mini_panel_opacity_pct),
+        KEY_MINI_PANEL_PAIRS: json.dumps([str(sub) for sub in settings.mini_panel_pairs]),
     }
 
 
@@ -402,6 +422,13 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
     rest_url = _load_value(store, KEY_REST_URL, _endpoint_parser(("http", "https")), None, note)
     tray_price = _load_value(store, KEY_TRAY_PRICE, _parse_bool, True, note)
     tray_cycle_s = _load_value(store, KEY_TRAY_CYCLE_S, _parse_tray_cycle, 0.0, note)
+    mini_panel = _load_value(store, KEY_MINI_PANEL, _parse_bool, False, note)
+    opacity = _load_value(
+        store, KEY_MINI_PANEL_OPACITY_PCT, _parse_opacity, DEFAULT_MINI_PANEL_OPACITY_PCT, note
+    )
+    parse_pairs = partial(_parse_panel_pairs, default=bare)
+    no_pairs: tuple[Pair, ...] = ()  # follow the watchlist
+    panel_pairs = _load_value(store, KEY_MINI_PANEL_PAIRS, parse_pairs, no_pairs, note)
 
     settings = Settings(
         watchlist=watchlist,
@@ -419,6 +446,9 @@ def _read_settings(store: KeyValueStore) -> tuple[Settings, tuple[SettingsProble
         composite_venues=venues,
         tray_price=tray_price,
         tray_cycle_s=tray_cycle_s,
+        mini_panel=mini_panel,
+        mini_panel_opacity_pct=opacity,
+        mini_panel_pairs=panel_pairs,
     )
     return settings, tuple(problems)
 
@@ -832,3 +862,22 @@ def _parse_tray_cycle(raw: str) -> float:
     if value != 0 and not TRAY_CYCLE_MIN_S <= value <= TRAY_CYCLE_MAX_S:
         raise ValueError(f"{value:g} is not 0 or from {TRAY_CYCLE_MIN_S:g} to {TRAY_CYCLE_MAX_S:g} s")
     return value
+
+
+def _parse_opacity(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if not MINI_PANEL_OPACITY_MIN_PCT <= value <= MINI_PANEL_OPACITY_MAX_PCT:
+        raise ValueError(f"not from {MINI_PANEL_OPACITY_MIN_PCT} to {MINI_PANEL_OPACITY_MAX_PCT} %")
+    return value
+
+
+def _parse_panel_pairs(raw: str, default: Source) -> tuple[Pair, ...]:
+    if not raw.strip():
+        return ()
+    items = _json(raw.strip())
+    if not isinstance(items, list) or len(items) > MAX_WATCHLIST:
+        raise ValueError("not a list of pairs")
+    return tuple(_watch_item(item, default) for item in items)

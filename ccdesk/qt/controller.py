@@ -31,6 +31,7 @@ from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
+from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
 from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import ACTION_MUTE, ACTION_OPEN, ACTION_SNOOZE, SNOOZE_S, Notifier
 from ccdesk.qt.price_window import PriceWindow
@@ -66,6 +67,7 @@ VIEW_STATE_KEYS = {"sort": "window/sort", "hidden_columns": "window/hidden_colum
 settings dialog edits, so not a ``Settings`` field)."""
 TRAY_HINT_KEY = "window/tray_hint_said"
 """Set once the first close to the tray has said that ccdesk keeps running there."""
+MINI_PANEL_PLACE_KEY = "mini_panel/place"
 
 
 class AppController(QObject):
@@ -75,9 +77,12 @@ class AppController(QObject):
     Signals:
         welcome_needed(): the watchlist needs a key that is nowhere (not in demo mode); the app
             shows the welcome with the ways out.
+        mini_panel_shown_changed(bool): the mini panel was shown or hidden (the tray's checkable
+            entry follows it).
     """
 
     welcome_needed = Signal()
+    mini_panel_shown_changed = Signal(bool)
 
     def __init__(
         self,
@@ -98,6 +103,7 @@ class AppController(QObject):
         clock: Clock | None = None,
         worker_factory: Callable[[], StreamWorker] | None = None,
         env: Mapping[str, str] | None = None,
+        mini_panel: MiniPanel | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -130,7 +136,10 @@ class AppController(QObject):
         window.hidden.connect(self._on_window_hidden)
         window.view_state_changed.connect(self._on_window_view_state_changed)
         tray.follow(model)
-        self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self), self)
+        self.mini_panel = mini_panel if mini_panel is not None else MiniPanel(model)
+        self.mini_panel.moved.connect(self._on_mini_panel_moved)
+        self._mini_panel_shown = False
+        self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
 
@@ -270,6 +279,8 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
+        if changed.quotes and self._mini_panel_shown:
+            self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
         if changed.quotes:
             self._view_clock.poke()  # fresh data: its "now" turns into "1 s ago" in a second
 
@@ -435,6 +446,61 @@ class AppController(QObject):
         self._save(replace(self.settings, always_on_top=on))
         self.window.set_always_on_top(on)
 
+    @Slot(bool)
+    def set_mini_panel_shown(self, shown: bool) -> None:
+        """Show or hide the mini panel (the setting, the tray's entry, its own menu and Escape)."""
+        if shown != self.settings.mini_panel:
+            self._save(replace(self.settings, mini_panel=shown))
+        self._show_mini_panel(shown)
+
+    @Slot()
+    def hide_mini_panel(self) -> None:
+        """The panel's "Hide panel", Escape or close (not the close of every window at quit)."""
+        if not self._quitting:
+            self.set_mini_panel_shown(False)
+
+    @Slot(int)
+    def set_mini_panel_opacity(self, pct: int) -> None:
+        """The mini panel's opacity, in percent (its menu's presets)."""
+        if pct != self.settings.mini_panel_opacity_pct:
+            self.apply_settings(replace(self.settings, mini_panel_opacity_pct=pct))
+
+    @Slot(object)
+    def set_mini_panel_pairs(self, pairs: tuple[Pair, ...]) -> None:
+        """The pairs the mini panel shows (empty: it follows the watchlist)."""
+        if tuple(pairs) != self.settings.mini_panel_pairs:
+            self.apply_settings(replace(self.settings, mini_panel_pairs=tuple(pairs)))
+
+    def _show_mini_panel(self, shown: bool) -> None:
+        panel = self.mini_panel
+        if shown and not panel.isVisible():
+            if panel.place() is None:  # first shown: where it was left last time
+                panel.restore_place(PanelPlace.from_text(self._settings_store.get(MINI_PANEL_PLACE_KEY)))
+            panel.show()
+            panel.refresh(self._clock.monotonic())
+            panel.ensure_on_screen()  # its size is known now
+            self._view_clock.poke(0.0)  # and when its prices turn stale
+        elif not shown and panel.isVisible():
+            self._save_mini_panel_place()
+            panel.hide()
+        if shown != self._mini_panel_shown:
+            self._mini_panel_shown = shown
+            self.mini_panel_shown_changed.emit(shown)
+
+    def mini_panel_shown(self) -> bool:
+        return self._mini_panel_shown
+
+    @Slot()
+    def _on_mini_panel_moved(self) -> None:
+        self._save_mini_panel_place()
+
+    def _save_mini_panel_place(self) -> None:
+        place = self.mini_panel.place()
+        log.debug("mini panel place: %s", place)
+        if place is not None and self._settings_store.get(MINI_PANEL_PLACE_KEY) != place.to_text():
+            self._settings_store.set(MINI_PANEL_PLACE_KEY, place.to_text())
+            self._settings_store.sync()
+
     @Slot()
     def _on_window_hidden(self) -> None:
         self.tray.set_window_visible(False)
@@ -474,6 +540,8 @@ class AppController(QObject):
         self._quitting = True
         self._view_clock.stop()
         self._save_geometry()
+        self._save_mini_panel_place()
+        self.mini_panel.hide()  # the setting keeps it shown for the next start
         self.stream.stop(2000)
         self.notifier.shutdown()
         self.tray.hide()
@@ -561,6 +629,10 @@ class AppController(QObject):
         self.tray.set_price_in_icon(s.tray_price)
         self.tray.set_cycle(s.tray_cycle_s)
         self.window.set_paused(s.alerts_paused_until)
+        self.mini_panel.apply_settings(s)
+        if self._mini_panel_shown or s.mini_panel:
+            self._show_mini_panel(s.mini_panel)
+            self.mini_panel.refresh(self._clock.monotonic())
 
     def _save(self, new: Settings) -> None:
         old, self.settings = self.settings, new

@@ -11,7 +11,9 @@ Run from the repo root (needs `bash .ci/bootstrap --test` for Xvfb/trayer/dbus):
    with the hub's merge of the sources' batches and without it. Main-thread CPU time / wall time;
    rounds alternate.
 2. Idle CPU of the whole app process under Xvfb with a tray host, nothing changing (a simulator
-   that sends no updates): window visible, then hidden in the tray (--background).
+   that sends no updates): window visible, then hidden in the tray (--background). ``--mini-panel``
+   shows the mini panel in both; ``--setting KEY=VALUE`` (repeatable) adds any other setting, e.g.
+   the tray's price-in-icon option.
 3. RSS of the app process over a run at 1,000 frames/s, sampled every 15 s.
 4. First window painted: process start until its window is mapped (xdotool), cold then warm runs.
 """
@@ -197,11 +199,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def write_settings(home: Path, app_name: str, stream_url: str) -> None:
+def write_settings(home: Path, app_name: str, stream_url: str, extra: dict[str, str] | None = None) -> None:
     ini = home / ".config" / "ccdesk" / f"{app_name}.ini"
     ini.parent.mkdir(parents=True, exist_ok=True)
     watch = ", ".join(f'\\"5~CCCAGG~{s.split("-")[0]}~USD\\"' for s in WATCH)
-    ini.write_text(f'[General]\nstream_url={stream_url}\nwatchlist="[{watch}]"\n')
+    lines = "".join(f"{k}={v}\n" for k, v in (extra or {}).items())
+    ini.write_text(f'[General]\nstream_url={stream_url}\nwatchlist="[{watch}]"\n{lines}')
 
 
 def desktop(stack: ExitStack) -> dict[str, str]:
@@ -231,10 +234,12 @@ def stop(proc: subprocess.Popen) -> None:
 # --- 2. idle CPU --------------------------------------------------------------------------------
 
 
-def idle_cpu(seconds: float) -> None:
+def idle_cpu(seconds: float, extra: dict[str, str]) -> None:
     from tests.desktop import wait_for_window
 
     print(f"## Idle CPU, no price updates (whole process, {seconds:.0f} s windows, % of one core)")
+    if extra:
+        print(f"   with {', '.join(f'{k}={v}' for k, v in extra.items())}")
     print(
         f"   'early': 10-{10 + seconds:.0f} s after start (the ages still count up at first); "
         f"'later': {10 + seconds:.0f}-{10 + 2 * seconds:.0f} s"
@@ -243,11 +248,13 @@ def idle_cpu(seconds: float) -> None:
         with ExitStack() as stack, SimServer(rate=0.0, heartbeat_s=30) as sim:
             env = desktop(stack)
             env.update(CCDESK_APP_NAME="ccdesk-bench", CCDESK_API_KEY=KEY)
-            write_settings(Path(env["HOME"]), "ccdesk-bench", sim.stream_url)
+            write_settings(Path(env["HOME"]), "ccdesk-bench", sim.stream_url, extra)
             proc = launch(env, *args)
             try:
                 if not args:
                     wait_for_window(env, ["--class", "ccdesk"], timeout_s=30)
+                if extra.get("mini_panel") == "true":  # measured with it really on screen
+                    wait_for_window(env, ["--name", "^ccdesk mini panel$"], timeout_s=30)
                 time.sleep(10)
                 cpus = []
                 for _ in range(2):
@@ -328,12 +335,18 @@ def main() -> int:
     parser.add_argument("--rss-minutes", type=float, default=10.0)
     parser.add_argument("--paint-runs", type=int, default=5)
     parser.add_argument("--only", choices=("gui", "idle", "rss", "paint"))
+    parser.add_argument("--mini-panel", action="store_true", help="show the mini panel in the app runs")
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
+    extra = {"mini_panel": "true"} if args.mini_panel else {}
+    for item in args.setting:
+        key, _, value = item.partition("=")
+        extra[key.strip()] = value.strip()
     print(f"# ccdesk desktop benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if args.only in (None, "paint"):
         first_paint(args.paint_runs)
     if args.only in (None, "idle"):
-        idle_cpu(args.idle_seconds)
+        idle_cpu(args.idle_seconds, extra)
     if args.only in (None, "gui"):
         gui_thread_cpu(args.rounds, args.seconds)
     if args.only in (None, "rss"):

@@ -194,6 +194,9 @@ def test_saved_strings_are_exactly_the_documented_format():
         "rest_url": "http://127.0.0.1:9000",
         "tray_price": "true",
         "tray_cycle_s": "0.0",
+        "mini_panel": "false",
+        "mini_panel_opacity_pct": "90",
+        "mini_panel_pairs": "[]",
     }
     assert load_settings(store) == (s, ())
 

@@ -1,4 +1,5 @@
-"""The Settings dialog's general tab: staleness, start at login, window, demo, webhook and alert pause."""
+"""The Settings dialog's general tab: staleness, start at login, window, demo, webhook, alert pause and
+the mini panel."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from ccdesk.core.settings import (
+    MINI_PANEL_OPACITY_MAX_PCT,
+    MINI_PANEL_OPACITY_MIN_PCT,
     STALE_MAX_S,
     STALE_MIN_S,
     TRAY_CYCLE_MAX_S,
@@ -28,6 +31,7 @@ from ccdesk.core.settings import (
     validate_webhook_url,
 )
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
+from ccdesk.wording import MINI_PANEL_OPACITY_LABEL, MINI_PANEL_SETTING_TEXT
 
 # Pause choices, in the order of the combo box.
 PAUSE_OFF, PAUSE_UNTIL_RESUMED, PAUSE_UNTIL_TIME = range(3)
@@ -136,6 +140,22 @@ class GeneralTab(QWidget):
         pause_label.setBuddy(self.pause_combo)
         self.pause_error_label = message_label()
         form.addRow(pause_label, stacked(pause_row, self.pause_error_label))
+        self._add_mini_panel_rows(form, settings)
+
+    def _add_mini_panel_rows(self, form: QFormLayout, settings: Settings) -> None:
+        self.mini_panel_check = _check_box(MINI_PANEL_SETTING_TEXT, settings.mini_panel)
+        form.addRow("", self.mini_panel_check)
+        self.mini_panel_opacity_box = QSpinBox()
+        self.mini_panel_opacity_box.setRange(MINI_PANEL_OPACITY_MIN_PCT, MINI_PANEL_OPACITY_MAX_PCT)
+        self.mini_panel_opacity_box.setSingleStep(5)
+        self.mini_panel_opacity_box.setSuffix(" %")
+        self.mini_panel_opacity_box.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.mini_panel_opacity_box.setValue(settings.mini_panel_opacity_pct)
+        self.mini_panel_opacity_box.setAccessibleName("Mini panel opacity")
+        self.mini_panel_opacity_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        opacity_label = QLabel(MINI_PANEL_OPACITY_LABEL)
+        opacity_label.setBuddy(self.mini_panel_opacity_box)
+        form.addRow(opacity_label, self.mini_panel_opacity_box)
 
     def apply_to(self, settings: Settings) -> Settings:
         """``settings`` with the options as the tab shows them now.
@@ -158,6 +178,8 @@ class GeneralTab(QWidget):
             alerts_paused_until=self._paused_until(),
             tray_price=self.tray_price_check.isChecked(),
             tray_cycle_s=_tray_cycle(self.tray_cycle_box.value()),
+            mini_panel=self.mini_panel_check.isChecked(),
+            mini_panel_opacity_pct=self.mini_panel_opacity_box.value(),
         )
 
     def show_problem(self, problem: InvalidOption) -> None:

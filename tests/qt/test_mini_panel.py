@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.freshness import Freshness
@@ -341,6 +341,9 @@ def test_controller_shows_it_with_live_prices_and_saves_setting_and_place(qtbot,
     qtbot.waitUntil(lambda: h.store.get(MINI_PANEL_PLACE_KEY) is not None, timeout=3000)
     assert PanelPlace.from_text(h.store.get(MINI_PANEL_PLACE_KEY)) == PanelPlace(screen.name(), 200, 150)
 
+    # Keys go to the active window (the price window's own Escape would hide the window instead).
+    panel.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=3000)
     qtbot.keyClick(panel, Qt.Key.Key_Escape)  # hides it, and the setting says so
     assert not panel.isVisible()
     assert shown == [True, False]

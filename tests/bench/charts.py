@@ -62,16 +62,18 @@ MODE_TITLES = {
 }
 
 # What each candidate's build can leave out ("trimmed" rows), each checked by the frozen probe:
-# - pyqtgraph imports QtSvg, QtOpenGLWidgets (and so QtOpenGL) and QtTest inside try/except, and
-#   its PyInstaller hook collects every submodule (3D, examples, console, parameter trees...);
+# - pyqtgraph imports QtSvg and QtTest inside try/except, and its PyInstaller hook collects every
+#   submodule (3D, examples, console...); QtOpenGL and QtOpenGLWidgets stay (its curve item imports
+#   them through importlib, unconditionally), and so do parameter trees (pyqtgraph/__init__ imports
+#   them through ColorMapWidget) and with them pydoc;
 # - PySide6-Addons puts plugins into the same Qt plugin folders as Essentials, and the PySide6
 #   hooks then collect the virtual keyboard input context (which drags in QtQuick/QtQml) and the
-#   PDF image format (QtPdf); QtCharts' own Python module needs no QtOpenGL Python module.
+#   PDF image format (QtPdf); QtCharts' own Python module needs no QtOpenGL Python module. The
+#   spec's drop_plugins() keeps every library below PySide6/ (only top-level system libraries can
+#   go), so the trimmed spec also lets it drop PySide6/Qt/lib/ libraries nothing kept links to.
 TRIM: dict[str, dict[str, list[str]]] = {
     "pyqtgraph": {
         "excludes": [
-            "PySide6.QtOpenGL",
-            "PySide6.QtOpenGLWidgets",
             "PySide6.QtSvg",
             "PySide6.QtTest",
             "pyqtgraph.opengl",
@@ -81,8 +83,6 @@ TRIM: dict[str, dict[str, list[str]]] = {
             "pyqtgraph.flowchart",
             "pyqtgraph.canvas",
             "pyqtgraph.multiprocess",
-            "pyqtgraph.parametertree",
-            "pydoc",
         ],
         "drops": [],
     },
@@ -120,6 +120,14 @@ with open(os.path.join(workpath, "contents.json"), "w") as _f:
 """
 
 
+# After dropping Qt libraries: the top-level symlinks PyInstaller made to them must go too.
+DROP_LINKS = """
+_files = {os.path.basename(d) for d, _s, k in a.binaries + a.datas if k != "SYMLINK"}
+a.binaries = [e for e in a.binaries if e[2] != "SYMLINK" or os.path.basename(e[0]) in _files]
+a.datas = [e for e in a.datas if e[2] != "SYMLINK" or os.path.basename(e[0]) in _files]
+"""
+
+
 def spec_copy(entry: Path, excludes: list[str], drops: list[str]) -> str:
     """packaging/ccdesk.spec with the entry point swapped and tests/bench on the path.
 
@@ -138,8 +146,17 @@ def spec_copy(entry: Path, excludes: list[str], drops: list[str]) -> str:
             'drop_plugins(a.binaries, ("platformthemes/libqgtk3.so",))',
             f'drop_plugins(a.binaries, ("platformthemes/libqgtk3.so", *{drops!r}))',
         ),
-        ("pyz = PYZ(a.pure)", DUMP + "\npyz = PYZ(a.pure)"),
     ]
+    if drops:
+        swaps.append(
+            (
+                'or "/" in e[0] or e[0].startswith("libpython")]',
+                'or ("/" in e[0] and not e[0].startswith("PySide6/Qt/lib/"))'
+                ' or e[0].startswith("libpython")]',
+            )
+        )
+        swaps.append(("pyz = PYZ(a.pure)", DROP_LINKS + "\npyz = PYZ(a.pure)"))
+    swaps.append(("pyz = PYZ(a.pure)", DUMP + "\npyz = PYZ(a.pure)"))
     for old, new in swaps:
         if text.count(old) != 1:
             raise SystemExit(f"charts.py: packaging/ccdesk.spec no longer has {old!r} exactly once")
@@ -383,7 +400,11 @@ def main(argv: list[str] | None = None) -> int:
         default=str(REPO / "build/venv-base/bin/python"),
         help="a venv with ccdesk and PyInstaller but no plotting library (the size baseline)",
     )
-    parser.add_argument("--no-size", action="store_true", help="skip the three PyInstaller builds")
+    parser.add_argument(
+        "--no-size",
+        action="store_true",
+        help="skip the PyInstaller builds (show the last run's sizes, if any)",
+    )
     parser.add_argument("--only-size", action="store_true")
     parser.add_argument("--no-trim", dest="trim", action="store_false", help="skip the trimmed builds")
     parser.add_argument("--runs", type=int, default=5)
@@ -400,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"charts: {python} (the {lib} venv) does not exist; see this file's docstring")
     OUT.mkdir(parents=True, exist_ok=True)
     size: dict[str, Any] = {}
+    last = OUT / "results.json"
+    if args.no_size and last.exists():
+        size = json.loads(last.read_text())["size"]
     if not args.no_size:
         variants: dict[str, tuple[str, list[str], list[str]]] = {}
         if Path(args.python_base).exists():

@@ -46,6 +46,7 @@ LEVEL_COLOUR = "#8a5a00"
 COST_COLOUR = "#6a3d9a"
 MARKER_COLOUR = "#e08a00"
 SIZE = (1000, 600)
+DECIMATE_BUCKETS = 1000  # about the plot's width in pixels at SIZE
 
 
 # --- data: a deterministic random walk, as the store would hand it over ----------------------------
@@ -100,6 +101,31 @@ def levels_for(lo: float, hi: float) -> tuple[list[float], float]:
 def alert_marks(candles: Sequence[Candle], every: int = 4000) -> list[tuple[float, float]]:
     """Where alerts fired: every ``every``-th close (about ten over 30 days of minutes)."""
     return [(c.t, c.close) for c in candles[every // 2 :: every]]
+
+
+def min_max_buckets(ts: Sequence[float], prices: Sequence[float], width: float) -> list[list[float]]:
+    """Min/max decimation: per time bucket of ``width`` seconds (aligned to multiples of it, so a
+    sliding window never reshapes old buckets), [bucket, t of the first extreme, its price, t of the
+    second, its price]. Drawn as a line, 2 points per pixel column look like all the points."""
+    out: list[list[float]] = []
+    for t, p in zip(ts, prices, strict=True):
+        key = t // width
+        if out and out[-1][0] == key:
+            add_to_bucket(out[-1], t, p)
+        else:
+            out.append([key, t, p, t, p])
+    return out
+
+
+def add_to_bucket(b: list[float], t: float, p: float) -> None:
+    """Fold a later point into a bucket, keeping its low and high in time order."""
+    lo_first = b[2] <= b[4]
+    lo_t, lo, hi_t, hi = (b[1], b[2], b[3], b[4]) if lo_first else (b[3], b[4], b[1], b[2])
+    if p < lo:
+        lo_t, lo = t, p
+    if p > hi:
+        hi_t, hi = t, p
+    b[1:] = [lo_t, lo, hi_t, hi] if lo_t <= hi_t else [hi_t, hi, lo_t, lo]
 
 
 # --- the two candidates ----------------------------------------------------------------------------
@@ -285,7 +311,7 @@ def make_pyqtgraph() -> ChartCandidate:
     return PgChart()
 
 
-def make_qtcharts() -> ChartCandidate:
+def make_qtcharts(decimate: bool = False) -> ChartCandidate:
     from PySide6.QtCharts import (
         QCandlestickSeries,
         QCandlestickSet,
@@ -359,7 +385,14 @@ def make_qtcharts() -> ChartCandidate:
         def set_line(self, ts: Sequence[float], prices: Sequence[float]) -> None:
             self._series = QLineSeries()
             self._series.setPen(QPen(QColor(LINE_COLOUR), 1))
-            self._series.replace([QPointF(t * 1000, p) for t, p in zip(ts, prices, strict=True)])
+            if decimate:  # QtCharts draws every point; give it 2 per pixel column of the plot
+                self._window = ts[-1] - ts[0]
+                self._bucket = self._window / DECIMATE_BUCKETS
+                self._buckets = min_max_buckets(ts, prices, self._bucket)
+                points = [QPointF(b[i] * 1000, b[i + 1]) for b in self._buckets for i in (1, 3)]
+                self._series.replace(points)
+            else:
+                self._series.replace([QPointF(t * 1000, p) for t, p in zip(ts, prices, strict=True)])
             self._attach(self._series)
             self._set_range(ts[0], ts[-1], min(prices), max(prices))
 
@@ -406,8 +439,11 @@ def make_qtcharts() -> ChartCandidate:
 
         def append(self, t: float, price: float) -> None:
             s = self._series
-            s.append(t * 1000, price)
-            s.remove(0)
+            if decimate:
+                self._append_decimated(t, price)
+            else:
+                s.append(t * 1000, price)
+                s.remove(0)
             first = s.at(0)
             lo, hi = min(self._lo, price), max(self._hi, price)
             if lo != self._lo or hi != self._hi:
@@ -419,6 +455,26 @@ def make_qtcharts() -> ChartCandidate:
                 QDateTime.fromMSecsSinceEpoch(int(first.x())), QDateTime.fromMSecsSinceEpoch(int(t * 1000))
             )
             self._update_levels()
+
+        def _append_decimated(self, t: float, price: float) -> None:
+            s, buckets = self._series, self._buckets
+            key = t // self._bucket
+            if buckets[-1][0] == key:
+                b = buckets[-1]
+                add_to_bucket(b, t, price)
+                n = s.count()
+                s.replace(n - 2, QPointF(b[1] * 1000, b[2]))
+                s.replace(n - 1, QPointF(b[3] * 1000, b[4]))
+            else:
+                buckets.append([key, t, price, t, price])
+                s.append([QPointF(t * 1000, price), QPointF(t * 1000, price)])
+            oldest = (t - self._window) // self._bucket
+            dropped = 0
+            while buckets[0][0] < oldest:
+                buckets.pop(0)
+                dropped += 2
+            if dropped:
+                s.removePoints(0, dropped)
 
         def crosshair_at(self, t: float, price: float) -> None:
             area = self._chart.plotArea()
@@ -447,7 +503,12 @@ def pg_margins() -> Any:
     return QMargins(4, 4, 8, 4)
 
 
-MAKERS: dict[str, Callable[[], ChartCandidate]] = {"pyqtgraph": make_pyqtgraph, "qtcharts": make_qtcharts}
+MAKERS: dict[str, Callable[[], ChartCandidate]] = {
+    "pyqtgraph": make_pyqtgraph,
+    "qtcharts": make_qtcharts,
+    # QtCharts fed 2 points per pixel column (min_max_buckets) instead of all 43,200.
+    "qtcharts-decimated": lambda: make_qtcharts(decimate=True),
+}
 
 
 def import_library(lib: str) -> str:

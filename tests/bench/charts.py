@@ -29,6 +29,10 @@ What it measures (tests/bench/chart_candidates.py holds the two prototype charts
    causes), median and p90. Under Xvfb the X server's own CPU is not counted.
 4. Screenshots of the 30-day chart under Xvfb: tests/e2e/screenshots/chart-<library>.png.
 
+A third column, qtcharts-decimated, is QtCharts fed the 30-day line as min/max per time bucket (1,000
+buckets, 2 points each: what a 1,000-pixel plot can show) instead of all 43,200 points, since
+QtCharts has no downsampling of its own; its build is the QtCharts build.
+
 Prints a Markdown table; the raw numbers go to build/charts-bench/results.json.
 """
 
@@ -286,15 +290,9 @@ def run_timing(pythons: dict[str, str], args: argparse.Namespace) -> dict[str, A
             if plat == "xvfb" and args.screenshots:
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 for lib in pythons:
+                    shot = (SHOTS if lib in LIBS else OUT) / f"chart-{lib}.png"
                     shots[lib] = child(
-                        pythons[lib],
-                        env,
-                        "--lib",
-                        lib,
-                        "--mode",
-                        "screenshot",
-                        "--out",
-                        str(SHOTS / f"chart-{lib}.png"),
+                        pythons[lib], env, "--lib", lib, "--mode", "screenshot", "--out", str(shot)
                     )
                     for mode in ("open-hour", "open-minute"):
                         out = OUT / f"chart-{lib}-{mode.removeprefix('open-')}.png"
@@ -310,9 +308,10 @@ def table(size: dict[str, Any], timing: dict[str, Any], libs: list[str], args: a
     rows: list[list[str]] = []
     base = size.get("base")
     for suffix, title in (("", "as collected"), ("-trimmed", "trimmed (TRIM above)")):
-        if not all(f"{lib}{suffix}" in size for lib in libs):
+        if not all(f"{lib.split('-')[0]}{suffix}" in size for lib in libs):
             continue
-        got = [size[f"{lib}{suffix}"] for lib in libs]
+        # qtcharts-decimated is the QtCharts build (the same library, other prototype code).
+        got = [size[f"{lib.split('-')[0]}{suffix}"] for lib in libs]
         rows.append([f"**one-file binary, {title}**", *(f"{g['bytes'] / 1e6:.1f} MB" for g in got)])
         if base:
             rows.append(
@@ -407,6 +406,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only-size", action="store_true")
     parser.add_argument("--no-trim", dest="trim", action="store_false", help="skip the trimmed builds")
+    parser.add_argument(
+        "--no-decimated",
+        dest="decimated",
+        action="store_false",
+        help="no third column: QtCharts fed 2 points per pixel column (min/max) instead of all points",
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=30.0, help="live appends for this long (0: skip)")
     parser.add_argument("--rate", type=float, default=10.0, help="live points per second")
@@ -442,9 +447,12 @@ def main(argv: list[str] | None = None) -> int:
                 size[lib]["added_by_package"] = group_bytes(size[lib]["contents"], size["base"]["contents"])
         for entry in size.values():
             entry.pop("contents", None)
-    timing = {} if args.only_size else run_timing(pythons, args)
+    columns = dict(pythons)
+    if args.decimated:
+        columns["qtcharts-decimated"] = args.python_qtcharts
+    timing = {} if args.only_size else run_timing(columns, args)
     (OUT / "results.json").write_text(json.dumps({"size": size, "timing": timing}, indent=1))
-    print(table(size, timing, list(pythons), args))
+    print(table(size, timing, list(columns), args))
     for lib in (n for n in size if n != "base"):
         if "added" in size[lib]:
             print(f"\n{lib}: largest files added (uncompressed): ", end="")

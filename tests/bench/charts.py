@@ -68,8 +68,8 @@ MODE_TITLES = {
 # What each candidate's build can leave out ("trimmed" rows), each checked by the frozen probe:
 # - pyqtgraph imports QtSvg and QtTest inside try/except, and its PyInstaller hook collects every
 #   submodule (3D, examples, console...); QtOpenGL and QtOpenGLWidgets stay (its curve item imports
-#   them through importlib, unconditionally), and so do parameter trees (pyqtgraph/__init__ imports
-#   them through ColorMapWidget) and with them pydoc;
+#   them through importlib, unconditionally), and so do parametertree and multiprocess (pyqtgraph's
+#   __init__ imports them through its widgets) and with them pydoc;
 # - PySide6-Addons puts plugins into the same Qt plugin folders as Essentials, and the PySide6
 #   hooks then collect the virtual keyboard input context (which drags in QtQuick/QtQml) and the
 #   PDF image format (QtPdf); QtCharts' own Python module needs no QtOpenGL Python module. The
@@ -85,8 +85,7 @@ TRIM: dict[str, dict[str, list[str]]] = {
             "pyqtgraph.jupyter",
             "pyqtgraph.console",
             "pyqtgraph.flowchart",
-            "pyqtgraph.canvas",
-            "pyqtgraph.multiprocess",
+            "pyqtgraph.dockarea",
         ],
         "drops": [],
     },
@@ -405,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the PyInstaller builds (show the last run's sizes, if any)",
     )
     parser.add_argument("--only-size", action="store_true")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        help="build only these (e.g. pyqtgraph-trimmed), keeping the last run's other sizes",
+    )
+    parser.add_argument("--report", action="store_true", help="print the table of the last run; run nothing")
     parser.add_argument("--no-trim", dest="trim", action="store_false", help="skip the trimmed builds")
     parser.add_argument(
         "--no-decimated",
@@ -427,8 +432,13 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     size: dict[str, Any] = {}
     last = OUT / "results.json"
-    if args.no_size and last.exists():
-        size = json.loads(last.read_text())["size"]
+    previous = json.loads(last.read_text()) if last.exists() else {"size": {}, "timing": {}}
+    if args.report:
+        args.rate, args.seconds = previous.get("live", (args.rate, args.seconds))
+        print(table(previous["size"], previous["timing"], [*pythons, *previous.get("extra", [])], args))
+        return 0
+    if args.no_size or args.variants:
+        size = previous["size"]
     if not args.no_size:
         variants: dict[str, tuple[str, list[str], list[str]]] = {}
         if Path(args.python_base).exists():
@@ -438,11 +448,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.trim:
                 variants[f"{lib}-trimmed"] = (python, TRIM[lib]["excludes"], TRIM[lib]["drops"])
         for name, (python, excludes, drops) in variants.items():
+            if args.variants and name not in args.variants and name != "base":
+                continue
             size[name] = build_variant(name, python, excludes, drops)
             if name != "base":
                 size[name]["probe"] = frozen_probe(size[name]["binary"], name.split("-")[0])
         if "base" in size:
-            for lib in (n for n in size if n != "base"):
+            for lib in (n for n in size if n != "base" and "contents" in size[n]):
                 size[lib]["added"] = added_files(size["base"]["contents"], size[lib]["contents"])
                 size[lib]["added_by_package"] = group_bytes(size[lib]["contents"], size["base"]["contents"])
         for entry in size.values():
@@ -450,8 +462,13 @@ def main(argv: list[str] | None = None) -> int:
     columns = dict(pythons)
     if args.decimated:
         columns["qtcharts-decimated"] = args.python_qtcharts
-    timing = {} if args.only_size else run_timing(columns, args)
-    (OUT / "results.json").write_text(json.dumps({"size": size, "timing": timing}, indent=1))
+    if args.variants:
+        timing = previous["timing"]
+        columns = {lib: "" for lib in [*pythons, *previous.get("extra", [])]}
+    else:
+        timing = {} if args.only_size else run_timing(columns, args)
+    results = {"size": size, "timing": timing, "live": (args.rate, args.seconds), "extra": list(columns)[2:]}
+    last.write_text(json.dumps(results, indent=1))
     print(table(size, timing, list(columns), args))
     for lib in (n for n in size if n != "base"):
         if "added" in size[lib]:

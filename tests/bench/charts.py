@@ -33,7 +33,9 @@ A third column, qtcharts-decimated, is QtCharts fed the 30-day line as min/max p
 buckets, 2 points each: what a 1,000-pixel plot can show) instead of all 43,200 points, since
 QtCharts has no downsampling of its own; its build is the QtCharts build.
 
-Prints a Markdown table; the raw numbers go to build/charts-bench/results.json.
+Prints a Markdown table; the raw numbers go to build/charts-bench/results.json. ``--report`` prints
+the last run's table again; ``--variants pyqtgraph-trimmed`` rebuilds only that binary (and the base)
+and keeps the rest of the last run; ``--no-size`` reruns only the timing.
 """
 
 from __future__ import annotations

@@ -691,14 +691,14 @@ MAX_TOOLTIP_PAIRS = 20
 
 
 def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
-    """One pair for the tooltip and the menu: ``BTC/USD 91,230.12 ▲ +2.14%``.
+    """One pair for the tooltip: ``BTC/USD · Kraken 91,230.12 ▲ +2.14%`` (``pair_label``, as everywhere).
 
     The arrow and percentage are the 24 h change (omitted when unknown, e.g. trades); ``(stale)``
     marks a pair that the freshness rule does not call fresh at monotonic ``now``.
     """
     if quote.price is None:
-        return f"{quote.sub.label}: waiting for a price"
-    text = f"{quote.sub.label} {format_price(quote.price)}"
+        return f"{pair_label(quote.sub)}: waiting for a price"
+    text = f"{pair_label(quote.sub)} {format_price(quote.price)}"
     pct = quote.change_pct_24h
     sign = change_sign(pct)
     if sign is not None:
@@ -1034,7 +1034,7 @@ MINI_PANEL_WORDS = "Show mini panel"
 def tray_menu_line(quote: Quote, now: float, freshness: Freshness) -> str:
     """One pair in the tray menu, with its source: ``BTC/USD · Kraken  91,230.12 ▲ +2.14%``;
     ``(stale)`` when the freshness rule does not call it fresh at monotonic ``now``."""
-    label = watchlist_item_text(quote.sub)
+    label = pair_label(quote.sub)
     if quote.price is None:
         return f"{label}  waiting for a price"
     text = f"{label}  {format_price(quote.price)}"

@@ -37,10 +37,10 @@ from ccdesk.wording import (
     MINI_PANEL_WORDS,
     WAITING_WORDS,
     copy_price_words,
+    pair_label,
     paused_words,
     tooltip_text,
     tray_menu_line,
-    watchlist_item_text,
 )
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ class TrayMenu:
             action.deleteLater()
         self.pair_actions = {}
         for sub in subs:
-            action = QAction(watchlist_item_text(sub), self.menu)
+            action = QAction(pair_label(sub), self.menu)
             action.setCheckable(True)
             action.setData(sub)
             self.pair_group.addAction(action)

@@ -255,10 +255,11 @@ def menu_items(conn: DBusConnection, service: str) -> list[dict[str, object]]:
 
 
 def tooltip_price(conn: DBusConnection, service: str) -> float:
-    """BTC's price in the item's tooltip (its second line: ``BTC/USD Kraken 91,230.12 ▲ +2.14%``)."""
+    """BTC's price in the item's tooltip (its second line: ``BTC/USD · Kraken 91,230.12 ▲ +2.14%``)."""
     item = DBusAddress("/StatusNotifierItem", bus_name=service, interface="org.kde.StatusNotifierItem")
     _sig, (_icon, _image, title, _body) = conn.send_and_get_reply(Properties(item).get("ToolTip")).body[0]
-    return float(title.splitlines()[1].split()[2].replace(",", ""))  # Qt puts the whole text in the title
+    line = title.splitlines()[1]  # Qt puts the whole text in the title
+    return next(float(word.replace(",", "")) for word in line.split() if word[0].isdigit())
 
 
 def about_to_show(conn: DBusConnection, service: str) -> None:

@@ -96,16 +96,16 @@ def test_the_icon_turns_at_most_once_per_hold_while_the_day_hovers_at_zero(tray:
 
 
 def test_quote_line_shows_price_arrow_and_24h_change() -> None:
-    assert quote_line(quote(BTC), NOW, FRESH) == "BTC/USD 91,230.12 ▲ +2.14%"
+    assert quote_line(quote(BTC), NOW, FRESH) == "BTC/USD · CCCAGG 91,230.12 ▲ +2.14%"
     down = quote(ETH_COINBASE, price=3098.62, open_24h=3137.5)
-    assert quote_line(down, NOW, FRESH) == "ETH/USD Coinbase 3,098.62 ▼ -1.24%"
+    assert quote_line(down, NOW, FRESH) == "ETH/USD · Coinbase 3,098.62 ▼ -1.24%"
     flat = quote(SOL, price=150.0, open_24h=150.0)
-    assert quote_line(flat, NOW, FRESH) == "SOL/USD 150.00 0.00%"
+    assert quote_line(flat, NOW, FRESH) == "SOL/USD · CCCAGG 150.00 0.00%"
     trade = quote(BTC_TRADES, price=91_021.74, open_24h=None)
-    assert quote_line(trade, NOW, FRESH) == "BTC/USDT Binance trades 91,021.74"
-    assert quote_line(quote(BTC, price=None), NOW, FRESH) == "BTC/USD: waiting for a price"
+    assert quote_line(trade, NOW, FRESH) == "BTC/USDT · Binance trades 91,021.74"
+    assert quote_line(quote(BTC, price=None), NOW, FRESH) == "BTC/USD · CCCAGG: waiting for a price"
     old = quote(BTC, received_at=NOW - STALE_S - 1)
-    assert quote_line(old, NOW, FRESH) == "BTC/USD 91,230.12 ▲ +2.14% (stale)"
+    assert quote_line(old, NOW, FRESH) == "BTC/USD · CCCAGG 91,230.12 ▲ +2.14% (stale)"
 
 
 @pytest.mark.parametrize(
@@ -169,8 +169,8 @@ def test_tooltip_lists_every_pair_with_price_and_change() -> None:
     )
     assert text.splitlines() == [
         "ccdesk: CryptoCompare live",
-        "BTC/USD 91,230.12 ▲ +2.14%",
-        "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
+        "BTC/USD · CCCAGG 91,230.12 ▲ +2.14%",
+        "ETH/USD · Coinbase 3,098.62 ▼ -1.24%",
         "Alerts paused until resumed",
     ]
     assert tooltip_text([], Connections(), NOW, FRESH).splitlines() == ["ccdesk", "No prices yet"]
@@ -209,8 +209,8 @@ def test_menu_builds_without_a_tray(qapp) -> None:
     assert not actions.mini_panel.isChecked()
 
     entries = (
-        PairEntry(BTC, "BTC/USD · CCCAGG on CryptoCompare  91,230.12 ▲ +2.14%", 91_230.12),
-        PairEntry(SOL, "SOL/USD · CCCAGG on CryptoCompare  waiting for a price", None),
+        PairEntry(BTC, "BTC/USD · CCCAGG  91,230.12 ▲ +2.14%", 91_230.12),
+        PairEntry(SOL, "SOL/USD · CCCAGG  waiting for a price", None),
     )
     actions.apply(
         TrayMenuState(entries, BTC, window_visible=True, paused_until=math.inf, mini_panel_visible=True)
@@ -279,21 +279,21 @@ def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
     tray.set_quotes(quotes, ETH_COINBASE, NOW, FRESH)
     assert tray.look() is TrayLook.DOWN  # down 1.24 % on the day, whatever the last trade did
     assert tray.tooltip().splitlines()[1:] == [
-        "BTC/USD 91,230.12 ▲ +2.14%",
-        "ETH/USD Coinbase 3,098.62 ▼ -1.24%",
+        "BTC/USD · CCCAGG 91,230.12 ▲ +2.14%",
+        "ETH/USD · Coinbase 3,098.62 ▼ -1.24%",
     ]
     assert tray._icon.toolTip() == tray.tooltip()
     open_menu(tray)
-    assert tray.menu().pinned.text() == "ETH/USD · Coinbase on CryptoCompare  3,098.62 ▼ -1.24%"
+    assert tray.menu().pinned.text() == "ETH/USD · Coinbase  3,098.62 ▼ -1.24%"
     assert tray.pinned_line() == tray.menu().pinned.text()
     assert [a.text() for a in tray.menu().pair_actions.values()] == [
-        "BTC/USD · CCCAGG on CryptoCompare  91,230.12 ▲ +2.14%",
-        "ETH/USD · Coinbase on CryptoCompare  3,098.62 ▼ -1.24%",
+        "BTC/USD · CCCAGG  91,230.12 ▲ +2.14%",
+        "ETH/USD · Coinbase  3,098.62 ▼ -1.24%",
     ]
 
     tray.set_quotes(quotes, None, NOW, FRESH)  # no pinned pair: the first one leads
     assert tray.look() is TrayLook.UP
-    assert tray.menu().pinned.text() == "BTC/USD · CCCAGG on CryptoCompare  91,230.12 ▲ +2.14%"
+    assert tray.menu().pinned.text() == "BTC/USD · CCCAGG  91,230.12 ▲ +2.14%"
 
     tray.set_quotes(quotes, BTC, NOW + 120, FRESH)
     assert tray.look() is TrayLook.STALE
@@ -301,7 +301,7 @@ def test_set_quotes_updates_tooltip_menu_and_look(tray: Tray) -> None:
 
     tray.set_quotes([*quotes, Quote(SOL, None, None)], SOL, NOW, FRESH)  # pinned pair without data yet
     assert tray.look() is TrayLook.IDLE
-    assert tray.menu().pinned.text() == "SOL/USD · CCCAGG on CryptoCompare  waiting for a price"
+    assert tray.menu().pinned.text() == "SOL/USD · CCCAGG  waiting for a price"
     assert not tray.menu().copy_price.isEnabled()
 
 

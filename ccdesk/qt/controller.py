@@ -166,6 +166,7 @@ class AppController(QObject):
         self.tray.set_window_visible(show_window)
         self._view_clock.start()
         self.alerts.open()  # the alert history: opened and read on background threads
+        self._keep_candles()
         # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
         self._show_demo()
         s = self.settings
@@ -199,6 +200,12 @@ class AppController(QObject):
         self.window.set_demo(self._demo)
         self.tray.set_connections(self.stream.connections, demo=self._demo)
         self._show_key_problem()
+
+    def _keep_candles(self) -> None:
+        """Every real price goes into the store's minute candles; the demo's simulated ones never do.
+        Takes effect from each stream's next run (the demo switch restarts them)."""
+        store = self.alerts.store
+        self.stream.set_candle_sink(None if self._demo or store is None else store.record_candles)
 
     def _show_key_problem(self) -> None:
         """The tray's key-problem look, only while a source in use needs a key and cannot get it."""
@@ -416,6 +423,7 @@ class AppController(QObject):
         if new.demo != old.demo:
             self._demo = new.demo
             self._show_demo()
+            self._keep_candles()
             if self._demo:
                 self._start_demo()
             else:

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import Rule
 from ccdesk.core.api_key import ApiKey
+from ccdesk.core.candle_feed import CandleSink
 from ccdesk.core.clock import Clock
 from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, members, subscriptions
 from ccdesk.core.connections import Connections
@@ -82,6 +83,7 @@ class StreamHub(QObject):
         self._clock = clock
         self._endpoint = endpoint
         self._worker_factory = worker_factory
+        self._candle_sink: CandleSink | None = None
         self.sessions: dict[Source, StreamSession] = {}
         self._plan: dict[Source, tuple[Pair, ...]] = {}
         self._watchlist: tuple[Pair, ...] = ()
@@ -171,6 +173,14 @@ class StreamHub(QObject):
         self._emit_composite(self._composite.refresh(self.connections.live_since(), now))
         return self._composite.next_change(now)
 
+    def set_candle_sink(self, sink: CandleSink | None) -> None:
+        """Every source's prices become minute candles handed to ``sink`` (None: none, as in the
+        demo), from each source's next run on; a source already streaming restarts its run only
+        when it next reconnects, so call this before the streams start."""
+        self._candle_sink = sink
+        for session in self.sessions.values():
+            session.worker.set_candle_sink(sink)
+
     # -- sessions ------------------------------------------------------------------------------
 
     def _session(self, source: Source) -> StreamSession:
@@ -178,6 +188,7 @@ class StreamHub(QObject):
         if session is None:
             worker = self._worker_factory() if self._worker_factory is not None else None
             session = self.sessions[source] = StreamSession(source, self._clock, worker, self)
+            session.worker.set_candle_sink(self._candle_sink)
             session.quotes_changed.connect(self._on_quotes_changed)
             session.status_changed.connect(partial(self._on_status_changed, source))
             session.sub_rejected.connect(self._on_sub_rejected)

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -14,6 +15,7 @@ from ccdesk.core.alert_feed import AlertFeed
 from ccdesk.core.alerts import Rule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
+from ccdesk.core.candle_feed import CandleFeed, CandleSink
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.events import (
     PriceArrived,
@@ -90,6 +92,8 @@ class StreamWorker(QObject):
         self._subs: list[Pair] = []
         self._rules: tuple[Rule, ...] = ()
         self._watched: frozenset[Pair] | None = None
+        self._candle_sink: CandleSink | None = None
+        self._candles: CandleFeed | None = None
 
     # -- any thread ---------------------------------------------------------------------------
 
@@ -132,6 +136,13 @@ class StreamWorker(QObject):
             feed = self._feed
         if feed is not None:
             feed.set_rules(rules)
+
+    def set_candle_sink(self, sink: CandleSink | None) -> None:
+        """Build minute candles from every price of the next runs and hand them to ``sink`` (it must
+        not block: ``Store.record_candles`` queues); None: no candles (the demo's prices are never
+        kept). Takes effect when the next run starts."""
+        with self._lock:
+            self._candle_sink = sink
 
     def set_watched(self, watched: frozenset[Pair] | None) -> None:
         """Replace the pairs alerts watch (None: every pair streamed)."""
@@ -183,6 +194,8 @@ class StreamWorker(QObject):
             if self._closed or generation != self._latest or params is None:
                 return
             feed = self._feed = AlertFeed(self._rules, self._clock, self._watched)
+            sink = self._candle_sink
+            candles = self._candles = None if sink is None else CandleFeed(sink, self._clock)
             config = StreamConfig(
                 url=params.url,
                 dialect=dialect_for(params.source),
@@ -198,10 +211,14 @@ class StreamWorker(QObject):
             log.exception("the stream thread failed")
             self.status_changed.emit(Status(State.STOPPED, Reason.STOP_REQUESTED, "internal error"))
         finally:
+            if candles is not None:
+                candles.save()  # the open minutes, so a stop or restart loses none of them
             with self._lock:
                 self._client = None
                 if self._feed is feed:
                     self._feed = None
+                if self._candles is candles:
+                    self._candles = None
         self.finished.emit((generation, state))
 
     def _on_event(self, ev: StreamEvent) -> None:
@@ -212,6 +229,10 @@ class StreamWorker(QObject):
             if feed is not None:
                 for alert in feed.on_event(ev):
                     self.alert_fired.emit(alert)
+            candles = self._candles
+            if candles is not None:
+                price = cast(PriceArrived, ev)
+                candles.on_price(price.sub, price.price)
         elif t is QuotesChanged:
             self.quotes_changed.emit(ev)
         elif t is Status:

@@ -15,11 +15,13 @@ from PySide6.QtNetwork import QNetworkInformation
 from ccdesk.core.alerts import MoveRule
 from ccdesk.core.api_key import ApiKey, KeyProvider
 from ccdesk.core.autostart import Autostart
+from ccdesk.core.candles import HOUR_S, MINUTE_S
 from ccdesk.core.events import State
 from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.secrets import SecretStore
 from ccdesk.core.settings import Settings
 from ccdesk.core.settings_codec import MemoryStore, load_settings
+from ccdesk.core.store import Store
 from ccdesk.desktop import build_desktop
 from ccdesk.qt.quote_model import STALE_ROLE, QuoteTableModel
 from ccdesk.qt.settings_store import QtSettingsStore
@@ -360,6 +362,39 @@ def test_the_alert_history_survives_a_restart(qtbot, sim, harness, tmp_path):
     kept = second.history.entries()[0]
     assert (kept.alert.id, kept.alert.to_price, kept.paused) == (fired.id, fired.to_price, False)
     assert history_text(second, 0).endswith("notified")
+
+
+def test_live_prices_become_minute_candles_and_the_demos_never_do(qtbot, sim, harness, tmp_path):
+    path = tmp_path / "candles.sqlite3"
+    h = harness(sim=sim, store_path=path)
+    h.controller.start()
+    qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, ETH}, timeout=5000)
+    prices = {q.sub: q.price for q in h.model.quotes()}
+    h.controller.quit()  # the open minutes are handed over as the streams stop, then the store closes
+    store = Store.open(path)
+    try:
+        for sub in (BTC, ETH):
+            minutes = store.candles(sub, MINUTE_S, 0)
+            assert minutes, f"no candle for {sub}"
+            last = minutes[-1]
+            assert last.count >= 1
+            assert time.time() - 180 <= last.start <= time.time()
+            assert last.low <= last.close <= last.high
+            assert abs(last.close - prices[sub]) / prices[sub] < 0.05  # the price the window showed
+            assert store.candles(sub, HOUR_S, 0)  # rolled up as it came
+    finally:
+        store.close()
+
+    demo_path = tmp_path / "demo.sqlite3"
+    d = harness(settings=Settings(demo=True), store_path=demo_path)
+    d.controller.start()
+    qtbot.waitUntil(lambda: len(d.live_rows()) >= 2, timeout=15000)
+    d.controller.quit()
+    store = Store.open(demo_path)
+    try:
+        assert all(store.candles(sub, MINUTE_S, 0) == [] for sub in d.controller.settings.watchlist)
+    finally:
+        store.close()
 
 
 def test_a_data_folder_that_cannot_be_written_is_a_banner(qtbot, sim, harness, tmp_path):

@@ -53,10 +53,12 @@ import urllib3.exceptions
 
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, period_start
+from ccdesk.core.endpoints import stream_url
 from ccdesk.core.http_failure import root_cause
 from ccdesk.core.identity import DEFAULT_COINDESK_REST_URL, DEFAULT_REST_URL
 from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, Source
 from ccdesk.core.redaction import redact
+from ccdesk.core.sources import source_info
 from ccdesk.core.urls import UrlError, check_url
 
 log = logging.getLogger(__name__)
@@ -792,3 +794,35 @@ def _candle(t: Any, o: Any, h: Any, low: Any, c: Any, period_s: int) -> Candle:
 
 def _iso(t: int) -> str:
     return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(t))
+
+
+def backfill_bases(
+    env: Mapping[str, str] | None = None,
+    *,
+    stream_setting: str | None = None,
+    rest_setting: str | None = None,
+) -> dict[Source, str | None]:
+    """The sources whose history the app may ask for, each with its base URL override (None: the
+    venue's default).
+
+    A source's own history override (the environment, :func:`env_history_url_name`; for
+    CryptoCompare also the settings' min-api URL) is used as given. Without one, the source's
+    history is asked from the venue's default only if the source also streams from its default
+    endpoint: a stream moved elsewhere (the simulator, a proxy, a test) is not known to share that
+    venue's market, and one pair's history must never mix two markets' prices.
+    """
+    env = env or {}
+    out: dict[Source, str | None] = {}
+    for source in Source:
+        if source is Source.COMPOSITE:
+            continue
+        override = env.get(env_history_url_name(source), "").strip() or None
+        if override is None and source is Source.CRYPTOCOMPARE and rest_setting:
+            override = rest_setting
+        if override is not None:
+            out[source] = override
+            continue
+        setting = stream_setting if source is Source.CRYPTOCOMPARE else None
+        if stream_url(source, env=env, setting=setting) == source_info(source).default_url:
+            out[source] = None
+    return out

@@ -3,8 +3,13 @@ a reconnect), for sparklines. Pure; injected times."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterable
 from typing import NamedTuple
+
+SEED_GAP_AFTER_S = 150.0
+"""Seeded prices are minute closes: a gap is a missing minute (more than two and a half apart)."""
 
 DEFAULT_GAP_AFTER_S = 60.0
 """No price for longer than this is a gap in the line: the window's default stale threshold, so the
@@ -61,6 +66,31 @@ class PriceHistory:
             samples.append(Sample(t, price, gap))
         while samples and samples[0].t < t - self.window_s:
             samples.popleft()
+
+    def seed(self, points: Iterable[tuple[float, float]], gap_after_s: float = SEED_GAP_AFTER_S) -> None:
+        """Put older prices before the live ones: ``(monotonic t, price)`` points, such as the
+        store's minute closes after a restart, so the line starts full. Points at or after the first
+        live sample, and points outside the window, are left out; a gap is drawn wherever two
+        neighbours are more than ``gap_after_s`` apart (between the points and the live samples too).
+        """
+        live = list(self._samples)
+        first_live = live[0].t if live else math.inf
+        newest = live[-1].t if live else -math.inf
+        points = sorted((t, p) for t, p in points if t < first_live and 0.0 < p < math.inf)
+        if points:
+            newest = max(newest, points[-1][0])
+        seeded: list[Sample] = []
+        for t, price in points:
+            if t < newest - self.window_s:
+                continue
+            seeded.append(Sample(t, price, bool(seeded) and t - seeded[-1].t > gap_after_s))
+        if not seeded:
+            return
+        if live:
+            head = live[0]
+            live[0] = head._replace(after_gap=head.after_gap or head.t - seeded[-1].t > gap_after_s)
+        self._samples.clear()
+        self._samples.extend(seeded + live)  # maxlen keeps the newest
 
     def break_line(self) -> None:
         """The next sample starts a new segment whatever its time (the connection was lost)."""

@@ -34,6 +34,7 @@ from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
 from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import ACTION_MUTE, ACTION_OPEN, ACTION_SNOOZE, SNOOZE_S, Notifier
+from ccdesk.qt.price_memory import PriceMemory
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
 from ccdesk.qt.settings_dialog.host import SettingsDialogHost
@@ -115,6 +116,7 @@ class AppController(QObject):
         self._clock = clock or SystemClock()
         self._sim: Demo | None = None
         self.alerts = AlertLog(history, notifier, jobs, store_path, self)
+        self.memory = PriceMemory(jobs, self._clock, model, self)
         self.alerts.problem.connect(self._on_store_problem)
         self._quitting = False
         self._env = dict(env or {})
@@ -202,10 +204,28 @@ class AppController(QObject):
         self._show_key_problem()
 
     def _keep_candles(self) -> None:
-        """Every real price goes into the store's minute candles; the demo's simulated ones never do.
-        Takes effect from each stream's next run (the demo switch restarts them)."""
+        """Every real price goes into the store's minute candles, and the store's gaps are filled
+        from the venues' history; the demo's simulated prices are never kept. Takes effect from each
+        stream's next run (the demo switch restarts them)."""
         store = self.alerts.store
-        self.stream.set_candle_sink(None if self._demo or store is None else store.record_candles)
+        keep = not self._demo and store is not None
+        self.stream.set_candle_sink(store.record_candles if keep and store is not None else None)
+        if keep and store is not None and not self.memory.is_open:
+            self.memory.open(
+                store,
+                lambda: self.settings.watchlist,
+                self._history_key,
+                self._env,
+                stream_setting=self.settings.stream_url,
+                rest_setting=self.settings.rest_url,
+            )
+        elif not keep:
+            self.memory.close()
+
+    def _history_key(self, source: Source) -> ApiKey | None:
+        """A keyed source's key for its history (read on a backfill job's thread: a plain read)."""
+        provider = source_info(source).key
+        return None if provider is None else self.keys.key(provider)
 
     def _show_key_problem(self) -> None:
         """The tray's key-problem look, only while a source in use needs a key and cannot get it."""
@@ -296,6 +316,7 @@ class AppController(QObject):
         self.model.set_live_since(connections.live_since())
         self.tray.set_connections(connections, demo=self._demo)
         self.window.status_line.show_connections(connections)
+        self.memory.watch_connections(connections)
         self._show_key_problem()
         self._show_empty_state()
         self._view_clock.poke(0.0)
@@ -410,6 +431,10 @@ class AppController(QObject):
         streamed = (new.watchlist, new.rules, new.composite_venues)
         if streamed != (old.watchlist, old.rules, old.composite_venues):
             self.stream.configure(*streamed)
+        added = [p for p in new.watchlist if p not in old.watchlist]
+        if added:
+            self.memory.seed(added)
+            self.memory.fill(added)
         self._apply_to_views(new)
         self._show_empty_state()
         if new.autostart != old.autostart:
@@ -554,6 +579,7 @@ class AppController(QObject):
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
+        self.memory.close()
         self.alerts.close(1.0)
         if self._sim is not None:
             self._sim.stop()

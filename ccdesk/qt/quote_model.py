@@ -140,6 +140,15 @@ class QuoteTableModel(QAbstractTableModel):
         if bottom >= 0:
             self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.AGE))
 
+    def seed_history(self, sub: Pair, points: list[tuple[float, float]]) -> None:
+        """Older prices for ``sub``'s sparkline (``(monotonic t, price)``, e.g. the store's minute
+        closes after a restart), put before its live samples."""
+        i = self._index.get(sub)
+        if i is None or not points:
+            return
+        self._rows[i].history.seed(points)
+        self.dataChanged.emit(self.index(i, self.TREND), self.index(i, self.TREND))
+
     def mark_rejected(self, sub: Pair, info: str | None) -> None:
         """The server refused this pair."""
         i = self._index.get(sub)

@@ -437,6 +437,37 @@ def test_keyless_pairs_stream_with_no_key_and_a_key_source_waits_for_its_key(qtb
     assert text.startswith("BTC/USD · median of ")
 
 
+def test_the_store_is_backfilled_from_the_venue_and_sparklines_start_full(qtbot, sim, harness, tmp_path):
+    path = tmp_path / "memory.sqlite3"
+    env = {"CCDESK_KRAKEN_URL": sim.url("kraken"), "CCDESK_KRAKEN_REST_URL": sim.rest_url}
+    settings = Settings(watchlist=(KRAKEN_BTC,), rules=())
+    h = harness(sim=sim, settings=settings, env=env, store_path=path)
+    filled = []
+    h.controller.memory.history_changed.connect(filled.append)
+    h.controller.start()
+    qtbot.waitUntil(lambda: bool(filled), timeout=20000)  # Kraken: 720 minutes, one page
+    assert filled[0] == (KRAKEN_BTC,)
+    row = next(r for r in h.model.rows() if r.sub == KRAKEN_BTC)
+    qtbot.waitUntil(lambda: len(row.history) >= 10, timeout=5000)  # the last 15 minutes, seeded
+    assert row.history.points()[0][0] < time.monotonic() - 600  # older than this run
+    h.controller.quit()
+
+    kept = Store.open(path)
+    try:
+        minutes = kept.candles(KRAKEN_BTC, MINUTE_S, time.time() - 86400)
+        assert len(minutes) >= 715  # Kraken serves its 720 most recent minutes (less the open one)
+        assert kept.candles(KRAKEN_BTC, HOUR_S, 0)
+    finally:
+        kept.close()
+    # A stream moved elsewhere without a history URL is never backfilled from the real venue.
+    requests_before = len(sim.history_hits)
+    again = harness(sim=sim, settings=settings, env={"CCDESK_KRAKEN_URL": sim.url("kraken")}, store_path=path)
+    again.controller.start()
+    row = next(r for r in again.model.rows() if r.sub == KRAKEN_BTC)
+    qtbot.waitUntil(lambda: len(row.history) >= 10, timeout=5000)  # from the store alone
+    assert len(sim.history_hits) == requests_before
+
+
 def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):
     h = harness(settings=Settings(watchlist=(BTC, ETH), rules=()), env={})
     h.controller.start()

@@ -441,3 +441,23 @@ def test_history_url_overrides_and_refuses_plain_http_for_keys() -> None:
     with pytest.raises(HistoryError) as info:
         history_url(Source.COINDESK, override="http://example.com")
     assert info.value.problem is HistoryProblem.REFUSED
+
+
+def test_backfill_bases_ask_only_where_the_history_matches_the_stream() -> None:
+    from ccdesk.core.history_rest import backfill_bases
+
+    everything = backfill_bases({})
+    assert Source.COMPOSITE not in everything
+    assert everything[Source.KRAKEN] is None  # the venue's default, as its stream
+    assert set(everything) == {s for s in Source if s is not Source.COMPOSITE}
+    moved = backfill_bases({"CCDESK_KRAKEN_URL": "ws://127.0.0.1:9/kraken"})
+    assert Source.KRAKEN not in moved  # a stream moved elsewhere: its history is not the venue's
+    assert moved[Source.COINBASE] is None
+    both = backfill_bases(
+        {"CCDESK_KRAKEN_URL": "ws://127.0.0.1:9/k", "CCDESK_KRAKEN_REST_URL": "http://127.0.0.1:9"}
+    )
+    assert both[Source.KRAKEN] == "http://127.0.0.1:9"
+    cc = backfill_bases({}, stream_setting="ws://127.0.0.1:9/v2")
+    assert Source.CRYPTOCOMPARE not in cc
+    cc = backfill_bases({}, stream_setting="ws://127.0.0.1:9/v2", rest_setting="http://127.0.0.1:9")
+    assert cc[Source.CRYPTOCOMPARE] == "http://127.0.0.1:9"

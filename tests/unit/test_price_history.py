@@ -74,3 +74,34 @@ def test_the_oldest_kept_sample_never_opens_with_an_empty_segment():
     h.add(115.0, 4.0)  # the first two scrolled out of the window; 115 follows a gap after 52
     assert h.segments() == [[(115.0, 4.0)]]
     assert PriceHistory().segments() == []
+
+
+def test_seeded_minutes_come_before_the_live_samples() -> None:
+    h = PriceHistory(window_s=900.0, step_s=2.0, gap_after_s=10.0)
+    h.add(1000.0, 105.0)
+    h.add(1002.0, 106.0)
+    minutes = [(1000.0 - 60.0 * k, 100.0 + k) for k in range(1, 20)]  # 19 minutes back, newest 940
+    minutes.append((1001.0, 999.0))  # not before the first live sample: left out
+    h.seed(minutes)
+    points = h.points()
+    assert points[-2:] == [(1000.0, 105.0), (1002.0, 106.0)]
+    assert points[0][0] >= 1002.0 - 900.0  # nothing older than the window
+    assert [t for t, _ in points] == sorted(t for t, _ in points)
+    # Minute closes a minute apart are one line (the live gap threshold of 10 s does not split them),
+    # and the live samples join it (60 s after the newest minute).
+    assert len(h.segments()) == 1
+
+
+def test_a_missing_minute_and_a_long_wait_before_live_are_gaps() -> None:
+    h = PriceHistory()
+    h.add(2000.0, 50.0)
+    h.seed([(1500.0, 40.0), (1560.0, 41.0), (1800.0, 42.0)])  # 1620..1740 missing; 200 s to live
+    assert [len(seg) for seg in h.segments()] == [2, 1, 1]
+
+
+def test_seeding_nothing_or_bad_prices_changes_nothing() -> None:
+    h = PriceHistory()
+    h.add(10.0, 1.0)
+    h.seed([])
+    h.seed([(5.0, float("nan")), (6.0, -1.0), (7.0, 0.0)])
+    assert h.points() == [(10.0, 1.0)]

@@ -105,6 +105,7 @@ class PriceMemory(QObject):
         self._cancel.set()
         self._timer.stop()
         self._runner = None
+        self._store = None  # nor seeds: the demo's sparklines never start with real prices
 
     @property
     def is_open(self) -> bool:

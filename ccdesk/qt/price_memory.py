@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -118,9 +119,15 @@ class PriceMemory(QObject):
         runner = self._runner
         if runner is None:
             return
+        store = self._store
         wanted = [p for p in pairs if p.source in self._bases]
         for source, job in runner.jobs(wanted).items():
-            self._jobs.run(f"backfill-{source.value}", job, self._on_backfill_done, self._on_backfill_failed)
+            self._jobs.run(
+                f"backfill-{source.value}",
+                partial(_written, job, store),
+                self._on_backfill_done,
+                self._on_backfill_failed,
+            )
 
     def seed(self, pairs: Iterable[Pair]) -> None:
         """Start ``pairs``' sparklines with the store's last minutes (read off this thread)."""
@@ -185,3 +192,14 @@ class PriceMemory(QObject):
         if suspend is not None and (jumped := suspend.check()) is not None:
             log.info("back from a suspend of about %.0f s: backfilling", jumped)
             self.fill(self._pairs())
+
+
+def _written(
+    job: Callable[[], tuple[BackfillResult, ...]], store: Store | None
+) -> tuple[BackfillResult, ...]:
+    """Run a backfill job, then wait (on its own thread) until the store has written what it handed
+    over, so that whoever reloads on ``history_changed`` reads the new candles."""
+    results = job()
+    if store is not None and any(r.candles for r in results):
+        store.flush(30.0)
+    return results

@@ -130,17 +130,11 @@ def _check_controls(rule: Rule) -> None:
                 raise RuleError(f"{name} must be a unix time >= 0 or None, not {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class MoveRule:
-    """Alert when the price moves at least ``pct`` % within ``window_s`` seconds.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleControls:
+    """What every kind of rule has besides its condition: keyword-only, after the condition's fields.
 
     Attributes:
-        pct: The size of the move, in percent, > 0 (2.0 means 2 %).
-        window_s: How long the move may take, in seconds, > 0.
-        direction: ``UP``, ``DOWN`` or ``EITHER``.
-        cooldown_s: After an alert for a pair, no other alert of this rule for that pair for this
-            many seconds, >= 0.
-        sub: The one pair this rule watches, or None for every pair.
         id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
             equality, so the engine's state follows the rule's values.
         enabled: False: muted, fires nothing.
@@ -151,6 +145,29 @@ class MoveRule:
         sound: The notification for this rule plays a sound.
         spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
             re-armed (``rule_edits.rearm_rule``).
+    """
+
+    id: str = field(default_factory=new_rule_id, compare=False)
+    enabled: bool = True
+    snoozed_until: float | None = None
+    expires_at: float | None = None
+    once: bool = False
+    sound: bool = False
+    spent_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRule(RuleControls):
+    """Alert when the price moves at least ``pct`` % within ``window_s`` seconds.
+
+    Attributes:
+        pct: The size of the move, in percent, > 0 (2.0 means 2 %).
+        window_s: How long the move may take, in seconds, > 0.
+        direction: ``UP``, ``DOWN`` or ``EITHER``.
+        cooldown_s: After an alert for a pair, no other alert of this rule for that pair for this
+            many seconds, >= 0.
+        sub: The one pair this rule watches, or None for every pair.
+        (and the controls every kind shares: see :class:`RuleControls`)
 
     Raises:
         RuleError: (a ValueError) on construction, if a value is out of range.
@@ -161,13 +178,6 @@ class MoveRule:
     direction: MoveDirection = MoveDirection.EITHER
     cooldown_s: float = 600.0
     sub: Pair | None = None
-    id: str = field(default_factory=new_rule_id, compare=False)
-    enabled: bool = True
-    snoozed_until: float | None = None
-    expires_at: float | None = None
-    once: bool = False
-    sound: bool = False
-    spent_at: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pct", "window_s", "cooldown_s"):
@@ -187,7 +197,7 @@ class MoveRule:
 
 
 @dataclass(frozen=True, slots=True)
-class LevelRule:
+class LevelRule(RuleControls):
     """Alert when the price crosses ``level``: upwards if ``above``, downwards otherwise.
 
     Attributes:
@@ -200,16 +210,7 @@ class LevelRule:
         hysteresis_pct: After firing, the rule re-arms only once the price is back beyond the
             level by this many percent (below ``level * (1 - hysteresis_pct / 100)`` for an
             ``above`` rule), so a price hovering at the level fires once. 0 <= value < 100.
-        id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
-            equality, so the engine's state follows the rule's values.
-        enabled: False: muted, fires nothing.
-        snoozed_until: Wall unix time before which the rule fires nothing, or None.
-        expires_at: Wall unix time from which the rule fires nothing, or None (never).
-        once: True: fire once, then the rule is spent (``spent_at``); False: every time, with
-            the cooldown.
-        sound: The notification for this rule plays a sound.
-        spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
-            re-armed (``rule_edits.rearm_rule``).
+        (and the controls every kind shares: see :class:`RuleControls`)
 
     Raises:
         RuleError: (a ValueError) on construction, if a value is out of range.
@@ -220,13 +221,6 @@ class LevelRule:
     cooldown_s: float = 600.0
     sub: Pair | None = None
     hysteresis_pct: float = 0.1
-    id: str = field(default_factory=new_rule_id, compare=False)
-    enabled: bool = True
-    snoozed_until: float | None = None
-    expires_at: float | None = None
-    once: bool = False
-    sound: bool = False
-    spent_at: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("level", "cooldown_s", "hysteresis_pct"):
@@ -244,7 +238,7 @@ class LevelRule:
 
 
 @dataclass(frozen=True, slots=True)
-class StepRule:
+class StepRule(RuleControls):
     """Alert at every further ``pct`` % from the last alert (no time window).
 
     Attributes:
@@ -253,16 +247,7 @@ class StepRule:
         cooldown_s: After an alert for a pair, no other alert of this rule for that pair for this
             many seconds, >= 0.
         sub: The one pair this rule watches, or None for every pair.
-        id: Stable identity, kept in the settings (a fresh uuid hex by default); not part of
-            equality, so the engine's state follows the rule's values.
-        enabled: False: muted, fires nothing.
-        snoozed_until: Wall unix time before which the rule fires nothing, or None.
-        expires_at: Wall unix time from which the rule fires nothing, or None (never).
-        once: True: fire once, then the rule is spent (``spent_at``); False: every time, with
-            the cooldown.
-        sound: The notification for this rule plays a sound.
-        spent_at: Wall unix time a ``once`` rule fired; not None: spent, fires nothing until
-            re-armed (``rule_edits.rearm_rule``).
+        (and the controls every kind shares: see :class:`RuleControls`)
 
     Raises:
         RuleError: (a ValueError) on construction, if a value is out of range.
@@ -272,13 +257,6 @@ class StepRule:
     direction: MoveDirection = MoveDirection.EITHER
     cooldown_s: float = 600.0
     sub: Pair | None = None
-    id: str = field(default_factory=new_rule_id, compare=False)
-    enabled: bool = True
-    snoozed_until: float | None = None
-    expires_at: float | None = None
-    once: bool = False
-    sound: bool = False
-    spent_at: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("pct", "cooldown_s"):

@@ -58,6 +58,7 @@ from ccdesk.core.http_failure import root_cause
 from ccdesk.core.identity import DEFAULT_COINDESK_REST_URL, DEFAULT_REST_URL
 from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, Source
 from ccdesk.core.redaction import redact
+from ccdesk.core.rest import ApiKeyAuth
 from ccdesk.core.sources import source_info
 from ccdesk.core.urls import UrlError, check_url
 
@@ -636,18 +637,6 @@ def fetch_page(get: HttpGet, base_url: str, request: HistoryRequest, key: ApiKey
 # --- the real HTTP get (requests) --------------------------------------------------------------
 
 
-class _ApiKeyAuth(requests.auth.AuthBase):
-    def __init__(self, key: ApiKey) -> None:
-        self._key = key
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["authorization"] = f"Apikey {self._key.reveal()}"
-        return request
-
-    def __repr__(self) -> str:
-        return f"_ApiKeyAuth({self._key!r})"
-
-
 class RequestsGet:
     """:data:`HttpGet` over a ``requests.Session``: no redirects (so a key is never forwarded),
     a bounded body, Retry-After read, every failure a :class:`HistoryError` scrubbed of the key.
@@ -668,7 +657,7 @@ class RequestsGet:
             with self._session.get(
                 url,
                 params=dict(query),
-                auth=_ApiKeyAuth(key) if key is not None else None,
+                auth=ApiKeyAuth(key) if key is not None else None,
                 headers={"Accept": "application/json", "User-Agent": APP_PARAM},
                 timeout=(self._timeout_s, self._timeout_s),
                 allow_redirects=False,

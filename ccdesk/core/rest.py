@@ -201,7 +201,7 @@ _CHECKS: Final[Mapping[KeyProvider, CheckFn]] = {
 # --- requests plumbing -------------------------------------------------------------------------
 
 
-class _ApiKeyAuth(requests.auth.AuthBase):
+class ApiKeyAuth(requests.auth.AuthBase):
     """Puts the key in the ``authorization`` header. As ``auth=`` it also wins over ``~/.netrc``."""
 
     def __init__(self, key: ApiKey) -> None:
@@ -212,7 +212,7 @@ class _ApiKeyAuth(requests.auth.AuthBase):
         return request
 
     def __repr__(self) -> str:
-        return f"_ApiKeyAuth({self._key!r})"
+        return f"ApiKeyAuth({self._key!r})"
 
 
 def _get_json(
@@ -250,7 +250,7 @@ def _send(
     with session.get(
         url,
         params=query,
-        auth=_ApiKeyAuth(key),
+        auth=ApiKeyAuth(key),
         headers={"Accept": "application/json"},
         timeout=(timeout_s, timeout_s),
         allow_redirects=False,

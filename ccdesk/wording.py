@@ -35,12 +35,15 @@ from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
     format_age,
+    format_amount,
     format_duration,
     format_pct,
     format_price,
     format_prices_apart,
+    format_signed_amount,
 )
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.holdings import Total, cost_basis_problem, quantity_problem
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.notify_rate import MAX_PER_MINUTE
 from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
@@ -1087,3 +1090,70 @@ def mini_panel_description(lines: Sequence[str]) -> str:
     """The panel's accessible description and tooltip: one line per pair, then how to use it."""
     body = "\n".join(lines) if lines else MINI_PANEL_EMPTY_TEXT
     return f"{body}\nDrag to move; right-click for options; Escape hides it."
+
+
+# --- holdings: the window's columns and total line, the tray tooltip, the holding dialog -----------
+
+HOLDING_HEADERS = ("Holding", "Value", "P/L")
+NO_LIVE_PRICE = "no live price"
+
+
+def profit_text(profit: float | None, pct: float | None) -> str:
+    """A profit or loss as the window shows it: ``+1,234.56 (+11.10%)``, ``-12.30`` without a
+    percentage (a cost basis of 0), ``""`` without a cost basis."""
+    if profit is None:
+        return ""
+    text = format_signed_amount(profit)
+    return text if pct is None else f"{text} ({format_pct(pct)})"
+
+
+def total_line(total: Total) -> str:
+    """One quote currency's total: ``Total USD 12,345.67 · P/L +1,234.56 (+11.10%)``; a total with a
+    holding without a live price says so and what it leaves out: ``Total USD 12,345.67 so far,
+    incomplete: no live price for ETH/USD · Kraken``."""
+    text = f"Total {total.currency} {format_amount(total.value)}"
+    pl = profit_text(total.profit, total.profit_pct)
+    if pl:
+        text += f" · P/L {pl}"
+    if total.missing:
+        names = ", ".join(pair_label(p) for p in total.missing[:3])
+        more = f" and {len(total.missing) - 3} more" if len(total.missing) > 3 else ""
+        text += f" · incomplete: {NO_LIVE_PRICE} for {names}{more}"
+    return text
+
+
+def portfolio_lines(all_totals: Sequence[Total]) -> list[str]:
+    """The tray tooltip's portfolio lines, one per quote currency: ``Portfolio USD 12,345.67 ▲ +11.10%``
+    (``incomplete`` when a holding has no live price: the sum is what is known, never passed off as
+    the whole)."""
+    lines = []
+    for t in all_totals:
+        text = f"Portfolio {t.currency} {format_amount(t.value)}"
+        sign = change_sign(t.profit_pct)
+        if sign is not None:
+            text += f" {change_arrow(t.profit_pct)} {format_pct(t.profit_pct)}" if sign else " 0.00%"
+        if t.missing:
+            text += f" (incomplete: {len(t.missing)} without a live price)"
+        lines.append(text)
+    return lines
+
+
+def quantity_field_problem(text: str, value: float | None) -> str | None:
+    """What is wrong with a quantity as typed in the holding dialog (``value``: the number read)."""
+    if not text.strip():
+        return "Enter how much you hold, for example 0.5."
+    if value is None:
+        return f"“{text.strip()}” is not a number: type the quantity, for example 0.5 or 1,200."
+    return quantity_problem(value)
+
+
+def cost_field_problem(text: str, value: float | None, currency: str) -> str | None:
+    """What is wrong with a cost basis as typed (empty is fine: it is optional)."""
+    if not text.strip():
+        return None
+    if value is None:
+        return (
+            f"“{text.strip()}” is not a number: type what you paid in total, in {currency}, "
+            "for example 30,000, or leave it empty."
+        )
+    return cost_basis_problem(value)

@@ -1157,3 +1157,11 @@ def cost_field_problem(text: str, value: float | None, currency: str) -> str | N
             "for example 30,000, or leave it empty."
         )
     return cost_basis_problem(value)
+
+
+def unwatched_holdings_line(pairs: Sequence[Pair]) -> str:
+    """Under the totals: the holdings kept for pairs no longer watched, left out of the totals
+    (watch the pair again and it is back)."""
+    names = ", ".join(pair_label(p) for p in pairs[:3])
+    more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+    return f"Not counted (not watched): {names}{more}"

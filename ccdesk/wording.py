@@ -800,9 +800,11 @@ def tooltip_text(
     paused_until: float | None = None,
     key_problem: str | None = None,
     demo: bool = False,
+    portfolio: Sequence[str] = (),
 ) -> str:
     """The tooltip: a title line with every source's state (``ccdesk: Kraken live · CoinDesk: no
-    API key``), a key problem, then every pair, then alert pausing."""
+    API key``), a key problem, then every pair, the portfolio's totals (``portfolio_lines``), then
+    alert pausing."""
     head = APP_TITLE
     if len(connections) or demo:
         head = f"{APP_TITLE}: {connections_text(connections, demo=demo)}"
@@ -814,6 +816,7 @@ def tooltip_text(
         lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")
     if not quotes:
         lines.append("No prices yet")
+    lines += portfolio
     paused = paused_words(paused_until)
     if paused:
         lines.append(f"Alerts {paused}")

@@ -442,8 +442,8 @@ class QuoteTableModel(QAbstractTableModel):
         if not self.is_live(row):
             return self._colors.stale
         if col == self.PL:  # the colour agrees with the sign shown, as the 24 h change's does
-            sign = self._profit_sign(row)
-            return self._colors.up if sign > 0 else self._colors.down if sign < 0 else None
+            held = self._profit_sign(row)
+            return self._colors.up if held > 0 else self._colors.down if held < 0 else None
         q = row.quote
         sign = change_sign(q.change_pct_24h) if col == self.CHANGE and q is not None else None
         if sign:  # the colour agrees with the number shown: a change that rounds to 0.00% is neither

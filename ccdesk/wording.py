@@ -1114,6 +1114,8 @@ def total_line(total: Total) -> str:
     """One quote currency's total: ``Total USD 12,345.67 · P/L +1,234.56 (+11.10%)``; a total with a
     holding without a live price says so and what it leaves out: ``Total USD 12,345.67 so far,
     incomplete: no live price for ETH/USD · Kraken``."""
+    if len(total.missing) == total.holdings:
+        return f"Total {total.currency}: {NO_LIVE_PRICE}"
     text = f"Total {total.currency} {format_amount(total.value)}"
     pl = profit_text(total.profit, total.profit_pct)
     if pl:
@@ -1131,6 +1133,9 @@ def portfolio_lines(all_totals: Sequence[Total]) -> list[str]:
     the whole)."""
     lines = []
     for t in all_totals:
+        if len(t.missing) == t.holdings:
+            lines.append(f"Portfolio {t.currency}: {NO_LIVE_PRICE}")
+            continue
         text = f"Portfolio {t.currency} {format_amount(t.value)}"
         sign = change_sign(t.profit_pct)
         if sign is not None:

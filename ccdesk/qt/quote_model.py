@@ -253,17 +253,20 @@ class QuoteTableModel(QAbstractTableModel):
         """The pairs with a holding that are not watched (kept, but neither shown nor counted)."""
         return [sub for sub in self._holdings if sub not in self._index]
 
-    def portfolio_totals(self) -> list[Total]:
-        """The watched holdings' totals per quote currency at the prices shown now; a price that
-        is not live leaves its total incomplete (``holdings.totals``)."""
+    def portfolio_totals(self, now: float | None = None) -> list[Total]:
+        """The watched holdings' totals per quote currency at the latest prices; a price that is not
+        live at monotonic ``now`` (default: the model's last refresh) leaves its total incomplete
+        (``holdings.totals``). The tray passes its own ``now``: it refreshes while the window is hidden."""
+        at = self._now if now is None else now
         held = [self._holdings[r.sub] for r in self._rows if r.sub in self._holdings]
         live = {
             r.sub: r.quote.price
             for r in self._rows
             if r.sub in self._holdings
+            and r.rejected is None
             and r.quote is not None
             and r.quote.price is not None
-            and self.is_live(r)
+            and self._freshness.is_fresh(r.quote, at)
         }
         return totals(held, live)
 

@@ -359,7 +359,7 @@ class Tray(QObject):
         self._menu.aboutToHide.connect(self._on_menu_about_to_hide)
 
         self._source: QuoteSource | None = None
-        self._portfolio: Callable[[], Sequence[Total]] | None = None
+        self._portfolio: Callable[[float], Sequence[Total]] | None = None
         self._quotes: tuple[Quote, ...] = ()
         self._pinned: Quote | None = None
         self._now = 0.0
@@ -449,8 +449,9 @@ class Tray(QObject):
         if self._icon.isVisible():
             self._icon.hide()
 
-    def set_portfolio_source(self, totals: Callable[[], Sequence[Total]] | None) -> None:
-        """Where the tooltip reads the portfolio's totals per quote currency (None: no totals)."""
+    def set_portfolio_source(self, totals: Callable[[float], Sequence[Total]] | None) -> None:
+        """Where the tooltip reads the portfolio's totals per quote currency at a monotonic time
+        (None: no totals)."""
         self._portfolio = totals
 
     def follow(self, source: QuoteSource) -> None:
@@ -624,7 +625,7 @@ class Tray(QObject):
             paused_until=self._paused_until,
             key_problem=self._key_problem,
             demo=self._demo,
-            portfolio=portfolio_lines(self._portfolio()) if self._portfolio is not None else (),
+            portfolio=portfolio_lines(self._portfolio(self._now)) if self._portfolio is not None else (),
         )
         if tooltip != self._tooltip:
             self._tooltip = tooltip

@@ -102,6 +102,14 @@ def test_a_mix_of_holdings_with_and_without_cost_counts_profit_only_where_there_
     assert t.profit_pct == pytest.approx(10.0)
 
 
+def test_a_total_with_no_live_price_at_all_says_so_instead_of_a_sum() -> None:
+    (t,) = totals([Holding(BTC, 1.0, 5.0), Holding(ETH, 1.0)], {})
+    assert t.value == 0.0
+    assert t.missing == (BTC, ETH)
+    assert total_line(t) == "Total USD: no live price"
+    assert portfolio_lines([t]) == ["Portfolio USD: no live price"]
+
+
 def test_no_holdings_no_totals() -> None:
     assert totals([], {BTC: 1.0}) == []
 

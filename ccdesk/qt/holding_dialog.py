@@ -5,6 +5,7 @@ editor does); it writes nothing itself: the controller keeps what it reports."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,7 +23,8 @@ from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.rule_editor import parse_number
 from ccdesk.wording import cost_field_problem, pair_label, profit_text, quantity_field_problem
 
-PROBLEM_STYLE = "color: #d0342c;"
+PROBLEM_COLORS = ("#d0342c", "#ff7a70")
+"""The colour of what is wrong, on a light and on a dark window (the table's down colours)."""
 
 
 def _plain_number(value: float) -> str:
@@ -115,7 +117,8 @@ class HoldingDialog(QDialog):
     def _problem_label(self, name: str) -> QLabel:
         label = QLabel()
         label.setWordWrap(True)
-        label.setStyleSheet(PROBLEM_STYLE)
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        label.setStyleSheet(f"color: {PROBLEM_COLORS[dark]};")
         label.setAccessibleName(name)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.hide()

@@ -73,6 +73,11 @@ CHANGE_HEADER_TIP = (
     "The change over the last 24 hours (a rolling window, not the calendar day); each pair's "
     "tooltip says where its figure comes from"
 )
+HOLDING_HEADER_TIPS = {
+    0: "How much of the coin you hold (kept on this computer only)",
+    1: "What it is worth at the price shown, in the pair's quote currency",
+    2: "Profit or loss against the cost basis (what you paid in total), and in percent of it",
+}
 _SERVED_ROLES = frozenset(
     int(r)
     for r in (
@@ -356,7 +361,9 @@ class QuoteTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return CHANGE_HEADER_TIP if section == self.CHANGE else None
+            if section == self.CHANGE:
+                return CHANGE_HEADER_TIP
+            return HOLDING_HEADER_TIPS.get(section - self.HOLDING) if section >= self.HOLDING else None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -81,6 +81,12 @@ def test_value_and_profit_or_loss_with_colours_in_light_and_dark(qtbot, window):
     assert text(SOL, M.PL) == ""  # no cost basis, no P/L
     assert text(SOL, M.VALUE) != ""
     assert text(DOGE, M.HOLDING) == ""  # no holding
+    tip = cell(window, BTC, M.PRICE).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"holding 0.5 BTC, worth {0.5 * btc:,.2f} USD; P/L +{profit:,.2f}" in tip
+    assert "against 30,000.00 USD paid" in tip
+    assert "cost basis" in window.model.headerData(
+        M.PL, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
     assert color(BTC, M.PL) == LIGHT_COLORS.up
     assert color(ETH, M.PL) == LIGHT_COLORS.down
     window.setPalette(dark_palette())

@@ -235,3 +235,28 @@ def test_the_tray_tooltip_adds_the_portfolio_totals(qtbot):
     assert "40,000" not in tray.tooltip()
     plain = tooltip_text([], Connections({}), NOW, Freshness.everywhere(0.0, 60.0), portfolio=["Portfolio X"])
     assert plain == "ccdesk\nNo prices yet\nPortfolio X"
+
+
+def test_fit_columns_drops_the_holding_columns_first_and_keeps_price_and_age_last():
+    from ccdesk.qt.price_window import ColumnSpec, fit_columns
+
+    specs = {
+        M.PAIR: ColumnSpec(120, 70),
+        M.PRICE: ColumnSpec(90, 80),
+        M.CHANGE: ColumnSpec(80, 80),
+        M.TREND: ColumnSpec(90, 48),
+        M.AGE: ColumnSpec(70, 40),
+        M.HOLDING: ColumnSpec(80, 80),
+        M.VALUE: ColumnSpec(90, 90),
+        M.PL: ColumnSpec(140, 140),
+    }
+    every = sum(s.preferred for s in specs.values())
+    assert set(fit_columns(every, specs)) == set(specs)
+    assert set(fit_columns(every - 42, specs)) == set(specs)  # the sparkline shrinks first
+    assert M.HOLDING not in fit_columns(every - 43, specs)
+    assert set(fit_columns(every - 42 - 80, specs)) == set(specs) - {M.HOLDING}
+    assert set(fit_columns(every - 42 - 81, specs)) == set(specs) - {M.HOLDING, M.PL}
+    narrow = fit_columns(every - 42 - 80 - 140 - 91, specs)
+    assert not set(narrow) & set(M.HOLDING_COLUMNS)
+    assert M.TREND not in narrow
+    assert {M.PRICE, M.AGE} <= set(fit_columns(200, specs))

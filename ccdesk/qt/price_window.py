@@ -439,7 +439,8 @@ class PriceWindow(QMainWindow):
         self.table.setModel(self.proxy)
         self.table.setAccessibleName("Prices")
         self.table.setAccessibleDescription(
-            "One row per watched pair: price, 24 hour change, trend and age. "
+            "One row per watched pair: price, 24 hour change, trend and age; with a holding, its value and "
+            "profit or loss, with the totals under the table. "
             "Arrow keys move between pairs; the context menu key opens the pair's actions."
         )
         self.table.setItemDelegateForColumn(QuoteTableModel.TREND, SparklineDelegate(self.table))

@@ -35,12 +35,15 @@ from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
     format_age,
+    format_amount,
     format_duration,
     format_pct,
     format_price,
     format_prices_apart,
+    format_signed_amount,
 )
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.holdings import Total, cost_basis_problem, quantity_problem
 from ccdesk.core.key_check import KeyCheck, KeyStatus
 from ccdesk.core.notify_rate import MAX_PER_MINUTE
 from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
@@ -797,9 +800,11 @@ def tooltip_text(
     paused_until: float | None = None,
     key_problem: str | None = None,
     demo: bool = False,
+    portfolio: Sequence[str] = (),
 ) -> str:
     """The tooltip: a title line with every source's state (``ccdesk: Kraken live · CoinDesk: no
-    API key``), a key problem, then every pair, then alert pausing."""
+    API key``), a key problem, then every pair, the portfolio's totals (``portfolio_lines``), then
+    alert pausing."""
     head = APP_TITLE
     if len(connections) or demo:
         head = f"{APP_TITLE}: {connections_text(connections, demo=demo)}"
@@ -811,6 +816,7 @@ def tooltip_text(
         lines.append(f"… and {len(quotes) - MAX_TOOLTIP_PAIRS} more")
     if not quotes:
         lines.append("No prices yet")
+    lines += portfolio
     paused = paused_words(paused_until)
     if paused:
         lines.append(f"Alerts {paused}")
@@ -1087,3 +1093,83 @@ def mini_panel_description(lines: Sequence[str]) -> str:
     """The panel's accessible description and tooltip: one line per pair, then how to use it."""
     body = "\n".join(lines) if lines else MINI_PANEL_EMPTY_TEXT
     return f"{body}\nDrag to move; right-click for options; Escape hides it."
+
+
+# --- holdings: the window's columns and total line, the tray tooltip, the holding dialog -----------
+
+HOLDING_HEADERS = ("Holding", "Value", "P/L")
+NO_LIVE_PRICE = "no live price"
+
+
+def profit_text(profit: float | None, pct: float | None) -> str:
+    """A profit or loss as the window shows it: ``+1,234.56 (+11.10%)``, ``-12.30`` without a
+    percentage (a cost basis of 0), ``""`` without a cost basis."""
+    if profit is None:
+        return ""
+    text = format_signed_amount(profit)
+    return text if pct is None else f"{text} ({format_pct(pct)})"
+
+
+def total_line(total: Total) -> str:
+    """One quote currency's total: ``Total USD 12,345.67 · P/L +1,234.56 (+11.10%)``; a total with a
+    holding without a live price says so and what it leaves out: ``Total USD 12,345.67 so far,
+    incomplete: no live price for ETH/USD · Kraken``."""
+    if len(total.missing) == total.holdings:
+        return f"Total {total.currency}: {NO_LIVE_PRICE}"
+    text = f"Total {total.currency} {format_amount(total.value)}"
+    pl = profit_text(total.profit, total.profit_pct)
+    if pl:
+        text += f" · P/L {pl}"
+    if total.missing:
+        names = ", ".join(pair_label(p) for p in total.missing[:3])
+        more = f" and {len(total.missing) - 3} more" if len(total.missing) > 3 else ""
+        text += f" · incomplete: {NO_LIVE_PRICE} for {names}{more}"
+    return text
+
+
+def portfolio_lines(all_totals: Sequence[Total]) -> list[str]:
+    """The tray tooltip's portfolio lines, one per quote currency: ``Portfolio USD 12,345.67 ▲ +11.10%``
+    (``incomplete`` when a holding has no live price: the sum is what is known, never passed off as
+    the whole)."""
+    lines = []
+    for t in all_totals:
+        if len(t.missing) == t.holdings:
+            lines.append(f"Portfolio {t.currency}: {NO_LIVE_PRICE}")
+            continue
+        text = f"Portfolio {t.currency} {format_amount(t.value)}"
+        sign = change_sign(t.profit_pct)
+        if sign is not None:
+            text += f" {change_arrow(t.profit_pct)} {format_pct(t.profit_pct)}" if sign else " 0.00%"
+        if t.missing:
+            text += f" (incomplete: {len(t.missing)} without a live price)"
+        lines.append(text)
+    return lines
+
+
+def quantity_field_problem(text: str, value: float | None) -> str | None:
+    """What is wrong with a quantity as typed in the holding dialog (``value``: the number read)."""
+    if not text.strip():
+        return "Enter how much you hold, for example 0.5."
+    if value is None:
+        return f"“{text.strip()}” is not a number: type the quantity, for example 0.5 or 1,200."
+    return quantity_problem(value)
+
+
+def cost_field_problem(text: str, value: float | None, currency: str) -> str | None:
+    """What is wrong with a cost basis as typed (empty is fine: it is optional)."""
+    if not text.strip():
+        return None
+    if value is None:
+        return (
+            f"“{text.strip()}” is not a number: type what you paid in total, in {currency}, "
+            "for example 30,000, or leave it empty."
+        )
+    return cost_basis_problem(value)
+
+
+def unwatched_holdings_line(pairs: Sequence[Pair]) -> str:
+    """Under the totals: the holdings kept for pairs no longer watched, left out of the totals
+    (watch the pair again and it is back)."""
+    names = ", ".join(pair_label(p) for p in pairs[:3])
+    more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+    return f"Not counted (not watched): {names}{more}"

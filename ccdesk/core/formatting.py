@@ -209,3 +209,28 @@ def compact_pct(pct: float | None) -> str:
     if abs(pct) < _COMPACT_FLAT_PCT:
         return f"{FLAT_MARK}0.0%"
     return f"{UP_ARROW if pct > 0 else DOWN_ARROW}{abs(pct):.1f}%"
+
+
+def format_quantity(quantity: float) -> str:
+    """A holding's quantity as typed, without trailing zeros: ``0.5``, ``1,234.5678``, ``12``,
+    ``0.00012345`` (up to eight decimals, the satoshi)."""
+    if not math.isfinite(quantity):
+        return "—"
+    text = f"{quantity:,.8f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def format_amount(amount: float) -> str:
+    """A sum of money in a quote currency: two decimals from 1 up (``12,345.67``), the price's
+    significant digits below (``0.001234``)."""
+    if not math.isfinite(amount):
+        return "—"
+    return f"{amount:,.2f}" if abs(amount) >= 1 or amount == 0 else format_price(amount)
+
+
+def format_signed_amount(amount: float) -> str:
+    """A profit or loss: ``+1,234.56``, ``-12.30``, ``0.00`` for one that rounds to nothing."""
+    text = format_amount(abs(amount))
+    if text.strip("0.,") == "":
+        return "0.00"
+    return ("+" if amount > 0 else "-") + text

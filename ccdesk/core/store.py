@@ -3,7 +3,8 @@
 It holds the alert history (every alert, how it was delivered or why not, paused or not) so that it
 survives a restart and a kill -9, and price candles per pair and source: minute candles (kept
 ``MINUTE_RETENTION_S``, the oldest dropped first past ``MAX_BYTES``) and hourly candles rolled up
-from them (kept for good). Holdings come to the same file later.
+from them (kept for good), and the holdings (this machine only: never in the settings file, a
+webhook or a log line with a quantity).
 
 Rules it keeps:
 - One writer: a daemon thread owns the writing connection; callers only queue work, so neither the
@@ -39,6 +40,7 @@ from typing import Final
 from ccdesk.core.alerts import Alert, MoveDirection
 from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, merge, period_start, roll_up
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
+from ccdesk.core.holdings import Holding, HoldingError
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.core.pairs import Pair, PairError, parse_pair
 from ccdesk.core.settings_codec import rule_from_json, rule_to_json
@@ -86,6 +88,13 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (sub, period, start)
     ) WITHOUT ROWID;
     CREATE INDEX candles_age ON candles (period, start);
+    """,
+    """
+    CREATE TABLE holdings (
+        sub TEXT PRIMARY KEY,
+        quantity REAL NOT NULL,
+        cost_basis REAL
+    ) WITHOUT ROWID;
     """,
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -274,6 +283,16 @@ class Store:
             rows = tuple(candles)
             self._submit(lambda c: _upsert_candles(c, str(sub), period_s, rows))
 
+    def set_holding(self, holding: Holding) -> None:
+        """Keep ``holding`` (queued), replacing the pair's previous one."""
+        row = (str(holding.sub), holding.quantity, holding.cost_basis)
+        self._submit(lambda c: _upsert_holding(c, row))
+
+    def remove_holding(self, sub: Pair) -> None:
+        """Forget the holding of ``sub`` (queued); nothing happens if there is none."""
+        key = str(sub)
+        self._submit(lambda c: _delete_holding(c, key))
+
     def prune(self, now: float, max_bytes: int = MAX_BYTES) -> None:
         """Drop minute candles older than ``MINUTE_RETENTION_S`` at wall time ``now``, then the
         oldest ones until the file is under ``max_bytes`` (queued)."""
@@ -392,6 +411,35 @@ class Store:
         return [
             Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows
         ]
+
+    def holdings(self, timeout_s: float = 5.0) -> list[Holding]:
+        """Every kept holding, by pair text. Rows that cannot be read back (an unknown pair, a bad
+        number) are skipped. Blocks on the disk: call it off the GUI thread."""
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            return []
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        try:
+            rows = conn.execute("SELECT sub, quantity, cost_basis FROM holdings ORDER BY sub").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        finally:
+            conn.close()
+        out: list[Holding] = []
+        for sub, quantity, cost in rows:
+            try:
+                out.append(
+                    Holding(parse_pair(str(sub)), float(quantity), None if cost is None else float(cost))
+                )
+            except (ValueError, TypeError, PairError, HoldingError):
+                # Never the quantity in a log: holdings stay on this machine, logs may be shared.
+                log.warning("skipped a holding row that cannot be read")
+        return out
 
 
 class _Corrupt(Exception):
@@ -520,6 +568,16 @@ def _merge_into(conn: sqlite3.Connection, sub: str, period_s: int, candles: Sequ
         new = c if old is None else merge(old, c)
         rows.append((sub, period_s, new.start, new.open, new.high, new.low, new.close, new.count))
     conn.executemany("INSERT OR REPLACE INTO candles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _upsert_holding(conn: sqlite3.Connection, row: tuple[str, float, float | None]) -> None:
+    with conn:
+        conn.execute("INSERT OR REPLACE INTO holdings (sub, quantity, cost_basis) VALUES (?, ?, ?)", row)
+
+
+def _delete_holding(conn: sqlite3.Connection, sub: str) -> None:
+    with conn:
+        conn.execute("DELETE FROM holdings WHERE sub = ?", (sub,))
 
 
 def _prune_candles(conn: sqlite3.Connection, oldest_start: int, max_bytes: int) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert, Rule
@@ -22,6 +22,7 @@ from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
+from ccdesk.core.holdings import Holding
 from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
 from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
@@ -29,6 +30,7 @@ from ccdesk.core.sources import source_info
 from ccdesk.core.store import StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
+from ccdesk.qt.holding_dialog import HoldingDialog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
@@ -138,6 +140,8 @@ class AppController(QObject):
         window.hidden.connect(self._on_window_hidden)
         window.view_state_changed.connect(self._on_window_view_state_changed)
         tray.follow(model)
+        tray.set_portfolio_source(model.portfolio_totals)
+        self.holding_dialog: HoldingDialog | None = None
         self.mini_panel = mini_panel if mini_panel is not None else MiniPanel(model)
         self.mini_panel.moved.connect(self._on_mini_panel_moved)
         self._mini_panel_shown = False
@@ -168,6 +172,7 @@ class AppController(QObject):
         self.tray.set_window_visible(show_window)
         self._view_clock.start()
         self.alerts.open()  # the alert history: opened and read on background threads
+        self._load_holdings()
         self._keep_candles()
         # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
         self._show_demo()
@@ -652,6 +657,54 @@ class AppController(QObject):
     def _apply_rule_edit(self, new: Settings) -> None:
         if new is not self.settings:
             self.apply_settings(new)
+
+    # -- holdings (kept in the local store only: never in the settings, a webhook or a log) ------
+
+    def _load_holdings(self) -> None:
+        store = self.alerts.store
+        if store is not None:
+            self._jobs.run("holdings", store.holdings, self._on_holdings_loaded)
+
+    def _on_holdings_loaded(self, loaded: list[Holding]) -> None:
+        # One set while the store was being read wins over the stored one.
+        self.model.set_holdings({h.sub: h for h in loaded} | self.model.holdings())
+        self._view_clock.refresh_now()
+
+    @Slot(object)
+    def set_holding(self, holding: Holding) -> None:
+        """Keep ``holding`` (replacing its pair's) and show it."""
+        store = self.alerts.store
+        if store is not None:
+            store.set_holding(holding)
+        self.model.set_holdings({**self.model.holdings(), holding.sub: holding})
+        self._view_clock.refresh_now()
+
+    @Slot(object)
+    def remove_holding(self, sub: Pair) -> None:
+        """Forget ``sub``'s holding."""
+        store = self.alerts.store
+        if store is not None:
+            store.remove_holding(sub)
+        self.model.set_holdings({p: h for p, h in self.model.holdings().items() if p != sub})
+        self._view_clock.refresh_now()
+
+    @Slot(object)
+    def edit_holding(self, sub: Pair) -> None:
+        """Open the holding dialog for ``sub`` with its price as the window shows it (one at a time)."""
+        if self.holding_dialog is not None:
+            self.holding_dialog.close()
+        dialog = self.holding_dialog = HoldingDialog(
+            sub, self.model.holding(sub), self.rule_price(sub), self.window
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self.set_holding)
+        dialog.removed.connect(self.remove_holding)
+        dialog.finished.connect(self._on_holding_dialog_finished)
+        dialog.open()
+
+    @Slot()
+    def _on_holding_dialog_finished(self) -> None:
+        self.holding_dialog = None
 
     # -- plumbing ------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ controller gives it and reports what the user asked for; no network, keyring or 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
@@ -75,7 +76,15 @@ from ccdesk.qt.quote_model import (
 )
 from ccdesk.qt.status_line import PausedLine, StatusLine
 from ccdesk.qt.welcome_dialog import EmptyState
-from ccdesk.wording import REMOVE_PAIR_DETAIL, REMOVE_PAIR_QUESTION, pair_label, window_title
+from ccdesk.wording import (
+    REMOVE_PAIR_DETAIL,
+    REMOVE_PAIR_QUESTION,
+    pair_label,
+    profit_text,
+    total_line,
+    unwatched_holdings_line,
+    window_title,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -85,9 +94,18 @@ COLUMN_KEYS: Mapping[int, str] = {
     QuoteTableModel.CHANGE: "change",
     QuoteTableModel.TREND: "trend",
     QuoteTableModel.AGE: "updated",
+    QuoteTableModel.HOLDING: "holding",
+    QuoteTableModel.VALUE: "value",
+    QuoteTableModel.PL: "pl",
 }
 """The columns' names in the stored view state (``window/sort``, ``window/hidden_columns``)."""
-HIDEABLE = (QuoteTableModel.PAIR, QuoteTableModel.CHANGE, QuoteTableModel.TREND, QuoteTableModel.AGE)
+HIDEABLE = (
+    QuoteTableModel.PAIR,
+    QuoteTableModel.CHANGE,
+    QuoteTableModel.TREND,
+    QuoteTableModel.AGE,
+    *QuoteTableModel.HOLDING_COLUMNS,
+)
 """The columns the user may hide: every one but the price, the reason the window exists."""
 
 
@@ -98,10 +116,14 @@ class ColumnSpec(NamedTuple):
     minimum: int
 
 
-# In a narrow window, what gives way first: the sparkline shrinks, then goes; the pair's venue is
+# In a narrow window, what gives way first: the sparkline shrinks; the holding columns go (the
+# quantity, then the profit or loss, then the value); the sparkline goes; the pair's venue is
 # elided; the 24 h change goes; the age shrinks to its current text. The price and its age stay.
 _GIVE_WAY: tuple[tuple[str, int], ...] = (
     ("shrink", QuoteTableModel.TREND),
+    ("drop", QuoteTableModel.HOLDING),
+    ("drop", QuoteTableModel.PL),
+    ("drop", QuoteTableModel.VALUE),
     ("drop", QuoteTableModel.TREND),
     ("shrink", QuoteTableModel.PAIR),
     ("drop", QuoteTableModel.CHANGE),
@@ -379,6 +401,7 @@ class PriceWindow(QMainWindow):
         pin_requested(Pair): show this pair in the tray.
         remove_requested(Pair): stop watching this pair (the user confirmed).
         alert_at_price_requested(Pair): a new alert rule at this pair's current price.
+        holding_requested(Pair): edit this pair's holding (the controller opens the dialog).
         resume_requested(): alerts again (the paused line's button).
         view_state_changed(): the sort or the hidden columns changed (the controller saves them).
     """
@@ -393,6 +416,7 @@ class PriceWindow(QMainWindow):
     pin_requested = Signal(object)
     remove_requested = Signal(object)
     alert_at_price_requested = Signal(object)
+    holding_requested = Signal(object)
     resume_requested = Signal()
     view_state_changed = Signal()
 
@@ -415,7 +439,8 @@ class PriceWindow(QMainWindow):
         self.table.setModel(self.proxy)
         self.table.setAccessibleName("Prices")
         self.table.setAccessibleDescription(
-            "One row per watched pair: price, 24 hour change, trend and age. "
+            "One row per watched pair: price, 24 hour change, trend and age; with a holding, its value and "
+            "profit or loss, with the totals under the table. "
             "Arrow keys move between pairs; the context menu key opens the pair's actions."
         )
         self.table.setItemDelegateForColumn(QuoteTableModel.TREND, SparklineDelegate(self.table))
@@ -452,6 +477,8 @@ class PriceWindow(QMainWindow):
         header.sortIndicatorChanged.connect(self._on_header_sort_indicator_changed)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._on_header_context_menu_requested)
+        for to, col in enumerate(QuoteTableModel.HOLDING_COLUMNS, start=QuoteTableModel.TREND):
+            header.moveSection(header.visualIndex(col), to)  # after the 24 h change, before the trend
         self.table.viewport().installEventFilter(self)
         model.modelReset.connect(self._schedule_fit)
         model.rowsInserted.connect(self._schedule_fit)
@@ -489,6 +516,22 @@ class PriceWindow(QMainWindow):
         self.tabs.addTab(self.history, "Alerts")
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
+        # The totals per quote currency: a line under the table, not a row of it, so the sort
+        # proxy never moves it among the pairs.
+        self.totals_line = QLabel()
+        self.totals_line.setObjectName("totals")
+        self.totals_line.setAccessibleName("Portfolio totals")
+        self.totals_line.setTextFormat(Qt.TextFormat.RichText)
+        self.totals_line.setWordWrap(True)
+        self.totals_line.setContentsMargins(8, 4, 8, 4)
+        self.totals_line.hide()
+        self._totals_timer = QTimer(self)
+        self._totals_timer.setSingleShot(True)
+        self._totals_timer.timeout.connect(self.update_totals)
+        model.holdings_changed.connect(self._on_model_holdings_changed)
+        model.dataChanged.connect(self._on_model_data_changed)
+        model.modelReset.connect(self._on_model_holdings_changed)
+
         self.paused_line = PausedLine()
         self.paused_line.resume_requested.connect(self.resume_requested)
         self.status_line = StatusLine()
@@ -501,6 +544,7 @@ class PriceWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.totals_line)
         self.separator = QFrame()
         self.separator.setFrameShape(QFrame.Shape.HLine)
         self.separator.setFrameShadow(QFrame.Shadow.Plain)
@@ -565,7 +609,14 @@ class PriceWindow(QMainWindow):
         self.remove_action = self._action(
             "&Remove…", self._on_remove_triggered, QKeySequence.StandardKey.Delete
         )
-        self.row_actions = (self.pin_action, self.copy_action, self.alert_action, self.remove_action)
+        self.holding_action = self._action("&Holding…", self._on_holding_triggered, "Ctrl+Shift+H")
+        self.row_actions = (
+            self.pin_action,
+            self.copy_action,
+            self.alert_action,
+            self.holding_action,
+            self.remove_action,
+        )
         for action in self.row_actions:
             # Ctrl+C belongs to a text field when one has the focus; these act on the table's row.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -611,6 +662,7 @@ class PriceWindow(QMainWindow):
         menu.addAction(self.pin_action)
         menu.addAction(self.copy_action)
         menu.addAction(self.alert_action)
+        menu.addAction(self.holding_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)
 
@@ -645,6 +697,7 @@ class PriceWindow(QMainWindow):
     @Slot(int)
     def _on_tabs_current_changed(self, _index: int) -> None:
         self._update_row_actions()
+        self.update_totals()
 
     def _update_row_actions(self) -> None:
         # Only while the prices are on screen: Ctrl+C or Delete in the Alerts tab must not act on a
@@ -686,6 +739,12 @@ class PriceWindow(QMainWindow):
         pair = self.current_pair()
         if pair is not None:
             self.alert_at_price_requested.emit(pair)
+
+    @Slot()
+    def _on_holding_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            self.holding_requested.emit(pair)
 
     @Slot()
     def _on_remove_triggered(self) -> None:
@@ -866,6 +925,12 @@ class PriceWindow(QMainWindow):
             ),
         }
         # The header's title (and its sort arrow) is the least a column prefers, when there is room.
+        if self.model.has_holdings():
+            for col in QuoteTableModel.HOLDING_COLUMNS:
+                w = widest(
+                    metrics, self._texts(col), "+0,000.00 (+00.00%)" if col == QuoteTableModel.PL else ""
+                )
+                specs[col] = ColumnSpec(w, w)
         specs = {c: ColumnSpec(max(s.preferred, header[c]), s.minimum) for c, s in specs.items()}
         return {col: spec for col, spec in specs.items() if col not in self._user_hidden}
 
@@ -890,6 +955,52 @@ class PriceWindow(QMainWindow):
         """True when the texts shown changed the widths wanted since the last fit (a price grew by a
         digit, a pair turned stale)."""
         return self.column_specs() != self._fit_specs
+
+    # -- holdings --------------------------------------------------------------------------------
+
+    @Slot()
+    def _on_model_holdings_changed(self) -> None:
+        self.fit_columns()
+        self.update_totals()
+
+    @Slot()
+    def _on_model_data_changed(self) -> None:
+        # Prices tick many times a second: the totals follow at most five times a second.
+        if self.totals_line.isVisibleTo(self) and not self._totals_timer.isActive():
+            self._totals_timer.start(200)
+
+    @Slot()
+    def update_totals(self) -> None:
+        """Show the totals per quote currency under the table (while the prices are shown and some
+        watched pair has a holding)."""
+        on_prices = self.tabs.currentWidget() is self.prices and self.prices.currentWidget() is self.table
+        shown = on_prices and self.model.has_holdings()
+        if shown:
+            colors = self.model.colors
+            lines = []
+            for t in self.model.portfolio_totals():
+                text = html.escape(total_line(t))
+                pl = html.escape(profit_text(t.profit, t.profit_pct))
+                sign = (
+                    0 if t.profit is None else (1 if pl.startswith("+") else -1 if pl.startswith("-") else 0)
+                )
+                if pl and sign:
+                    color = (colors.up if sign > 0 else colors.down).name()
+                    text = text.replace(f"P/L {pl}", f'P/L <span style="color:{color}">{pl}</span>', 1)
+                lines.append(text)
+            unwatched = self.model.unwatched_holdings()
+            if unwatched:
+                note = html.escape(unwatched_holdings_line(unwatched))
+                lines.append(f'<span style="color:{colors.stale.name()}">{note}</span>')
+            text = "<br>".join(lines)
+            if self.totals_line.text() != text:
+                self.totals_line.setText(text)
+        if self.totals_line.isVisibleTo(self) != shown:
+            self.totals_line.setVisible(shown)
+
+    def totals_text(self) -> str:
+        """The totals line as plain text (for tests and the accessible description)."""
+        return self.totals_line.text()
 
     # -- light and dark --------------------------------------------------------------------------
 
@@ -918,6 +1029,7 @@ class PriceWindow(QMainWindow):
         self.status_line.set_dark(dark)
         self.banner.set_dark(dark)
         self.separator.setStyleSheet(f"color: {'#3a3d42' if dark else '#d9dce1'}")
+        self.update_totals()
 
     def is_dark(self) -> bool:
         """True while the window uses its dark-scheme colours."""
@@ -941,6 +1053,7 @@ class PriceWindow(QMainWindow):
             self.empty_state.set_text(text)
             self.prices.setCurrentWidget(self.empty_scroll)
         self._update_row_actions()
+        self.update_totals()
 
     @Slot(object)
     def set_paused(self, until: float | None) -> None:
@@ -969,6 +1082,7 @@ class PriceWindow(QMainWindow):
         if self._needs_fit():
             self.fit_columns()
         self._update_row_actions()
+        self.update_totals()
         return wake
 
     def set_demo(self, demo: bool) -> None:

@@ -6,23 +6,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
 from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
     format_age,
+    format_amount,
     format_pct,
     format_price,
+    format_quantity,
+    format_signed_amount,
     next_age_change,
 )
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.holdings import Holding, Total, totals
 from ccdesk.core.pairs import Pair, Source
 from ccdesk.core.price_history import PriceHistory
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings import Settings
-from ccdesk.wording import basis_words, change_period_words, pair_cell_text, pair_label
+from ccdesk.wording import (
+    HOLDING_HEADERS,
+    basis_words,
+    change_period_words,
+    pair_cell_text,
+    pair_label,
+    profit_text,
+)
 
 UP_COLOR = QColor("#1a9e55")
 DOWN_COLOR = QColor("#d0342c")
@@ -62,6 +73,11 @@ CHANGE_HEADER_TIP = (
     "The change over the last 24 hours (a rolling window, not the calendar day); each pair's "
     "tooltip says where its figure comes from"
 )
+HOLDING_HEADER_TIPS = {
+    0: "How much of the coin you hold (kept on this computer only)",
+    1: "What it is worth at the price shown, in the pair's quote currency",
+    2: "Profit or loss against the cost basis (what you paid in total), and in percent of it",
+}
 _SERVED_ROLES = frozenset(
     int(r)
     for r in (
@@ -95,10 +111,20 @@ class QuoteTableModel(QAbstractTableModel):
     """Rows follow the watchlist order. A row is *live* only when the connection is up, its data
     arrived after the current session began (monotonic time stops during suspend, so older data
     could look young) and its age is within the stale threshold; otherwise it is greyed with its age.
+
+    The holding columns (quantity, value, profit or loss) are empty for a pair without a holding;
+    the window shows them only while some watched pair has one.
+
+    Signals:
+        holdings_changed(): the holdings were set (the window shows or hides their columns and totals).
     """
 
-    PAIR, PRICE, CHANGE, TREND, AGE = range(5)
-    HEADERS: ClassVar[tuple[str, ...]] = ("Pair", "Price", "24 h", "Trend", "Updated")
+    holdings_changed = Signal()
+
+    PAIR, PRICE, CHANGE, TREND, AGE, HOLDING, VALUE, PL = range(8)
+    HEADERS: ClassVar[tuple[str, ...]] = ("Pair", "Price", "24 h", "Trend", "Updated", *HOLDING_HEADERS)
+    LAST = PL
+    HOLDING_COLUMNS: ClassVar[tuple[int, ...]] = (HOLDING, VALUE, PL)
 
     def __init__(self, stale_after_s: float = 60.0) -> None:
         super().__init__()
@@ -111,6 +137,7 @@ class QuoteTableModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._colors = LIGHT_COLORS
+        self._holdings: dict[Pair, Holding] = {}
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -138,7 +165,7 @@ class QuoteTableModel(QAbstractTableModel):
                 row.history.add(q.received_at, q.price, self._freshness.live_since.get(q.sub.source))
             top, bottom = min(top, i), max(bottom, i)
         if bottom >= 0:
-            self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.AGE))
+            self.dataChanged.emit(self.index(top, 0), self.index(bottom, self.LAST))
 
     def seed_history(self, sub: Pair, points: list[tuple[float, float]]) -> None:
         """Older prices for ``sub``'s sparkline (``(monotonic t, price)``, e.g. the store's minute
@@ -155,14 +182,14 @@ class QuoteTableModel(QAbstractTableModel):
         if i is None:
             return
         self._rows[i].rejected = info or "rejected by the server"
-        self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+        self.dataChanged.emit(self.index(i, 0), self.index(i, self.LAST))
 
     def mark_waiting_rejected(self, info: str) -> None:
         """Every pair still without data is not available (for ``info``'s reason) until data comes."""
         for i, row in enumerate(self._rows):
             if row.quote is None and row.rejected is None:
                 row.rejected = info
-                self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.LAST))
 
     def set_live_since(self, live_since: Mapping[Source, float]) -> None:
         """For each connected source, the monotonic time its current session began."""
@@ -214,6 +241,49 @@ class QuoteTableModel(QAbstractTableModel):
         r = self._rows[row]
         return None if r.rejected is not None or r.quote is None else r.quote.price
 
+    # -- holdings --------------------------------------------------------------------------------
+
+    def set_holdings(self, holdings: Mapping[Pair, Holding]) -> None:
+        """Show these holdings (every one kept; only the watched pairs' are shown and counted)."""
+        new = dict(holdings)
+        if new == self._holdings:
+            return
+        self._holdings = new
+        self._refresh_all()
+        self.holdings_changed.emit()
+
+    def holdings(self) -> dict[Pair, Holding]:
+        """Every holding given (the watched pairs' and the others')."""
+        return dict(self._holdings)
+
+    def holding(self, sub: Pair) -> Holding | None:
+        return self._holdings.get(sub)
+
+    def has_holdings(self) -> bool:
+        """True when some watched pair has a holding (the window shows the holding columns)."""
+        return any(r.sub in self._holdings for r in self._rows)
+
+    def unwatched_holdings(self) -> list[Pair]:
+        """The pairs with a holding that are not watched (kept, but neither shown nor counted)."""
+        return [sub for sub in self._holdings if sub not in self._index]
+
+    def portfolio_totals(self, now: float | None = None) -> list[Total]:
+        """The watched holdings' totals per quote currency at the latest prices; a price that is not
+        live at monotonic ``now`` (default: the model's last refresh) leaves its total incomplete
+        (``holdings.totals``). The tray passes its own ``now``: it refreshes while the window is hidden."""
+        at = self._now if now is None else now
+        held = [self._holdings[r.sub] for r in self._rows if r.sub in self._holdings]
+        live = {
+            r.sub: r.quote.price
+            for r in self._rows
+            if r.sub in self._holdings
+            and r.rejected is None
+            and r.quote is not None
+            and r.quote.price is not None
+            and self._freshness.is_fresh(r.quote, at)
+        }
+        return totals(held, live)
+
     def set_pinned(self, sub: Pair | None) -> None:
         """The pair the window title and the tray follow."""
         self._pinned = sub
@@ -255,7 +325,7 @@ class QuoteTableModel(QAbstractTableModel):
                 continue
             self._shown[row.sub] = shown
             if before is None or before[0] != shown[0]:
-                self.dataChanged.emit(self.index(i, 0), self.index(i, self.AGE))
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.LAST))
             else:
                 age = self.index(i, self.AGE)
                 self.dataChanged.emit(age, age)
@@ -278,7 +348,7 @@ class QuoteTableModel(QAbstractTableModel):
     def _refresh_all(self) -> None:
         self._shown.clear()
         if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.AGE))
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.LAST))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -300,7 +370,9 @@ class QuoteTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return CHANGE_HEADER_TIP if section == self.CHANGE else None
+            if section == self.CHANGE:
+                return CHANGE_HEADER_TIP
+            return HOLDING_HEADER_TIPS.get(section - self.HOLDING) if section >= self.HOLDING else None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -314,7 +386,7 @@ class QuoteTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._color(row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (self.PRICE, self.CHANGE, self.AGE):
+            if col in (self.PRICE, self.CHANGE, self.AGE, self.HOLDING, self.VALUE, self.PL):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and col == self.PRICE:
@@ -341,6 +413,8 @@ class QuoteTableModel(QAbstractTableModel):
         q = row.quote
         if col == self.PAIR:
             return pair_cell_text(row.sub, q)
+        if col in self.HOLDING_COLUMNS:
+            return self._holding_text(row, col)
         if row.rejected is not None:
             return "not available" if col == self.PRICE else ""
         if q is None or q.price is None:
@@ -357,9 +431,38 @@ class QuoteTableModel(QAbstractTableModel):
             return age if self.is_live(row) else f"stale · {age}"
         return None
 
+    def _row_price(self, row: Row) -> float | None:
+        q = row.quote
+        return None if row.rejected is not None or q is None else q.price
+
+    def _holding_text(self, row: Row, col: int) -> str:
+        h = self._holdings.get(row.sub)
+        if h is None:
+            return ""
+        if col == self.HOLDING:
+            return f"{format_quantity(h.quantity)} {row.sub.base}"
+        price = self._row_price(row)
+        if price is None:
+            return ""
+        if col == self.VALUE:
+            return format_amount(h.value(price))
+        return profit_text(h.profit(price), h.profit_pct(price))
+
+    def _profit_sign(self, row: Row) -> int:
+        """The sign of the row's profit as shown (a profit that rounds to 0.00 is neither)."""
+        h, price = self._holdings.get(row.sub), self._row_price(row)
+        profit = None if h is None or price is None else h.profit(price)
+        if profit is None:
+            return 0
+        text = format_signed_amount(profit)
+        return 1 if text.startswith("+") else -1 if text.startswith("-") else 0
+
     def _color(self, row: Row, col: int) -> QColor | None:
         if not self.is_live(row):
             return self._colors.stale
+        if col == self.PL:  # the colour agrees with the sign shown, as the 24 h change's does
+            held = self._profit_sign(row)
+            return self._colors.up if held > 0 else self._colors.down if held < 0 else None
         q = row.quote
         sign = change_sign(q.change_pct_24h) if col == self.CHANGE and q is not None else None
         if sign:  # the colour agrees with the number shown: a change that rounds to 0.00% is neither
@@ -378,6 +481,15 @@ class QuoteTableModel(QAbstractTableModel):
         data) is placed last by the view's proxy."""
         if col == self.PAIR:
             return pair_label(row.sub).casefold()
+        if col in self.HOLDING_COLUMNS:
+            h, price = self._holdings.get(row.sub), self._row_price(row)
+            if h is None:
+                return None
+            if col == self.HOLDING:
+                return h.quantity
+            if price is None:
+                return None
+            return h.value(price) if col == self.VALUE else h.profit(price)
         q = row.quote
         if row.rejected is not None or q is None or q.price is None:
             return None
@@ -406,4 +518,12 @@ class QuoteTableModel(QAbstractTableModel):
         if q.last_market:
             parts.append(f"last trade on {q.last_market}")
         parts.append(f"updated {format_age(q.age_s(self._now))}" + ("" if self.is_live(row) else " (stale)"))
+        h = self._holdings.get(row.sub)
+        if h is not None:
+            worth = format_amount(h.value(q.price))
+            held = f"holding {format_quantity(h.quantity)} {row.sub.base}, worth {worth} {row.sub.quote}"
+            pl = profit_text(h.profit(q.price), h.profit_pct(q.price))
+            if pl and h.cost_basis is not None:
+                held += f"; P/L {pl} against {format_amount(h.cost_basis)} {row.sub.quote} paid"
+            parts.append(held)
         return "\n".join(parts)

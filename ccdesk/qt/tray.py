@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from ccdesk.core.connections import Connections
 from ccdesk.core.events import State, Status
 from ccdesk.core.formatting import change_sign, compact_price, plain_price
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.holdings import Total
 from ccdesk.core.pairs import Pair
 from ccdesk.core.quotes import Quote
 from ccdesk.qt.tray_icon import IconFace, Scheme, TrayIconCache, TrayLook, scheme_for
@@ -39,6 +40,7 @@ from ccdesk.wording import (
     copy_price_words,
     pair_label,
     paused_words,
+    portfolio_lines,
     tooltip_text,
     tray_menu_line,
 )
@@ -357,6 +359,7 @@ class Tray(QObject):
         self._menu.aboutToHide.connect(self._on_menu_about_to_hide)
 
         self._source: QuoteSource | None = None
+        self._portfolio: Callable[[float], Sequence[Total]] | None = None
         self._quotes: tuple[Quote, ...] = ()
         self._pinned: Quote | None = None
         self._now = 0.0
@@ -445,6 +448,11 @@ class Tray(QObject):
         """Take the icon out of the tray (before quitting)."""
         if self._icon.isVisible():
             self._icon.hide()
+
+    def set_portfolio_source(self, totals: Callable[[float], Sequence[Total]] | None) -> None:
+        """Where the tooltip reads the portfolio's totals per quote currency at a monotonic time
+        (None: no totals)."""
+        self._portfolio = totals
 
     def follow(self, source: QuoteSource) -> None:
         """Read prices from ``source`` on every ``refresh``."""
@@ -617,6 +625,7 @@ class Tray(QObject):
             paused_until=self._paused_until,
             key_problem=self._key_problem,
             demo=self._demo,
+            portfolio=portfolio_lines(self._portfolio(self._now)) if self._portfolio is not None else (),
         )
         if tooltip != self._tooltip:
             self._tooltip = tooltip

@@ -111,7 +111,7 @@ def test_tick_repaints_only_cells_that_changed(model, qtbot):
     assert changed == [(0, model.AGE, 0, model.AGE), (1, model.AGE, 1, model.AGE)]
     changed.clear()
     model.refresh(140.0)  # both went stale: whole rows
-    assert changed == [(0, 0, 0, model.AGE), (1, 0, 1, model.AGE)]
+    assert changed == [(0, 0, 0, model.LAST), (1, 0, 1, model.LAST)]
 
 
 def test_next_change_is_the_soonest_age_text_or_staleness_change(model):

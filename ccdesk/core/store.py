@@ -412,7 +412,7 @@ class Store:
     def _export_path(self, timeout_s: float) -> Path:
         self.ready.wait(timeout_s)
         if self.path is None:
-            raise StoreReadError(ReadProblem.NO_STORE, "no history is kept (the store is not in use)")
+            raise StoreReadError(ReadProblem.NO_STORE, "")  # kept nowhere (the file could not be used)
         return self.path
 
 
@@ -624,7 +624,8 @@ class ReadProblem(enum.Enum):
     """Why the store cannot be read for an export."""
 
     NO_STORE = "no_store"
-    """There is no database file (ccdesk has not run yet, or keeps no history)."""
+    """There is no database file (``detail`` is its path: ccdesk has not run yet), or none is kept
+    (``detail`` is empty: the app's store could not use its file)."""
     CORRUPT = "corrupt"
     """The file is not a database ccdesk can read (damaged, or something else)."""
     NEWER_SCHEMA = "newer_schema"

@@ -9,6 +9,7 @@ no keyring): the window's first paint uses it. Validation errors that name the b
 from __future__ import annotations
 
 import datetime
+import html
 import math
 import time
 from collections.abc import Sequence
@@ -1147,16 +1148,16 @@ def read_problem_words(error: StoreReadError) -> str:
 
 
 def export_done_text(path: str, rows: int) -> str:
-    """The banner after an export: ``Exported 43,200 rows to /home/me/btc.csv``."""
-    return f"Exported {rows:,} {'row' if rows == 1 else 'rows'} to {path}"
+    """The banner after an export (rich text): ``Exported 43,200 rows to /home/me/btc.csv``."""
+    return f"Exported {rows:,} {'row' if rows == 1 else 'rows'} to {html.escape(path)}"
 
 
 def export_failed_text(error: Exception) -> str:
-    """The banner when an export failed; nothing was written."""
+    """The banner (rich text) when an export failed; nothing was written."""
     if isinstance(error, StoreReadError):
         why = read_problem_words(error)
     elif isinstance(error, ExportError):
         why = f"{error.path} cannot be written ({error.reason})"
     else:
         why = str(error) or type(error).__name__
-    return f"<b>The export failed</b>: {why}. Nothing was written."
+    return f"<b>The export failed</b>: {html.escape(why)}. Nothing was written."

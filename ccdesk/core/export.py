@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, TextIO
@@ -31,7 +32,7 @@ from typing import Final, TextIO
 from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle
 from ccdesk.core.pairs import Pair
 from ccdesk.core.settings_codec import rule_to_json
-from ccdesk.core.store import StoredAlert
+from ccdesk.core.store import ReadProblem, Store, StoredAlert, StoreReadError
 
 Cell = str | int
 Row = Sequence[Cell]
@@ -218,3 +219,38 @@ def default_file_name(sub: Pair | None, period_s: int | None, now: float) -> str
     name = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in str(sub))
     period = PERIOD_NAMES.get(period_s or MINUTE_S, f"{period_s}s")
     return f"ccdesk-{name}-{period}-{day}.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """One export the user asked for: ``sub``'s candles of ``period_s`` (all that are kept), or the
+    alert history when ``sub`` is None, to the file ``path``."""
+
+    path: Path
+    sub: Pair | None
+    period_s: int = MINUTE_S
+
+
+def run_export(
+    store: Store | None,
+    request: ExportRequest,
+    rule_words: Callable[[StoredAlert], str] | None = None,
+    delivery_words: Callable[[StoredAlert], str] | None = None,
+) -> int:
+    """Carry out ``request`` from ``store`` (None: no history kept); returns the rows written.
+    Blocks on the disk: call it off the GUI thread.
+
+    Raises:
+        StoreReadError: the store cannot be read (nothing was written).
+        ExportError: the file cannot be written (nothing was written).
+    """
+    if store is None:
+        raise StoreReadError(ReadProblem.NO_STORE, "")
+    if request.sub is None:
+        rows = alert_rows(store.all_alerts(), rule_words, delivery_words)
+        return export_file(request.path, ALERT_HEADER, rows)
+    return export_file(
+        request.path,
+        CANDLE_HEADER,
+        candle_rows(request.sub, store.iter_candles(request.sub, request.period_s)),
+    )

@@ -218,7 +218,7 @@ def _export(path: Path, args: argparse.Namespace) -> int:
         sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]  # the CSV's own \r\n, as written
         n = write_csv(sys.stdout, header, rows)
         sys.stdout.flush()
-        print(f"{n:,} rows", file=sys.stderr, flush=True)
+        print(f"{n:,} {'row' if n == 1 else 'rows'}", file=sys.stderr, flush=True)
         return EXIT_OK
     target = Path(args.out) if args.out else Path(name)
     n = export_file(target, header, rows)

@@ -134,7 +134,7 @@ def test_export_hours_since_a_time_to_stdout(tmp_path: Path, data: Path) -> None
             "kraken:BTC-USD",
         ],
     ]
-    assert r.stderr.strip() == "1 rows"
+    assert r.stderr.strip() == "1 row"
 
 
 def test_export_the_alert_history_with_words(tmp_path: Path, data: Path) -> None:

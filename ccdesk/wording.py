@@ -1093,7 +1093,7 @@ def mini_panel_description(lines: Sequence[str]) -> str:
 
 # --- export (issue 11) ----------------------------------------------------------------------------
 
-EXPORT_ALERTS_ACTION_TEXT = "Export alert &history\u2026"
+EXPORT_ALERTS_ACTION_TEXT = "&Export alert history\u2026"  # &H is Hide's, &A About's
 EXPORT_PRICES_NO_PAIR_TEXT = "Export &prices\u2026"
 EXPORT_MINUTE_FILTER = "Minute candles, last 30 days (*.csv)"
 EXPORT_HOUR_FILTER = "Hourly candles, all kept (*.csv)"

@@ -236,3 +236,16 @@ def test_a_corrupt_database_exits_1_in_words_and_is_left_as_it_was(tmp_path: Pat
     assert "moves a damaged file aside" in r.stderr
     assert out.read_text() == "the previous export\n"
     assert not [p for p in tmp_path.rglob("*.part")]
+
+
+def test_days_and_since_limit_the_rows(tmp_path: Path, data: Path) -> None:
+    r = run("export", "--pair", "kraken:BTC-USD", "--days", "1", "--out", "-", cwd=tmp_path, data=data)
+    assert (r.returncode, rows_of(r.stdout), r.stderr.strip()) == (0, [list(CANDLE_HEADER)], "0 rows")
+    r = run("export", "--pair", "kraken:BTC-USD", "--days", "100000", "--out", "-", cwd=tmp_path, data=data)
+    assert len(rows_of(r.stdout)) == 91
+    r = run("export", "--alerts", "--since", "2025-12-03T05:00:31", "--out", "-", cwd=tmp_path, data=data)
+    assert rows_of(r.stdout) == [list(ALERT_HEADER)]  # the alert came at 05:00:30
+    r = run(
+        "export", "--alerts", "--since", "2025-12-03T06:00:30+01:00", "--out", "-", cwd=tmp_path, data=data
+    )
+    assert len(rows_of(r.stdout)) == 2

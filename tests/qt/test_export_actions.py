@@ -107,7 +107,9 @@ def test_the_menu_items_name_the_selected_row(app: Desktop) -> None:
     texts = [a.text() for a in app.window.app_menu.actions()]
     i = texts.index(ea.prices_action.text())
     assert texts[i - 1] == ""  # a separator before and after the two items, Hide after them
-    assert texts[i + 1 : i + 4] == ["Export alert &history…", "", "&Hide"]
+    assert texts[i + 1 : i + 4] == ["&Export alert history…", "", "&Hide"]
+    keys = [t[t.index("&") + 1].lower() for t in texts if "&" in t]
+    assert len(keys) == len(set(keys)), keys  # every item of the menu keeps its own access key
     app.window.table.clearSelection()
     app.window.table.setCurrentIndex(app.window.proxy.index(-1, 0))
     ea.update_actions()

@@ -1147,8 +1147,12 @@ def read_problem_words(error: StoreReadError) -> str:
     return f"the history database cannot be opened ({error.detail})"
 
 
-def export_done_text(path: str, rows: int) -> str:
-    """The banner after an export (rich text): ``Exported 43,200 rows to /home/me/btc.csv``."""
+def export_done_text(path: str, rows: int, pair: Pair | None = None) -> str:
+    """The banner after an export (rich text): ``Exported 43,200 rows to /home/me/btc.csv``; with
+    no rows, why the file holds only its header."""
+    if rows == 0:
+        what = "no alerts are kept yet" if pair is None else f"no prices of {pair_label(pair)} are stored yet"
+        return f"Exported to {html.escape(path)}, but {what}: the file holds only the column names"
     return f"Exported {rows:,} {'row' if rows == 1 else 'rows'} to {html.escape(path)}"
 
 

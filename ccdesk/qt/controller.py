@@ -668,7 +668,7 @@ class AppController(QObject):
         self._jobs.run("export", job, partial(self._on_export_done, request), self._on_export_failed)
 
     def _on_export_done(self, request: ExportRequest, rows: int) -> None:
-        self.window.show_banner(export_done_text(str(request.path), rows))
+        self.window.show_banner(export_done_text(str(request.path), rows, request.sub))
 
     def _on_export_failed(self, error: Exception) -> None:
         self.window.show_banner(export_failed_text(error))

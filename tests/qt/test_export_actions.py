@@ -185,6 +185,14 @@ def test_alert_history_export_is_read_back(qtbot, app: Desktop, tmp_path: Path) 
     assert got["rule"] == "All pairs: up or down 2 % within 5 min (then quiet 10 min)"
 
 
+def test_a_pair_with_no_stored_prices_says_so(qtbot, app: Desktop, tmp_path: Path) -> None:
+    out = tmp_path / "eth.csv"
+    app.controller.export(ExportRequest(out, ETH, 60))
+    qtbot.waitUntil(lambda: "Exported" in banner_text(app), timeout=5000)
+    assert "but no prices of ETH/USD · CCCAGG are stored yet" in banner_text(app)
+    assert read(out) == [list(CANDLE_HEADER)]
+
+
 def test_a_failed_export_says_so_and_writes_nothing(qtbot, app: Desktop, tmp_path: Path) -> None:
     bad = tmp_path / "no such folder" / "btc.csv"
     app.controller.export(ExportRequest(bad, BTC, 60))

@@ -33,6 +33,11 @@ def test_the_prices_item_names_the_row() -> None:
 def test_the_banner_counts_rows_and_escapes_the_path() -> None:
     assert export_done_text("/home/me/btc.csv", 43_200) == "Exported 43,200 rows to /home/me/btc.csv"
     assert export_done_text("/tmp/a<b>&c.csv", 1) == "Exported 1 row to /tmp/a&lt;b&gt;&amp;c.csv"
+    assert export_done_text("/x.csv", 0, BTC) == (
+        "Exported to /x.csv, but no prices of BTC/USD · Kraken are stored yet:"
+        " the file holds only the column names"
+    )
+    assert "but no alerts are kept yet" in export_done_text("/x.csv", 0)
 
 
 def test_a_failed_export_says_why_and_that_nothing_was_written() -> None:

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -227,7 +228,7 @@ def test_a_corrupt_database_exits_1_in_words_and_is_left_as_it_was(tmp_path: Pat
     size = db.stat().st_size
     with db.open("r+b") as f:
         f.seek(size // 3)
-        f.write(os.urandom(size // 3))
+        f.write(random.Random(7).randbytes(size // 3))
     out = tmp_path / "prices.csv"
     out.write_text("the previous export\n")
     r = run("export", "--pair", "kraken:BTC-USD", "--db", str(db), "--out", str(out), cwd=tmp_path)

@@ -1,6 +1,7 @@
-"""Command line: argument parsing and the headless commands (``stream``, ``sim``, ``key``).
+"""Command line: argument parsing and the headless commands (``stream``, ``sim``, ``key``, ``history``).
 
-Exit codes: 0 done or interrupted, 1 anything else, 2 usage error, 3 key rejected, 4 no key.
+Exit codes: 0 done or interrupted, 1 anything else, 2 usage error, 3 key rejected, 4 no key,
+5 nothing to export (``history``: no store yet, a pair with no stored prices).
 Errors go to stderr in plain words; never a traceback, never the key.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from ccdesk import __version__
+from ccdesk import __version__, cli_history
 from ccdesk.core.api_key import ENV_API_KEY, ApiKey, InvalidApiKey, KeyProvider, KeySource
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.endpoints import key_check_url
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=KeyProvider.CRYPTOCOMPARE.value,
             help="whose key: cryptocompare (the default) or coindesk (CoinDesk Data)",
         )
+    cli_history.add_parser(sub, _Parser)
     return parser
 
 
@@ -190,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_sources(args)
         if args.command == "key":
             return _cmd_key(args)
+        if args.command == "history":
+            return _cmd_history(args)
         return _cmd_app(args)
     except UsageError as exc:
         _err(str(exc))
@@ -238,6 +242,16 @@ def _cmd_app(args: argparse.Namespace) -> int:
         _err(f"the desktop app cannot start: {exc}")
         return EXIT_ERROR
     return run_app(demo=args.app_demo, background=args.background)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    try:
+        return cli_history.run(args)
+    except cli_history.UsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # --- stream -------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ def build_desktop(
     """
     from ccdesk.core.store import FILE_NAME, data_dir
     from ccdesk.qt.controller import AppController
+    from ccdesk.qt.export_actions import ExportActions
     from ccdesk.qt.jobs import BackgroundJobs
     from ccdesk.qt.key_session import ApiKeys
     from ccdesk.qt.mini_panel import MiniPanel
@@ -162,6 +163,10 @@ def build_desktop(
     mini_panel.open_window_requested.connect(controller.show_window)
     mini_panel.opacity_chosen.connect(controller.set_mini_panel_opacity)
     mini_panel.pairs_chosen.connect(controller.set_mini_panel_pairs)
+    # CSV export from the ccdesk menu: the window asks where, the controller writes off the GUI thread.
+    # The items are the window's children: window.findChild(ExportActions) finds them.
+    export_actions = ExportActions(window, window.app_menu, before=window.hide_action)
+    export_actions.export_requested.connect(controller.export)
     return Desktop(
         controller, window, window.model, window.history_model, tray, notifier, keys, jobs, history_actions
     )

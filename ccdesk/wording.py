@@ -9,6 +9,7 @@ no keyring): the window's first paint uses it. Validation errors that name the b
 from __future__ import annotations
 
 import datetime
+import html
 import math
 import time
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, Sa
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status, SubRejected
+from ccdesk.core.export import ExportError
 from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
@@ -49,7 +51,7 @@ from ccdesk.core.notify_rate import MAX_PER_MINUTE
 from ccdesk.core.pairs import KEYLESS, SOURCE_TITLES, Pair, Source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.settings_codec import SettingsFault, SettingsFileProblem, SettingsProblem
-from ccdesk.core.store import StoreProblem, StoreStatus
+from ccdesk.core.store import ReadProblem, StoredAlert, StoreProblem, StoreReadError, StoreStatus
 from ccdesk.core.wire import Refusal
 
 _REASONS = {
@@ -1173,3 +1175,79 @@ def unwatched_holdings_line(pairs: Sequence[Pair]) -> str:
     names = ", ".join(pair_label(p) for p in pairs[:3])
     more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
     return f"Not counted (not watched): {names}{more}"
+
+
+# --- export (issue 11) ----------------------------------------------------------------------------
+
+EXPORT_ALERTS_ACTION_TEXT = "&Export alert history\u2026"  # &H is Hide's, &A About's
+EXPORT_PRICES_NO_PAIR_TEXT = "Export &prices\u2026"
+EXPORT_MINUTE_FILTER = "Minute candles, last 30 days (*.csv)"
+EXPORT_HOUR_FILTER = "Hourly candles, all kept (*.csv)"
+EXPORT_ALERTS_FILTER = "CSV files (*.csv)"
+
+
+def export_prices_action_text(pair: Pair | None) -> str:
+    """The menu item that exports the selected row's candles: ``Export prices of BTC/USD · Kraken…``."""
+    return EXPORT_PRICES_NO_PAIR_TEXT if pair is None else f"Export &prices of {pair_label(pair)}\u2026"
+
+
+def export_dialog_title(pair: Pair | None) -> str:
+    """The save dialog's title."""
+    return "Export alert history" if pair is None else f"Export prices of {pair_label(pair)}"
+
+
+def export_rule_words(stored: StoredAlert) -> str:
+    """The rule column of the alert export: the rule as the Alerts tab says it."""
+    return describe_rule(stored.alert.rule)
+
+
+def export_delivery_words(stored: StoredAlert) -> str:
+    """The delivered column of the alert export: how, or why not, in words."""
+    if stored.paused:
+        return "paused, not shown"
+    delivery = stored.delivery
+    if delivery is None:
+        return "not recorded (ccdesk stopped before it was delivered)"
+    text = delivery_words(delivery)
+    if delivery.not_shown is not None and delivery.not_shown is not NotShownReason.RATE_LIMITED:
+        text += f" ({not_shown_words(delivery.not_shown, delivery.detail)})"
+    return text
+
+
+def read_problem_words(error: StoreReadError) -> str:
+    """Why the price history cannot be read, for the command line and the window."""
+    problem = error.problem
+    if problem is ReadProblem.NO_STORE:
+        return (
+            f"no price history yet: {error.detail} does not exist (ccdesk keeps one once the app has run)"
+            if error.detail
+            else "no price history is kept (the history database could not be opened at start)"
+        )
+    if problem is ReadProblem.CORRUPT:
+        return (
+            f"the history database cannot be read ({error.detail}); the app moves a damaged file aside"
+            " (kept, not deleted) and starts a fresh one when it next starts"
+        )
+    if problem is ReadProblem.NEWER_SCHEMA:
+        return f"the history database was written by a newer ccdesk ({error.detail}); update ccdesk"
+    return f"the history database cannot be opened ({error.detail})"
+
+
+def export_done_text(path: str, rows: int, pair: Pair | None = None) -> str:
+    """The banner after an export (rich text): ``Exported 43,200 rows to /home/me/btc.csv``; with
+    no rows, why the file holds only its header."""
+    if rows == 0:
+        what = "no alerts are kept yet" if pair is None else f"no prices of {pair_label(pair)} are stored yet"
+        return f"Exported to {html.escape(path)}, but {what}: the file holds only the column names"
+    return f"Exported {rows:,} {'row' if rows == 1 else 'rows'} to {html.escape(path)}"
+
+
+def export_failed_text(error: Exception) -> str:
+    """The banner (rich text) when an export failed; nothing was written."""
+    if isinstance(error, StoreReadError):
+        why = read_problem_words(error)
+    elif isinstance(error, ExportError):
+        why = f"{error.path} cannot be written ({error.reason})"
+    else:
+        why = str(error) or type(error).__name__
+    return f"<b>The export failed</b>: {html.escape(why)}. Nothing was written."

@@ -32,7 +32,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -441,6 +441,28 @@ class Store:
                 log.warning("skipped a holding row that cannot be read")
         return out
 
+    # --- export reads (issue 11, export): streamed, read-only, problems raised as StoreReadError ---
+
+    def candle_pairs(self, timeout_s: float = 5.0) -> list[CandleSeries]:
+        """Which pairs have candles, per period (see ``read_candle_series``). Blocks on the disk."""
+        return read_candle_series(self._export_path(timeout_s))
+
+    def iter_candles(
+        self, sub: Pair, period_s: int, since: float = 0.0, until: float = math.inf, timeout_s: float = 5.0
+    ) -> Iterator[Candle]:
+        """``sub``'s candles, oldest first, streamed (see ``iter_candles``). Blocks on the disk."""
+        return iter_candles(self._export_path(timeout_s), sub, period_s, since, until)
+
+    def all_alerts(self, since: float | None = None, timeout_s: float = 5.0) -> Iterator[StoredAlert]:
+        """Every kept alert, oldest first, streamed (see ``iter_alerts``). Blocks on the disk."""
+        return iter_alerts(self._export_path(timeout_s), since)
+
+    def _export_path(self, timeout_s: float) -> Path:
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            raise StoreReadError(ReadProblem.NO_STORE, "")  # kept nowhere (the file could not be used)
+        return self.path
+
 
 class _Corrupt(Exception):
     pass
@@ -646,3 +668,173 @@ def _stored_alert(row: tuple[object, ...]) -> StoredAlert:
             None if detail is None else str(detail),
         )
     return StoredAlert(alert, bool(paused), delivery)
+
+
+# --- export reads (issue 11, export) --------------------------------------------------------------
+# Module-level so that ``ccdesk history`` reads a file without starting a Store (whose writer would
+# migrate it or move a bad file aside): a reader never changes the file, whatever it finds.
+
+_PAGE: Final = 2000
+"""Rows fetched at a time: an export's memory is one page, however long the file."""
+
+
+class ReadProblem(enum.Enum):
+    """Why the store cannot be read for an export."""
+
+    NO_STORE = "no_store"
+    """There is no database file (``detail`` is its path: ccdesk has not run yet), or none is kept
+    (``detail`` is empty: the app's store could not use its file)."""
+    CORRUPT = "corrupt"
+    """The file is not a database ccdesk can read (damaged, or something else)."""
+    NEWER_SCHEMA = "newer_schema"
+    """The file was written by a newer ccdesk."""
+    UNREADABLE = "unreadable"
+    """The file is there but cannot be opened (permissions, a lock held too long)."""
+
+
+class StoreReadError(Exception):
+    """A store that cannot be read; ``problem`` says why, ``detail`` in a few words (a path or
+    SQLite's message, never data)."""
+
+    def __init__(self, problem: ReadProblem, detail: str) -> None:
+        super().__init__(f"{problem.value}: {detail}")
+        self.problem = problem
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class CandleSeries:
+    """What is stored of one pair in one period: ``sub`` as stored (``kraken:BTC-USD``), the
+    parsed pair (None if it no longer parses), the number of candles and the first and last start."""
+
+    sub: str
+    pair: Pair | None
+    period_s: int
+    count: int
+    first: int
+    last: int
+
+
+def _read_problem(exc: sqlite3.Error) -> StoreReadError:
+    if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+        return StoreReadError(ReadProblem.UNREADABLE, _short(exc))
+    return StoreReadError(ReadProblem.CORRUPT, _short(exc))
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the store at ``path``, checked (it is a database of a schema this
+    ccdesk knows). Readers share the file with the running app (WAL).
+
+    Raises:
+        StoreReadError: no file, not a database, a newer schema, or not openable.
+    """
+    if not path.is_file():
+        raise StoreReadError(ReadProblem.NO_STORE, str(path))
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise _read_problem(exc) from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _read_problem(exc) from None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreReadError(
+            ReadProblem.NEWER_SCHEMA, f"schema {version}; this ccdesk knows {SCHEMA_VERSION}"
+        )
+    return conn
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+    return row is not None
+
+
+def read_candle_series(path: Path) -> list[CandleSeries]:
+    """Every pair and period with candles in the store at ``path``, sorted by pair then period.
+
+    Raises:
+        StoreReadError: see ``open_reader``; a damaged page met while reading is CORRUPT.
+    """
+    conn = open_reader(path)
+    try:
+        if not _has_table(conn, "candles"):
+            return []
+        rows = conn.execute(
+            "SELECT sub, period, count(*), min(start), max(start) FROM candles GROUP BY sub, period"
+            " ORDER BY sub, period"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise _read_problem(exc) from None
+    finally:
+        conn.close()
+    out = []
+    for sub, period, count, first, last in rows:
+        try:
+            pair: Pair | None = parse_pair(str(sub))
+        except PairError:
+            pair = None
+        out.append(CandleSeries(str(sub), pair, int(period), int(count), int(first), int(last)))
+    return out
+
+
+def iter_candles(
+    path: Path, sub: Pair | str, period_s: int, since: float = 0.0, until: float = math.inf
+) -> Iterator[Candle]:
+    """``sub``'s candles of ``period_s`` starting in [since, until), oldest first, a page at a time
+    (a 30-day minute export never sits in memory whole). The file is opened on the first ``next``.
+
+    Raises:
+        StoreReadError: see ``open_reader``; raised from the iteration, also midway.
+    """
+    conn = open_reader(path)
+    hi = 2**62 if math.isinf(until) else int(until)
+    try:
+        if not _has_table(conn, "candles"):
+            return
+        cursor = conn.execute(
+            "SELECT start, open, high, low, close, count FROM candles"
+            " WHERE sub = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+            (str(sub), period_s, max(0, int(since)), hi),
+        )
+        while page := cursor.fetchmany(_PAGE):
+            for r in page:
+                yield Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5]))
+    except sqlite3.Error as exc:
+        raise _read_problem(exc) from None
+    finally:
+        conn.close()
+
+
+def iter_alerts(path: Path, since: float | None = None) -> Iterator[StoredAlert]:
+    """Every kept alert at or after ``since``, oldest first, a page at a time. Rows that cannot be
+    read back are skipped (logged), as ``Store.recent_alerts`` does.
+
+    Raises:
+        StoreReadError: see ``open_reader``; raised from the iteration, also midway.
+    """
+    conn = open_reader(path)
+    try:
+        if not _has_table(conn, "alerts"):
+            return
+        cursor = conn.execute(
+            "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
+            " elapsed_s, paused, channel, not_shown, detail, webhook"
+            " FROM alerts WHERE at >= ? ORDER BY at, rowid",
+            (-math.inf if since is None else since,),
+        )
+        while page := cursor.fetchmany(_PAGE):
+            for row in page:
+                try:
+                    stored = _stored_alert(row)
+                except (ValueError, TypeError, KeyError, PairError) as exc:
+                    log.warning("skipped an alert row that cannot be read: %s", _short(exc))
+                    continue
+                yield stored
+    except sqlite3.Error as exc:
+        raise _read_problem(exc) from None
+    finally:
+        conn.close()

@@ -9,6 +9,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -22,6 +23,7 @@ from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
+from ccdesk.core.export import ExportRequest, run_export
 from ccdesk.core.holdings import Holding
 from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
 from ccdesk.core.settings import Settings, without_keys
@@ -53,6 +55,10 @@ from ccdesk.wording import (
     autostart_failed_text,
     demo_failed_text,
     empty_needs_key_text,
+    export_delivery_words,
+    export_done_text,
+    export_failed_text,
+    export_rule_words,
     key_not_saved_text,
     key_problem_text,
     notice_words,
@@ -731,3 +737,17 @@ class AppController(QObject):
     def _save_geometry(self) -> None:
         self._settings_store.set(GEOMETRY_KEY, self.window.geometry_text())
         self._settings_store.sync()
+
+    # -- export (issue 11) ------------------------------------------------------------------------
+
+    def export(self, request: ExportRequest) -> None:
+        """Write the CSV file ``request`` asks for on a background job; the banner then says where
+        it went, or why it failed (nothing is written then)."""
+        job = partial(run_export, self.alerts.store, request, export_rule_words, export_delivery_words)
+        self._jobs.run("export", job, partial(self._on_export_done, request), self._on_export_failed)
+
+    def _on_export_done(self, request: ExportRequest, rows: int) -> None:
+        self.window.show_banner(export_done_text(str(request.path), rows, request.sub))
+
+    def _on_export_failed(self, error: Exception) -> None:
+        self.window.show_banner(export_failed_text(error))

@@ -602,6 +602,7 @@ class PriceWindow(QMainWindow):
         for action in (settings, self.on_top_action, hide, about, quit_):
             menu.addAction(action)
         menu.insertSeparator(about)
+        self.app_menu, self.hide_action = menu, hide  # where the export items go (ExportActions)
 
         self.pin_action = self._action("&Pin to tray", self._on_pin_triggered, "Ctrl+P")
         self.copy_action = self._action("&Copy price", self._on_copy_triggered, QKeySequence.StandardKey.Copy)

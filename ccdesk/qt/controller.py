@@ -17,6 +17,7 @@ from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert, Rule
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
+from ccdesk.core.candles import Candle
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
@@ -29,6 +30,7 @@ from ccdesk.core.sources import source_info
 from ccdesk.core.store import StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
+from ccdesk.qt.chart_window import ChartWindow
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
@@ -142,6 +144,8 @@ class AppController(QObject):
         self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
+        self.charts: dict[Pair, ChartWindow] = {}
+        """The open chart windows, one per pair (``open_chart``)."""
 
     def secrets_for_logs(self) -> tuple[str, ...]:
         """The key in use, for the log filter to scrub wherever it might appear."""
@@ -286,6 +290,8 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
+        for chart in self.charts.values():
+            chart.add_quotes(changed.quotes)
         if changed.quotes and self._mini_panel_shown:
             self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
         if changed.quotes:
@@ -411,6 +417,8 @@ class AppController(QObject):
         if streamed != (old.watchlist, old.rules, old.composite_venues):
             self.stream.configure(*streamed)
         self._apply_to_views(new)
+        for chart in self.charts.values():
+            chart.set_rules(new.rules)
         self._show_empty_state()
         if new.autostart != old.autostart:
             try:
@@ -551,6 +559,8 @@ class AppController(QObject):
         self._save_mini_panel_place()
         self.mini_panel.hide()  # the setting keeps it shown for the next start
         self.stream.stop(2000)
+        for chart in list(self.charts.values()):
+            chart.close()
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
@@ -652,3 +662,32 @@ class AppController(QObject):
     def _save_geometry(self) -> None:
         self._settings_store.set(GEOMETRY_KEY, self.window.geometry_text())
         self._settings_store.sync()
+
+    # -- charts (issue 11) ---------------------------------------------------------------------------
+
+    @Slot(object)
+    def open_chart(self, sub: Pair) -> ChartWindow:
+        """Open ``sub``'s chart (one window per pair: a second request raises the open one). Its
+        history is read from the store on a background job; live prices follow while it is open."""
+        chart = self.charts.get(sub)
+        if chart is None:
+            chart = ChartWindow(
+                sub, self._jobs, self._read_chart_candles, self._read_chart_alerts,
+                rules=self.settings.rules, clock=self._clock,
+            )  # fmt: skip
+            chart.closed.connect(self._on_chart_closed)
+            self.charts[sub] = chart
+        chart.bring_forward()
+        return chart
+
+    @Slot(object)
+    def _on_chart_closed(self, sub: Pair) -> None:
+        self.charts.pop(sub, None)
+
+    def _read_chart_candles(self, sub: Pair, period_s: int, since: float, until: float) -> list[Candle]:
+        store = self.alerts.store  # background thread: the store reads with its own connection
+        return [] if store is None else store.candles(sub, period_s, since, until)
+
+    def _read_chart_alerts(self, sub: Pair, since: float) -> list[Alert]:
+        store = self.alerts.store
+        return [] if store is None else store.alerts_for(sub, since)

@@ -75,7 +75,14 @@ from ccdesk.qt.quote_model import (
 )
 from ccdesk.qt.status_line import PausedLine, StatusLine
 from ccdesk.qt.welcome_dialog import EmptyState
-from ccdesk.wording import REMOVE_PAIR_DETAIL, REMOVE_PAIR_QUESTION, pair_label, window_title
+from ccdesk.wording import (
+    CHART_MENU_ACTION,
+    REMOVE_PAIR_DETAIL,
+    REMOVE_PAIR_QUESTION,
+    THIRD_PARTY_NOTICE,
+    pair_label,
+    window_title,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -381,6 +388,7 @@ class PriceWindow(QMainWindow):
         alert_at_price_requested(Pair): a new alert rule at this pair's current price.
         resume_requested(): alerts again (the paused line's button).
         view_state_changed(): the sort or the hidden columns changed (the controller saves them).
+        chart_requested(Pair): open this pair's chart (a double-click on its row, or "Chart…").
     """
 
     settings_requested = Signal()
@@ -395,6 +403,7 @@ class PriceWindow(QMainWindow):
     alert_at_price_requested = Signal(object)
     resume_requested = Signal()
     view_state_changed = Signal()
+    chart_requested = Signal(object)
 
     def __init__(self, model: QuoteTableModel, history: AlertHistoryModel) -> None:
         super().__init__()
@@ -438,6 +447,7 @@ class PriceWindow(QMainWindow):
             corner.setAccessibleName("Corner (no action)")
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.context_menu_requested.connect(self._on_table_context_menu_requested)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
@@ -565,7 +575,14 @@ class PriceWindow(QMainWindow):
         self.remove_action = self._action(
             "&Remove…", self._on_remove_triggered, QKeySequence.StandardKey.Delete
         )
-        self.row_actions = (self.pin_action, self.copy_action, self.alert_action, self.remove_action)
+        self.chart_action = self._action(CHART_MENU_ACTION, self._on_chart_triggered, "Ctrl+G")
+        self.row_actions = (
+            self.pin_action,
+            self.copy_action,
+            self.alert_action,
+            self.remove_action,
+            self.chart_action,
+        )
         for action in self.row_actions:
             # Ctrl+C belongs to a text field when one has the focus; these act on the table's row.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -611,6 +628,7 @@ class PriceWindow(QMainWindow):
         menu.addAction(self.pin_action)
         menu.addAction(self.copy_action)
         menu.addAction(self.alert_action)
+        menu.addAction(self.chart_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)
 
@@ -686,6 +704,18 @@ class PriceWindow(QMainWindow):
         pair = self.current_pair()
         if pair is not None:
             self.alert_at_price_requested.emit(pair)
+
+    @Slot()
+    def _on_chart_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            self.chart_requested.emit(pair)
+
+    @Slot(QModelIndex)
+    def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        pair = index.data(PAIR_ROLE)
+        if isinstance(pair, Pair):
+            self.chart_requested.emit(pair)
 
     @Slot()
     def _on_remove_triggered(self) -> None:
@@ -1023,4 +1053,5 @@ def about_text() -> str:
         "coin moves.</p>"
         "<p>Price data: Kraken, Coinbase, Binance and OKX (public feeds, no key), and with your "
         "paid key CoinDesk Data and CryptoCompare. API keys are kept in your system keyring.</p>"
+        f"<p>{THIRD_PARTY_NOTICE}</p>"
     )

@@ -244,7 +244,7 @@ def test_the_row_menu_acts_on_the_row_it_was_opened_on(qtbot, filled):
         global_pos = filled.table.viewport().mapToGlobal(pos)
         filled.table.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, global_pos))
     assert pinned.args == [WATCHLIST[3]]
-    assert opened == [["&Pin to tray", "&Copy price", "&Alert at this price…", "&Remove…"]]
+    assert opened == [["&Pin to tray", "&Copy price", "&Alert at this price…", "C&hart…", "&Remove…"]]
     assert "Chart" not in " ".join(opened[0])
 
 

@@ -229,12 +229,9 @@ def nice_step(span: float, count: int = 5) -> float:
     """A step of 1, 2, 2.5 or 5 times a power of ten that cuts ``span`` into about ``count`` parts."""
     if not span > 0 or not math.isfinite(span):
         return 1.0
-    raw = span / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if raw <= m * power * 1.0000001:
-            return m * power
-    return 10.0 * power
+    power = 10.0 ** math.floor(math.log10(span / max(1, count)))
+    steps = [m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0)]
+    return min(steps, key=lambda step: abs(span / step - count))
 
 
 def price_axis(lo: float, hi: float, count: int = 5) -> tuple[float, float, list[float]]:

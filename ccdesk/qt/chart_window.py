@@ -156,6 +156,7 @@ class ChartWindow(QWidget):
         read_alerts: ReadAlerts,
         *,
         rules: Sequence[Rule] = (),
+        chart_range: ChartRange = ChartRange.H24,
         clock: Clock | None = None,
         tz_offset: Callable[[float], float] = local_offset_s,
         parent: QWidget | None = None,
@@ -167,7 +168,7 @@ class ChartWindow(QWidget):
         self._read_alerts = read_alerts
         self._clock = clock or SystemClock()
         self._tz_offset = tz_offset
-        self._range = ChartRange.H24
+        self._range = chart_range
         self._candle_view = False
         self._history = History([], [])
         self._line: LineBuckets | None = None
@@ -211,7 +212,7 @@ class ChartWindow(QWidget):
         self.candle_series.attachAxis(self._candle_y)
         self.marker_series = QScatterSeries()
         self.marker_series.setMarkerShape(QScatterSeries.MarkerShape.MarkerShapeTriangle)
-        self.marker_series.setMarkerSize(11)
+        self.marker_series.setMarkerSize(14)
         self._add_series(self.marker_series)
         self.level_series: list[QLineSeries] = []
         self.cost_series: QLineSeries | None = None
@@ -497,6 +498,9 @@ class ChartWindow(QWidget):
 
     def _set_markers(self, since: float) -> None:
         self.marker_series.replace([QPointF(a.at, a.to_price) for a in self._alerts if a.at >= since])
+        # Series paint in the order they were added: the markers go on top of the line again.
+        self.chart.removeSeries(self.marker_series)
+        self._add_series(self.marker_series)
 
     def _data_price_range(self, since: float) -> tuple[float, float] | None:
         if self._candle_view:

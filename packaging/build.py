@@ -175,7 +175,7 @@ def windows_version_info(version: str) -> str:
         "FileDescription": "ccdesk crypto price ticker",
         "FileVersion": version,
         "InternalName": "ccdesk",
-        "LegalCopyright": "MIT License",
+        "LegalCopyright": "MIT License (bundled Qt Charts: GPL-3.0)",
         "OriginalFilename": "ccdesk.exe",
         "ProductName": "ccdesk",
         "ProductVersion": version,

@@ -40,6 +40,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsLineItem,
+    QGraphicsRectItem,
     QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
@@ -216,7 +217,7 @@ class ChartWindow(QWidget):
         self._add_series(self.marker_series)
         self.level_series: list[QLineSeries] = []
         self.cost_series: QLineSeries | None = None
-        self._line_labels: list[QGraphicsSimpleTextItem] = []
+        self._line_labels: list[QGraphicsRectItem] = []
 
         self.view = _ChartView(self.chart)
         self.view.setAccessibleName("Price chart")
@@ -226,6 +227,11 @@ class ChartWindow(QWidget):
         self._cross_v = QGraphicsLineItem()
         self._cross_h = QGraphicsLineItem()
         self._cross_label = QGraphicsSimpleTextItem()
+        self._cross_back = QGraphicsRectItem()
+        self._cross_back.setPen(QPen(Qt.PenStyle.NoPen))
+        self._cross_back.setZValue(19)
+        self._cross_back.hide()
+        self.chart.scene().addItem(self._cross_back)
         for item in (self._cross_v, self._cross_h, self._cross_label):
             item.setZValue(20)
             item.hide()
@@ -373,7 +379,7 @@ class ChartWindow(QWidget):
 
     @Slot()
     def hide_crosshair(self) -> None:
-        for item in (self._cross_v, self._cross_h, self._cross_label):
+        for item in (self._cross_v, self._cross_h, self._cross_label, self._cross_back):
             item.hide()
         self.crosshair_label.setText("")
 
@@ -552,9 +558,7 @@ class ChartWindow(QWidget):
                 self.cost_series = series
             else:
                 self.level_series.append(series)
-            label = QGraphicsSimpleTextItem(text)
-            label.setBrush(pen.color())
-            label.setZValue(10)
+            label = _tag(text, pen.color(), self._colors.background)
             self.chart.scene().addItem(label)
             self._line_labels.append(label)
         self._place_overlays()
@@ -567,7 +571,7 @@ class ChartWindow(QWidget):
             pos = self.chart.mapToPosition(s.at(0))
             inside = area.top() <= pos.y() <= area.bottom()
             label.setVisible(inside)
-            label.setPos(area.left() + 4, pos.y() - label.boundingRect().height() - 1)
+            label.setPos(area.left() + 4, pos.y() - label.rect().height() - 1)
 
     # -- crosshair ---------------------------------------------------------------------------------
 
@@ -594,7 +598,10 @@ class ChartWindow(QWidget):
         if x + self._cross_label.boundingRect().width() > area.right():
             x = scene_pos.x() - 6 - self._cross_label.boundingRect().width()
         self._cross_label.setPos(x, max(area.top(), scene_pos.y() - 18))
-        for item in (self._cross_v, self._cross_h, self._cross_label):
+        back = self._colors.background
+        self._cross_back.setBrush(QColor(back.red(), back.green(), back.blue(), 215))
+        self._cross_back.setRect(self._cross_label.sceneBoundingRect().adjusted(-3, -1, 3, 1))
+        for item in (self._cross_v, self._cross_h, self._cross_label, self._cross_back):
             item.show()
         self.crosshair_label.setText(text)
 
@@ -656,6 +663,20 @@ class ChartWindow(QWidget):
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
         self.activateWindow()
+
+
+def _tag(text: str, color: QColor, background: QColor) -> QGraphicsRectItem:
+    """A line's label: coloured text on a box of the chart's background, readable over the line."""
+    box = QGraphicsRectItem()
+    box.setPen(QPen(Qt.PenStyle.NoPen))
+    box.setBrush(QColor(background.red(), background.green(), background.blue(), 215))
+    box.setZValue(10)
+    item = QGraphicsSimpleTextItem(text, box)
+    item.setBrush(color)
+    item.setPos(3, 0)
+    r = item.boundingRect()
+    box.setRect(0, 0, r.width() + 6, r.height())
+    return box
 
 
 def _set_category_axis(axis: QCategoryAxis, lo: float, hi: float, ticks: Sequence[tuple[float, str]]) -> None:

@@ -447,6 +447,9 @@ class ChartWindow(QWidget):
     def _on_repaint_timer_timeout(self) -> None:
         if not self._dirty:
             return
+        if self.stack.currentWidget() is self.message:  # the first live price of an empty history
+            self._rebuild()
+            return
         self._dirty = False
         lo_t, hi_t = time_window(self._range, self._clock.time())
         if self._candle_view:

@@ -168,8 +168,10 @@ def test_live_prices_append(qtbot: QtBot, jobs: BackgroundJobs) -> None:
 def test_empty_history_says_so(qtbot: QtBot, jobs: BackgroundJobs) -> None:
     w = open_chart(qtbot, jobs, FakeStore([]))
     assert w.message_text() == "No history yet for BTC/USD · Kraken: prices are kept from now on"
-    w.add_price(NOW, 1.0)  # nothing to draw on yet: still said
+    w.add_price(NOW - 30, 1.0)  # the first live price: drawn within REPAINT_MS, the words go
     assert w.message_text() is not None
+    qtbot.waitUntil(lambda: w.message_text() is None, timeout=2000)
+    assert w.line_points() == [(NOW - 60, 1.0)]  # its minute
 
 
 def test_escape_closes(qtbot: QtBot, jobs: BackgroundJobs) -> None:

@@ -400,6 +400,7 @@ def test_the_deb_is_well_formed(built, tmp_path):
     assert rows["/usr/bin/ccdesk"] == ["-rwxr-xr-x", "root/root"]
     assert rows["/usr/share/applications/ccdesk.desktop"] == ["-rw-r--r--", "root/root"]
     assert "/usr/share/icons/hicolor/scalable/apps/ccdesk.svg" in rows
+    assert "/usr/share/doc/ccdesk/NOTICE" in rows  # the licences of what it bundles (GPL-3.0: Qt Charts)
     for size in PNG_SIZES:
         assert f"/usr/share/icons/hicolor/{size}x{size}/apps/ccdesk.png" in rows
     subprocess.run(["dpkg-deb", "--extract", str(built.deb), str(tmp_path)], check=True, timeout=120)

@@ -301,6 +301,7 @@ def test_deb_control_and_layout(build):
     files = build.deb_files(REPO / "dist" / "ccdesk")
     assert files["usr/share/applications/ccdesk.desktop"] == PACKAGING / "ccdesk.desktop"
     assert files["usr/share/icons/hicolor/scalable/apps/ccdesk.svg"] == REPO / "resources" / "ccdesk.svg"
+    assert "GPL-3.0" in files["usr/share/doc/ccdesk/NOTICE"].read_text(encoding="utf-8")  # Qt Charts
     for size in (16, 32, 48, 64, 128, 256, 512):
         assert files[f"usr/share/icons/hicolor/{size}x{size}/apps/ccdesk.png"].is_file()
     assert build.debian_arch("x86_64") == "amd64"

@@ -219,6 +219,7 @@ class ChartWindow(QWidget):
         self.level_series: list[QLineSeries] = []
         self.cost_series: QLineSeries | None = None
         self._line_labels: list[QGraphicsRectItem] = []
+        self._lines_key: list[tuple[float, str, str]] = []  # what the level and cost lines show
 
         self.view = _ChartView(self.chart)
         self.view.setAccessibleName("Price chart")
@@ -375,7 +376,12 @@ class ChartWindow(QWidget):
         self._loaded = False
         if self.stack.currentWidget() is self.message:
             self.message.setText(CHART_LOADING)
-        self._jobs.run("chart-read", read, lambda r: self._on_read(request, r), self._on_read_failed)
+        self._jobs.run(
+            "chart-read",
+            read,
+            lambda r: self._on_read(request, r),
+            lambda e: self._on_read_failed(request, e),
+        )
 
     def crosshair_at(self, t: float, price: float) -> None:
         """Put the crosshair at time ``t`` and ``price`` (what the pointer there does)."""
@@ -414,9 +420,9 @@ class ChartWindow(QWidget):
         self._loaded = True
         self._rebuild()
 
-    def _on_read_failed(self, exc: Exception) -> None:
+    def _on_read_failed(self, request: int, exc: Exception) -> None:
         log.warning("chart history not readable: %s: %s", type(exc).__name__, exc)
-        self._on_read(self._request, (History([], []), [], None))
+        self._on_read(request, (History([], []), [], None))
 
     # -- drawing -----------------------------------------------------------------------------------
 
@@ -552,6 +558,14 @@ class ChartWindow(QWidget):
             wanted.append((level, chart_level_label(level, above), dashed))
         if self._cost is not None:
             wanted.append((self._cost, chart_cost_label(self._cost), QPen(self._colors.cost, 1.2)))
+        key = [(price, text, pen.color().name()) for price, text, pen in wanted]
+        if key == self._lines_key:  # the same lines (a live repaint): only move them along
+            for s in self.level_series + ([self.cost_series] if self.cost_series is not None else []):
+                y = s.at(0).y()
+                s.replace([QPointF(lo_t, y), QPointF(hi_t, y)])
+            self._place_overlays()
+            return
+        self._lines_key = key
         series_list = self.level_series + ([self.cost_series] if self.cost_series is not None else [])
         for series in series_list:
             self.chart.removeSeries(series)

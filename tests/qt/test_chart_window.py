@@ -191,3 +191,37 @@ def test_dark(qtbot: QtBot, jobs: BackgroundJobs) -> None:
     w.setPalette(pal)
     assert w.is_dark()
     assert w.chart.backgroundBrush().color().lightness() < 60
+
+
+def test_an_unreadable_store_reads_as_no_history(qtbot: QtBot, jobs: BackgroundJobs, caplog) -> None:
+    store = FakeStore(minutes(10))
+
+    def broken(sub: Pair, period_s: int, since: float, until: float) -> list[Candle]:
+        raise OSError("disk gone")
+
+    w = ChartWindow(BTC, jobs, broken, store.read_alerts, clock=FakeClock(wall=NOW), tz_offset=utc)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(w.loaded)
+    assert w.message_text() == "No history yet for BTC/USD · Kraken: prices are kept from now on"
+    assert "disk gone" in caplog.text
+
+
+def test_lines_move_with_the_window_and_a_far_level_stays_off_the_axis(
+    qtbot: QtBot, jobs: BackgroundJobs
+) -> None:
+    clock = FakeClock(wall=NOW)
+    store = FakeStore(minutes(120))
+    rules = (LevelRule(61_000.0, above=True, sub=BTC), LevelRule(200_000.0, above=True, sub=BTC))
+    w = ChartWindow(BTC, jobs, store.read_candles, store.read_alerts, rules=rules, clock=clock, tz_offset=utc)
+    qtbot.addWidget(w)
+    w.set_range(ChartRange.H1)
+    w.show()
+    qtbot.waitUntil(w.loaded)
+    assert w.y_axis.max() < 200_000.0  # drawn, but off the axis: it would flatten the prices
+    first = w.level_series[0]
+    clock.jump_wall(120)
+    w.add_price(NOW + 120, 60_100.0)
+    qtbot.waitUntil(lambda: w.x_axis.max() == NOW + 120, timeout=2000)
+    assert w.level_series[0] is first  # the same line, moved along
+    assert (first.at(0).x(), first.at(1).x()) == (NOW + 120 - 3600, NOW + 120)

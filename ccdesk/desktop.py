@@ -143,6 +143,7 @@ def build_desktop(
     window.resume_requested.connect(controller.resume_alerts)
     window.alert_at_price_requested.connect(controller.new_rule_at_price)
     window.holding_requested.connect(controller.edit_holding)
+    window.chart_requested.connect(controller.open_chart)
     tray.toggle_window_requested.connect(controller.toggle_window)
     tray.show_window_requested.connect(controller.show_window)
     tray.settings_requested.connect(controller.open_settings)

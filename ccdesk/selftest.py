@@ -302,6 +302,27 @@ def _check_icons(report: _Report) -> None:
     report.ok(f"icons: {os.path.dirname(svg)} (SVG renders, PNG sizes present)")
 
 
+def _check_charts(report: _Report) -> None:
+    """Qt Charts (PySide6-Addons) loads and draws a line: the chart window's library is bundled."""
+    try:
+        from PySide6.QtCharts import QChart, QChartView, QLineSeries
+        from PySide6.QtCore import QPointF
+    except ImportError as exc:
+        report.fail(f"charts: Qt Charts does not load ({exc})")
+        return
+    chart = QChart()
+    series = QLineSeries()
+    series.append([QPointF(0, 0), QPointF(1, 1)])
+    chart.addSeries(series)
+    chart.createDefaultAxes()
+    view = QChartView(chart)
+    view.resize(120, 80)
+    if view.grab().toImage().isNull():
+        report.fail("charts: Qt Charts loads but draws nothing")
+        return
+    report.ok("charts: Qt Charts loads and draws")
+
+
 def _run_app(report: _Report, deadline: float) -> _AppOutcome:
     """Build the real window, tray and controller on the simulator; wait for prices and an alert."""
     from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
@@ -322,6 +343,7 @@ def _run_app(report: _Report, deadline: float) -> _AppOutcome:
     qapp.setWindowIcon(QIcon(resource_path("ccdesk.svg")))
     _check_qt_runtime(report)
     _check_icons(report)
+    _check_charts(report)
 
     outcome = _AppOutcome()
     watch = tuple(aggregate(base, "USD") for base in WATCH)

@@ -1251,3 +1251,43 @@ def export_failed_text(error: Exception) -> str:
     else:
         why = str(error) or type(error).__name__
     return f"<b>The export failed</b>: {html.escape(why)}. Nothing was written."
+
+
+# --- the chart window (issue 11) -------------------------------------------------------------------
+
+CHART_RANGE_NAMES: dict[str, str] = {"H1": "1 h", "H24": "24 h", "D7": "7 d", "D30": "30 d"}
+"""The chart's range buttons, by ``ChartRange`` name."""
+CHART_LINE = "Line"
+CHART_CANDLES = "Candles"
+CHART_LOADING = "Reading the history…"
+CHART_MENU_ACTION = "Char&t…"  # &H is Holding…'s, &A Alert's, &R Remove's, &C Copy's
+THIRD_PARTY_NOTICE = (
+    "ccdesk's own source is MIT-licensed. The packaged app bundles Qt and PySide6 (LGPL-3.0) and "
+    "Qt Charts (GPL-3.0), so the packaged app as a whole is distributed under the GPL-3.0."
+)
+"""What the About box says about the bundled libraries' licences (packaging/NOTICE says more)."""
+
+
+def chart_title(pair: Pair) -> str:
+    """The chart window's title."""
+    return f"{pair_label(pair)} · ccdesk chart"
+
+
+def chart_empty_text(pair: Pair) -> str:
+    """A chart with nothing stored yet for the pair."""
+    return f"No history yet for {pair_label(pair)}: prices are kept from now on"
+
+
+def chart_crosshair_text(when: str, price: float) -> str:
+    """The crosshair's label: the time and the price under the pointer."""
+    return f"{when}  {format_price(price)}"
+
+
+def chart_level_label(level: float, above: bool) -> str:
+    """A level rule's line on the chart."""
+    return f"Alert {'above' if above else 'below'} {format_price(level)}"
+
+
+def chart_cost_label(price: float) -> str:
+    """The holding's cost basis on the chart."""
+    return f"Cost basis {format_price(price)}"

@@ -34,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "packaging" / "ccdesk.spec"
 DESKTOP_FILE = REPO / "packaging" / "ccdesk.desktop"
+NOTICE_FILE = REPO / "packaging" / "NOTICE"
+"""What the packaged app bundles and that, with Qt Charts, it is distributed under the GPL-3.0."""
 ICON_SVG = REPO / "resources" / "ccdesk.svg"
 ICON_DIR = REPO / "resources" / "icons"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
@@ -175,7 +177,7 @@ def windows_version_info(version: str) -> str:
         "FileDescription": "ccdesk crypto price ticker",
         "FileVersion": version,
         "InternalName": "ccdesk",
-        "LegalCopyright": "MIT License",
+        "LegalCopyright": "MIT License (bundled Qt Charts: GPL-3.0)",
         "OriginalFilename": "ccdesk.exe",
         "ProductName": "ccdesk",
         "ProductVersion": version,
@@ -215,6 +217,7 @@ def deb_files(binary: Path) -> dict[str, Path]:
         "usr/bin/ccdesk": binary,
         "usr/share/applications/ccdesk.desktop": DESKTOP_FILE,
         "usr/share/icons/hicolor/scalable/apps/ccdesk.svg": ICON_SVG,
+        "usr/share/doc/ccdesk/NOTICE": NOTICE_FILE,
     }
     for size in PNG_SIZES:
         files[f"usr/share/icons/hicolor/{size}x{size}/apps/ccdesk.png"] = ICON_DIR / f"ccdesk-{size}.png"

@@ -412,6 +412,37 @@ class Store:
             Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows
         ]
 
+    def alerts_for(self, sub: Pair, since: float, limit: int = 1000, timeout_s: float = 5.0) -> list[Alert]:
+        """``sub``'s alerts from wall time ``since``, oldest first (the chart's markers). Blocks on
+        the disk: call it off the GUI thread. An unreadable store reads as no alerts."""
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            return []
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        try:
+            rows = conn.execute(
+                "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
+                " elapsed_s, paused, channel, not_shown, detail, webhook"
+                " FROM alerts WHERE sub = ? AND at >= ? ORDER BY at DESC, rowid DESC LIMIT ?",
+                (str(sub), since, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        finally:
+            conn.close()
+        out: list[Alert] = []
+        for row in reversed(rows):
+            try:
+                out.append(_stored_alert(row).alert)
+            except (ValueError, TypeError, KeyError, PairError) as exc:
+                log.warning("skipped an alert row that cannot be read: %s", _short(exc))
+        return out
+
     def holdings(self, timeout_s: float = 5.0) -> list[Holding]:
         """Every kept holding, by pair text. Rows that cannot be read back (an unknown pair, a bad
         number) are skipped. Blocks on the disk: call it off the GUI thread."""

@@ -18,6 +18,7 @@ from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert, Rule
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
+from ccdesk.core.candles import Candle
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
@@ -32,6 +33,7 @@ from ccdesk.core.sources import source_info
 from ccdesk.core.store import StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
+from ccdesk.qt.chart_window import ChartWindow
 from ccdesk.qt.holding_dialog import HoldingDialog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
@@ -154,6 +156,8 @@ class AppController(QObject):
         self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
+        self.charts: dict[Pair, ChartWindow] = {}
+        """The open chart windows, one per pair (``open_chart``)."""
 
     def secrets_for_logs(self) -> tuple[str, ...]:
         """The key in use, for the log filter to scrub wherever it might appear."""
@@ -317,6 +321,8 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
+        for chart in self.charts.values():
+            chart.add_quotes(changed.quotes)
         if changed.quotes and self._mini_panel_shown:
             self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
         if changed.quotes:
@@ -447,6 +453,8 @@ class AppController(QObject):
             self.memory.seed(added)
             self.memory.fill(added)
         self._apply_to_views(new)
+        for chart in self.charts.values():
+            chart.set_rules(new.rules)
         self._show_empty_state()
         if new.autostart != old.autostart:
             try:
@@ -587,6 +595,8 @@ class AppController(QObject):
         self._save_mini_panel_place()
         self.mini_panel.hide()  # the setting keeps it shown for the next start
         self.stream.stop(2000)
+        for chart in list(self.charts.values()):
+            chart.close()
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
@@ -675,6 +685,7 @@ class AppController(QObject):
         # One set while the store was being read wins over the stored one.
         self.model.set_holdings({h.sub: h for h in loaded} | self.model.holdings())
         self._view_clock.refresh_now()
+        self._show_cost_bases()
 
     @Slot(object)
     def set_holding(self, holding: Holding) -> None:
@@ -684,6 +695,7 @@ class AppController(QObject):
             store.set_holding(holding)
         self.model.set_holdings({**self.model.holdings(), holding.sub: holding})
         self._view_clock.refresh_now()
+        self._show_cost_bases()
 
     @Slot(object)
     def remove_holding(self, sub: Pair) -> None:
@@ -693,6 +705,7 @@ class AppController(QObject):
             store.remove_holding(sub)
         self.model.set_holdings({p: h for p, h in self.model.holdings().items() if p != sub})
         self._view_clock.refresh_now()
+        self._show_cost_bases()
 
     @Slot(object)
     def edit_holding(self, sub: Pair) -> None:
@@ -751,3 +764,39 @@ class AppController(QObject):
 
     def _on_export_failed(self, error: Exception) -> None:
         self.window.show_banner(export_failed_text(error))
+
+    # -- charts (issue 11) ---------------------------------------------------------------------------
+
+    @Slot(object)
+    def open_chart(self, sub: Pair) -> ChartWindow:
+        """Open ``sub``'s chart (one window per pair: a second request raises the open one). Its
+        history is read from the store on a background job; live prices follow while it is open."""
+        chart = self.charts.get(sub)
+        if chart is None:
+            chart = ChartWindow(
+                sub, self._jobs, self._read_chart_candles, self._read_chart_alerts,
+                rules=self.settings.rules, clock=self._clock,
+            )  # fmt: skip
+            chart.closed.connect(self._on_chart_closed)
+            self.charts[sub] = chart
+            self._show_cost_bases()
+        chart.bring_forward()
+        return chart
+
+    def _show_cost_bases(self) -> None:
+        """Each open chart's cost-basis line: its pair's holding's cost per unit, or none."""
+        for sub, chart in self.charts.items():
+            holding = self.model.holding(sub)
+            chart.set_cost_basis(None if holding is None else holding.cost_per_unit)
+
+    @Slot(object)
+    def _on_chart_closed(self, sub: Pair) -> None:
+        self.charts.pop(sub, None)
+
+    def _read_chart_candles(self, sub: Pair, period_s: int, since: float, until: float) -> list[Candle]:
+        store = self.alerts.store  # background thread: the store reads with its own connection
+        return [] if store is None else store.candles(sub, period_s, since, until)
+
+    def _read_chart_alerts(self, sub: Pair, since: float) -> list[Alert]:
+        store = self.alerts.store
+        return [] if store is None else store.alerts_for(sub, since)

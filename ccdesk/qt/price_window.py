@@ -77,8 +77,10 @@ from ccdesk.qt.quote_model import (
 from ccdesk.qt.status_line import PausedLine, StatusLine
 from ccdesk.qt.welcome_dialog import EmptyState
 from ccdesk.wording import (
+    CHART_MENU_ACTION,
     REMOVE_PAIR_DETAIL,
     REMOVE_PAIR_QUESTION,
+    THIRD_PARTY_NOTICE,
     pair_label,
     profit_text,
     total_line,
@@ -404,6 +406,7 @@ class PriceWindow(QMainWindow):
         holding_requested(Pair): edit this pair's holding (the controller opens the dialog).
         resume_requested(): alerts again (the paused line's button).
         view_state_changed(): the sort or the hidden columns changed (the controller saves them).
+        chart_requested(Pair): open this pair's chart (a double-click on its row, or "Chart…").
     """
 
     settings_requested = Signal()
@@ -419,6 +422,7 @@ class PriceWindow(QMainWindow):
     holding_requested = Signal(object)
     resume_requested = Signal()
     view_state_changed = Signal()
+    chart_requested = Signal(object)
 
     def __init__(self, model: QuoteTableModel, history: AlertHistoryModel) -> None:
         super().__init__()
@@ -463,6 +467,7 @@ class PriceWindow(QMainWindow):
             corner.setAccessibleName("Corner (no action)")
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.context_menu_requested.connect(self._on_table_context_menu_requested)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
@@ -611,10 +616,12 @@ class PriceWindow(QMainWindow):
             "&Remove…", self._on_remove_triggered, QKeySequence.StandardKey.Delete
         )
         self.holding_action = self._action("&Holding…", self._on_holding_triggered, "Ctrl+Shift+H")
+        self.chart_action = self._action(CHART_MENU_ACTION, self._on_chart_triggered, "Ctrl+G")
         self.row_actions = (
             self.pin_action,
             self.copy_action,
             self.alert_action,
+            self.chart_action,
             self.holding_action,
             self.remove_action,
         )
@@ -663,6 +670,7 @@ class PriceWindow(QMainWindow):
         menu.addAction(self.pin_action)
         menu.addAction(self.copy_action)
         menu.addAction(self.alert_action)
+        menu.addAction(self.chart_action)
         menu.addAction(self.holding_action)
         menu.addSeparator()
         menu.addAction(self.remove_action)
@@ -746,6 +754,17 @@ class PriceWindow(QMainWindow):
         pair = self.current_pair()
         if pair is not None:
             self.holding_requested.emit(pair)
+
+    def _on_chart_triggered(self) -> None:
+        pair = self.current_pair()
+        if pair is not None:
+            self.chart_requested.emit(pair)
+
+    @Slot(QModelIndex)
+    def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        pair = index.data(PAIR_ROLE)
+        if isinstance(pair, Pair):
+            self.chart_requested.emit(pair)
 
     @Slot()
     def _on_remove_triggered(self) -> None:
@@ -1138,4 +1157,5 @@ def about_text() -> str:
         "coin moves.</p>"
         "<p>Price data: Kraken, Coinbase, Binance and OKX (public feeds, no key), and with your "
         "paid key CoinDesk Data and CryptoCompare. API keys are kept in your system keyring.</p>"
+        f"<p>{THIRD_PARTY_NOTICE}</p>"
     )

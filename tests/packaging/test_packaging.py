@@ -301,6 +301,7 @@ def test_deb_control_and_layout(build):
     files = build.deb_files(REPO / "dist" / "ccdesk")
     assert files["usr/share/applications/ccdesk.desktop"] == PACKAGING / "ccdesk.desktop"
     assert files["usr/share/icons/hicolor/scalable/apps/ccdesk.svg"] == REPO / "resources" / "ccdesk.svg"
+    assert "GPL-3.0" in files["usr/share/doc/ccdesk/NOTICE"].read_text(encoding="utf-8")  # Qt Charts
     for size in (16, 32, 48, 64, 128, 256, 512):
         assert files[f"usr/share/icons/hicolor/{size}x{size}/apps/ccdesk.png"].is_file()
     assert build.debian_arch("x86_64") == "amd64"
@@ -368,3 +369,51 @@ def test_release_workflow_builds_and_smoke_tests_on_windows_and_macos():
         assert f'"$BINARY" {command}' in text
     assert "LSUIElement" in text
     assert "VersionInfo" in text
+
+
+def test_spec_keeps_qt_charts_and_drops_what_the_addons_drag_in(monkeypatch, tmp_path):
+    """PySide6-Addons (for Qt Charts) puts a virtual keyboard and a PDF plugin next to Qt's own:
+    they pull in QtQuick, QtQml and QtPdf (~11 MB of the one-file binary). The spec keeps Qt Charts
+    (and the OpenGL libraries libQt6Charts links to) and drops those plugins, the Qt libraries only
+    they needed, and the symlinks to them."""
+    made = run_spec(monkeypatch, tmp_path, "linux")
+    a = analysis_of(made)
+    assert "PySide6.QtCharts" in a["hiddenimports"]
+    assert {"PySide6.QtQuick", "PySide6.QtQml", "PySide6.QtPdf", "PySide6.QtOpenGL"} <= set(a["excludes"])
+    assert "PySide6.QtCharts" not in a["excludes"]
+    lib = "PySide6/Qt/lib/"
+    imports = {
+        "/qt/QtCharts.so": [("libQt6Charts.so.6", "/qt/lib/libQt6Charts.so.6")],
+        "/qt/lib/libQt6Charts.so.6": [("libQt6OpenGLWidgets.so.6", "/qt/lib/libQt6OpenGLWidgets.so.6")],
+        "/qt/vkb.so": [("libQt6VirtualKeyboard.so.6", "/qt/lib/libQt6VirtualKeyboard.so.6")],
+        "/qt/lib/libQt6VirtualKeyboard.so.6": [("libQt6Quick.so.6", "/qt/lib/libQt6Quick.so.6")],
+        "/qt/qpdf.so": [("libQt6Pdf.so.6", "/qt/lib/libQt6Pdf.so.6")],
+    }
+    sys.modules["PyInstaller.depend.bindepend"].get_imports = lambda path: imports.get(path, [])  # type: ignore[attr-defined]
+    binaries = [
+        ("PySide6/QtCharts.abi3.so", "/qt/QtCharts.so", "EXTENSION"),
+        (lib + "libQt6Charts.so.6", "/qt/lib/libQt6Charts.so.6", "BINARY"),
+        (lib + "libQt6OpenGLWidgets.so.6", "/qt/lib/libQt6OpenGLWidgets.so.6", "BINARY"),
+        ("PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", "/qt/vkb.so", "BINARY"),
+        (lib + "libQt6VirtualKeyboard.so.6", "/qt/lib/libQt6VirtualKeyboard.so.6", "BINARY"),
+        (lib + "libQt6Quick.so.6", "/qt/lib/libQt6Quick.so.6", "BINARY"),
+        ("PySide6/Qt/plugins/imageformats/libqpdf.so", "/qt/qpdf.so", "BINARY"),
+        (lib + "libQt6Pdf.so.6", "/qt/lib/libQt6Pdf.so.6", "BINARY"),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", "/qt/qjpeg.so", "BINARY"),
+    ]
+    kept = [
+        dest
+        for dest, _, _ in made["namespace"]["drop_plugins"](
+            binaries,
+            ("platforminputcontexts/libqtvirtualkeyboardplugin.so", "imageformats/libqpdf.so"),
+        )
+    ]
+    assert kept == [
+        "PySide6/QtCharts.abi3.so",
+        lib + "libQt6Charts.so.6",
+        lib + "libQt6OpenGLWidgets.so.6",
+        "PySide6/Qt/plugins/imageformats/libqjpeg.so",
+    ]
+    spec = (PACKAGING / "ccdesk.spec").read_text(encoding="utf-8")
+    assert '"platforminputcontexts/libqtvirtualkeyboardplugin.so"' in spec
+    assert '"imageformats/libqpdf.so"' in spec

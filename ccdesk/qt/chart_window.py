@@ -326,6 +326,10 @@ class ChartWindow(QWidget):
             if self._loaded:
                 self._rebuild()
 
+    def cost_basis(self) -> float | None:
+        """The cost-basis line's price, or None."""
+        return self._cost
+
     def set_cost_basis(self, price: float | None) -> None:
         """The holding's cost basis (a solid line), or None for none."""
         price = price if price is not None and 0 < price < math.inf else None

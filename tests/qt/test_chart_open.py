@@ -80,3 +80,24 @@ def test_a_double_click_opens_the_pairs_chart_from_the_store_and_it_follows_live
         assert BTC not in h.controller.charts
     finally:
         h.close()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_the_charts_cost_line_follows_the_pairs_holding(qtbot, sim, tmp_path):
+    from ccdesk.core.holdings import Holding
+
+    settings = Settings(watchlist=(BTC, ETH), stream_url=sim.stream_url, rules=())
+    h = Harness(qtbot, tmp_path, sim=sim, settings=settings, store_path=tmp_path / "h.sqlite3")
+    try:
+        h.controller.start()
+        h.controller.set_holding(Holding(BTC, 0.5, 30_000.0))
+        chart = h.controller.open_chart(BTC)
+        assert chart.cost_basis() == 60_000.0  # the cost per unit: what was paid / how much is held
+        h.controller.set_holding(Holding(BTC, 2.0, 30_000.0))
+        assert chart.cost_basis() == 15_000.0
+        h.controller.remove_holding(BTC)
+        assert chart.cost_basis() is None
+        other = h.controller.open_chart(ETH)
+        assert other.cost_basis() is None
+    finally:
+        h.close()

@@ -57,6 +57,8 @@ class PriceMemory(QObject):
         self._cancel = threading.Event()
         self._pairs: Callable[[], Iterable[Pair]] = tuple
         self._down_since: dict[Source, float] = {}
+        self._queued: dict[Source, list[Pair]] = {}  # per source, the pairs still to backfill
+        self._running: set[Source] = set()  # sources with a backfill job under way
         self._was_live: set[Source] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(SUSPEND_CHECK_MS)
@@ -106,6 +108,7 @@ class PriceMemory(QObject):
         self._cancel.set()
         self._timer.stop()
         self._runner = None
+        self._queued.clear()
         self._store = None  # nor seeds: the demo's sparklines never start with real prices
 
     @property
@@ -115,19 +118,35 @@ class PriceMemory(QObject):
     # --- commands --------------------------------------------------------------------------
 
     def fill(self, pairs: Iterable[Pair]) -> None:
-        """Backfill what the store is missing of ``pairs`` (of the sources it may ask), a job per source."""
-        runner = self._runner
-        if runner is None:
+        """Backfill what the store is missing of ``pairs`` (of the sources it may ask). Sources run
+        side by side; a source's pairs one after the other (one job at a time per source, so one
+        thread per venue), each reported, and its sparkline reseeded, as soon as it is done."""
+        if self._runner is None:
             return
-        store = self._store
-        wanted = [p for p in pairs if p.source in self._bases]
-        for source, job in runner.jobs(wanted).items():
-            self._jobs.run(
-                f"backfill-{source.value}",
-                partial(_written, job, store),
-                self._on_backfill_done,
-                self._on_backfill_failed,
-            )
+        for pair in pairs:
+            if pair.source not in self._bases:
+                continue
+            queue = self._queued.setdefault(pair.source, [])
+            if pair not in queue:
+                queue.append(pair)
+        for source in list(self._queued):
+            if source not in self._running:
+                self._next(source)
+
+    def _next(self, source: Source) -> None:
+        runner, queue = self._runner, self._queued.get(source)
+        if runner is None or not queue:
+            self._queued.pop(source, None)
+            self._running.discard(source)
+            return
+        pair = queue.pop(0)
+        self._running.add(source)
+        self._jobs.run(
+            f"backfill-{source.value}",
+            partial(_written, partial(runner.run_pair, pair), self._store),
+            partial(self._on_backfill_done, source),
+            partial(self._on_backfill_failed, source),
+        )
 
     def seed(self, pairs: Iterable[Pair]) -> None:
         """Start ``pairs``' sparklines with the store's last minutes (read off this thread)."""
@@ -168,23 +187,24 @@ class PriceMemory(QObject):
             points = [(mono - (wall - min(start + MINUTE_S, wall)), close) for start, close in closes]
             self._model.seed_history(pair, points)
 
-    def _on_backfill_done(self, results: tuple[BackfillResult, ...]) -> None:
-        got = tuple(r.pair for r in results if r.candles)
-        for r in results:
+    def _on_backfill_done(self, source: Source, result: BackfillResult | None) -> None:
+        if result is not None:
             log.info(
                 "backfill %s: %s, %d candles in %d requests%s",
-                r.pair,
-                r.outcome.value,
-                r.candles,
-                r.requests,
-                "" if r.problem is None else f" ({r.problem.value})",
+                result.pair,
+                result.outcome.value,
+                result.candles,
+                result.requests,
+                "" if result.problem is None else f" ({result.problem.value})",
             )
-        if got:
-            self.seed(got)
-            self.history_changed.emit(got)
+            if result.candles:
+                self.seed((result.pair,))
+                self.history_changed.emit((result.pair,))
+        self._next(source)
 
-    def _on_backfill_failed(self, exc: Exception) -> None:
+    def _on_backfill_failed(self, source: Source, exc: Exception) -> None:
         log.warning("a backfill job failed: %s", exc)  # a bug: the job itself returns typed results
+        self._next(source)
 
     @Slot()
     def _on_timer_timeout(self) -> None:
@@ -194,12 +214,10 @@ class PriceMemory(QObject):
             self.fill(self._pairs())
 
 
-def _written(
-    job: Callable[[], tuple[BackfillResult, ...]], store: Store | None
-) -> tuple[BackfillResult, ...]:
-    """Run a backfill job, then wait (on its own thread) until the store has written what it handed
-    over, so that whoever reloads on ``history_changed`` reads the new candles."""
-    results = job()
-    if store is not None and any(r.candles for r in results):
+def _written(job: Callable[[], BackfillResult | None], store: Store | None) -> BackfillResult | None:
+    """Run one pair's backfill, then wait (on its own thread) until the store has written what it
+    handed over, so that whoever reloads on ``history_changed`` reads the new candles."""
+    result = job()
+    if store is not None and result is not None and result.candles:
         store.flush(30.0)
-    return results
+    return result

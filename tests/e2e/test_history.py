@@ -1,0 +1,97 @@
+"""History in the real app on Xvfb: the app backfills its store from the venue's history (the
+simulator playing Kraken, REST and stream), a holding kept in the store shows its value and profit
+in the window, and the pair's chart opens from the keyboard with that history and the cost line.
+Screenshots of both, looked at, are the README's."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ccdesk.core.holdings import Holding
+from ccdesk.core.pairs import parse_pair
+from ccdesk.core.store import FILE_NAME, Store, data_dir
+from tests.desktop import keys, screenshot, wait_for_window
+from tests.e2e.test_desktop import SHOTS, RunningApp, write_settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
+BTC = parse_pair("kraken:BTC-USD")
+
+
+def stored_minutes(path: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM candles WHERE sub = ? AND period = 60", (str(BTC),)
+            ).fetchone()[0]
+        )
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def test_backfilled_history_a_holding_and_the_chart_in_the_real_app(desktop, make_sim):
+    env = dict(desktop)
+    sim = make_sim(rate=20.0, seed=11)
+    env["CCDESK_KRAKEN_URL"] = sim.url("kraken")
+    env["CCDESK_KRAKEN_REST_URL"] = sim.rest_url  # the history of the same (simulated) venue
+    write_settings(env, {"source": "kraken"})  # a returning user: no welcome
+    path = data_dir(env) / FILE_NAME
+    store = Store.open(path)  # a holding kept from an earlier run
+    assert store.ready.wait(10)
+    store.set_holding(Holding(BTC, 0.5, 30_000.0))
+    assert store.flush()
+    store.close()
+
+    app = RunningApp(env)
+    try:
+        wid = app.window()
+        app.wait_title(wid, "ccdesk — BTC/USD ", timeout_s=20)
+        deadline = time.monotonic() + 60
+        while stored_minutes(path) < 700 and time.monotonic() < deadline:  # Kraken serves 720 minutes
+            assert app.proc.poll() is None, app.log.read_text()
+            time.sleep(0.5)
+        assert stored_minutes(path) >= 700, app.log.read_text()
+        assert any(h.path.startswith("/0/public/OHLC") for h in sim.history_hits)
+        time.sleep(2.0)  # the sparklines seeded from the store, a few live prices
+        screenshot(env, SHOTS / "holdings-e2e.png", wid)
+        # A double-click on the first row (BTC, 77 px down: menu bar, tabs, header) opens its chart.
+        subprocess.run(
+            [
+                "xdotool",
+                "mousemove",
+                "--window",
+                wid,
+                "200",
+                "77",
+                "click",
+                "--repeat",
+                "2",
+                "--delay",
+                "80",
+                "1",
+            ],
+            env=env,
+            check=True,
+            timeout=10,
+        )
+        chart = wait_for_window(env, ["--name", "BTC/USD · Kraken · ccdesk chart"], timeout_s=20)
+        time.sleep(2.0)  # the read job, the first paint and a live repaint
+        screenshot(env, SHOTS / "chart-e2e.png", chart)
+        keys(env, chart, "Escape")
+        time.sleep(0.5)
+    finally:
+        code = app.stop()
+    log = app.log.read_text()
+    assert code == 0, log
+    assert "Traceback" not in log
+    assert "backfill kraken:BTC-USD: done" in log, log

@@ -719,7 +719,10 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
 def pair_label(pair: Pair) -> str:
     """The one name of a pair that every view shows (window, menus, notifications, tooltips): the
     pair and where its price comes from, ``BTC/USDT · Binance``, ``ETH/USD · CCCAGG``,
-    ``BTC/USD · CoinDesk CCIX``, ``BTC/USD · composite``."""
+    ``BTC/USD · CoinDesk CCIX``, ``BTC/USD · composite``; the portfolio's total in one currency,
+    ``Portfolio · USD``."""
+    if pair.source is Source.PORTFOLIO:
+        return f"Portfolio · {pair.quote}"
     return f"{pair.pair} · {pair.venue}"
 
 

@@ -984,7 +984,12 @@ def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
         way = "rises to {} or above" if rule.above else "falls to {} or below"
         what = way.format(format_price(rule.level))
     text = f"{who}: {what} (then quiet {format_duration(rule.cooldown_s)})"
-    if watchlist and rule.sub is not None and rule.sub not in watchlist:
+    if (
+        watchlist
+        and rule.sub is not None
+        and rule.sub not in watchlist
+        and rule.sub.source is not Source.PORTFOLIO
+    ):
         text += " \u2014 pair not in the watchlist"
     return text
 

@@ -917,6 +917,8 @@ def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
     """The rule editor's line under the pair: the current price, said as stale when it is not live."""
     if sub is None:
         return "Current price: choose a pair to see it."
+    if sub.source is Source.PORTFOLIO:
+        return portfolio_value_text(sub, price)
     if price is None:
         return f"Current price of {alert_pair_words(sub)}: none yet."
     value, live = price
@@ -1299,3 +1301,21 @@ def chart_level_label(level: float, above: bool) -> str:
 def chart_cost_label(price: float) -> str:
     """The holding's cost basis on the chart."""
     return f"Cost basis {format_price(price)}"
+
+
+# --- alerts on the portfolio's total ---------------------------------------------------------------
+
+
+def portfolio_value_text(sub: Pair, value: tuple[float, bool] | None) -> str:
+    """The rule editor's line under a portfolio total: its value now, or why there is none: the
+    total of the watched holdings in that currency, complete only when every one has a live price."""
+    name = alert_pair_words(sub)
+    if value is None:
+        return f"{name}: no holding in {sub.quote} among the watched pairs."
+    total, complete = value
+    if complete:
+        return f"Value of {name} now: {format_price(total)}"
+    return (
+        f"Value of {name}: {format_price(total)} so far, incomplete (a holding has no live price); "
+        "alerts wait for every price"
+    )

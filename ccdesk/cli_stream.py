@@ -89,9 +89,14 @@ def parse_pairs(texts: Sequence[str], default: Source) -> list[Pair]:
     pairs: list[Pair] = []
     for text in texts:
         try:
-            pairs.append(parse_pair(text, default))
+            pair = parse_pair(text, default)
         except PairError as exc:
             raise UsageError(str(exc)) from None
+        if pair.source is Source.PORTFOLIO:
+            raise UsageError(
+                f"{text!r}: the portfolio's total is for alert rules in the app; it is not streamed"
+            )
+        pairs.append(pair)
     return list(dict.fromkeys(pairs))
 
 

@@ -1319,3 +1319,9 @@ def portfolio_value_text(sub: Pair, value: tuple[float, bool] | None) -> str:
         f"Value of {name}: {format_price(total)} so far, incomplete (a holding has no live price); "
         "alerts wait for every price"
     )
+
+
+PORTFOLIO_NOT_WATCHED_TEXT = (
+    "The portfolio's total is not a pair to watch: it is the value of your holdings. To be alerted on "
+    "it, add a move alert on the Alerts tab and choose “Portfolio · USD” (or your currency) as the pair."
+)

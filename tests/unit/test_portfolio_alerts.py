@@ -210,3 +210,10 @@ def test_set_rules_keeps_only_the_portfolio_rules() -> None:
     assert feed.on_totals(_totals(50_000.0)) == ()
     feed.set_rules([EVERY_PAIR, MOVE])
     assert feed.rules == (MOVE,)
+
+
+def test_the_command_line_refuses_to_stream_the_total() -> None:
+    from ccdesk.cli_stream import UsageError, parse_pairs
+
+    with pytest.raises(UsageError, match="not streamed"):
+        parse_pairs(["kraken:BTC-USD", "portfolio:TOTAL-USD"], Source.KRAKEN)

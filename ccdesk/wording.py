@@ -1325,3 +1325,11 @@ PORTFOLIO_NOT_WATCHED_TEXT = (
     "The portfolio's total is not a pair to watch: it is the value of your holdings. To be alerted on "
     "it, add a move alert on the Alerts tab and choose “Portfolio · USD” (or your currency) as the pair."
 )
+
+
+def alert_log_words(alert: Alert) -> str:
+    """An alert as a log line names it: ``alert_title``, but for the portfolio's total no amount (the
+    holdings stay out of logs): ``Portfolio · USD level alert``, ``Portfolio · USD up 2.1 % in 5 min``."""
+    if alert.sub.source is Source.PORTFOLIO and isinstance(alert.rule, LevelRule):
+        return f"{alert_pair_words(alert.sub)} level alert"
+    return alert_title(alert)

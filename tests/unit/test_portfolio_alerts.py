@@ -217,3 +217,17 @@ def test_the_command_line_refuses_to_stream_the_total() -> None:
 
     with pytest.raises(UsageError, match="not streamed"):
         parse_pairs(["kraken:BTC-USD", "portfolio:TOTAL-USD"], Source.KRAKEN)
+
+
+def test_a_log_line_never_names_the_total_s_amount() -> None:
+    from ccdesk.wording import alert_log_words, alert_title
+
+    clock = FakeClock()
+    level = LevelRule(level=62_000.0, above=True, sub=USD_TOTAL)
+    feed = PortfolioAlerts([level, MOVE], clock)
+    feed.on_totals(_totals(50_000.0))
+    clock.advance(5.0)
+    alerts = {type(a.rule): a for a in feed.on_totals(_totals(52_500.0))}
+    assert "62,000" in alert_title(alerts[LevelRule])  # the desktop notification, on this machine
+    assert alert_log_words(alerts[LevelRule]) == "Portfolio · USD level alert"
+    assert alert_log_words(alerts[MoveRule]).startswith("Portfolio · USD up 4.2 %")

@@ -345,6 +345,8 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
     rows = []
     for source in Source:
+        if source is Source.PORTFOLIO:
+            continue  # the holdings' total, for alert rules in the app: not a source of prices
         if source is Source.COMPOSITE:
             rows.append(
                 {

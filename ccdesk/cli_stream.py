@@ -39,7 +39,7 @@ from ccdesk.core.events import (
     SubRejected,
 )
 from ccdesk.core.formatting import format_pct, format_price
-from ccdesk.core.pairs import SOURCE_TITLES, Pair, PairError, Source, parse_pair, parse_source
+from ccdesk.core.pairs import NOT_STREAMED, SOURCE_TITLES, Pair, PairError, Source, parse_pair, parse_source
 from ccdesk.core.quotes import Quote
 from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.sources import source_info
@@ -89,9 +89,14 @@ def parse_pairs(texts: Sequence[str], default: Source) -> list[Pair]:
     pairs: list[Pair] = []
     for text in texts:
         try:
-            pairs.append(parse_pair(text, default))
+            pair = parse_pair(text, default)
         except PairError as exc:
             raise UsageError(str(exc)) from None
+        if pair.source is Source.PORTFOLIO:
+            raise UsageError(
+                f"{text!r}: the portfolio's total is for alert rules in the app; it is not streamed"
+            )
+        pairs.append(pair)
     return list(dict.fromkeys(pairs))
 
 
@@ -108,6 +113,8 @@ def parse_url_flags(values: Sequence[str]) -> dict[Source, str]:
             raise UsageError(f"--url: {exc}") from None
         if source is Source.COMPOSITE:
             raise UsageError("--url: composite is computed from the other sources, not streamed")
+        if source is Source.PORTFOLIO:
+            raise UsageError("--url: portfolio is the holdings' total in the app, not streamed")
         urls[source] = url.strip()
     return urls
 
@@ -496,7 +503,7 @@ def run_stream(args: argparse.Namespace, key_for: KeyFor, install_signals: Calla
             demo_key = ApiKey(sim.key)
             feeds, missing = plan_feeds(
                 pairs,
-                urls={s: sim.url(s) for s in Source if s is not Source.COMPOSITE},
+                urls={s: sim.url(s) for s in Source if s not in NOT_STREAMED},
                 env={},
                 key_for=lambda _s: demo_key,
             )

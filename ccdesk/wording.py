@@ -719,7 +719,10 @@ def quote_line(quote: Quote, now: float, freshness: Freshness) -> str:
 def pair_label(pair: Pair) -> str:
     """The one name of a pair that every view shows (window, menus, notifications, tooltips): the
     pair and where its price comes from, ``BTC/USDT · Binance``, ``ETH/USD · CCCAGG``,
-    ``BTC/USD · CoinDesk CCIX``, ``BTC/USD · composite``."""
+    ``BTC/USD · CoinDesk CCIX``, ``BTC/USD · composite``; the portfolio's total in one currency,
+    ``Portfolio · USD``."""
+    if pair.source is Source.PORTFOLIO:
+        return f"Portfolio · {pair.quote}"
     return f"{pair.pair} · {pair.venue}"
 
 
@@ -914,6 +917,8 @@ def rule_price_text(sub: Pair | None, price: tuple[float, bool] | None) -> str:
     """The rule editor's line under the pair: the current price, said as stale when it is not live."""
     if sub is None:
         return "Current price: choose a pair to see it."
+    if sub.source is Source.PORTFOLIO:
+        return portfolio_value_text(sub, price)
     if price is None:
         return f"Current price of {alert_pair_words(sub)}: none yet."
     value, live = price
@@ -981,7 +986,12 @@ def describe_rule(rule: Rule, watchlist: Sequence[Pair] = ()) -> str:
         way = "rises to {} or above" if rule.above else "falls to {} or below"
         what = way.format(format_price(rule.level))
     text = f"{who}: {what} (then quiet {format_duration(rule.cooldown_s)})"
-    if watchlist and rule.sub is not None and rule.sub not in watchlist:
+    if (
+        watchlist
+        and rule.sub is not None
+        and rule.sub not in watchlist
+        and rule.sub.source is not Source.PORTFOLIO
+    ):
         text += " \u2014 pair not in the watchlist"
     return text
 
@@ -1291,3 +1301,35 @@ def chart_level_label(level: float, above: bool) -> str:
 def chart_cost_label(price: float) -> str:
     """The holding's cost basis on the chart."""
     return f"Cost basis {format_price(price)}"
+
+
+# --- alerts on the portfolio's total ---------------------------------------------------------------
+
+
+def portfolio_value_text(sub: Pair, value: tuple[float, bool] | None) -> str:
+    """The rule editor's line under a portfolio total: its value now, or why there is none: the
+    total of the watched holdings in that currency, complete only when every one has a live price."""
+    name = alert_pair_words(sub)
+    if value is None:
+        return f"{name}: no holding in {sub.quote} among the watched pairs."
+    total, complete = value
+    if complete:
+        return f"Value of {name} now: {format_price(total)}"
+    return (
+        f"Value of {name}: {format_price(total)} so far, incomplete (a holding has no live price); "
+        "alerts wait for every price"
+    )
+
+
+PORTFOLIO_NOT_WATCHED_TEXT = (
+    "The portfolio's total is not a pair to watch: it is the value of your holdings. To be alerted on "
+    "it, add a move alert on the Alerts tab and choose “Portfolio · USD” (or your currency) as the pair."
+)
+
+
+def alert_log_words(alert: Alert) -> str:
+    """An alert as a log line names it: ``alert_title``, but for the portfolio's total no amount (the
+    holdings stay out of logs): ``Portfolio · USD level alert``, ``Portfolio · USD up 2.1 % in 5 min``."""
+    if alert.sub.source is Source.PORTFOLIO and isinstance(alert.rule, LevelRule):
+        return f"{alert_pair_words(alert.sub)} level alert"
+    return alert_title(alert)

@@ -608,6 +608,13 @@ class AlertEngine:
                 if isinstance(state, _MoveState):
                     state.clear()
 
+    def reset_sub(self, sub: Pair) -> None:
+        """Restart one pair's move windows (as ``reset`` does for all); keep its level arming and
+        cooldowns. Unknown pairs are fine."""
+        for state in self._by_sub.get(sub, ()):
+            if isinstance(state, _MoveState):
+                state.clear()
+
     def retained_samples(self, sub: Pair) -> int:
         """How many (time, price) samples the move windows hold for a pair: a memory diagnostic."""
         return sum(len(s.samples) for s in self._by_sub.get(sub, ()) if isinstance(s, _MoveState))

@@ -141,6 +141,8 @@ def subscriptions(watchlist: Iterable[Pair], venues: Sequence[Source]) -> dict[S
     watchlist's composite prices (each pair once, in watchlist order). Composite is never streamed."""
     out: dict[Source, dict[Pair, None]] = {}
     for pair in watchlist:
+        if pair.source is Source.PORTFOLIO:
+            continue  # computed from the holdings on the GUI thread, never streamed
         for p in members(pair, venues) if pair.source is Source.COMPOSITE else (pair,):
             out.setdefault(p.source, {})[p] = None
     return {s: tuple(out[s]) for s in Source if s in out}

@@ -56,7 +56,7 @@ from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, period_start
 from ccdesk.core.endpoints import stream_url
 from ccdesk.core.http_failure import root_cause
 from ccdesk.core.identity import DEFAULT_COINDESK_REST_URL, DEFAULT_REST_URL
-from ccdesk.core.pairs import AGGREGATE_MARKET, Pair, Source
+from ccdesk.core.pairs import AGGREGATE_MARKET, NOT_STREAMED, Pair, Source
 from ccdesk.core.redaction import redact
 from ccdesk.core.rest import ApiKeyAuth
 from ccdesk.core.sources import source_info
@@ -803,7 +803,7 @@ def backfill_bases(
     env = env or {}
     out: dict[Source, str | None] = {}
     for source in Source:
-        if source is Source.COMPOSITE:
+        if source in NOT_STREAMED:
             continue
         override = env.get(env_history_url_name(source), "").strip() or None
         if override is None and source is Source.CRYPTOCOMPARE and rest_setting:

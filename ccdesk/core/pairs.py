@@ -52,10 +52,17 @@ class Source(enum.Enum):
     CRYPTOCOMPARE = "cryptocompare"
     COMPOSITE = "composite"
     """The median of the keyless venues' fresh prices of the same pair."""
+    PORTFOLIO = "portfolio"
+    """The total value of the user's holdings in one quote currency (``portfolio:TOTAL-USD``): a
+    pseudo-pair for alert rules, computed from the holdings; never streamed, backfilled or charted."""
 
 
 SOURCE_NAMES: Final = tuple(s.value for s in Source)
 KEYLESS: Final = frozenset({Source.KRAKEN, Source.COINBASE, Source.BINANCE, Source.OKX})
+NOT_STREAMED: Final = frozenset({Source.COMPOSITE, Source.PORTFOLIO})
+"""The sources computed on this machine from other prices: no stream, no endpoint, no history."""
+PORTFOLIO_BASE: Final = "TOTAL"
+"""The base symbol of every portfolio pair: ``portfolio:TOTAL-USD``."""
 
 
 class Channel(enum.IntEnum):
@@ -131,7 +138,9 @@ class Pair:
     def label(self) -> str:
         """A short name that says where the price comes from: ``BTC/USD`` (CryptoCompare's
         aggregate), ``BTC/USD Coinbase`` (an exchange's ticker), ``BTC/USD Binance trades``,
-        ``BTC/USD Kraken``, ``BTC/USD CoinDesk``, ``BTC/USD composite``."""
+        ``BTC/USD Kraken``, ``BTC/USD CoinDesk``, ``BTC/USD composite``; ``Portfolio USD``."""
+        if self.source is Source.PORTFOLIO:
+            return f"Portfolio {self.quote}"
         if self.source is Source.CRYPTOCOMPARE:
             if self.channel is Channel.AGGREGATE:
                 return self.pair
@@ -152,6 +161,7 @@ SOURCE_TITLES: Final = {
     Source.COINDESK: "CoinDesk",
     Source.CRYPTOCOMPARE: "CryptoCompare",
     Source.COMPOSITE: "composite",
+    Source.PORTFOLIO: "Portfolio",
 }
 
 
@@ -260,7 +270,11 @@ def _checked(text: str, source: Source, base: str, quote: str, market: str) -> P
         return Pair(source, base, quote, market, Channel.AGGREGATE)
     if market:
         raise PairError(f"{text!r}: {source.value} pairs have no market; write {source.value}:BASE-QUOTE")
-    channel = Channel.AGGREGATE if source is Source.COMPOSITE else Channel.TICKER
+    if source is Source.PORTFOLIO and base != PORTFOLIO_BASE:
+        raise PairError(
+            f"{text!r}: the portfolio's total is written portfolio:TOTAL-{quote} (e.g. portfolio:TOTAL-USD)"
+        )
+    channel = Channel.AGGREGATE if source in NOT_STREAMED else Channel.TICKER
     return Pair(source, base, quote, "", channel)
 
 
@@ -295,10 +309,24 @@ def keyless_twin(pair: Pair) -> Pair:
     """The nearest price a keyless source gives for ``pair``: an index (CryptoCompare's CCCAGG,
     CoinDesk's) becomes the composite of the keyless venues, an exchange ccdesk streams directly
     becomes that exchange's own feed, any other exchange the composite. Keyless pairs stay."""
-    if pair.source in KEYLESS or pair.source is Source.COMPOSITE:
+    if pair.source in KEYLESS or pair.source in NOT_STREAMED:
         return pair
     if pair.source is Source.CRYPTOCOMPARE and pair.channel is not Channel.AGGREGATE:
         for venue in KEYLESS:
             if venue.value == pair.market.lower():
                 return _checked(str(pair), venue, pair.base, pair.quote, "")
     return _checked(str(pair), Source.COMPOSITE, pair.base, pair.quote, "")
+
+
+def portfolio_pair(currency: str) -> Pair:
+    """The pseudo-pair of the portfolio's total in ``currency`` (``portfolio:TOTAL-USD``), validated.
+
+    Raises:
+        PairError: for a currency that is not 1-20 letters or digits, or is ``TOTAL``.
+    """
+    return parse_pair(f"{Source.PORTFOLIO.value}:{PORTFOLIO_BASE}-{currency}")
+
+
+def is_portfolio(pair: Pair | None) -> bool:
+    """True for a portfolio pair (the total of the holdings in one quote currency)."""
+    return pair is not None and pair.source is Source.PORTFOLIO

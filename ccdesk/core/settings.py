@@ -122,6 +122,8 @@ class Settings:
         for sub in watchlist:
             if not isinstance(sub, Pair):
                 raise SettingsError(f"the watchlist must hold subscriptions, not {sub!r}")
+            if sub.source is Source.PORTFOLIO:
+                raise SettingsError(f"{sub} is the portfolio's total, for alert rules: it is not watched")
         watchlist = tuple(dict.fromkeys(watchlist))
         object.__setattr__(self, "watchlist", watchlist)
         if self.pinned is not None and not isinstance(self.pinned, Pair):

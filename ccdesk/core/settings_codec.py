@@ -658,9 +658,12 @@ def _watch_item(item: object, default: Source) -> Pair:
     if not isinstance(item, str):
         raise ValueError("not a subscription string")
     try:
-        return parse_pair(item, default)
+        pair = parse_pair(item, default)
     except PairError:
         raise ValueError("not a valid subscription") from None
+    if pair.source is Source.PORTFOLIO:
+        raise ValueError("the portfolio's total is not watched (it is for alert rules)")
+    return pair
 
 
 def _rule_item(item: object, default: Source) -> Rule:

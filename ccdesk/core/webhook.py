@@ -18,6 +18,7 @@ import requests
 from ccdesk.core.alerts import Alert, LevelRule, StepRule
 from ccdesk.core.delivery import WebhookFailure, WebhookResult
 from ccdesk.core.http_failure import HttpFailure, classify, exception_chain
+from ccdesk.core.pairs import Source
 from ccdesk.core.urls import UrlError, check_url, url_host
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,12 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     ``label`` (``BTC/USD Coinbase``), ``rule`` (``"move"``, ``"level"`` or ``"step"``), ``direction``
     (``"up"``/``"down"``), ``change_pct``, ``from_price``, ``to_price``, ``window_s`` (0 for level
     rules), ``level`` (level rules; else null), ``at`` (unix seconds), ``simulated`` (true for the
-    demo's simulated prices), ``rule_id`` (the rule's stable id, as in the settings).
+    demo's simulated prices), ``rule_id`` (the rule's stable id, as in the settings), and only for an
+    alert on the portfolio's total (``sub`` ``portfolio:TOTAL-USD``) ``portfolio``: true.
+
+    A portfolio alert carries the move (``change_pct``, ``direction``, ``window_s``) but not the
+    total's value: ``from_price``, ``to_price`` and ``level`` are null. The holdings stay on this
+    machine, and a webhook is often a chat room.
     """
     kind = (
         "level"
@@ -43,7 +49,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         if isinstance(alert.rule, StepRule)
         else "move"
     )
-    return {
+    private = alert.sub.source is Source.PORTFOLIO
+    payload: dict[str, Any] = {
         "kind": "alert",
         "sub": str(alert.sub),
         "pair": alert.sub.pair,
@@ -51,14 +58,17 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "rule": kind,
         "direction": alert.direction.value,
         "change_pct": alert.change_pct,
-        "from_price": alert.from_price,
-        "to_price": alert.to_price,
+        "from_price": None if private else alert.from_price,
+        "to_price": None if private else alert.to_price,
         "window_s": alert.window_s,
-        "level": alert.level,
+        "level": None if private else alert.level,
         "at": alert.at,
         "simulated": alert.simulated,
         "rule_id": alert.rule.id,
     }
+    if private:
+        payload["portfolio"] = True
+    return payload
 
 
 def webhook_host(url: str) -> str:

@@ -26,7 +26,8 @@ from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.export import ExportRequest, run_export
 from ccdesk.core.holdings import Holding
-from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source
+from ccdesk.core.pairs import SOURCE_TITLES, Pair, PairError, Source, is_portfolio, portfolio_pair
+from ccdesk.core.portfolio_alerts import PortfolioAlerts
 from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
@@ -138,6 +139,9 @@ class AppController(QObject):
         self.stream.alert_fired.connect(self._on_stream_alert_fired)
         self.stream.server_notice.connect(self._on_stream_server_notice)
         self.stream.key_rejected.connect(self._on_stream_key_rejected)
+        self.portfolio_alerts = PortfolioAlerts(settings.rules, self._clock)
+        """The rules on the portfolio's totals, fed after each batch of quotes (GUI thread)."""
+        model.holdings_changed.connect(self._on_model_holdings_changed)
 
         keys.changed.connect(self._on_keys_changed)
         self.settings_dialog = SettingsDialogHost(window, keys, self._verify_url)
@@ -321,6 +325,8 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
+        if changed.quotes:
+            self._feed_portfolio_alerts()
         for chart in self.charts.values():
             chart.add_quotes(changed.quotes)
         if changed.quotes and self._mini_panel_shown:
@@ -331,6 +337,7 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_connections_changed(self, connections: Connections) -> None:
         self.model.set_live_since(connections.live_since())
+        self._feed_portfolio_alerts()  # a source gone: its totals are incomplete, their windows restart
         self.tray.set_connections(connections, demo=self._demo)
         self.window.status_line.show_connections(connections)
         self.memory.watch_connections(connections)
@@ -432,6 +439,8 @@ class AppController(QObject):
         if self.settings_dialog.dialog is None:
             self._dialog_rules = self.settings.rules
         self.settings_dialog.open(self.settings, self.model.refusals(), self.rule_price)
+        if self.settings_dialog.dialog is not None:
+            self.settings_dialog.dialog.alerts_tab.set_portfolio_pairs(self.portfolio_pairs())
 
     @Slot(object)
     def _on_settings_dialog_settings_accepted(self, new: Settings) -> None:
@@ -453,6 +462,10 @@ class AppController(QObject):
             self.memory.seed(added)
             self.memory.fill(added)
         self._apply_to_views(new)
+        if new.rules != old.rules:
+            self.portfolio_alerts.set_rules(new.rules)
+        if new.watchlist != old.watchlist:
+            self.portfolio_alerts.restart()  # which holdings count changed, not the market
         for chart in self.charts.values():
             chart.set_rules(new.rules)
         self._show_empty_state()
@@ -660,6 +673,10 @@ class AppController(QObject):
     def rule_price(self, sub: Pair) -> tuple[float, bool] | None:
         """``sub``'s latest price and whether the window shows it as live, or None: what the rule
         editor shows under the pair."""
+        if is_portfolio(sub):
+            now = self._clock.monotonic()
+            total = next((t for t in self.model.portfolio_totals(now) if t.currency == sub.quote), None)
+            return None if total is None or not total.holdings else (total.value, total.complete)
         row = next((r for r in self.model.rows() if r.sub == sub), None)
         if row is None or row.quote is None or row.quote.price is None:
             return None
@@ -724,6 +741,31 @@ class AppController(QObject):
     @Slot()
     def _on_holding_dialog_finished(self) -> None:
         self.holding_dialog = None
+
+    # -- alerts on the portfolio's totals -----------------------------------------------------
+
+    def _feed_portfolio_alerts(self) -> None:
+        """Feed the totals at the latest prices to the rules on them; an alert goes the usual way."""
+        if not self.portfolio_alerts.rules:
+            return
+        now = self._clock.monotonic()
+        for alert in self.portfolio_alerts.on_totals(self.model.portfolio_totals(now)):
+            self._on_stream_alert_fired(alert)
+
+    def portfolio_pairs(self) -> list[Pair]:
+        """The portfolio totals a rule may watch: one pseudo-pair per quote currency with holdings
+        (of watched pairs), ``portfolio:TOTAL-USD``."""
+        out = []
+        for total in self.model.portfolio_totals(self._clock.monotonic()):
+            try:
+                out.append(portfolio_pair(total.currency))
+            except PairError:
+                continue
+        return out
+
+    @Slot()
+    def _on_model_holdings_changed(self) -> None:
+        self.portfolio_alerts.restart()  # the user's own change of the total is not a move
 
     # -- plumbing ------------------------------------------------------------------------------
 

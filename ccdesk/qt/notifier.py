@@ -47,7 +47,7 @@ from ccdesk.qt.desktop_notifications import (
     play_sound,
 )
 from ccdesk.qt.desktop_notifications import PlyerNotify as _PlyerNotify
-from ccdesk.wording import NOTIFICATION_ACTION_WORDS, alert_body, alert_title, webhook_words
+from ccdesk.wording import NOTIFICATION_ACTION_WORDS, alert_body, alert_log_words, alert_title, webhook_words
 
 __all__ = [
     "ACTION_MUTE",
@@ -342,7 +342,11 @@ class Notifier(QObject):
                     ok=False, failure=WebhookFailure.BACKLOG, host=webhook_host(url)
                 )
         if not self._cap.admit(self._clock()):
-            log.info("alert not shown: over %d notifications a minute (%s)", self._cap.max_count, title)
+            log.info(
+                "alert not shown: over %d notifications a minute (%s)",
+                self._cap.max_count,
+                alert_log_words(alert),
+            )
             pending.channel, pending.not_shown = DeliveryChannel.NONE, NotShownReason.RATE_LIMITED
             self._finish_if_done(seq)
             return
@@ -406,7 +410,7 @@ class Notifier(QObject):
         if action not in (ACTION_OPEN, ACTION_SNOOZE, ACTION_MUTE):
             log.debug("unknown notification action %r", event.action)
             return
-        log.info("notification action %s on %s", action, alert_title(alert))
+        log.info("notification action %s on %s", action, alert_log_words(alert))
         self.action_invoked.emit(action, alert)
 
     def _on_lane_desktop_finished(self, outcome: _DesktopOutcome) -> None:

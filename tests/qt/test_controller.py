@@ -741,3 +741,35 @@ def test_alert_at_this_price_from_the_window_opens_a_level_rule_at_the_price(qtb
     assert editor.price_label.text().startswith("Current price of ETH/USD · CCCAGG: ")
     editor.reject()
     dialog.reject()
+
+
+def test_a_move_rule_on_the_portfolio_total_fires_and_an_every_pair_rule_does_not(qtbot, sim, harness):
+    from ccdesk.core.holdings import Holding
+    from ccdesk.core.pairs import portfolio_pair
+
+    total = portfolio_pair("USD")
+    on_total = MoveRule(pct=0.0001, window_s=60, cooldown_s=3600, sub=total)
+    every_pair = MoveRule(pct=0.0001, window_s=60, cooldown_s=0)
+    settings = Settings(watchlist=(BTC,), stream_url=sim.stream_url, rules=(on_total, every_pair))
+    h = harness(sim=sim, settings=settings)
+    h.controller.set_holding(Holding(BTC, 0.5, 20_000.0))
+    h.controller.start()
+    assert h.controller.portfolio_alerts.rules == (on_total,)
+
+    def fired():
+        return [e.alert for e in h.history.entries()]
+
+    qtbot.waitUntil(lambda: any(a.sub == total for a in fired()), timeout=10000)
+    (alert,) = [a for a in fired() if a.sub == total]
+    assert alert.rule.id == on_total.id
+    assert any(n["title"].startswith("Portfolio · USD ") for n in h.notified)
+    # The total is half of BTC's price: the move is BTC's move, the value the holding's.
+    btc = [a for a in fired() if a.sub == BTC]
+    assert btc, "the every-pair rule fires for the watched pair"
+    assert alert.to_price == pytest.approx(h.model.portfolio_totals()[0].value, rel=0.01)
+    # Prices keep coming; the every-pair rule (no cooldown) keeps firing for BTC, never for the total.
+    count = len(btc)
+    qtbot.waitUntil(lambda: len([a for a in fired() if a.sub == BTC]) > count + 2, timeout=10000)
+    assert [a.rule.id for a in fired() if a.sub == total] == [on_total.id]
+    assert h.controller.portfolio_pairs() == [total]
+    assert h.controller.rule_price(total) is not None

@@ -237,3 +237,36 @@ def test_screenshot_of_the_history_menu(qtbot: QtBot) -> None:
     menu.adjustSize()  # rendered without popping up: the offscreen platform cannot grab the keyboard
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     assert menu.grab().save(str(SCREENSHOTS / "history-menu.png"))
+
+
+def test_the_editor_offers_the_portfolio_totals_and_a_rule_on_one_is_made(qtbot: QtBot) -> None:
+    from ccdesk.core.pairs import portfolio_pair
+
+    total = portfolio_pair("USD")
+    # The controller's rule_price gives a total's value and whether it is complete.
+    tab = AlertsTab(RULES, (BTC, ETH, SOL), price_of={total: (61_500.0, True)}.get, now=lambda: NOW)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.set_portfolio_pairs([total])
+    tab.add_move_button.click()
+    editor = tab.rule_editor
+    assert editor is not None
+    offered = [editor.pair_combo.itemText(i) for i in range(editor.pair_combo.count())]
+    assert offered[-1] == "Portfolio · USD"
+    assert offered[:2] == ["All pairs", "BTC/USD · CCCAGG"]
+    editor.pair_combo.setCurrentIndex(len(offered) - 1)
+    editor.pct_box.setText("3")
+    editor.accept()
+    added = tab.rules()[-1]
+    assert isinstance(added, MoveRule)
+    assert (added.sub, added.pct) == (total, 3.0)
+    row = texts(tab)[-1]
+    assert row.startswith("Portfolio · USD: up or down 3 % within")
+    assert "not in the watchlist" not in row  # a total is never in the watchlist, and needs not be
+    SCREENSHOTS = Path(__file__).resolve().parents[1] / "e2e" / "screenshots"
+    tab.add_move_button.click()
+    again = tab.rule_editor
+    assert again is not None
+    again.pair_combo.setCurrentIndex(len(offered) - 1)
+    assert again.price_label.text() == "Value of Portfolio · USD now: 61,500.00"
+    assert again.grab().save(str(SCREENSHOTS / "rule-editor-portfolio.png"))

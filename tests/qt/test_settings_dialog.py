@@ -726,3 +726,14 @@ def test_layout_fits_the_minimum_size_and_labels_have_buddies(make, qtbot, tmp_p
     ]
     assert len(labels) >= 6
     assert all(label.buddy() is not None for label in labels), [x.text() for x in labels if not x.buddy()]
+
+
+def test_the_portfolio_total_cannot_be_watched(make):
+    dialog, _rec = make()
+    before = listed_pairs(dialog)
+    tab = dialog.watchlist_tab
+    assert not add(dialog, "portfolio:TOTAL-USD")
+    assert tab.pair_error_label.text().startswith("The portfolio's total is not a pair to watch")
+    assert not add(dialog, "BTC USD portfolio")
+    assert "portfolio:TOTAL-USD" in tab.pair_error_label.text()
+    assert listed_pairs(dialog) == before

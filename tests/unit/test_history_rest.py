@@ -449,7 +449,7 @@ def test_backfill_bases_ask_only_where_the_history_matches_the_stream() -> None:
     everything = backfill_bases({})
     assert Source.COMPOSITE not in everything
     assert everything[Source.KRAKEN] is None  # the venue's default, as its stream
-    assert set(everything) == {s for s in Source if s is not Source.COMPOSITE}
+    assert set(everything) == {s for s in Source if s not in (Source.COMPOSITE, Source.PORTFOLIO)}
     moved = backfill_bases({"CCDESK_KRAKEN_URL": "ws://127.0.0.1:9/kraken"})
     assert Source.KRAKEN not in moved  # a stream moved elsewhere: its history is not the venue's
     assert moved[Source.COINBASE] is None

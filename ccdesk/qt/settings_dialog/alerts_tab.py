@@ -66,6 +66,7 @@ class AlertsTab(QWidget):
         self._now = now
         self._rules: list[Rule] = list(rules)
         self._watchlist: tuple[Pair, ...] = tuple(watchlist)
+        self._portfolio: tuple[Pair, ...] = ()  # the portfolio totals the editor offers too
         self.rule_editor: RuleEditor | None = None
         self._editing_row: int | None = None
         layout = QVBoxLayout(self)
@@ -119,6 +120,11 @@ class AlertsTab(QWidget):
         """Take the watchlist as it is now (pair choices, marks on rules for pairs not in it)."""
         self._watchlist = tuple(watchlist)
         self._refresh_rules()
+
+    def set_portfolio_pairs(self, pairs: Sequence[Pair]) -> None:
+        """The portfolio totals a rule may watch (``portfolio:TOTAL-USD``, one per quote currency
+        with holdings), offered in the editor's pair choices after the watchlist."""
+        self._portfolio = tuple(pairs)
 
     def apply_to(self, settings: Settings) -> Settings:
         """``settings`` with the alert rules as the tab shows them now."""
@@ -247,7 +253,12 @@ class AlertsTab(QWidget):
         rule = template if row is None else self._rules[row]
         # A child of the window (the dialog), not of this page: it is a window of its own.
         editor = RuleEditor(
-            kind, rule, self._watchlist, self.window(), new=row is None, price_of=self._price_of
+            kind,
+            rule,
+            (*self._watchlist, *self._portfolio),
+            self.window(),
+            new=row is None,
+            price_of=self._price_of,
         )
         editor.accepted.connect(self._on_rule_editor_accepted)
         self.rule_editor = editor

@@ -28,7 +28,13 @@ from ccdesk.core.composite import COMPOSITE_VENUES
 from ccdesk.core.pairs import SOURCE_TITLES, Pair, PairError, Source, parse_pair
 from ccdesk.core.settings import MAX_WATCHLIST, Settings
 from ccdesk.qt.settings_dialog.widgets import message_label, show_message
-from ccdesk.wording import PAIR_ENTRY_HINT, PICKABLE_SOURCES, source_choice_text, watchlist_item_text
+from ccdesk.wording import (
+    PAIR_ENTRY_HINT,
+    PICKABLE_SOURCES,
+    PORTFOLIO_NOT_WATCHED_TEXT,
+    source_choice_text,
+    watchlist_item_text,
+)
 
 
 class WatchlistTab(QWidget):
@@ -160,6 +166,9 @@ class WatchlistTab(QWidget):
             sub = parse_pair(self.pair_edit.text(), self.source_combo.currentData())
         except PairError as exc:
             show_message(self.pair_error_label, str(exc))
+            return False
+        if sub.source is Source.PORTFOLIO:
+            show_message(self.pair_error_label, PORTFOLIO_NOT_WATCHED_TEXT)
             return False
         if sub in self._watchlist:
             show_message(self.pair_error_label, f"{sub.label} is already in the watchlist.")

@@ -9,6 +9,8 @@
    the writer thread per day of streaming, and per 10,000 prices a second (the feed's hand-overs do
    not grow with the price rate: only the minutes and the 5 s saves reach the store).
 3. Growth: the file's pages in use per pair per day (1,440 minutes and 24 hours).
+4. The writer thread in real time: 10,000 prices a second (``--rate``) for a minute (``--seconds``)
+   through the feed into a real file, as the stream threads do.
 """
 
 from __future__ import annotations
@@ -101,14 +103,40 @@ def writer_thread(pairs: int) -> None:
         print(f"  file size    {size / 1e6:.2f} MB for {pairs} pairs = {per_pair:.0f} kB per pair per day")
 
 
-def _thread_cpu(thread: object) -> float:
-    """CPU seconds of a Python thread (Linux: /proc/self/task/<tid>/stat)."""
-    tid = thread.native_id  # type: ignore[attr-defined]
-    fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    import os
+def writer_at_rate(pairs: int, rate: float, seconds: float) -> None:
+    """The real thing in real time: ``rate`` prices a second through a CandleFeed into a Store on
+    disk, paced by the wall clock; the writer thread's CPU over the run."""
+    from ccdesk.core.clock import SystemClock
 
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick
+    subs = [parse_pair(f"kraken:C{i}-USD") for i in range(pairs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "rate.sqlite3")
+        assert store.ready.wait(10)
+        writer = store._writer
+        assert writer is not None
+        feed = CandleFeed(store.record_candles, SystemClock())
+        cpu0, t0 = _thread_cpu(writer), time.monotonic()
+        sent, batch = 0, max(1, int(rate / 100))  # 100 bursts a second
+        while (elapsed := time.monotonic() - t0) < seconds:
+            due = int(elapsed * rate)
+            while sent < due:
+                for _ in range(batch):
+                    feed.on_price(subs[sent % pairs], 100.0 + (sent % 89) * 0.01)
+                    sent += 1
+            time.sleep(0.01)
+        feed.save()
+        assert store.flush(60)
+        cpu = _thread_cpu(writer) - cpu0
+        wall = time.monotonic() - t0
+        store.close(10)
+    print(f"## Writer thread at {rate:,.0f} prices/s for {wall:.0f} s, {pairs} pairs, real clock and file")
+    print(f"  {sent:,} prices; writer CPU {cpu:.3f} s = {cpu / wall * 100:.3f} % of one core")
+
+
+def _thread_cpu(thread: object) -> float:
+    """CPU seconds of another Python thread, to the nanosecond (POSIX per-thread CPU clock)."""
+    ident = thread.ident  # type: ignore[attr-defined]
+    return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
 
 def main() -> None:
@@ -116,10 +144,13 @@ def main() -> None:
     p.add_argument("--pairs", type=int, default=5)
     p.add_argument("--prices", type=int, default=200_000)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--rate", type=float, default=10_000.0, help="prices/s for the real-time writer run")
+    p.add_argument("--seconds", type=float, default=60.0, help="length of the real-time writer run")
     args = p.parse_args()
     print(f"# ccdesk candle benchmark: Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}")
     stream_thread(args.pairs, args.prices, args.repeat)
     writer_thread(args.pairs)
+    writer_at_rate(args.pairs, args.rate, args.seconds)
 
 
 if __name__ == "__main__":

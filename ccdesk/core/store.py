@@ -32,10 +32,10 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from ccdesk.core.alerts import Alert, MoveDirection
 from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, merge, period_start, roll_up
@@ -355,59 +355,23 @@ class Store:
     def recent_alerts(self, limit: int = 500, timeout_s: float = 5.0) -> list[StoredAlert]:
         """The newest alerts, newest first (waits until the store is open). Rows that cannot be
         read back are skipped. Blocks on the disk: call it off the GUI thread."""
-        self.ready.wait(timeout_s)
-        if self.path is None:
-            return []
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        try:
-            rows = conn.execute(
-                "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
-                " elapsed_s, paused, channel, not_shown, detail, webhook"
-                " FROM alerts ORDER BY at DESC, rowid DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        finally:
-            conn.close()
-        out: list[StoredAlert] = []
-        for row in rows:
-            try:
-                out.append(_stored_alert(row))
-            except (ValueError, TypeError, KeyError, PairError) as exc:
-                log.warning("skipped an alert row that cannot be read: %s", _short(exc))
-        return out
+        rows = self._read(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY at DESC, rowid DESC LIMIT ?", (limit,), timeout_s
+        )
+        return _alerts_from(rows)
 
     def candles(
         self, sub: Pair, period_s: int, since: float, until: float = math.inf, timeout_s: float = 5.0
     ) -> list[Candle]:
         """``sub``'s candles of ``period_s`` starting in [since, until), oldest first. Blocks on the
         disk: call it off the GUI thread. An unreadable store reads as no candles."""
-        self.ready.wait(timeout_s)
-        if self.path is None:
-            return []
         hi = 2**62 if math.isinf(until) else int(until)
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        try:
-            rows = conn.execute(
-                "SELECT start, open, high, low, close, count FROM candles"
-                " WHERE sub = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
-                (str(sub), period_s, int(since), hi),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        finally:
-            conn.close()
+        rows = self._read(
+            "SELECT start, open, high, low, close, count FROM candles"
+            " WHERE sub = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+            (str(sub), period_s, int(since), hi),
+            timeout_s,
+        )
         return [
             Candle(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows
         ]
@@ -415,52 +379,14 @@ class Store:
     def alerts_for(self, sub: Pair, since: float, limit: int = 1000, timeout_s: float = 5.0) -> list[Alert]:
         """``sub``'s alerts from wall time ``since``, oldest first (the chart's markers). Blocks on
         the disk: call it off the GUI thread. An unreadable store reads as no alerts."""
-        self.ready.wait(timeout_s)
-        if self.path is None:
-            return []
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        try:
-            rows = conn.execute(
-                "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
-                " elapsed_s, paused, channel, not_shown, detail, webhook"
-                " FROM alerts WHERE sub = ? AND at >= ? ORDER BY at DESC, rowid DESC LIMIT ?",
-                (str(sub), since, limit),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        finally:
-            conn.close()
-        out: list[Alert] = []
-        for row in reversed(rows):
-            try:
-                out.append(_stored_alert(row).alert)
-            except (ValueError, TypeError, KeyError, PairError) as exc:
-                log.warning("skipped an alert row that cannot be read: %s", _short(exc))
-        return out
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE sub = ? AND at >= ?"
+        rows = self._read(sql + " ORDER BY at DESC, rowid DESC LIMIT ?", (str(sub), since, limit), timeout_s)
+        return [stored.alert for stored in _alerts_from(reversed(rows))]
 
     def holdings(self, timeout_s: float = 5.0) -> list[Holding]:
         """Every kept holding, by pair text. Rows that cannot be read back (an unknown pair, a bad
         number) are skipped. Blocks on the disk: call it off the GUI thread."""
-        self.ready.wait(timeout_s)
-        if self.path is None:
-            return []
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        try:
-            rows = conn.execute("SELECT sub, quantity, cost_basis FROM holdings ORDER BY sub").fetchall()
-        except sqlite3.Error as exc:
-            log.warning("store not readable: %s", exc)
-            return []
-        finally:
-            conn.close()
+        rows = self._read("SELECT sub, quantity, cost_basis FROM holdings ORDER BY sub", (), timeout_s)
         out: list[Holding] = []
         for sub, quantity, cost in rows:
             try:
@@ -471,6 +397,25 @@ class Store:
                 # Never the quantity in a log: holdings stay on this machine, logs may be shared.
                 log.warning("skipped a holding row that cannot be read")
         return out
+
+    def _read(self, sql: str, params: tuple[object, ...], timeout_s: float) -> list[tuple[Any, ...]]:
+        """Rows of one query on a read-only connection of its own, once the store is open; none when
+        there is no file or it cannot be read (said in the log)."""
+        self.ready.wait(timeout_s)
+        if self.path is None:
+            return []
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store not readable: %s", exc)
+            return []
+        finally:
+            conn.close()
 
     # --- export reads (issue 11, export): streamed, read-only, problems raised as StoreReadError ---
 
@@ -660,6 +605,24 @@ def _prune_candles(conn: sqlite3.Connection, oldest_start: int, max_bytes: int) 
                 ).rowcount
         if gone == 0:
             break
+
+
+_ALERT_COLUMNS: Final = (
+    "id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
+    " elapsed_s, paused, channel, not_shown, detail, webhook"
+)
+"""The alerts table's columns in the order ``_stored_alert`` reads them."""
+
+
+def _alerts_from(rows: Iterable[tuple[Any, ...]]) -> list[StoredAlert]:
+    """The alerts of ``rows`` (``_ALERT_COLUMNS``), skipping the ones that cannot be read back."""
+    out: list[StoredAlert] = []
+    for row in rows:
+        try:
+            out.append(_stored_alert(row))
+        except (ValueError, TypeError, KeyError, PairError) as exc:
+            log.warning("skipped an alert row that cannot be read: %s", _short(exc))
+    return out
 
 
 def _stored_alert(row: tuple[object, ...]) -> StoredAlert:
@@ -852,19 +815,11 @@ def iter_alerts(path: Path, since: float | None = None) -> Iterator[StoredAlert]
         if not _has_table(conn, "alerts"):
             return
         cursor = conn.execute(
-            "SELECT id, at, sub, rule, direction, change_pct, from_price, to_price, window_s, level,"
-            " elapsed_s, paused, channel, not_shown, detail, webhook"
-            " FROM alerts WHERE at >= ? ORDER BY at, rowid",
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE at >= ? ORDER BY at, rowid",
             (-math.inf if since is None else since,),
         )
         while page := cursor.fetchmany(_PAGE):
-            for row in page:
-                try:
-                    stored = _stored_alert(row)
-                except (ValueError, TypeError, KeyError, PairError) as exc:
-                    log.warning("skipped an alert row that cannot be read: %s", _short(exc))
-                    continue
-                yield stored
+            yield from _alerts_from(page)
     except sqlite3.Error as exc:
         raise _read_problem(exc) from None
     finally:

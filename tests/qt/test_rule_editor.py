@@ -16,7 +16,8 @@ from ccdesk.qt.settings_dialog.rule_editor import PriceLookup, RuleEditor, parse
 from tests.pairs import BTC, ETH
 
 NOW = 1_700_000_000.0
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "e2e" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+"""Written here (not committed); the README's copies, looked at, are in tests/e2e/screenshots."""
 
 
 def prices(table: dict[Pair, tuple[float, bool]]) -> PriceLookup:

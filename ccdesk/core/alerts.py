@@ -130,6 +130,24 @@ def _check_controls(rule: Rule) -> None:
                 raise RuleError(f"{name} must be a unix time >= 0 or None, not {value!r}")
 
 
+def _check_size(pct: float, direction: MoveDirection, what: str) -> None:
+    """A move's or a step's size and direction (its ``pct`` already checked to be finite)."""
+    if pct <= 0:
+        raise RuleError(f"the {what} must be more than 0 %, not {pct} %")
+    if not isinstance(direction, MoveDirection):
+        raise RuleError(f"direction must be up, down or either, not {direction!r}")
+    if direction is MoveDirection.DOWN and pct >= 100:
+        raise RuleError(f"a price cannot fall by {pct} %; a fall is always less than 100 %")
+
+
+def _check_rest(rule: Rule) -> None:
+    """What every kind checks after its condition: the cooldown, the pair and the controls."""
+    if rule.cooldown_s < 0:
+        raise RuleError(f"the cooldown cannot be negative ({rule.cooldown_s} s)")
+    _check_sub(rule.sub)
+    _check_controls(rule)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleControls:
     """What every kind of rule has besides its condition: keyword-only, after the condition's fields.
@@ -182,18 +200,10 @@ class MoveRule(RuleControls):
     def __post_init__(self) -> None:
         for name in ("pct", "window_s", "cooldown_s"):
             _check_finite(name, getattr(self, name))
-        if self.pct <= 0:
-            raise RuleError(f"the move must be more than 0 %, not {self.pct} %")
+        _check_size(self.pct, self.direction, "move")
         if self.window_s <= 0:
             raise RuleError(f"the window must be longer than 0 seconds, not {self.window_s} s")
-        if self.cooldown_s < 0:
-            raise RuleError(f"the cooldown cannot be negative ({self.cooldown_s} s)")
-        if not isinstance(self.direction, MoveDirection):
-            raise RuleError(f"direction must be up, down or either, not {self.direction!r}")
-        if self.direction is MoveDirection.DOWN and self.pct >= 100:
-            raise RuleError(f"a price cannot fall by {self.pct} %; a fall is always less than 100 %")
-        _check_sub(self.sub)
-        _check_controls(self)
+        _check_rest(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,12 +239,9 @@ class LevelRule(RuleControls):
             raise RuleError(f"the level must be a price above 0, not {self.level}")
         if not isinstance(self.above, bool):
             raise RuleError(f"above must be True or False, not {self.above!r}")
-        if self.cooldown_s < 0:
-            raise RuleError(f"the cooldown cannot be negative ({self.cooldown_s} s)")
         if not 0 <= self.hysteresis_pct < 100:
             raise RuleError(f"the re-arm margin must be from 0 % to under 100 %, not {self.hysteresis_pct} %")
-        _check_sub(self.sub)
-        _check_controls(self)
+        _check_rest(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,16 +268,8 @@ class StepRule(RuleControls):
     def __post_init__(self) -> None:
         for name in ("pct", "cooldown_s"):
             _check_finite(name, getattr(self, name))
-        if self.pct <= 0:
-            raise RuleError(f"the step must be more than 0 %, not {self.pct} %")
-        if self.cooldown_s < 0:
-            raise RuleError(f"the cooldown cannot be negative ({self.cooldown_s} s)")
-        if not isinstance(self.direction, MoveDirection):
-            raise RuleError(f"direction must be up, down or either, not {self.direction!r}")
-        if self.direction is MoveDirection.DOWN and self.pct >= 100:
-            raise RuleError(f"a price cannot fall by {self.pct} %; a fall is always less than 100 %")
-        _check_sub(self.sub)
-        _check_controls(self)
+        _check_size(self.pct, self.direction, "step")
+        _check_rest(self)
 
 
 Rule: TypeAlias = MoveRule | LevelRule | StepRule

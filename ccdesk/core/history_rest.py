@@ -58,7 +58,7 @@ from ccdesk.core.http_failure import root_cause
 from ccdesk.core.identity import DEFAULT_COINDESK_REST_URL, DEFAULT_REST_URL
 from ccdesk.core.pairs import AGGREGATE_MARKET, NOT_STREAMED, Pair, Source
 from ccdesk.core.redaction import redact
-from ccdesk.core.rest import ApiKeyAuth
+from ccdesk.core.rest import ApiKeyAuth, BodyTooLarge, read_capped
 from ccdesk.core.sources import source_info
 from ccdesk.core.urls import UrlError, check_url
 
@@ -663,19 +663,13 @@ class RequestsGet:
                 allow_redirects=False,
                 stream=True,
             ) as response:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(chunk_size=64 * 1024):
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise HistoryError(
-                            HistoryProblem.BAD_RESPONSE, f"body larger than {MAX_BODY_BYTES} bytes"
-                        )
-                    chunks.append(chunk)
+                body = read_capped(response, MAX_BODY_BYTES)
                 retry = retry_after_s(response.headers.get("Retry-After"))
-                return HttpAnswer(response.status_code, b"".join(chunks), retry)
-        except HistoryError:
-            raise
+                return HttpAnswer(response.status_code, body, retry)
+        except BodyTooLarge:
+            raise HistoryError(
+                HistoryProblem.BAD_RESPONSE, f"body larger than {MAX_BODY_BYTES} bytes"
+            ) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             root = root_cause(exc)
             detail = redact(str(root) or type(root).__name__, secrets)

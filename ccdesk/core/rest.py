@@ -231,15 +231,32 @@ def _get_json(
                 http_status, body = _send(own_session, url, params, key, timeout_s)
         else:
             http_status, body = _send(session, url, params, key, timeout_s)
-    except _BodyTooLarge:
+    except BodyTooLarge:
         return KeyCheck(KeyStatus.BAD_RESPONSE, detail=f"answer larger than {MAX_BODY_BYTES} bytes")
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         return _failure(exc, key)
     return _classify(http_status, body, key)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """A response body longer than the reader's cap (a hostile or broken server)."""
+
+
+def read_capped(response: requests.Response, max_bytes: int) -> bytes:
+    """A streamed response's body, read in chunks and given up on past ``max_bytes``: a server can
+    never make ccdesk hold more than that (Content-Length is not trusted).
+
+    Raises:
+        BodyTooLarge: past ``max_bytes``.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _send(
@@ -256,14 +273,7 @@ def _send(
         allow_redirects=False,
         stream=True,
     ) as response:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_content(chunk_size=64 * 1024):
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise _BodyTooLarge
-            chunks.append(chunk)
-        return response.status_code, b"".join(chunks)
+        return response.status_code, read_capped(response, MAX_BODY_BYTES)
 
 
 def _classify(http_status: int, body: bytes, key: ApiKey) -> tuple[int, dict[str, object]] | KeyCheck:

@@ -18,7 +18,6 @@ from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert, Rule
 from ccdesk.core.api_key import ApiKey, KeyProblem, KeyProvider, KeyState, SaveState
 from ccdesk.core.autostart import Autostart, AutostartError
-from ccdesk.core.candles import Candle
 from ccdesk.core.clock import Clock, SystemClock
 from ccdesk.core.connections import Connections
 from ccdesk.core.demo import Demo, StartDemo
@@ -31,10 +30,11 @@ from ccdesk.core.portfolio_alerts import PortfolioAlerts
 from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
-from ccdesk.core.store import StoreStatus
+from ccdesk.core.store import Store, StoreStatus
 from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.chart_window import ChartWindow
+from ccdesk.qt.chart_windows import ChartWindows
 from ccdesk.qt.holding_dialog import HoldingDialog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
@@ -160,8 +160,10 @@ class AppController(QObject):
         self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
-        self.charts: dict[Pair, ChartWindow] = {}
+        self.charts = ChartWindows(jobs, self._clock, self._alert_store, self)
         """The open chart windows, one per pair (``open_chart``)."""
+        self.charts.set_rules(settings.rules)
+        self.memory.history_changed.connect(self.charts.reload)  # a backfill's candles show at once
 
     def secrets_for_logs(self) -> tuple[str, ...]:
         """The key in use, for the log filter to scrub wherever it might appear."""
@@ -327,8 +329,7 @@ class AppController(QObject):
         self.model.update_quotes(changed.quotes)
         if changed.quotes:
             self._feed_portfolio_alerts()
-        for chart in self.charts.values():
-            chart.add_quotes(changed.quotes)
+        self.charts.add_quotes(changed.quotes)
         if changed.quotes and self._mini_panel_shown:
             self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
         if changed.quotes:
@@ -464,10 +465,9 @@ class AppController(QObject):
         self._apply_to_views(new)
         if new.rules != old.rules:
             self.portfolio_alerts.set_rules(new.rules)
+            self.charts.set_rules(new.rules)
         if new.watchlist != old.watchlist:
             self.portfolio_alerts.restart()  # which holdings count changed, not the market
-        for chart in self.charts.values():
-            chart.set_rules(new.rules)
         self._show_empty_state()
         if new.autostart != old.autostart:
             try:
@@ -608,8 +608,7 @@ class AppController(QObject):
         self._save_mini_panel_place()
         self.mini_panel.hide()  # the setting keeps it shown for the next start
         self.stream.stop(2000)
-        for chart in list(self.charts.values()):
-            chart.close()
+        self.charts.close_all()
         self.notifier.shutdown()
         self.tray.hide()
         self._jobs.shutdown()
@@ -813,32 +812,15 @@ class AppController(QObject):
     def open_chart(self, sub: Pair) -> ChartWindow:
         """Open ``sub``'s chart (one window per pair: a second request raises the open one). Its
         history is read from the store on a background job; live prices follow while it is open."""
-        chart = self.charts.get(sub)
-        if chart is None:
-            chart = ChartWindow(
-                sub, self._jobs, self._read_chart_candles, self._read_chart_alerts,
-                rules=self.settings.rules, clock=self._clock,
-            )  # fmt: skip
-            chart.closed.connect(self._on_chart_closed)
-            self.charts[sub] = chart
-            self._show_cost_bases()
-        chart.bring_forward()
-        return chart
+        return self.charts.open(sub)
 
     def _show_cost_bases(self) -> None:
         """Each open chart's cost-basis line: its pair's holding's cost per unit, or none."""
-        for sub, chart in self.charts.items():
-            holding = self.model.holding(sub)
-            chart.set_cost_basis(None if holding is None else holding.cost_per_unit)
+        self.charts.set_cost_bases(self._cost_per_unit)
 
-    @Slot(object)
-    def _on_chart_closed(self, sub: Pair) -> None:
-        self.charts.pop(sub, None)
+    def _cost_per_unit(self, sub: Pair) -> float | None:
+        holding = self.model.holding(sub)
+        return None if holding is None else holding.cost_per_unit
 
-    def _read_chart_candles(self, sub: Pair, period_s: int, since: float, until: float) -> list[Candle]:
-        store = self.alerts.store  # background thread: the store reads with its own connection
-        return [] if store is None else store.candles(sub, period_s, since, until)
-
-    def _read_chart_alerts(self, sub: Pair, since: float) -> list[Alert]:
-        store = self.alerts.store
-        return [] if store is None else store.alerts_for(sub, since)
+    def _alert_store(self) -> Store | None:
+        return self.alerts.store

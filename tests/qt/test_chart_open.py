@@ -101,3 +101,31 @@ def test_the_charts_cost_line_follows_the_pairs_holding(qtbot, sim, tmp_path):
         assert other.cost_basis() is None
     finally:
         h.close()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_an_open_chart_shows_a_backfill_as_soon_as_it_is_stored(qtbot, sim, tmp_path):
+    from tests.qt.test_controller import KRAKEN_BTC
+
+    env = {"CCDESK_KRAKEN_URL": sim.url("kraken"), "CCDESK_KRAKEN_REST_URL": sim.rest_url}
+    settings = Settings(watchlist=(KRAKEN_BTC,), rules=())
+    h = Harness(qtbot, tmp_path, sim=sim, settings=settings, env=env, store_path=tmp_path / "h.sqlite3")
+    try:
+        # Opened before the store is even open: the chart has nothing to read but live prices.
+        chart = h.controller.open_chart(KRAKEN_BTC)
+        qtbot.waitUntil(chart.loaded, timeout=5000)
+        assert chart.line_points() == []
+        filled: list[tuple] = []
+        h.controller.memory.history_changed.connect(filled.append)
+        h.controller.start()
+        qtbot.waitUntil(lambda: bool(filled), timeout=20000)  # Kraken's 720 minutes, written
+
+        # The chart re-reads the store: the backfilled day's hours are drawn, not only the live minute.
+        def span_h() -> float:
+            points = chart.line_points()
+            return (points[-1][0] - points[0][0]) / 3600 if points else 0.0
+
+        qtbot.waitUntil(lambda: span_h() > 6, timeout=5000)
+        assert len(chart.line_points()) > 200
+    finally:
+        h.close()

@@ -25,6 +25,7 @@ class ChartWindows(QObject):
 
     Each chart reads its history from the store on a background job (the store reads with a
     connection of its own); ``store`` is asked for the store each time, since it opens after start.
+    ``cost_of`` gives a pair's cost per unit (its holding's), or None.
     """
 
     def __init__(
@@ -32,6 +33,7 @@ class ChartWindows(QObject):
         jobs: BackgroundJobs,
         clock: Clock,
         store: Callable[[], Store | None],
+        cost_of: Callable[[Pair], float | None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -40,7 +42,7 @@ class ChartWindows(QObject):
         self._store = store
         self._open: dict[Pair, ChartWindow] = {}
         self._rules: tuple[Rule, ...] = ()
-        self._cost_of: Callable[[Pair], float | None] = lambda _sub: None
+        self._cost_of = cost_of
 
     def __getitem__(self, sub: Pair) -> ChartWindow:
         return self._open[sub]
@@ -75,12 +77,10 @@ class ChartWindows(QObject):
         for chart in self._open.values():
             chart.set_rules(self._rules)
 
-    def set_cost_bases(self, cost_of: Callable[[Pair], float | None]) -> None:
-        """Where a pair's cost per unit comes from (its holding's, or None); every chart redraws its
-        cost line from it, and charts opened later start from it."""
-        self._cost_of = cost_of
+    def refresh_cost_bases(self) -> None:
+        """The holdings changed: every chart redraws its cost line (``cost_of`` its pair)."""
         for sub, chart in self._open.items():
-            chart.set_cost_basis(cost_of(sub))
+            chart.set_cost_basis(self._cost_of(sub))
 
     @Slot(object)
     def reload(self, pairs: Sequence[Pair]) -> None:

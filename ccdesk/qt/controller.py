@@ -12,7 +12,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from ccdesk.core import rule_edits
 from ccdesk.core.alerts import Alert, Rule
@@ -24,9 +24,7 @@ from ccdesk.core.demo import Demo, StartDemo
 from ccdesk.core.endpoints import key_check_url, stream_url
 from ccdesk.core.events import NoticeKind, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.export import ExportRequest, run_export
-from ccdesk.core.holdings import Holding
-from ccdesk.core.pairs import SOURCE_TITLES, Pair, PairError, Source, is_portfolio, portfolio_pair
-from ccdesk.core.portfolio_alerts import PortfolioAlerts
+from ccdesk.core.pairs import SOURCE_TITLES, Pair, Source, is_portfolio
 from ccdesk.core.settings import Settings, without_keys
 from ccdesk.core.settings_codec import KeyValueStore, save_settings
 from ccdesk.core.sources import source_info
@@ -35,12 +33,12 @@ from ccdesk.qt.alert_history import AlertHistoryModel
 from ccdesk.qt.alert_log import AlertLog
 from ccdesk.qt.chart_window import ChartWindow
 from ccdesk.qt.chart_windows import ChartWindows
-from ccdesk.qt.holding_dialog import HoldingDialog
 from ccdesk.qt.jobs import BackgroundJobs
 from ccdesk.qt.key_session import ApiKeys
 from ccdesk.qt.mini_panel import MiniPanel, PanelPlace
 from ccdesk.qt.network_watch import NetworkWatch
 from ccdesk.qt.notifier import ACTION_MUTE, ACTION_OPEN, ACTION_SNOOZE, SNOOZE_S, Notifier
+from ccdesk.qt.portfolio import Portfolio
 from ccdesk.qt.price_memory import PriceMemory
 from ccdesk.qt.price_window import PriceWindow
 from ccdesk.qt.quote_model import QuoteTableModel
@@ -139,8 +137,9 @@ class AppController(QObject):
         self.stream.alert_fired.connect(self._on_stream_alert_fired)
         self.stream.server_notice.connect(self._on_stream_server_notice)
         self.stream.key_rejected.connect(self._on_stream_key_rejected)
-        self.portfolio_alerts = PortfolioAlerts(settings.rules, self._clock)
-        """The rules on the portfolio's totals, fed after each batch of quotes (GUI thread)."""
+        self.portfolio = Portfolio(model, jobs, self._clock, self._alert_store, settings.rules, self)
+        """The holdings and the rules on their totals."""
+        self.portfolio.alert_fired.connect(self._on_stream_alert_fired)
         model.holdings_changed.connect(self._on_model_holdings_changed)
 
         keys.changed.connect(self._on_keys_changed)
@@ -153,14 +152,13 @@ class AppController(QObject):
         window.view_state_changed.connect(self._on_window_view_state_changed)
         tray.follow(model)
         tray.set_portfolio_source(model.portfolio_totals)
-        self.holding_dialog: HoldingDialog | None = None
         self.mini_panel = mini_panel if mini_panel is not None else MiniPanel(model)
         self.mini_panel.moved.connect(self._on_mini_panel_moved)
         self._mini_panel_shown = False
         self._view_clock = ViewClock(self._clock, (self.stream, window, tray, self.mini_panel, self), self)
         self.network = NetworkWatch(self)
         self.network.came_online.connect(self.stream.reconnect_now)
-        self.charts = ChartWindows(jobs, self._clock, self._alert_store, self)
+        self.charts = ChartWindows(jobs, self._clock, self._alert_store, self.portfolio.cost_per_unit, self)
         """The open chart windows, one per pair (``open_chart``)."""
         self.charts.set_rules(settings.rules)
         self.memory.history_changed.connect(self.charts.reload)  # a backfill's candles show at once
@@ -188,7 +186,7 @@ class AppController(QObject):
         self.tray.set_window_visible(show_window)
         self._view_clock.start()
         self.alerts.open()  # the alert history: opened and read on background threads
-        self._load_holdings()
+        self.portfolio.load()
         self._keep_candles()
         # Keyless sources start at once; a source that needs a key waits for the keyring's answer.
         self._show_demo()
@@ -328,7 +326,7 @@ class AppController(QObject):
     def _on_stream_quotes_changed(self, changed: QuotesChanged) -> None:
         self.model.update_quotes(changed.quotes)
         if changed.quotes:
-            self._feed_portfolio_alerts()
+            self.portfolio.feed()
         self.charts.add_quotes(changed.quotes)
         if changed.quotes and self._mini_panel_shown:
             self.mini_panel.refresh(self._clock.monotonic())  # it repaints only if its text changed
@@ -338,7 +336,7 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_connections_changed(self, connections: Connections) -> None:
         self.model.set_live_since(connections.live_since())
-        self._feed_portfolio_alerts()  # a source gone: its totals are incomplete, their windows restart
+        self.portfolio.feed()  # a source gone: its totals are incomplete, their windows restart
         self.tray.set_connections(connections, demo=self._demo)
         self.window.status_line.show_connections(connections)
         self.memory.watch_connections(connections)
@@ -441,7 +439,7 @@ class AppController(QObject):
             self._dialog_rules = self.settings.rules
         self.settings_dialog.open(self.settings, self.model.refusals(), self.rule_price)
         if self.settings_dialog.dialog is not None:
-            self.settings_dialog.dialog.alerts_tab.set_portfolio_pairs(self.portfolio_pairs())
+            self.settings_dialog.dialog.alerts_tab.set_portfolio_pairs(self.portfolio.pairs())
 
     @Slot(object)
     def _on_settings_dialog_settings_accepted(self, new: Settings) -> None:
@@ -464,10 +462,10 @@ class AppController(QObject):
             self.memory.fill(added)
         self._apply_to_views(new)
         if new.rules != old.rules:
-            self.portfolio_alerts.set_rules(new.rules)
+            self.portfolio.set_rules(new.rules)
             self.charts.set_rules(new.rules)
         if new.watchlist != old.watchlist:
-            self.portfolio_alerts.restart()  # which holdings count changed, not the market
+            self.portfolio.restart()
         self._show_empty_state()
         if new.autostart != old.autostart:
             try:
@@ -673,9 +671,7 @@ class AppController(QObject):
         """``sub``'s latest price and whether the window shows it as live, or None: what the rule
         editor shows under the pair."""
         if is_portfolio(sub):
-            now = self._clock.monotonic()
-            total = next((t for t in self.model.portfolio_totals(now) if t.currency == sub.quote), None)
-            return None if total is None or not total.holdings else (total.value, total.complete)
+            return self.portfolio.total(sub)
         row = next((r for r in self.model.rows() if r.sub == sub), None)
         if row is None or row.quote is None or row.quote.price is None:
             return None
@@ -690,81 +686,17 @@ class AppController(QObject):
         if new is not self.settings:
             self.apply_settings(new)
 
-    # -- holdings (kept in the local store only: never in the settings, a webhook or a log) ------
-
-    def _load_holdings(self) -> None:
-        store = self.alerts.store
-        if store is not None:
-            self._jobs.run("holdings", store.holdings, self._on_holdings_loaded)
-
-    def _on_holdings_loaded(self, loaded: list[Holding]) -> None:
-        # One set while the store was being read wins over the stored one.
-        self.model.set_holdings({h.sub: h for h in loaded} | self.model.holdings())
-        self._view_clock.refresh_now()
-        self._show_cost_bases()
-
-    @Slot(object)
-    def set_holding(self, holding: Holding) -> None:
-        """Keep ``holding`` (replacing its pair's) and show it."""
-        store = self.alerts.store
-        if store is not None:
-            store.set_holding(holding)
-        self.model.set_holdings({**self.model.holdings(), holding.sub: holding})
-        self._view_clock.refresh_now()
-        self._show_cost_bases()
-
-    @Slot(object)
-    def remove_holding(self, sub: Pair) -> None:
-        """Forget ``sub``'s holding."""
-        store = self.alerts.store
-        if store is not None:
-            store.remove_holding(sub)
-        self.model.set_holdings({p: h for p, h in self.model.holdings().items() if p != sub})
-        self._view_clock.refresh_now()
-        self._show_cost_bases()
+    # -- holdings --------------------------------------------------------------------------------
 
     @Slot(object)
     def edit_holding(self, sub: Pair) -> None:
-        """Open the holding dialog for ``sub`` with its price as the window shows it (one at a time)."""
-        if self.holding_dialog is not None:
-            self.holding_dialog.close()
-        dialog = self.holding_dialog = HoldingDialog(
-            sub, self.model.holding(sub), self.rule_price(sub), self.window
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(self.set_holding)
-        dialog.removed.connect(self.remove_holding)
-        dialog.finished.connect(self._on_holding_dialog_finished)
-        dialog.open()
-
-    @Slot()
-    def _on_holding_dialog_finished(self) -> None:
-        self.holding_dialog = None
-
-    # -- alerts on the portfolio's totals -----------------------------------------------------
-
-    def _feed_portfolio_alerts(self) -> None:
-        """Feed the totals at the latest prices to the rules on them; an alert goes the usual way."""
-        if not self.portfolio_alerts.rules:
-            return
-        now = self._clock.monotonic()
-        for alert in self.portfolio_alerts.on_totals(self.model.portfolio_totals(now)):
-            self._on_stream_alert_fired(alert)
-
-    def portfolio_pairs(self) -> list[Pair]:
-        """The portfolio totals a rule may watch: one pseudo-pair per quote currency with holdings
-        (of watched pairs), ``portfolio:TOTAL-USD``."""
-        out = []
-        for total in self.model.portfolio_totals(self._clock.monotonic()):
-            try:
-                out.append(portfolio_pair(total.currency))
-            except PairError:
-                continue
-        return out
+        """Open the holding dialog for ``sub`` with its price as the window shows it."""
+        self.portfolio.edit(sub, self.rule_price(sub), self.window)
 
     @Slot()
     def _on_model_holdings_changed(self) -> None:
-        self.portfolio_alerts.restart()  # the user's own change of the total is not a move
+        self._view_clock.refresh_now()
+        self.charts.refresh_cost_bases()
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -813,14 +745,6 @@ class AppController(QObject):
         """Open ``sub``'s chart (one window per pair: a second request raises the open one). Its
         history is read from the store on a background job; live prices follow while it is open."""
         return self.charts.open(sub)
-
-    def _show_cost_bases(self) -> None:
-        """Each open chart's cost-basis line: its pair's holding's cost per unit, or none."""
-        self.charts.set_cost_bases(self._cost_per_unit)
-
-    def _cost_per_unit(self, sub: Pair) -> float | None:
-        holding = self.model.holding(sub)
-        return None if holding is None else holding.cost_per_unit
 
     def _alert_store(self) -> Store | None:
         return self.alerts.store

@@ -90,12 +90,12 @@ def test_the_charts_cost_line_follows_the_pairs_holding(qtbot, sim, tmp_path):
     h = Harness(qtbot, tmp_path, sim=sim, settings=settings, store_path=tmp_path / "h.sqlite3")
     try:
         h.controller.start()
-        h.controller.set_holding(Holding(BTC, 0.5, 30_000.0))
+        h.controller.portfolio.set_holding(Holding(BTC, 0.5, 30_000.0))
         chart = h.controller.open_chart(BTC)
         assert chart.cost_basis() == 60_000.0  # the cost per unit: what was paid / how much is held
-        h.controller.set_holding(Holding(BTC, 2.0, 30_000.0))
+        h.controller.portfolio.set_holding(Holding(BTC, 2.0, 30_000.0))
         assert chart.cost_basis() == 15_000.0
-        h.controller.remove_holding(BTC)
+        h.controller.portfolio.remove_holding(BTC)
         assert chart.cost_basis() is None
         other = h.controller.open_chart(ETH)
         assert other.cost_basis() is None

@@ -754,9 +754,9 @@ def test_a_move_rule_on_the_portfolio_total_fires_and_an_every_pair_rule_does_no
     every_pair = MoveRule(pct=0.0001, window_s=60, cooldown_s=60)
     settings = Settings(watchlist=(BTC,), stream_url=sim.stream_url, rules=(on_total, every_pair))
     h = harness(sim=sim, settings=settings)
-    h.controller.set_holding(Holding(BTC, 0.5, 20_000.0))
+    h.controller.portfolio.set_holding(Holding(BTC, 0.5, 20_000.0))
     h.controller.start()
-    assert h.controller.portfolio_alerts.rules == (on_total,)
+    assert h.controller.portfolio.alerts.rules == (on_total,)
 
     def fired():
         return [e.alert for e in h.history.entries()]
@@ -779,5 +779,5 @@ def test_a_move_rule_on_the_portfolio_total_fires_and_an_every_pair_rule_does_no
 
     qtbot.waitUntil(total_moved_again, timeout=10000)
     assert [a.rule.id for a in fired() if a.sub == total] == [on_total.id]
-    assert h.controller.portfolio_pairs() == [total]
+    assert h.controller.portfolio.pairs() == [total]
     assert h.controller.rule_price(total) is not None

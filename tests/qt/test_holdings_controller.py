@@ -34,7 +34,7 @@ def test_a_holding_follows_the_price_and_is_back_after_a_restart(qtbot, sim, tmp
         qtbot.waitUntil(lambda: set(first.live_rows()) == {BTC, ETH}, timeout=5000)
         first.window.select_pair(BTC)
         first.window.holding_action.trigger()  # the row menu's "Holding…"
-        dialog = first.controller.holding_dialog
+        dialog = first.controller.portfolio.dialog
         assert dialog is not None
         assert dialog.sub == BTC
         assert "is at" in dialog.preview.text()  # the price from the controller
@@ -60,8 +60,8 @@ def test_a_holding_follows_the_price_and_is_back_after_a_restart(qtbot, sim, tmp
         saved = " ".join(f"{k}={v}" for k, v in first.store.values.items())
         assert "20000" not in saved
         assert "holding" not in saved.lower()
-        first.controller.set_holding(Holding(ETH, 3.0))
-        first.controller.remove_holding(ETH)
+        first.controller.portfolio.set_holding(Holding(ETH, 3.0))
+        first.controller.portfolio.remove_holding(ETH)
         assert first.model.holding(ETH) is None
     finally:
         first.close()

@@ -146,9 +146,15 @@ def test_a_late_finished_of_the_old_run_does_not_end_the_new_one(qtbot, sim, str
     session.run(StreamParams(sim.stream_url, KEY, (ETH,), (), backoff=fast))
     qtbot.waitUntil(lambda: got.finished == [State.STOPPED], timeout=5000)  # the first run's end
     assert session.running  # the second run goes on: a network change must still reconnect it
-    conn = sim.connections[0].conn_id
+
+    def second_runs_socket() -> int | None:
+        conns = [c for c in sim.connections if c.subs == (str(ETH),)]
+        return conns[0].conn_id if len(conns) == 1 and len(sim.connections) == 1 else None
+
+    assert sim.wait_for(lambda: second_runs_socket() is not None, 10.0)  # the old socket gone, ETH on
+    conn = second_runs_socket()
     session.reconnect_now()
-    assert sim.wait_for(lambda: bool(sim.connections) and sim.connections[0].conn_id != conn, 5.0)
+    assert sim.wait_for(lambda: second_runs_socket() not in (None, conn), 10.0)
 
 
 def test_watchlist_edits_during_a_restart_land(qtbot, sim, stream):

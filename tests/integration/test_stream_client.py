@@ -250,6 +250,8 @@ def test_hostile_frames_are_skipped_and_the_stream_goes_on(sim, run_client, capl
     for frame in hostile:
         sim.send_raw(frame)
     sim.send_raw(b"\x00\x01binary")
+    # Sent, not yet read: the client reads them on its own thread, after the prices before them.
+    assert eventually(lambda: client.stats.malformed >= len(hostile), 10.0)
     mark = len(rec.events)
     rec.wait(ticks_for(BTC, after=mark))
     prices = [t.price for t in rec.ticks(BTC)]

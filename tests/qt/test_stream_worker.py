@@ -162,4 +162,5 @@ def test_watchlist_edits_during_a_restart_land(qtbot, sim, stream):
     session.run(StreamParams(sim.stream_url, KEY, (BTC,), ()))
     session.add([ETH])  # while the old client stops and the new one is not there yet
     qtbot.waitUntil(lambda: any(q.sub == ETH for b in got.batches for q in b), timeout=5000)
-    assert sim.connections[0].subs == (str(BTC), str(ETH))
+    # The server sends a pair's snapshot before it notes the subscription: wait for its list.
+    assert sim.wait_for(lambda: [c.subs for c in sim.connections] == [(str(BTC), str(ETH))], 10.0)

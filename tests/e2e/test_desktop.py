@@ -136,7 +136,10 @@ def test_a_fresh_install_shows_live_keyless_prices_within_10_s(desktop, make_sim
         time.sleep(2.0)
         screenshot(env, SHOTS / "fresh-install.png", wid)
         ini = Path(env["HOME"]) / ".config" / "ccdesk" / f"{env['CCDESK_APP_NAME']}.ini"
-        assert "source=kraken" in ini.read_text()  # remembered: the next start is not a first run
+        deadline = time.monotonic() + 10  # saved by the app in its own time, not by the sleep above
+        while "source=kraken" not in (ini.read_text() if ini.exists() else ""):
+            assert time.monotonic() < deadline, ini.read_text() if ini.exists() else "no settings file"
+            time.sleep(0.2)  # remembered: the next start is not a first run
     finally:
         code = app.stop()
     assert code == 0, app.log.read_text()

@@ -154,7 +154,8 @@ def test_same_rule_and_pair_replace_and_every_bubble_expires(
     for pct in (1.3, 1.7, 2.4):  # one rule, one pair, three alerts: one bubble, the latest
         deliver(qtbot, notifier, alert(pct=pct))
     deliver(qtbot, notifier, alert("ETH-USD"))
-    assert d.displayed() == 2
+    # dunst answers Notify first and puts the bubble on screen in its own loop after.
+    wait_until(lambda: d.displayed() == 2, 10, "the two bubbles")
     screenshot(d.env, SHOTS / "notifications-dunst.png", crop="404x112+868+38")
     # No click: dunst takes them away after the 10 s ccdesk asked for (it used to be never).
     t0 = time.monotonic()
@@ -170,12 +171,13 @@ def test_actions_from_dunst_reach_the_notifier_with_the_alert(
     d = dunst_desktop
     a = alert()
     deliver(qtbot, notifier, a)
+    wait_until(lambda: d.displayed() == 1, 10, "the bubble")  # dunst acts on the bubbles it shows
     with qtbot.waitSignal(notifier.action_invoked, timeout=5000) as clicked:
         d.ctl("action", "0")  # a click on the bubble: its default action
     assert clicked.args == [ACTION_OPEN, a]
     deliver(qtbot, notifier, a)
     for words, action in (("Snooze 1 h", ACTION_SNOOZE), ("Mute this rule", ACTION_MUTE)):
-        wait_until(lambda: d.displayed() == 1, 5, "the bubble")
+        wait_until(lambda: d.displayed() == 1, 10, "the bubble")
         with qtbot.waitSignal(notifier.action_invoked, timeout=5000) as chosen:
             d.pick_from_menu(words)
         assert chosen.args == [action, a]
@@ -246,8 +248,9 @@ def test_the_apps_notification_opens_its_window_snoozes_its_rule_and_sounds(duns
         assert saved["id"] == "e2e-rule"
         assert before + 3600 - 5 <= float(saved["snoozed_until"]) <= time.time() + 3600
         assert "notification action snooze" in app.log.read_text()
+        # The sound is played on its own lane, after the notification is handed over.
+        wait_until(lambda: played.exists() and played.read_text().strip(), 10, "a sound")
         sounds = played.read_text().splitlines()
-        assert sounds, "no sound played"
         assert all(Path(line).name == "alert.wav" and Path(line).is_file() for line in sounds)
     finally:
         code = app.stop()

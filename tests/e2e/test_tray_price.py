@@ -86,8 +86,7 @@ def tray_icon(env: dict[str, str], price: float, open_24h: float, scheme: Scheme
                 stream.close()
 
 
-def icon_box(shot: QImage) -> tuple[int, int, int, int]:
-    """The bounding box of everything that is not the tray's background (its top left pixel)."""
+def _not_background(shot: QImage) -> tuple[list[int], list[int]]:
     bg = shot.pixelColor(0, 0)
     xs, ys = [], []
     for y in range(shot.height()):
@@ -96,8 +95,28 @@ def icon_box(shot: QImage) -> tuple[int, int, int, int]:
             if abs(c.red() - bg.red()) + abs(c.green() - bg.green()) + abs(c.blue() - bg.blue()) > 30:
                 xs.append(x)
                 ys.append(y)
+    return xs, ys
+
+
+def icon_box(shot: QImage) -> tuple[int, int, int, int]:
+    """The bounding box of everything that is not the tray's background (its top left pixel)."""
+    xs, ys = _not_background(shot)
     assert xs, "nothing in the tray"
     return min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+
+
+def settled_screenshot(env: dict[str, str], path: Path, wid: str, timeout_s: float = 10.0) -> Path:
+    """The tray's screenshot once trayer has embedded and painted the icon, in its own time: not
+    only background, and the same in two shots 0.2 s apart."""
+    deadline = time.monotonic() + timeout_s
+    previous: QImage | None = None
+    while True:
+        shot = QImage(str(screenshot(env, path, wid))).convertToFormat(QImage.Format.Format_ARGB32)
+        if previous is not None and shot == previous and _not_background(shot)[0]:
+            return path
+        assert time.monotonic() < deadline, "the tray never showed a steady icon"
+        previous = shot
+        time.sleep(0.2)
 
 
 def differing_pixels(shot: QImage, left: int, top: int, expected: QImage) -> int:
@@ -140,7 +159,7 @@ def best_match(shot: QImage, face: IconFace, size: int, ratio: float) -> int:
 def test_the_tray_host_shows_the_price_painted_for_it(height: int, scale: float, tmp_path: Path) -> None:
     price, open_24h = 91_230.12, 89_317.0  # "91.2k", up 2.14 % on the day
     with tray_desktop(height, scale) as (env, wid), tray_icon(env, price, open_24h, Scheme.DARK):
-        path = screenshot(env, tmp_path / "tray.png", wid)
+        path = settled_screenshot(env, tmp_path / "tray.png", wid)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = QImage(str(path)).convertToFormat(QImage.Format.Format_ARGB32)
     left, top, w, h = icon_box(shot)

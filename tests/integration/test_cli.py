@@ -249,7 +249,7 @@ def test_sigterm_exits_0_and_closes_the_socket(sim):
         assert sim.wait_for(lambda: sim.active_sockets(GOOD) == 1, 5)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(5) == 0
-        assert sim.wait_for(lambda: sim.active_sockets(GOOD) == 0, 2)
+        assert sim.wait_for(lambda: sim.active_sockets(GOOD) == 0, 10)  # seen by the server's thread
     finally:
         proc.kill()
         proc.wait()

@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
             paused=False,
         )
         if i % 20 == 19:
-            store.flush()
+            assert store.flush(30)  # timed out: what it prints next would not be known committed
             print(i, flush=True)  # every alert up to i is committed
     """
 )
@@ -92,7 +92,7 @@ CANDLE_CHILD = textwrap.dedent(
         feed.on_price(btc, 100.0 + (i % 50) * 0.01)
         clock.t += 0.05
         if i % 100 == 99:
-            store.flush()
+            assert store.flush(30)
             print(i + 1, flush=True)  # prices fed so far; what was handed over is committed
     """
 )

@@ -250,6 +250,8 @@ def test_hostile_frames_are_skipped_and_the_stream_goes_on(sim, run_client, capl
     for frame in hostile:
         sim.send_raw(frame)
     sim.send_raw(b"\x00\x01binary")
+    # Sent, not yet read: the client reads them on its own thread, after the prices before them.
+    assert eventually(lambda: client.stats.malformed >= len(hostile), 10.0)
     mark = len(rec.events)
     rec.wait(ticks_for(BTC, after=mark))
     prices = [t.price for t in rec.ticks(BTC)]
@@ -310,7 +312,7 @@ def test_stop_from_another_thread_is_prompt_and_closes_the_socket(sim, run_clien
     assert stop_s < 1.0
     assert not thread.is_alive()
     assert result["state"] is State.STOPPED
-    assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
+    assert sim.wait_for(lambda: sim.active_sockets() == 0, 10.0)  # seen by the server's own thread
 
 
 def test_reconnect_loop_does_not_grow_the_stack(sim, run_client):

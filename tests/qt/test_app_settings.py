@@ -28,6 +28,8 @@ def start(tmp_path, app_name: str) -> list[str]:
         "QT_QPA_PLATFORM": "offscreen",
         "CCDESK_APP_NAME": app_name,
         "PATH": "/usr/bin:/bin",
+        # The single-instance socket goes in the temp folder: this test's own, not one another run shares.
+        "TMPDIR": str(tmp_path),
     }
     r = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -122,8 +122,9 @@ def test_watchlist_changes_apply_live_without_reconnecting(qtbot, sim, harness):
     h.controller.apply_settings(new)
     qtbot.waitUntil(lambda: set(h.live_rows()) == {BTC, SOL}, timeout=5000)
     assert [r.sub for r in h.model.rows()] == [BTC, SOL]
+    # The server sends a pair's snapshot before it notes the subscription: wait for its list.
+    assert sim.wait_for(lambda: [c.subs for c in sim.connections] == [(str(BTC), str(SOL))], 10.0)
     assert sim.connections[0].conn_id == conn
-    assert sim.connections[0].subs == (str(BTC), str(SOL))
     saved, problems = load_settings(h.store)
     assert saved.watchlist == (BTC, SOL)
     assert not problems
@@ -309,7 +310,7 @@ def test_quit_closes_the_socket_and_ends_the_thread_within_two_seconds(qtbot, si
     h.controller.quit()
     assert time.monotonic() - t0 < 2.0
     assert h.controller.stream.ended
-    assert sim.wait_for(lambda: sim.active_sockets() == 0, 1.0)
+    assert sim.wait_for(lambda: sim.active_sockets() == 0, 10.0)  # seen by the server's own thread
     worker = h.cc_worker()
     assert worker._client is None or worker._client.status.state is State.STOPPED
 

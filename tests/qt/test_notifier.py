@@ -78,7 +78,7 @@ class RecordingNotify:
         self.threads.append(threading.current_thread().name)
         self.started.set()
         if self._block is not None:
-            self._block.wait(2.0)
+            self._block.wait(10.0)  # longer than any test holds it: released explicitly
         if self._error is not None:
             raise self._error
 
@@ -108,7 +108,7 @@ def make_notifier(qapp) -> Iterator:
 
 
 def delivered(qtbot: QtBot, notifier: Notifier, alert: Alert) -> Delivery:
-    with qtbot.waitSignal(notifier.delivered, timeout=5000) as blocker:
+    with qtbot.waitSignal(notifier.delivered, timeout=10000) as blocker:
         notifier.deliver(alert)
     return blocker.args[0]
 
@@ -222,13 +222,13 @@ def test_deliver_returns_while_the_notification_still_blocks(qtbot: QtBot, make_
     notifier.delivered.connect(seen.append)
     notifier.deliver(make_alert())
     # deliver() has returned; the notification has started on its lane and is still blocked in it.
-    assert notify.started.wait(2.0)
+    assert notify.started.wait(10.0)
     assert not release.is_set()
     assert seen == []
     # The GUI event loop keeps running meanwhile: a timer fires.
     timer = QTimer()
     timer.setSingleShot(True)
-    with qtbot.waitSignal(timer.timeout, timeout=1000):
+    with qtbot.waitSignal(timer.timeout, timeout=5000):
         timer.start(10)
     assert seen == []
     with qtbot.waitSignal(notifier.delivered, timeout=5000) as done:
@@ -242,7 +242,7 @@ def test_a_slow_webhook_does_not_hold_up_notifications(qtbot: QtBot, make_notifi
 
     def slow_post(url: str, payload: dict, *, timeout_s: float) -> WebhookResult:
         posted.append(url)
-        release.wait(2.0)
+        release.wait(10.0)
         return WebhookResult(ok=True, http_status=200)
 
     notify = RecordingNotify()
@@ -250,7 +250,7 @@ def test_a_slow_webhook_does_not_hold_up_notifications(qtbot: QtBot, make_notifi
     notifier.set_webhook_url("http://127.0.0.1:9/hook")
     notifier.deliver(make_alert(1.3))
     notifier.deliver(make_alert(2.6))
-    qtbot.waitUntil(lambda: len(notify.calls) == 2, timeout=2000)  # both shown while the POST hangs
+    qtbot.waitUntil(lambda: len(notify.calls) == 2, timeout=10000)  # both shown while the POST hangs
     assert posted == ["http://127.0.0.1:9/hook"]
     with qtbot.waitSignals([notifier.delivered, notifier.delivered], timeout=5000):
         release.set()
@@ -261,7 +261,7 @@ def test_shutdown_is_bounded_and_later_alerts_are_not_shown(qtbot: QtBot, make_n
     notify = RecordingNotify(block=release)
     notifier = make_notifier(FakeTray(True), notify_fn=notify)
     notifier.deliver(make_alert())
-    assert notify.started.wait(2.0)
+    assert notify.started.wait(10.0)
     notifier.shutdown(timeout_s=0.2)  # returns although the notification is still blocked
     assert not release.is_set()
     alert = make_alert(5.0)
@@ -282,7 +282,7 @@ def test_an_abandoned_delivery_neither_keeps_the_notifier_alive_nor_reaches_it_o
     notify = RecordingNotify(block=release)
     notifier = Notifier(FakeTray(True), notify_fn=notify)
     notifier.deliver(make_alert())
-    assert notify.started.wait(2.0)
+    assert notify.started.wait(10.0)
     notifier.shutdown(timeout_s=0.1)  # abandoned: the notification is still blocked
     gone = weakref.ref(notifier)
     del notifier
@@ -520,7 +520,7 @@ def test_a_closed_notification_is_not_replaced_but_shown_anew(
     alert = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1"))
     delivered(qtbot, notifier, alert)
     service.emit("NotificationClosed", "uu", (service.calls[0]["id"], 1))  # expired
-    qtbot.waitUntil(lambda: not backend._ids, timeout=3000)  # the listener heard it
+    qtbot.waitUntil(lambda: not backend._ids, timeout=10000)  # the listener heard it
     delivered(qtbot, notifier, alert)
     assert service.calls[1]["replaces_id"] == 0
     assert service.calls[1]["id"] != service.calls[0]["id"]
@@ -538,7 +538,7 @@ def test_actions_offered_when_the_server_has_them_and_reported_with_the_alert(
         "default", "Open ccdesk", "snooze", "Snooze 1 h", "mute", "Mute this rule"
     ]  # fmt: skip
     for key, expected in (("snooze", ACTION_SNOOZE), ("default", ACTION_OPEN), ("mute", ACTION_MUTE)):
-        with qtbot.waitSignal(notifier.action_invoked, timeout=3000) as blocker:
+        with qtbot.waitSignal(notifier.action_invoked, timeout=10000) as blocker:
             service.emit("ActionInvoked", "us", (nid, key))
         assert blocker.args == [expected, alert]
     # Another app's notification, or one this notifier forgot: nothing happens.
@@ -582,7 +582,7 @@ def test_sound_by_the_server_where_it_can_else_played_here(
     assert delivery.channel is DeliveryChannel.DESKTOP
     assert delivery.not_shown is None
     assert "sound-name" not in service2.calls[0]["hints"]
-    assert done.wait(3)
+    assert done.wait(10)
     assert played == [(wav, "ccdesk-sound")]
 
 
@@ -596,7 +596,7 @@ def test_a_sound_plays_with_the_tray_fallback_too(qtbot: QtBot, make_notifier) -
     )
     loud = rule_alert(MoveRule(pct=1.0, window_s=300.0, id="r1", sound=True))
     assert delivered(qtbot, notifier, loud).channel is DeliveryChannel.TRAY
-    assert played.wait(3)
+    assert played.wait(10)
 
 
 def test_no_bus_is_unavailable_not_an_error(qtbot: QtBot, make_notifier) -> None:
@@ -710,7 +710,7 @@ def test_the_default_backend_uses_the_bus_and_hears_its_actions(
         notifier = make_notifier(FakeTray(True), backend=backend)
         alert = make_alert()
         assert delivered(qtbot, notifier, alert).channel is DeliveryChannel.DESKTOP
-        with qtbot.waitSignal(notifier.action_invoked, timeout=3000) as blocker:
+        with qtbot.waitSignal(notifier.action_invoked, timeout=10000) as blocker:
             service.emit("ActionInvoked", "us", (service.calls[0]["id"], "default"))
         assert blocker.args == [ACTION_OPEN, alert]
     finally:
@@ -727,7 +727,7 @@ def test_a_restarted_server_gets_new_bubbles_and_is_asked_its_capabilities_again
     delivered(qtbot, notifier, alert)
     assert first.calls[0]["actions"] == []
     first.close()  # the name has no owner now: the listener hears NameOwnerChanged
-    qtbot.waitUntil(lambda: backend._caps_stale, timeout=3000)
+    qtbot.waitUntil(lambda: backend._caps_stale, timeout=10000)
     second = FakeNotificationService(private_bus, caps=("body", "actions"))
     try:
         assert delivered(qtbot, notifier, alert).channel is DeliveryChannel.DESKTOP
@@ -751,6 +751,7 @@ def test_a_server_that_never_answers_is_unavailable_and_the_tray_shows_it(
         assert history_tooltip(delivery) == (
             "desktop notifications are unavailable: the notification service did not answer within 0.3 s"
         )
-        assert service.received.is_set()  # it got the call; it just never answered
+        # It got the call and never answered (its thread may take the call after the client gave up).
+        assert service.received.wait(10)
     finally:
         service.close()

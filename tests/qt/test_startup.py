@@ -25,6 +25,8 @@ def test_window_is_shown_before_the_slow_imports(tmp_path):
         "QT_QPA_PLATFORM": "offscreen",
         "CCDESK_APP_NAME": "ccdesk-test-startup",
         "PATH": "/usr/bin:/bin",
+        # The single-instance socket goes in the temp folder: this test's own, not one another run shares.
+        "TMPDIR": str(tmp_path),
     }
     r = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -5,6 +5,9 @@ REST, starting the demo simulator), in the manner of Anki's ``QueryOp``: the job
 background thread and never touches widgets; ``success`` or ``failure`` then runs on the GUI
 thread. Each job gets its own daemon thread, which is never joined: a keyring that waits on an
 unlock prompt, or a REST call to a black-holed host, must never hold up quitting.
+
+Jobs given the same ``lane`` run one after another, in the order they were asked for, on one
+thread of that lane (a save and then a delete of the same keyring entry must not swap places).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,6 +48,9 @@ class BackgroundJobs(QObject):
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[Exception], None] | None]] = {}
         self._closed = False
+        self._lanes: dict[str, deque[tuple[int, Callable[[], Any]]]] = {}
+        """Each busy lane's jobs still to run; a lane with a thread at work has an entry."""
+        self._lanes_lock = threading.Lock()
         self._finished.connect(self._on_job_finished, Qt.ConnectionType.QueuedConnection)
 
     def run(
@@ -52,6 +59,8 @@ class BackgroundJobs(QObject):
         fn: Callable[[], T],
         success: Callable[[T], None],
         failure: Callable[[Exception], None] | None = None,
+        *,
+        lane: str | None = None,
     ) -> None:
         """Run ``fn()`` on a background thread; then ``success(result)`` or ``failure(error)`` here.
 
@@ -61,12 +70,25 @@ class BackgroundJobs(QObject):
             success: called with the result on this object's thread.
             failure: called with the exception on this object's thread; without one, the
                 failure is logged.
+            lane: jobs of the same lane run in order, one at a time (their outcomes come in that
+                order too); None: at once, on a thread of its own.
         """
         if self._closed:
             return
         job = next(self._ids)
         self._callbacks[job] = (success, failure)
-        thread = threading.Thread(target=self._body, args=(job, fn), name=f"ccdesk-{name}", daemon=True)
+        if lane is not None:
+            with self._lanes_lock:
+                waiting = self._lanes.get(lane)
+                if waiting is not None:  # the lane's thread is at work: it takes this one next
+                    waiting.append((job, fn))
+                    return
+                self._lanes[lane] = deque()
+            thread = threading.Thread(
+                target=self._lane_body, args=(lane, job, fn), name=f"ccdesk-{name}", daemon=True
+            )
+        else:
+            thread = threading.Thread(target=self._body, args=(job, fn), name=f"ccdesk-{name}", daemon=True)
         thread.start()
 
     def pending(self) -> int:
@@ -77,6 +99,16 @@ class BackgroundJobs(QObject):
         """Deliver nothing more. Running jobs are abandoned, not waited for."""
         self._closed = True
         self._callbacks.clear()
+
+    def _lane_body(self, lane: str, job: int, fn: Callable[[], Any]) -> None:
+        while True:
+            self._body(job, fn)
+            with self._lanes_lock:
+                waiting = self._lanes[lane]
+                if not waiting:
+                    del self._lanes[lane]  # the next job of this lane starts a thread of its own
+                    return
+                job, fn = waiting.popleft()
 
     def _body(self, job: int, fn: Callable[[], Any]) -> None:
         try:

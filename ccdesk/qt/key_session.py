@@ -61,6 +61,9 @@ class KeySession(QObject):
         self._check = check or key_check_for(provider)
         self._state = KeyState(problem=KeyProblem.MISSING, provider=provider)
         self._answered = False  # the keyring has answered once
+        # The provider's keyring reads and writes run in the order asked for: a save, then a
+        # delete (or a second save) while the keyring waits on an unlock prompt must not swap.
+        self._keyring_lane = f"keyring-{provider.value}"
 
     @property
     def state(self) -> KeyState:
@@ -92,6 +95,7 @@ class KeySession(QObject):
             lambda: resolve_key(env, secrets, provider),
             self._on_resolved,
             self._on_resolve_failed,
+            lane=self._keyring_lane,
         )
 
     def enter(self, key: ApiKey) -> None:
@@ -103,13 +107,14 @@ class KeySession(QObject):
             lambda: secrets.save(key),
             lambda _: self._on_saved(key, None),
             lambda exc: self._on_saved(key, exc),
+            lane=self._keyring_lane,
         )
 
     def remove(self) -> None:
         """Delete the provider's own keyring entry in the background, then look for a key again (a
         variable, or the key CoinDesk Data borrows, may remain). ``removed`` and ``changed`` follow."""
         secrets = self._secrets
-        self._jobs.run("keyring", secrets.delete, self._on_removed, self._on_removed)
+        self._jobs.run("keyring", secrets.delete, self._on_removed, self._on_removed, lane=self._keyring_lane)
 
     def _on_removed(self, result: bool | Exception) -> None:
         if isinstance(result, Exception):

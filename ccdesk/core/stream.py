@@ -314,7 +314,7 @@ class StreamClient:
 
     def reconnect_now(self) -> None:
         """Drop the current socket and reconnect (e.g. the network changed). Still honours
-        the minimum reconnect delay."""
+        the minimum reconnect delay. A connect under way is abandoned and started again."""
         with self._lock:
             self._reconnect = True
         self._waker.wake()
@@ -414,6 +414,16 @@ class StreamClient:
                 if self._stop.is_set():
                     attempt.cancel()
                     return _End(_EndKind.STOP, Reason.STOP_REQUESTED)
+                with self._lock:
+                    again, self._reconnect = self._reconnect, False
+                if again:
+                    # The network changed while connecting: this attempt may wait on the old route
+                    # until its timeout. Abandon it (a socket it gets later is closed unused).
+                    log.info("reconnect asked for while connecting: starting the connect again")
+                    attempt.cancel()
+                    attempt = ConnectAttempt.start(self.config.url, headers, self.config.transport)
+                    with self._lock:
+                        self._attempt = attempt
             try:
                 return attempt.result()
             except ConnectError as exc:

@@ -21,6 +21,7 @@ from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.events import PriceArrived, Reason, State, Status
 from ccdesk.core.stream import StreamClient, StreamConfig
+from ccdesk.core.transport import TransportOptions
 from tests.hostile import OP_CONT, OP_PING, HostileServer, Peer, close_frame, frame
 from tests.pairs import BTC
 
@@ -236,6 +237,21 @@ def test_a_feed_that_answers_pings_but_sends_no_data_is_replaced(run):
         server.wait_peer(1)
         stale = next(s for s in r.statuses() if s.reason is Reason.SILENCE)
         assert stale.state is State.STALE
+
+
+def test_a_reconnect_asked_for_while_connecting_starts_a_fresh_connect(run):
+    # The first socket gets no answer to its upgrade (a route gone with the old network): without a
+    # fresh attempt the client would wait out its 30 s connect timeout.
+    with HostileServer() as server:
+        r = run(server.url(), transport=TransportOptions(connect_timeout_s=30.0))
+        first = server.wait_peer(0)
+        assert first.request().header("authorization") == f"Apikey {KEY}"  # waiting for an answer
+        server.handler = welcomed_then(frame(quote(91_000.0)))
+        r.client.reconnect_now()
+        server.wait_peer(1, timeout_s=10.0)  # a fresh connect, long before the first one's timeout
+        r.wait(lambda evs: 91_000.0 in [e.price for e in evs if isinstance(e, PriceArrived)])
+        assert first.wait_eof(10.0), "the abandoned attempt's socket is still open"
+        assert len(server.peers) == 2
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,8 @@ class PriceMemory(QObject):
         def read() -> list[tuple[Pair, list[tuple[int, float]]]]:
             return [(p, [(c.start, c.close) for c in store.candles(p, MINUTE_S, since)]) for p in wanted]
 
-        self._jobs.run("sparklines", read, self._on_minutes_read)
+        # In order: an older read (at start) must not land after a newer one (after a backfill).
+        self._jobs.run("sparklines", read, self._on_minutes_read, lane="sparklines")
 
     @Slot(object)
     def watch_connections(self, connections: Connections) -> None:

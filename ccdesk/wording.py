@@ -209,14 +209,22 @@ KEY_SAVED_IN_DEMO_TEXT = (
 
 
 def store_problem_text(status: StoreStatus) -> str:
-    """The banner for a problem with the alert history's file."""
+    """The banner for a problem with the history file (alerts, price history and holdings: say all
+    three, since a new file starts without the holdings the user typed)."""
     if status.problem is StoreProblem.MOVED_ASIDE:
         return (
-            f"The alert history could not be read; it was kept as {status.detail} and a new one was started."
+            "The history file (alerts, price history and holdings) could not be read; it was kept as "
+            f"{status.detail} and a new one was started."
         )
     if status.problem is StoreProblem.NEWER_SCHEMA:
-        return "The alert history was written by a newer ccdesk; it is left as it is and not used now."
-    return f"Alerts are not being kept: the data folder cannot be written ({status.detail})."
+        return (
+            "The history file (alerts, price history and holdings) was written by a newer ccdesk; it is "
+            "left as it is and not used now."
+        )
+    return (
+        "Alerts, price history and holdings are not being kept: the data folder cannot be written "
+        f"({status.detail})."
+    )
 
 
 def demo_failed_text(error: Exception) -> str:
@@ -880,7 +888,7 @@ def level_field_problem(text: str, level: float | None) -> str | None:
     if level is None or not math.isfinite(level):
         return "The price level must be a number, for example 100000 or 0.25."
     if level <= 0:
-        return f"The level must be a price above 0, not {level}"
+        return f"The level must be a price above 0, not {text.strip()}"
     if level >= MAX_LEVEL:
         return f"The price level must be under {MAX_LEVEL:,.0f}."
     return None
@@ -1140,9 +1148,9 @@ def total_line(total: Total) -> str:
 
 
 def portfolio_lines(all_totals: Sequence[Total]) -> list[str]:
-    """The tray tooltip's portfolio lines, one per quote currency: ``Portfolio USD 12,345.67 ▲ +11.10%``
-    (``incomplete`` when a holding has no live price: the sum is what is known, never passed off as
-    the whole)."""
+    """The tray tooltip's portfolio lines, one per quote currency: ``Portfolio USD 12,345.67 · P/L ▲
+    +11.10%`` (the profit since bought, named: the pair lines' % is the 24 h change). ``incomplete``
+    when a holding has no live price: the sum is what is known, never passed off as the whole."""
     lines = []
     for t in all_totals:
         if len(t.missing) == t.holdings:
@@ -1151,7 +1159,9 @@ def portfolio_lines(all_totals: Sequence[Total]) -> list[str]:
         text = f"Portfolio {t.currency} {format_amount(t.value)}"
         sign = change_sign(t.profit_pct)
         if sign is not None:
-            text += f" {change_arrow(t.profit_pct)} {format_pct(t.profit_pct)}" if sign else " 0.00%"
+            text += (
+                f" · P/L {change_arrow(t.profit_pct)} {format_pct(t.profit_pct)}" if sign else " · P/L 0.00%"
+            )
         if t.missing:
             text += f" (incomplete: {len(t.missing)} without a live price)"
         lines.append(text)

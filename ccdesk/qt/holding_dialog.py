@@ -21,6 +21,7 @@ from ccdesk.core.formatting import format_amount, format_price, format_quantity
 from ccdesk.core.holdings import Holding
 from ccdesk.core.pairs import Pair
 from ccdesk.qt.settings_dialog.rule_editor import parse_number
+from ccdesk.qt.settings_dialog.widgets import grow_to_fit
 from ccdesk.wording import cost_field_problem, pair_label, profit_text, quantity_field_problem
 
 PROBLEM_COLORS = ("#d0342c", "#ff7a70")
@@ -151,6 +152,7 @@ class HoldingDialog(QDialog):
         for label, text in ((self.quantity_problem, q), (self.cost_problem, c)):
             label.setText(text or "")
             label.setVisible(text is not None)
+        grow_to_fit(self)
         return q is None and c is None
 
     def _update_preview(self) -> None:

@@ -404,7 +404,10 @@ def test_a_data_folder_that_cannot_be_written_is_a_banner(qtbot, sim, harness, t
     h = harness(sim=sim, store_path=blocker / "sub" / "history.sqlite3")
     h.controller.start()
     qtbot.waitUntil(
-        lambda: any(m.startswith("Alerts are not being kept") for m in h.window.banner.messages()),
+        lambda: any(
+            m.startswith("Alerts, price history and holdings are not being kept")
+            for m in h.window.banner.messages()
+        ),
         timeout=5000,
     )
     qtbot.waitUntil(lambda: len(h.live_rows()) == 2, timeout=5000)  # and the app goes on

@@ -191,6 +191,25 @@ def test_the_dialog_says_what_is_wrong_and_never_corrects_a_number(qtbot):
     assert dialog.result() == dialog.DialogCode.Accepted
 
 
+def test_a_decimal_comma_is_half_a_coin_and_a_long_problem_is_shown_whole(qtbot):
+    dialog = HoldingDialog(BTC, None, (80_000.0, True))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    saved: list[Holding] = []
+    dialog.saved.connect(saved.append)
+    dialog.quantity.setText("abc")
+    dialog.save_button.click()
+    # The message wraps to two lines; the dialog grows so that neither is cut off.
+    label = dialog.quantity_problem
+    assert label.height() >= label.heightForWidth(label.width()) > label.fontMetrics().height()
+    assert label.geometry().bottom() < dialog.preview.geometry().top()
+    assert dialog.layout().totalHeightForWidth(dialog.width()) <= dialog.height()
+    dialog.quantity.setText("0,5")  # a decimal comma: 0.5, never 5 (the comma dropped)
+    assert "Worth 40,000.00 USD" in dialog.preview.text()
+    dialog.save_button.click()
+    assert saved == [Holding(BTC, 0.5, None)]
+
+
 def test_the_dialog_edits_and_removes_an_existing_holding(qtbot):
     dialog = HoldingDialog(BTC, Holding(BTC, 1.25, 1_000.0), None)
     qtbot.addWidget(dialog)
@@ -228,7 +247,7 @@ def test_the_tray_tooltip_adds_the_portfolio_totals(qtbot):
     )
     tray.refresh(NOW)
     lines = tray.tooltip().splitlines()
-    assert "Portfolio USD 40,000.00 ▲ +33.33%" in lines
+    assert "Portfolio USD 40,000.00 · P/L ▲ +33.33%" in lines
     assert "Portfolio USDT 80,100.00" in lines
     tray.refresh(NOW + 120)  # stale now: said, never a stale total passed off as live
     assert "Portfolio USD: no live price" in tray.tooltip().splitlines()

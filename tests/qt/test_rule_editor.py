@@ -138,7 +138,7 @@ def test_a_level_far_below_is_warned_about_too(editor) -> None:
     ("typed", "said"),
     [
         ("1e30", "The price level must be under 1,000,000,000,000,000."),
-        ("-5", "The level must be a price above 0, not -5.0"),
+        ("-5", "The level must be a price above 0, not -5"),
         ("lots", "The price level must be a number, for example 100000 or 0.25."),
     ],
 )
@@ -165,6 +165,19 @@ def test_thousands_separators_and_units_are_read() -> None:
     assert parse_number(" 2 %", "%") == 2.0
     assert parse_number("1_000") == 1000.0
     assert parse_number("2 min", "%") is None
+    assert parse_number("1,000,000") == 1_000_000.0
+
+
+def test_a_decimal_comma_is_a_decimal_mark_never_a_dropped_separator() -> None:
+    # Read as 5 and 936 before: a holding ten times too big, said nowhere.
+    assert parse_number("0,5") == 0.5
+    assert parse_number("93,6") == 93.6
+    assert parse_number("0,5 %", "%") == 0.5
+    assert parse_number("-1,25") == -1.25
+    assert parse_number("0,500") == 0.5  # a group cannot start with 0: a decimal comma
+    assert parse_number("1,000") == 1000.0  # whole groups: thousands, as the window shows prices
+    for unreadable in ("1.000,5", "1,2,3", "91,23.5", ",", "1,,000"):
+        assert parse_number(unreadable) is None, unreadable
 
 
 def test_the_new_fields_make_the_rule_they_say(editor) -> None:
@@ -219,3 +232,14 @@ def test_screenshot_of_the_rule_editor(editor) -> None:
     dialog.accept()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     assert dialog.grab().save(str(SCREENSHOTS / "rule-editor.png"))
+
+
+@pytest.mark.parametrize("kind", [MoveRule, LevelRule])
+def test_the_editor_is_the_only_window_it_shows(editor, kind) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    before = {id(w) for w in QApplication.topLevelWidgets() if w.isVisible()}
+    dialog = editor(kind)
+    shown = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before]
+    # A level editor once showed its unused "Within:" label and field as frameless windows at 0,0.
+    assert shown == [dialog], [type(w).__name__ for w in shown]

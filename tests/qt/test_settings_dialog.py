@@ -619,7 +619,7 @@ def test_add_a_level_rule_with_validation(make):
     assert editor.error_label.text() == "The price level must be a number, for example 100000 or 0.25."
     editor.level_edit.setText("-5")
     editor.accept()
-    assert editor.error_label.text() == "The level must be a price above 0, not -5.0"
+    assert editor.error_label.text() == "The level must be a price above 0, not -5"
     editor.level_edit.setText("95,000.50")
     editor.above_combo.setCurrentIndex(1)
     editor.accept()

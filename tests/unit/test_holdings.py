@@ -129,7 +129,7 @@ def test_the_words() -> None:
     assert profit_text(-5.0, None) == "-5.00"
     t = Total("USD", 12345.67, 11111.0, 1234.67, 11.11, 2, ())
     assert total_line(t) == "Total USD 12,345.67 · P/L +1,234.67 (+11.11%)"
-    assert portfolio_lines([t]) == ["Portfolio USD 12,345.67 ▲ +11.11%"]
+    assert portfolio_lines([t]) == ["Portfolio USD 12,345.67 · P/L ▲ +11.11%"]
     partial = Total("USDT", 10.0, 0.0, None, None, 2, (ETH_USDT,))
     assert portfolio_lines([partial]) == ["Portfolio USDT 10.00 (incomplete: 1 without a live price)"]
 

@@ -97,3 +97,17 @@ def test_step_alert_title_says_a_further_step():
 def test_a_move_under_a_tenth_of_a_percent_is_not_shown_as_zero():
     a = Alert(BTC, MoveRule(pct=0.001), MoveDirection.UP, 0.0099, 100.0, 100.0099, 60.0, 0.0, elapsed_s=1.0)
     assert alert_title(a) == "BTC/USD · CCCAGG up 0.0099 % in 1 s"
+
+
+def test_a_store_problem_names_everything_the_file_holds() -> None:
+    # A corrupt file moved aside takes the holdings and the price history with it, not only alerts.
+    from ccdesk.core.store import StoreProblem, StoreStatus
+    from ccdesk.wording import store_problem_text
+
+    for problem in StoreProblem:
+        text = store_problem_text(StoreStatus(problem, "/data/ccdesk.sqlite3.corrupt-1"))
+        assert "alerts" in text.lower(), problem
+        assert "price history" in text, problem
+        assert "holdings" in text, problem
+    moved = store_problem_text(StoreStatus(StoreProblem.MOVED_ASIDE, "/data/ccdesk.sqlite3.corrupt-1"))
+    assert "kept as /data/ccdesk.sqlite3.corrupt-1" in moved

@@ -4,6 +4,7 @@ price, and says what is wrong with a value instead of changing it silently."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -34,7 +35,7 @@ from ccdesk.core.alerts import (
     check_minimums,
 )
 from ccdesk.core.pairs import Pair
-from ccdesk.qt.settings_dialog.widgets import message_label, show_message, stacked
+from ccdesk.qt.settings_dialog.widgets import grow_to_fit, message_label, show_message, stacked
 from ccdesk.wording import (
     RULE_EXPIRY_PAST_TEXT,
     RULE_FAR_LEVEL_CONFIRM_TEXT,
@@ -131,13 +132,30 @@ def _number_text(value: float) -> str:
     return f"{value:.12g}" if abs(value) < 1 else f"{value:.12f}".rstrip("0").rstrip(".")
 
 
+_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?")
+"""Commas that group thousands the way the window shows prices: ``91,234.5``, ``1,000,000``."""
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+"""One comma as the decimal mark: ``0,5``, ``93,6`` (what people in comma locales type)."""
+
+
 def parse_number(text: str, unit: str = "") -> float | None:
-    """A number typed by a person: ``1,234.5``, ``2 %`` (the field's own unit may follow), ``1e3``;
-    None for anything else (an empty text included). Never raises."""
+    """A number typed by a person: ``1,234.5``, ``2 %`` (the field's own unit may follow), ``1e3``,
+    ``0,5`` (a decimal comma); None for anything else (an empty text included). Never raises.
+
+    A comma is never dropped silently: it groups thousands only where the groups are whole
+    (``91,234.5``); else one comma is the decimal mark (``0,5`` is 0.5, never 5); else no number.
+    """
     cleaned = text.strip()
     if unit and cleaned.endswith(unit):
         cleaned = cleaned[: -len(unit)].strip()
-    cleaned = cleaned.replace(",", "").replace("_", "").replace(" ", "")
+    cleaned = cleaned.replace("_", "").replace(" ", "")
+    if "," in cleaned:
+        if _GROUPED.fullmatch(cleaned):
+            cleaned = cleaned.replace(",", "")
+        elif _DECIMAL_COMMA.fullmatch(cleaned):
+            cleaned = cleaned.replace(",", ".")
+        else:
+            return None
     if not cleaned:
         return None
     try:
@@ -351,6 +369,8 @@ class RuleEditor(QDialog):
         self.refresh_price()
 
     def _on_mode_combo_current_index_changed(self, index: int) -> None:
+        if self._is_level:
+            return  # a level rule's editor has no move fields: shown, they would be windows of their own
         step = index == 1
         self.window_box.setVisible(not step)
         self.window_label.setVisible(not step)
@@ -366,11 +386,7 @@ class RuleEditor(QDialog):
         """Show a message and grow the dialog if it no longer fits (a top-level dialog does not
         grow by itself when a word-wrapped line appears)."""
         show_message(label, text, ok)
-        layout = self.layout()
-        if self.isVisible() and layout is not None:
-            need = layout.totalHeightForWidth(self.width())
-            if need > self.height():
-                self.resize(self.width(), need)
+        grow_to_fit(self)
 
     def _on_pct_box_text_changed(self, _text: str) -> None:
         self._say(self.pct_message, pct_field_problem(self.pct_box.text(), self.pct_box.value()) or "")

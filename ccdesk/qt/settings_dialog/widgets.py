@@ -35,6 +35,16 @@ def show_message(label: QLabel, text: str, ok: bool | None = False) -> None:
     label.setVisible(bool(text))
 
 
+def grow_to_fit(dialog: QWidget) -> None:
+    """Grow a shown dialog to its layout's height at its width: a top-level dialog does not grow by
+    itself when a word-wrapped message line appears, and the line would be cut off."""
+    layout = dialog.layout()
+    if dialog.isVisible() and layout is not None:
+        need = layout.totalHeightForWidth(dialog.width())
+        if need > dialog.height():
+            dialog.resize(dialog.width(), need)
+
+
 def stacked(*parts: QWidget | QHBoxLayout) -> QVBoxLayout:
     """A form field made of a widget or row with its message and hint lines right under it.
 

@@ -3,8 +3,9 @@ of the alert history (``export``). The argument parsing is ``cli``'s.
 
 It reads the store's file read-only, so it works while the app runs (WAL readers) and never
 changes, migrates or moves a file, whatever it finds. Exit codes: 0 done, 1 the database cannot be
-read or the output cannot be written, 2 usage (a pair typed wrong, a bad date), 5 nothing to export
-(no store yet, a pair with no stored prices).
+read (a damaged file, a folder given as --db) or the output cannot be written, 2 usage (a pair typed
+wrong, a bad date), 5 nothing to export (no store yet, a pair with no stored prices, no rows in the
+range asked for: then no file is written, and nothing goes to stdout).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from ccdesk.core.export import (
     candle_rows,
     default_file_name,
     export_file,
+    peek_rows,
     write_csv,
 )
-from ccdesk.core.pairs import PairError, Source, parse_pair
+from ccdesk.core.pairs import Pair, PairError, Source, parse_pair
 from ccdesk.core.store import (
     FILE_NAME,
     CandleSeries,
@@ -43,7 +45,13 @@ from ccdesk.core.store import (
     open_reader,
     read_candle_series,
 )
-from ccdesk.wording import export_delivery_words, export_rule_words, pair_label, read_problem_words
+from ccdesk.wording import (
+    export_delivery_words,
+    export_nothing_words,
+    export_rule_words,
+    pair_label,
+    read_problem_words,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOTHING = 0, 1, 2, 5
 PERIODS = {"minute": MINUTE_S, "hour": HOUR_S}
@@ -73,7 +81,8 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
         description=(
             "Write CSV: a pair's candles (time in ISO 8601 UTC and unix seconds, open, high, low, close, "
             "count, pair) or the alert history. Numbers use '.' and no thousands separators; text a "
-            "spreadsheet would run as a formula gets a leading '. The file appears whole or not at all."
+            "spreadsheet would run as a formula gets a leading '. The file appears whole or not at all; "
+            "with no rows in the range, nothing is written and the exit code is 5."
         ),
     )
     what = e.add_mutually_exclusive_group(required=True)
@@ -191,6 +200,8 @@ def _export(path: Path, args: argparse.Namespace) -> int:
         since = now - args.days * 86400
     header: Sequence[str]
     rows: Iterable[Row]
+    pair: Pair | None = None
+    period_s: int | None = None
     if args.alerts:
         open_reader(path).close()  # no store, a corrupt file: said before any output
         header = ALERT_HEADER
@@ -214,13 +225,21 @@ def _export(path: Path, args: argparse.Namespace) -> int:
         header = CANDLE_HEADER
         rows = candle_rows(pair, iter_candles(path, pair, period_s, since))
         name = default_file_name(pair, period_s, now)
+    nothing = export_nothing_words(pair, period_s, None if since == 0.0 else since)
     if args.out == "-":
+        some = peek_rows(rows)  # no header either when there are no rows: stdout stays empty
+        if some is None:
+            _err(nothing)
+            return EXIT_NOTHING
         sys.stdout.reconfigure(newline="")  # type: ignore[union-attr]  # the CSV's own \r\n, as written
-        n = write_csv(sys.stdout, header, rows)
+        n = write_csv(sys.stdout, header, some)
         sys.stdout.flush()
         print(f"{n:,} {'row' if n == 1 else 'rows'}", file=sys.stderr, flush=True)
         return EXIT_OK
     target = Path(args.out) if args.out else Path(name)
     n = export_file(target, header, rows)
+    if n == 0:
+        _err(nothing)
+        return EXIT_NOTHING
     print(f"Wrote {n:,} {'row' if n == 1 else 'rows'} to {target}", flush=True)
     return EXIT_OK

@@ -32,7 +32,7 @@ from ccdesk.core.api_key import KeyProblem, KeyProvider, KeySource, KeyState, Sa
 from ccdesk.core.connections import Connections
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason, WebhookFailure, WebhookResult
 from ccdesk.core.events import NoticeKind, Reason, ServerNotice, State, Status, SubRejected
-from ccdesk.core.export import ExportError
+from ccdesk.core.export import PERIOD_NAMES, ExportError
 from ccdesk.core.formatting import (
     change_arrow,
     change_sign,
@@ -1243,6 +1243,11 @@ def read_problem_words(error: StoreReadError) -> str:
             if error.detail
             else "no price history is kept (the history database could not be opened at start)"
         )
+    if problem is ReadProblem.FOLDER:
+        return (
+            f"{error.detail} is a folder, not a history database file"
+            " (give the database file itself, ccdesk.sqlite3)"
+        )
     if problem is ReadProblem.CORRUPT:
         return (
             f"the history database cannot be read ({error.detail}); the app moves a damaged file aside"
@@ -1253,12 +1258,33 @@ def read_problem_words(error: StoreReadError) -> str:
     return f"the history database cannot be opened ({error.detail})"
 
 
+def export_nothing_words(pair: Pair | None, period_s: int | None = None, since: float | None = None) -> str:
+    """Why an export found no rows, for the command line: ``nothing to export: no minute prices of
+    BTC/USD · Kraken (kraken:BTC-USD) are stored since 2030-01-01 00:00 UTC; nothing was written``.
+
+    Args:
+        pair: The pair whose candles were asked for; None: the alert history.
+        period_s: The candle length asked for (None: not said).
+        since: The start of the range asked for, unix seconds (None: all that is kept).
+    """
+    when = ""
+    if since is not None:
+        start = datetime.datetime.fromtimestamp(since, datetime.UTC)
+        when = f" since {start.strftime('%Y-%m-%d %H:%M:%S' if start.second else '%Y-%m-%d %H:%M')} UTC"
+    if pair is None:
+        what = f"no alerts are kept{when}"
+    else:
+        period = "" if period_s is None else PERIOD_NAMES.get(period_s, f"{period_s} s") + " "
+        what = f"no {period}prices of {pair_label(pair)} ({pair}) are stored{when}"
+    return f"nothing to export: {what}; nothing was written"
+
+
 def export_done_text(path: str, rows: int, pair: Pair | None = None) -> str:
     """The banner after an export (rich text): ``Exported 43,200 rows to /home/me/btc.csv``; with
-    no rows, why the file holds only its header."""
+    no rows, that there was nothing to export and no file was written."""
     if rows == 0:
         what = "no alerts are kept yet" if pair is None else f"no prices of {pair_label(pair)} are stored yet"
-        return f"Exported to {html.escape(path)}, but {what}: the file holds only the column names"
+        return f"<b>Nothing to export</b>: {html.escape(what)}. Nothing was written to {html.escape(path)}."
     return f"Exported {rows:,} {'row' if rows == 1 else 'rows'} to {html.escape(path)}"
 
 

@@ -8,7 +8,9 @@ The files are for spreadsheets and scripts alike:
   tab or a line break) get a leading ``'`` (OWASP's CSV injection advice); numbers are left as numbers;
 - rows are streamed from the store a page at a time into the file (a 30-day minute file is 43,200
   rows: never one big string), and the file appears whole or not at all (a temporary file beside it,
-  renamed over it at the end).
+  renamed over it at the end);
+- an export with no rows writes nothing: no header-only file is created and an existing file is left
+  as it was (``export_file`` returns 0; ``peek_rows`` lets a stream writer know before its header).
 
 No Qt, and no user interface words: the alert export takes the caller's wording for the rule and
 for how an alert was delivered (the codes are written beside them).
@@ -20,6 +22,8 @@ import contextlib
 import csv
 import datetime as dt
 import enum
+import errno
+import itertools
 import json
 import os
 import tempfile
@@ -176,9 +180,21 @@ def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Row]) -> int:
     return n
 
 
+def peek_rows(rows: Iterable[Row]) -> Iterator[Row] | None:
+    """``rows`` whole again, or None when there are none; reads only the first row to know (the rest
+    stay streamed)."""
+    it = iter(rows)
+    try:
+        first = next(it)
+    except StopIteration:
+        return None
+    return itertools.chain((first,), it)
+
+
 def export_file(path: Path, header: Sequence[str], rows: Iterable[Row]) -> int:
     """Write a CSV file at ``path`` whole or not at all: rows go to a temporary file beside it,
-    which replaces ``path`` only once every row is on the disk. Returns the rows written.
+    which replaces ``path`` only once every row is on the disk. Returns the rows written; 0 means
+    there were none and nothing was written (no file is created, an existing one is left as it was).
 
     Raises:
         ExportError: the folder or file cannot be written (the temporary file is removed).
@@ -192,7 +208,17 @@ def export_file(path: Path, header: Sequence[str], rows: Iterable[Row]) -> int:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            n = write_csv(f, header, rows)
+            # The target is tried first (a folder that cannot be written, or a folder as the file,
+            # is said even with no rows); then the temporary file is dropped when there is nothing
+            # to put in it: no header-only file, an existing file left as it was.
+            some = peek_rows(rows)
+            if some is None:
+                if path.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+                f.close()
+                tmp.unlink()
+                return 0
+            n = write_csv(f, header, some)
             f.flush()
             os.fsync(f.fileno())
         with contextlib.suppress(OSError):
@@ -237,8 +263,8 @@ def run_export(
     rule_words: Callable[[StoredAlert], str] | None = None,
     delivery_words: Callable[[StoredAlert], str] | None = None,
 ) -> int:
-    """Carry out ``request`` from ``store`` (None: no history kept); returns the rows written.
-    Blocks on the disk: call it off the GUI thread.
+    """Carry out ``request`` from ``store`` (None: no history kept); returns the rows written (0:
+    nothing to export, no file was written). Blocks on the disk: call it off the GUI thread.
 
     Raises:
         StoreReadError: the store cannot be read (nothing was written).

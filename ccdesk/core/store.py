@@ -678,6 +678,9 @@ class ReadProblem(enum.Enum):
     NO_STORE = "no_store"
     """There is no database file (``detail`` is its path: ccdesk has not run yet), or none is kept
     (``detail`` is empty: the app's store could not use its file)."""
+    FOLDER = "folder"
+    """The path is a folder, not a database file (``detail`` is its path): a ``--db`` given the
+    data folder instead of the file in it."""
     CORRUPT = "corrupt"
     """The file is not a database ccdesk can read (damaged, or something else)."""
     NEWER_SCHEMA = "newer_schema"
@@ -720,8 +723,10 @@ def open_reader(path: Path) -> sqlite3.Connection:
     ccdesk knows). Readers share the file with the running app (WAL).
 
     Raises:
-        StoreReadError: no file, not a database, a newer schema, or not openable.
+        StoreReadError: no file, a folder, not a database, a newer schema, or not openable.
     """
+    if path.is_dir():
+        raise StoreReadError(ReadProblem.FOLDER, str(path))
     if not path.is_file():
         raise StoreReadError(ReadProblem.NO_STORE, str(path))
     try:

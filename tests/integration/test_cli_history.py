@@ -241,12 +241,64 @@ def test_a_corrupt_database_exits_1_in_words_and_is_left_as_it_was(tmp_path: Pat
 
 def test_days_and_since_limit_the_rows(tmp_path: Path, data: Path) -> None:
     r = run("export", "--pair", "kraken:BTC-USD", "--days", "1", "--out", "-", cwd=tmp_path, data=data)
-    assert (r.returncode, rows_of(r.stdout), r.stderr.strip()) == (0, [list(CANDLE_HEADER)], "0 rows")
+    assert (r.returncode, r.stdout) == (5, "")
+    assert r.stderr.startswith(
+        "ccdesk: nothing to export: no minute prices of BTC/USD · Kraken (kraken:BTC-USD)"
+    )
     r = run("export", "--pair", "kraken:BTC-USD", "--days", "100000", "--out", "-", cwd=tmp_path, data=data)
     assert len(rows_of(r.stdout)) == 91
     r = run("export", "--alerts", "--since", "2025-12-03T05:00:31", "--out", "-", cwd=tmp_path, data=data)
-    assert rows_of(r.stdout) == [list(ALERT_HEADER)]  # the alert came at 05:00:30
+    assert (r.returncode, r.stdout) == (5, "")  # the alert came at 05:00:30
     r = run(
         "export", "--alerts", "--since", "2025-12-03T06:00:30+01:00", "--out", "-", cwd=tmp_path, data=data
     )
     assert len(rows_of(r.stdout)) == 2
+
+
+def test_no_rows_in_the_range_exits_5_and_leaves_no_file(tmp_path: Path, data: Path) -> None:
+    r = run("export", "--pair", "kraken:BTC-USD", "--since", "2030-01-01", cwd=tmp_path, data=data)
+    assert (r.returncode, r.stdout) == (5, "")
+    assert r.stderr == (
+        "ccdesk: nothing to export: no minute prices of BTC/USD · Kraken (kraken:BTC-USD) are stored"
+        " since 2030-01-01 00:00 UTC; nothing was written\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xdg"]  # no CSV, no temporary file
+    kept = tmp_path / "prices.csv"
+    kept.write_text("the previous export\n")
+    r = run(
+        "export", "--pair", "kraken:BTC-USD", "--period", "hour", "--since", "2030-01-01T08:30:15Z",
+        "--out", str(kept), cwd=tmp_path, data=data,
+    )  # fmt: skip
+    assert r.returncode == 5
+    assert "no hour prices of BTC/USD · Kraken (kraken:BTC-USD) are stored since 2030-01-01 08:30:15 UTC" in (
+        r.stderr
+    )
+    assert kept.read_text() == "the previous export\n"  # not replaced by a header-only file
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_no_rows_to_stdout_writes_nothing_at_all_and_exits_5(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()  # a 0-byte file: SQLite reads it as a database with nothing in it
+    r = run("export", "--alerts", "--out", "-", "--db", str(empty), cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (5, "")
+    assert r.stderr == "ccdesk: nothing to export: no alerts are kept; nothing was written\n"
+    r = run("export", "--alerts", "--db", str(empty), cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (5, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3"]
+    assert empty.read_bytes() == b""
+
+
+def test_a_folder_as_db_says_it_is_a_folder_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "somedir"
+    folder.mkdir()
+    for args in (("pairs",), ("export", "--pair", "kraken:BTC-USD"), ("export", "--alerts", "--out", "-")):
+        r = run(*args, "--db", str(folder), cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (1, ""), args
+        assert r.stderr == (
+            f"ccdesk: {folder} is a folder, not a history database file"
+            " (give the database file itself, ccdesk.sqlite3)\n"
+        )
+        assert "does not exist" not in r.stderr
+    assert list(folder.iterdir()) == []
+    assert not list(tmp_path.glob("*.csv"))

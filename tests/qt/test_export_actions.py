@@ -188,9 +188,13 @@ def test_alert_history_export_is_read_back(qtbot, app: Desktop, tmp_path: Path) 
 def test_a_pair_with_no_stored_prices_says_so(qtbot, app: Desktop, tmp_path: Path) -> None:
     out = tmp_path / "eth.csv"
     app.controller.export(ExportRequest(out, ETH, 60))
-    qtbot.waitUntil(lambda: "Exported" in banner_text(app), timeout=5000)
-    assert "but no prices of ETH/USD · CCCAGG are stored yet" in banner_text(app)
-    assert read(out) == [list(CANDLE_HEADER)]
+    qtbot.waitUntil(lambda: "Nothing to export" in banner_text(app), timeout=5000)
+    assert banner_text(app) == (
+        "<b>Nothing to export</b>: no prices of ETH/USD · CCCAGG are stored yet."
+        f" Nothing was written to {out}."
+    )
+    assert not out.exists()  # no header-only file
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
 def test_a_failed_export_says_so_and_writes_nothing(qtbot, app: Desktop, tmp_path: Path) -> None:

@@ -24,11 +24,14 @@ from ccdesk.core.export import (
     CANDLE_HEADER,
     ExportError,
     ExportProblem,
+    ExportRequest,
     alert_rows,
     candle_rows,
     default_file_name,
     export_file,
     number_text,
+    peek_rows,
+    run_export,
     safe_text,
 )
 from ccdesk.core.pairs import parse_pair
@@ -257,6 +260,53 @@ def test_a_failed_export_leaves_no_file_and_keeps_the_old_one(db: Path, tmp_path
         export_file(out, CANDLE_HEADER, broken())
     assert out.read_text() == "the previous export\n"
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("ccdesk.sqlite3")] == ["btc.csv"]
+
+
+def test_no_rows_write_no_file_and_keep_the_old_one(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "btc.csv"
+    future = candle_rows(KRAKEN_BTC, iter_candles(db, KRAKEN_BTC, MINUTE_S, H0 + 86_400))
+    assert export_file(out, CANDLE_HEADER, future) == 0
+    assert not out.exists()  # no header-only file
+    out.write_text("the previous export\n")
+    assert export_file(out, ALERT_HEADER, alert_rows(iter_alerts(db, H0 + 86_400))) == 0
+    assert out.read_text() == "the previous export\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_run_export_of_a_pair_with_no_candles_writes_nothing(db: Path, tmp_path: Path) -> None:
+    store = opened(db)
+    try:
+        out = tmp_path / "eth.csv"
+        assert run_export(store, ExportRequest(out, parse_pair("okx:ETH-USDT"))) == 0
+        assert not out.exists()
+        assert run_export(store, ExportRequest(out, KRAKEN_BTC)) == 2
+        assert len(read(out)) == 3
+    finally:
+        store.close()
+
+
+def test_peek_rows_reads_one_row_to_know_and_gives_them_all_back() -> None:
+    assert peek_rows(iter([])) is None
+    taken: list[int] = []
+
+    def rows() -> Iterator[export.Row]:
+        for i in range(3):
+            taken.append(i)
+            yield ("r", i)
+
+    some = peek_rows(rows())
+    assert some is not None
+    assert taken == [0]  # the rest stay streamed
+    assert list(some) == [("r", 0), ("r", 1), ("r", 2)]
+
+
+def test_a_folder_as_the_database_is_its_own_problem(tmp_path: Path) -> None:
+    with pytest.raises(StoreReadError) as err:
+        read_candle_series(tmp_path)
+    assert (err.value.problem, err.value.detail) == (ReadProblem.FOLDER, str(tmp_path))
+    with pytest.raises(StoreReadError) as err:
+        list(iter_alerts(tmp_path))
+    assert err.value.problem is ReadProblem.FOLDER
 
 
 def test_an_unwritable_folder_is_an_export_error(db: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ccdesk.core.alerts import Alert, MoveDirection, MoveRule
+from ccdesk.core.candles import HOUR_S, MINUTE_S
 from ccdesk.core.delivery import Delivery, DeliveryChannel, NotShownReason
 from ccdesk.core.export import ExportError, ExportProblem
 from ccdesk.core.pairs import parse_pair
@@ -14,6 +15,7 @@ from ccdesk.wording import (
     export_delivery_words,
     export_done_text,
     export_failed_text,
+    export_nothing_words,
     export_prices_action_text,
     export_rule_words,
     read_problem_words,
@@ -34,10 +36,26 @@ def test_the_banner_counts_rows_and_escapes_the_path() -> None:
     assert export_done_text("/home/me/btc.csv", 43_200) == "Exported 43,200 rows to /home/me/btc.csv"
     assert export_done_text("/tmp/a<b>&c.csv", 1) == "Exported 1 row to /tmp/a&lt;b&gt;&amp;c.csv"
     assert export_done_text("/x.csv", 0, BTC) == (
-        "Exported to /x.csv, but no prices of BTC/USD · Kraken are stored yet:"
-        " the file holds only the column names"
+        "<b>Nothing to export</b>: no prices of BTC/USD · Kraken are stored yet."
+        " Nothing was written to /x.csv."
     )
-    assert "but no alerts are kept yet" in export_done_text("/x.csv", 0)
+    assert export_done_text("/a&b.csv", 0) == (
+        "<b>Nothing to export</b>: no alerts are kept yet. Nothing was written to /a&amp;b.csv."
+    )
+
+
+def test_nothing_to_export_says_the_range_and_the_pair() -> None:
+    assert export_nothing_words(BTC, MINUTE_S, 1_893_456_000.0) == (
+        "nothing to export: no minute prices of BTC/USD · Kraken (kraken:BTC-USD) are stored"
+        " since 2030-01-01 00:00 UTC; nothing was written"
+    )
+    assert export_nothing_words(BTC, HOUR_S) == (
+        "nothing to export: no hour prices of BTC/USD · Kraken (kraken:BTC-USD) are stored;"
+        " nothing was written"
+    )
+    assert export_nothing_words(None, None, 1_893_456_015.0) == (
+        "nothing to export: no alerts are kept since 2030-01-01 00:00:15 UTC; nothing was written"
+    )
 
 
 def test_a_failed_export_says_why_and_that_nothing_was_written() -> None:
@@ -52,6 +70,10 @@ def test_a_failed_export_says_why_and_that_nothing_was_written() -> None:
 def test_each_read_problem_has_its_words() -> None:
     assert read_problem_words(StoreReadError(ReadProblem.NO_STORE, "/d/ccdesk.sqlite3")) == (
         "no price history yet: /d/ccdesk.sqlite3 does not exist (ccdesk keeps one once the app has run)"
+    )
+    assert read_problem_words(StoreReadError(ReadProblem.FOLDER, "/tmp/somedir")) == (
+        "/tmp/somedir is a folder, not a history database file"
+        " (give the database file itself, ccdesk.sqlite3)"
     )
     assert "no price history is kept" in read_problem_words(StoreReadError(ReadProblem.NO_STORE, ""))
     assert "newer ccdesk (schema 9" in read_problem_words(

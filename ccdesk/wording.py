@@ -1324,9 +1324,20 @@ def chart_empty_text(pair: Pair) -> str:
     return f"No history yet for {pair_label(pair)}: prices are kept from now on"
 
 
-def chart_crosshair_text(when: str, price: float) -> str:
-    """The crosshair's label: the time and the price under the pointer."""
-    return f"{when}  {format_price(price)}"
+CHART_NO_PRICES = "no prices stored"
+"""The crosshair over a time with nothing stored (a gap, before the history): never a made-up price."""
+
+
+def chart_crosshair_text(when: str, price: float | None) -> str:
+    """The crosshair's label on the line: the time and the price stored then (not the pointer's
+    height), or that none is stored then."""
+    return f"{when}  {CHART_NO_PRICES if price is None else format_price(price)}"
+
+
+def chart_crosshair_candle_text(when: str, open_: float, high: float, low: float, close: float) -> str:
+    """The crosshair's label on a candle: its start and its open, high, low and close."""
+    ohlc = (("O", open_), ("H", high), ("L", low), ("C", close))
+    return f"{when}  " + "  ".join(f"{name} {format_price(price)}" for name, price in ohlc)
 
 
 def chart_level_label(level: float, above: bool) -> str:

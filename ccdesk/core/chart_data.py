@@ -9,6 +9,10 @@ of their width, so a live price only ever changes the last bucket.
 A line never crosses missing prices: it breaks into segments wherever the time between two
 candles is at least one bucket wide (at one minute per pixel or finer, every missing minute).
 
+The crosshair reads the data at the pointer's time, never the pointer's height: ``candle_at`` and
+``LineBuckets.at`` find the candle or bucket there (or none, in a gap) by bisection, as they run on
+every mouse move.
+
 Times are wall-clock unix seconds; ticks are placed in local time (``tz_offset_s``). No Qt, no I/O:
 the store is read through the callable ``load_history`` is given.
 """
@@ -18,7 +22,8 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -104,6 +109,41 @@ def bucket_width(span_s: float, columns: int) -> float:
     return float(max(1, math.ceil(span_s / max(1, columns))))
 
 
+def candle_at(candles: Sequence[Candle], period_s: int, t: float) -> Candle | None:
+    """The candle whose period (``period_s`` long) holds time ``t``, or None where none does (before
+    the first, after the last, or in a missing period). ``candles`` are sorted by start; O(log n)."""
+    i = bisect_right(candles, t, key=_candle_start) - 1
+    if i < 0 or not t < candles[i].start + period_s:
+        return None
+    return candles[i]
+
+
+def _candle_start(c: Candle) -> float:
+    return c.start
+
+
+@dataclass(frozen=True, slots=True)
+class LineReading:
+    """What a line's bucket holds, for the crosshair.
+
+    Attributes:
+        t: The start of the bucket's last stored period (the close's time).
+        close: The bucket's last price.
+        low: The bucket's lowest price.
+        high: The bucket's highest price.
+    """
+
+    t: float
+    close: float
+    low: float
+    high: float
+
+
+# A bucket is a list of floats (cheap to fold into): its key, the low and the high in time order,
+# the time its first point starts and its last point's period ends, and its last point.
+_KEY, _T1, _P1, _T2, _P2, _FIRST, _END, _CLOSE_T, _CLOSE = range(9)
+
+
 class LineBuckets:
     """A price line decimated to the lowest and highest price per time bucket, broken at gaps.
 
@@ -111,7 +151,8 @@ class LineBuckets:
     breaks where the time between the end of one point's period and the next point is at least
     ``max(bucket_s, 1)`` seconds. ``segments()`` is what to draw: each segment a list of (t, price),
     at most two per bucket, in time order. ``breaks`` counts segments started, so a view can tell
-    "the last segment grew" (redraw it) from "a new segment began" (redraw all).
+    "the last segment grew" (redraw it) from "a new segment began" (redraw all). ``at(t)`` is the
+    bucket under a time, for the crosshair.
     """
 
     __slots__ = ("_buckets", "_end", "_starts", "bucket_s")
@@ -140,14 +181,37 @@ class LineBuckets:
         last = self._buckets[-1] if self._buckets else None
         if last is not None and t < last[3] and t < last[1]:
             return  # older than what is drawn: a clock that stepped back
+        end = t + period_s
         if last is None or t - self._end >= max(self.bucket_s, 1.0):
             self._starts.append(len(self._buckets))
-            self._buckets.append([key, t, price, t, price])
-        elif last[0] == key:
+            self._buckets.append([key, t, price, t, price, t, end, t, price])
+        elif last[_KEY] == key:
             _fold(last, t, price)
+            last[_END] = max(last[_END], end)
+            last[_CLOSE_T], last[_CLOSE] = t, price
         else:
-            self._buckets.append([key, t, price, t, price])
-        self._end = max(self._end, t + period_s)
+            self._buckets.append([key, t, price, t, price, t, end, t, price])
+        self._end = max(self._end, end)
+
+    def at(self, t: float) -> LineReading | None:
+        """The bucket the line draws at time ``t``: the one whose stored periods span ``t``, or
+        between two buckets of one segment (a missing minute the line is drawn across), the nearer.
+        None before the line, after it, and in a gap where it breaks. O(log n)."""
+        buckets = self._buckets
+        i = bisect_right(buckets, t, key=_bucket_first) - 1
+        if i < 0:
+            return None
+        b = buckets[i]
+        if t >= b[_END] and t > b[_CLOSE_T]:  # (a live price's period is 0 s long: at it counts)
+            nxt = i + 1
+            if nxt == len(buckets):
+                return None
+            j = bisect_left(self._starts, nxt)
+            if j < len(self._starts) and self._starts[j] == nxt:
+                return None  # the line breaks here
+            if buckets[nxt][_FIRST] - t < t - b[_END]:
+                b = buckets[nxt]
+        return LineReading(b[_CLOSE_T], b[_CLOSE], min(b[_P1], b[_P2]), max(b[_P1], b[_P2]))
 
     def segments(self) -> list[list[tuple[float, float]]]:
         """The line to draw: one list of (t, price) per unbroken stretch."""
@@ -188,7 +252,11 @@ def _fold(b: list[float], t: float, p: float) -> None:
         hi_t, hi = t, p
     if lo_t == hi_t:  # one point so far, and this one is equal to it: keep the later as the second
         hi_t, hi = t, p
-    b[1:] = [lo_t, lo, hi_t, hi] if lo_t <= hi_t else [hi_t, hi, lo_t, lo]
+    b[_T1 : _P2 + 1] = [lo_t, lo, hi_t, hi] if lo_t <= hi_t else [hi_t, hi, lo_t, lo]
+
+
+def _bucket_first(b: list[float]) -> float:
+    return b[_FIRST]
 
 
 def line_from_history(history: History, bucket_s: float) -> LineBuckets:

@@ -57,6 +57,7 @@ from ccdesk.core.chart_data import (
     History,
     LineBuckets,
     bucket_width,
+    candle_at,
     crosshair_time,
     line_from_history,
     live_candle,
@@ -77,6 +78,7 @@ from ccdesk.wording import (
     CHART_LOADING,
     CHART_RANGE_NAMES,
     chart_cost_label,
+    chart_crosshair_candle_text,
     chart_crosshair_text,
     chart_empty_text,
     chart_level_label,
@@ -272,7 +274,7 @@ class ChartWindow(QWidget):
             views.addButton(button)
             bar.addWidget(button)
         self.crosshair_label = QLabel("")
-        self.crosshair_label.setAccessibleName("Time and price under the pointer")
+        self.crosshair_label.setAccessibleName("Time and stored price under the pointer")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
@@ -388,7 +390,8 @@ class ChartWindow(QWidget):
         )
 
     def crosshair_at(self, t: float, price: float) -> None:
-        """Put the crosshair at time ``t`` and ``price`` (what the pointer there does)."""
+        """Put the pointer at time ``t`` and height ``price`` (what the pointer there does): the
+        crosshair reads the data at ``t``; ``price`` only places its horizontal guide."""
         self._show_crosshair(self.chart.mapToPosition(QPointF(t, price)), t, price)
 
     @Slot()
@@ -613,19 +616,38 @@ class ChartWindow(QWidget):
         self._show_crosshair(scene_pos, value.x(), value.y())
 
     def _show_crosshair(self, scene_pos: QPointF, t: float, price: float) -> None:
+        """The crosshair at the pointer: the text says what is stored at time ``t`` (the candle or
+        the line's bucket there, or that nothing is), never the pointer's height ``price``, which
+        only places the horizontal guide. The vertical line snaps to the time read."""
         area = self.chart.plotArea()
+        rng = self._range
+        snap_t = t
+        if self._candle_view:
+            candle = candle_at(self._candles, rng.spec.candle_s, t)
+            if candle is None:
+                text = chart_crosshair_text(crosshair_time(rng, t, self._tz_offset(t)), None)
+            else:
+                snap_t = candle.start + rng.spec.candle_s / 2  # where its set is drawn
+                when = crosshair_time(rng, candle.start, self._tz_offset(candle.start))
+                text = chart_crosshair_candle_text(when, candle.open, candle.high, candle.low, candle.close)
+        else:
+            reading = self._line.at(t) if self._line is not None else None
+            if reading is not None:
+                snap_t = reading.t
+            close = None if reading is None else reading.close
+            text = chart_crosshair_text(crosshair_time(rng, snap_t, self._tz_offset(snap_t)), close)
+        x = self.chart.mapToPosition(QPointF(snap_t, price)).x() if snap_t != t else scene_pos.x()
         pen = QPen(self._colors.text, 0.8, Qt.PenStyle.DotLine)
         self._cross_v.setPen(pen)
         self._cross_h.setPen(pen)
-        self._cross_v.setLine(scene_pos.x(), area.top(), scene_pos.x(), area.bottom())
+        self._cross_v.setLine(x, area.top(), x, area.bottom())
         self._cross_h.setLine(area.left(), scene_pos.y(), area.right(), scene_pos.y())
-        text = chart_crosshair_text(crosshair_time(self._range, t, self._tz_offset(t)), price)
         self._cross_label.setText(text)
         self._cross_label.setBrush(self._colors.text)
-        x = scene_pos.x() + 6
-        if x + self._cross_label.boundingRect().width() > area.right():
-            x = scene_pos.x() - 6 - self._cross_label.boundingRect().width()
-        self._cross_label.setPos(x, max(area.top(), scene_pos.y() - 18))
+        label_x = x + 6
+        if label_x + self._cross_label.boundingRect().width() > area.right():
+            label_x = x - 6 - self._cross_label.boundingRect().width()
+        self._cross_label.setPos(max(area.left(), label_x), max(area.top(), scene_pos.y() - 18))
         back = self._colors.background
         self._cross_back.setBrush(QColor(back.red(), back.green(), back.blue(), 215))
         self._cross_back.setRect(self._cross_label.sceneBoundingRect().adjusted(-3, -1, 3, 1))

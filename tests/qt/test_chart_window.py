@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from PySide6.QtCore import QPointF
 from pytestqt.qtbot import QtBot
 
 from ccdesk.core.alerts import Alert, LevelRule, MoveDirection, MoveRule, Rule
 from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle
-from ccdesk.core.chart_data import ChartRange
+from ccdesk.core.chart_data import ChartRange, crosshair_time
+from ccdesk.core.formatting import format_price
 from ccdesk.core.pairs import Pair, parse_pair
 from ccdesk.core.quotes import Quote
 from ccdesk.qt.chart_window import ChartWindow
@@ -120,11 +122,70 @@ def test_gaps_break_the_line(qtbot: QtBot, jobs: BackgroundJobs) -> None:
 
 
 def test_crosshair_label(qtbot: QtBot, jobs: BackgroundJobs) -> None:
-    w = open_chart(qtbot, jobs, FakeStore(minutes(1440)))
+    stored = minutes(1440)
+    w = open_chart(qtbot, jobs, FakeStore(stored))
     qtbot.waitUntil(lambda: w.chart.plotArea().width() > 100)
-    w.crosshair_at(NOW - 6 * 3600, 60_123.5)
-    assert w.crosshair_label.text() == "Mon 10:00  60,123.50"
+    t = NOW - 6 * 3600
+    w.crosshair_at(t, 60_123.5)
+    # The stored close of the minute the line's bucket there ends with, at that minute's time
+    # (a bucket is about two minutes wide on 24 h): not the pointer's height, 60,123.50.
+    assert w._line is not None
+    near = [c for c in stored if abs(c.start - t) <= w._line.bucket_s]
+    assert w.crosshair_label.text() in {
+        f"{crosshair_time(ChartRange.H24, c.start)}  {format_price(c.close)}" for c in near
+    }
+    assert w.crosshair_label.text().startswith("Mon 10:0")
     assert w._cross_label.isVisible()
+    assert w._cross_label.text() == w.crosshair_label.text()
+
+
+def test_crosshair_reads_the_stored_minute_not_the_pointer_height(qtbot: QtBot, jobs: BackgroundJobs) -> None:
+    stored = minutes(60, skip=range(20, 25))  # 15:20 to 15:24 missing
+    w = open_chart(qtbot, jobs, FakeStore(stored))
+    w.set_range(ChartRange.H1)
+    qtbot.waitUntil(w.loaded)
+    at_1530 = next(c for c in stored if c.start == NOW - 1800)
+    w.crosshair_at(NOW - 1800 + 25, 60_999.0)  # mid-minute, the pointer well above the line
+    assert w.crosshair_label.text() == f"15:30  {format_price(at_1530.close)}"
+    # The vertical line snaps to the minute read.
+    snapped = w.chart.mapToPosition(QPointF(NOW - 1800, at_1530.close)).x()
+    assert w._cross_v.line().x1() == pytest.approx(snapped)
+    w.crosshair_at(NOW - 3600 + 22 * 60 + 10, 60_000.0)  # in the gap
+    assert w.crosshair_label.text() == "15:22  no prices stored"
+    assert w._cross_label.text() == "15:22  no prices stored"
+
+
+def test_crosshair_on_a_candle_reads_its_open_high_low_and_close(qtbot: QtBot, jobs: BackgroundJobs) -> None:
+    stored = minutes(60, skip=range(20, 25))
+    w = open_chart(qtbot, jobs, FakeStore(stored))
+    w.set_range(ChartRange.H1)
+    qtbot.waitUntil(w.loaded)
+    w.set_candle_view(True)
+    c = next(c for c in stored if c.start == NOW - 1800)
+    w.crosshair_at(NOW - 1800 + 25, 60_999.0)
+    assert w.crosshair_label.text() == (
+        f"15:30  O {format_price(c.open)}  H {format_price(c.high)}  L {format_price(c.low)}"
+        f"  C {format_price(c.close)}"
+    )
+    snapped = w.chart.mapToPosition(QPointF(NOW - 1800 + 30, c.close)).x()  # the candle's middle
+    assert w._cross_v.line().x1() == pytest.approx(snapped)
+    w.crosshair_at(NOW - 3600 + 22 * 60 + 10, 60_000.0)
+    assert w.crosshair_label.text() == "15:22  no prices stored"
+
+
+def test_crosshair_over_days_with_nothing_stored_says_so(qtbot: QtBot, jobs: BackgroundJobs) -> None:
+    stored = minutes(2 * 1440)  # the last two days of the 30
+    w = open_chart(qtbot, jobs, FakeStore(stored))
+    w.set_range(ChartRange.D30)
+    qtbot.waitUntil(w.loaded)
+    w.crosshair_at(NOW - 5 * 86_400 - 38 * 60, 60_500.0)
+    assert w.crosshair_label.text() == "19 Nov 15:22  no prices stored"
+    w.crosshair_at(NOW - 3600, 60_500.0)
+    assert w._line is not None
+    near = [c for c in stored if abs(c.start - (NOW - 3600)) <= w._line.bucket_s]
+    assert w.crosshair_label.text() in {
+        f"{crosshair_time(ChartRange.D30, c.start)}  {format_price(c.close)}" for c in near
+    }
 
 
 def test_markers_level_lines_and_cost_basis(qtbot: QtBot, jobs: BackgroundJobs) -> None:

@@ -11,7 +11,9 @@ from ccdesk.core.chart_data import (
     ChartRange,
     History,
     LineBuckets,
+    LineReading,
     bucket_width,
+    candle_at,
     crosshair_time,
     line_from_history,
     live_candle,
@@ -174,3 +176,60 @@ def test_live_candle_joins_the_minute_or_opens_the_next():
     assert not new
     assert back.start == NOW + 60
     assert back.low == 8.0
+
+
+def test_candle_at_finds_the_candle_under_a_time_and_none_in_a_gap():
+    hour = [c(NOW + i * 3600, 100.0 + i, lo=99.0 + i, hi=101.0 + i) for i in (0, 1, 2, 5, 6)]
+    assert candle_at(hour, HOUR_S, NOW + 1800) == hour[0]
+    assert candle_at(hour, HOUR_S, NOW + 3600) == hour[1]  # a period holds its start
+    assert candle_at(hour, HOUR_S, NOW + 3 * 3600 - 0.001) == hour[2]
+    assert candle_at(hour, HOUR_S, NOW + 3 * 3600) is None  # hours 3 and 4 are missing
+    assert candle_at(hour, HOUR_S, NOW + 4 * 3600 + 59) is None
+    assert candle_at(hour, HOUR_S, NOW + 5 * 3600 + 1) == hour[3]
+    assert candle_at(hour, HOUR_S, NOW - 1) is None  # before the first
+    assert candle_at(hour, HOUR_S, NOW + 7 * 3600) is None  # after the last one's period
+    assert candle_at([], HOUR_S, NOW) is None
+
+
+def test_the_line_reads_the_stored_minute_under_a_time_not_a_made_up_price():
+    # One minute per bucket (the 1 h range): the minute a time falls in, all of it.
+    line = line_from_history(History([], [c(NOW + i * 60, 100.0 + i) for i in range(10) if i != 4]), 6.0)
+    assert line.at(NOW + 2 * 60 + 45) == LineReading(NOW + 120, 102.0, 102.0, 102.0)
+    assert line.at(NOW + 3 * 60) == LineReading(NOW + 180, 103.0, 103.0, 103.0)
+    assert line.at(NOW + 4 * 60 + 30) is None  # the missing minute: the line breaks there
+    assert line.at(NOW + 5 * 60) == LineReading(NOW + 300, 105.0, 105.0, 105.0)
+    assert line.at(NOW - 1) is None
+    assert line.at(NOW + 10 * 60 - 0.5).close == 109.0
+    assert line.at(NOW + 10 * 60) is None  # after the last minute
+
+
+def test_a_decimated_bucket_reads_as_its_close_and_range():
+    # 10-minute buckets: the close is the bucket's last minute, low and high its extremes.
+    prices = [5.0, 1.0, 9.0, 4.0, 6.0, 7.0, 3.0, 8.0, 2.0, 4.5]
+    start = NOW - NOW % 600
+    line = line_from_history(History([], [c(start + i * 60, p) for i, p in enumerate(prices)]), 600.0)
+    assert line.at(start + 30) == LineReading(start + 540, 4.5, 1.0, 9.0)
+    assert line.at(start + 599) == LineReading(start + 540, 4.5, 1.0, 9.0)
+
+
+def test_a_missing_minute_the_line_is_drawn_across_reads_as_the_nearer_bucket():
+    start = NOW - NOW % 600
+    minutes = [c(start + i * 60, 100.0 + i) for i in range(30) if i != 10]  # 10 starts a bucket
+    line = line_from_history(History([], minutes), 600.0)
+    assert len(line.segments()) == 1  # a minute is less than a bucket: no break
+    assert line.at(start + 600 + 10).close == 109.0  # nearer the first bucket's end
+    assert line.at(start + 600 + 55).close == 119.0  # nearer the second bucket's first minute
+
+
+def test_the_30_day_line_reads_nothing_in_a_long_gap_and_a_live_price_where_it_is():
+    bucket = bucket_width(ChartRange.D30.spec.span_s, 1000)
+    old = [c(NOW - 30 * 86_400 + i * 60, 100.0) for i in range(1440)]
+    recent = [c(NOW - 86_400 + i * 60, 200.0 + i % 3) for i in range(1440)]
+    line = line_from_history(History([], old + recent), bucket)
+    assert line.at(NOW - 5 * 86_400) is None
+    reading = line.at(NOW - 3600)
+    assert reading is not None
+    assert reading.close in (200.0, 201.0, 202.0)
+    assert NOW - 3600 - bucket < reading.t <= NOW - 3600 + bucket
+    line.add(NOW + 20, 250.0, 0.0)  # a live price folds into the last bucket
+    assert line.at(NOW + 10).close == 250.0

@@ -111,3 +111,20 @@ def test_a_store_problem_names_everything_the_file_holds() -> None:
         assert "holdings" in text, problem
     moved = store_problem_text(StoreStatus(StoreProblem.MOVED_ASIDE, "/data/ccdesk.sqlite3.corrupt-1"))
     assert "kept as /data/ccdesk.sqlite3.corrupt-1" in moved
+
+
+def test_crosshair_says_the_stored_price_or_that_none_is_stored():
+    from ccdesk.wording import chart_crosshair_text
+
+    assert chart_crosshair_text("29 Nov 23:22", 91_553.2) == "29 Nov 23:22  91,553.20"
+    assert chart_crosshair_text("29 Nov 23:22", None) == "29 Nov 23:22  no prices stored"
+
+
+def test_crosshair_on_a_candle_gives_its_open_high_low_and_close():
+    from ccdesk.wording import chart_crosshair_candle_text
+
+    text = chart_crosshair_candle_text("07:22", 91_010.0, 91_050.0, 90_990.0, 91_020.0)
+    assert text == "07:22  O 91,010.00  H 91,050.00  L 90,990.00  C 91,020.00"
+    assert chart_crosshair_candle_text("07:22", 0.1723, 0.18, 0.17, 0.1755) == (
+        "07:22  O 0.1723  H 0.1800  L 0.1700  C 0.1755"
+    )

@@ -157,12 +157,18 @@ def test_the_row_menu_asks_for_the_holding_of_its_row(qtbot, window):
     assert "&Holding…" in [a.text() for a in window.row_menu().actions()]
 
 
-def test_the_dialog_says_what_is_wrong_and_never_corrects_a_number(qtbot):
+def new_holding_dialog(qtbot) -> tuple[HoldingDialog, list[Holding]]:
+    """A shown dialog for a new BTC holding at 80,000, and the list of what it saved."""
     dialog = HoldingDialog(BTC, None, (80_000.0, True))
     qtbot.addWidget(dialog)
     dialog.show()
     saved: list[Holding] = []
     dialog.saved.connect(saved.append)
+    return dialog, saved
+
+
+def test_the_dialog_says_what_is_wrong_and_never_corrects_a_number(qtbot):
+    dialog, saved = new_holding_dialog(qtbot)
     assert not dialog.remove_button.isEnabled()  # nothing to remove yet
     for typed, problem in (
         ("", "Enter how much"),
@@ -192,11 +198,7 @@ def test_the_dialog_says_what_is_wrong_and_never_corrects_a_number(qtbot):
 
 
 def test_a_decimal_comma_is_half_a_coin_and_a_long_problem_is_shown_whole(qtbot):
-    dialog = HoldingDialog(BTC, None, (80_000.0, True))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    saved: list[Holding] = []
-    dialog.saved.connect(saved.append)
+    dialog, saved = new_holding_dialog(qtbot)
     dialog.quantity.setText("abc")
     dialog.save_button.click()
     # The message wraps to two lines; the dialog grows so that neither is cut off.

@@ -142,8 +142,8 @@ def background(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen
 
 
 @contextmanager
-def tray_host(env: dict[str, str], attempts: int = 3) -> Iterator[subprocess.Popen]:
-    """trayer: an XEmbed system tray at the top right of the screen.
+def tray_host(env: dict[str, str], attempts: int = 3, height: int = 32) -> Iterator[subprocess.Popen]:
+    """trayer: an XEmbed system tray at the top right of the screen, ``height`` px tall.
 
     Under heavy load trayer has been seen (once in dozens of starts) not to map its window; a
     fresh start then works, so it gets a few attempts before the fixture gives up."""
@@ -158,7 +158,7 @@ def tray_host(env: dict[str, str], attempts: int = 3) -> Iterator[subprocess.Pop
         "--width",
         "200",
         "--height",
-        "32",
+        str(height),
         "--transparent",
         "false",
         "--SetDockType",

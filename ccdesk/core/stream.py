@@ -406,9 +406,7 @@ class StreamClient:
 
     def _connect(self, headers: list[str]) -> Connection | _End:
         """Open the socket on a connect thread; wait for it or for ``stop()``, whichever is first."""
-        attempt = ConnectAttempt.start(self.config.url, headers, self.config.transport)
-        with self._lock:
-            self._attempt = attempt
+        attempt = self._start_attempt(headers)
         try:
             while not attempt.done.wait(_CONNECT_POLL_S):
                 if self._stop.is_set():
@@ -421,9 +419,7 @@ class StreamClient:
                     # until its timeout. Abandon it (a socket it gets later is closed unused).
                     log.info("reconnect asked for while connecting: starting the connect again")
                     attempt.cancel()
-                    attempt = ConnectAttempt.start(self.config.url, headers, self.config.transport)
-                    with self._lock:
-                        self._attempt = attempt
+                    attempt = self._start_attempt(headers)
             try:
                 return attempt.result()
             except ConnectError as exc:
@@ -435,6 +431,13 @@ class StreamClient:
         finally:
             with self._lock:
                 self._attempt = None
+
+    def _start_attempt(self, headers: list[str]) -> ConnectAttempt:
+        """Start a connect on its own thread, where ``stop()`` finds it to cancel."""
+        attempt = ConnectAttempt.start(self.config.url, headers, self.config.transport)
+        with self._lock:
+            self._attempt = attempt
+        return attempt
 
     def _pump(self, conn: Connection, welcomed_at: list[float]) -> _End:
         cfg = self.config

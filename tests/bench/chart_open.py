@@ -182,11 +182,11 @@ def child_live(path: Path, seconds: float, rate: float) -> dict[str, float]:
 
 def screenshots(out: Path, path: Path) -> None:
     app = _app()
-    from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QStyleFactory
 
     from ccdesk.qt.chart_window import ChartWindow
     from ccdesk.qt.jobs import BackgroundJobs
+    from tests.window_scene import dark_palette
 
     app.setStyle(QStyleFactory.create("Fusion"))
     store = Store.open(path)
@@ -197,17 +197,7 @@ def screenshots(out: Path, path: Path) -> None:
 
     def shot(name: str, candles: bool, dark: bool) -> None:
         if dark:
-            pal = QPalette()
-            for role, colour in (
-                (QPalette.ColorRole.Window, "#202124"),
-                (QPalette.ColorRole.WindowText, "#e8eaed"),
-                (QPalette.ColorRole.Button, "#303134"),
-                (QPalette.ColorRole.ButtonText, "#e8eaed"),
-                (QPalette.ColorRole.Base, "#202124"),
-                (QPalette.ColorRole.Text, "#e8eaed"),
-            ):
-                pal.setColor(role, QColor(colour))
-            app.setPalette(pal)
+            app.setPalette(dark_palette())  # the one the window's dark screenshots use
         w = ChartWindow(BTC, BackgroundJobs(), store.candles, store.alerts_for, rules=rules)
         w.set_cost_basis(round(last * 0.993, -1))
         w.resize(820, 460)

@@ -4,6 +4,7 @@ after 10 s of warm-up, twice. A benchmark, not a test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.desktop import wait_for_window, xvfb
+from tests.desktop import tray_host, xvfb
 
 
 def cpu(pid: int) -> float:
@@ -36,28 +37,9 @@ def run(tray_price: bool, secs: float = 30) -> float:
     ini = home / ".config" / "ccdesk" / "ccdesk-cpu.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text(f"[General]\ntray_price={'true' if tray_price else 'false'}\n")
-    with xvfb(env) as env:
-        tr = subprocess.Popen(
-            [
-                "trayer",
-                "--edge",
-                "top",
-                "--align",
-                "right",
-                "--widthtype",
-                "pixel",
-                "--width",
-                "200",
-                "--height",
-                "24",
-                "--transparent",
-                "false",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_window(env, ["--class", "trayer"], timeout_s=10)
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(xvfb(env))
+        stack.enter_context(tray_host(env, height=24))
         app = subprocess.Popen(
             [sys.executable, "-m", "ccdesk", "--demo", "--background"],
             env=env,
@@ -70,8 +52,6 @@ def run(tray_price: bool, secs: float = 30) -> float:
         c1, t1 = cpu(app.pid), time.monotonic()
         app.terminate()
         app.wait(10)
-        tr.terminate()
-        tr.wait(10)
     return (c1 - c0) / (t1 - t0) * 100
 
 

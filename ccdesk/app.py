@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QIcon
@@ -88,15 +88,26 @@ class App:
         finally:
             self.single.release()
         if self.controller is not None and not self.controller.stream.ended:
-            # Never let Python destroy a running QThread: Qt aborts the process ("QThread: Destroyed
+            # Python must never destroy a running QThread: Qt aborts the process ("QThread: Destroyed
             # while thread is still running", exit 134). Quit gave the thread its bounded chance.
             log.error("the stream thread did not end; leaving without waiting for it")
-            logging.shutdown()
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            os._exit(code)
-        return code
+        self._leave(code)
+
+    def _leave(self, code: int) -> NoReturn:
+        """End the process without Python's interpreter shutdown, once everything that keeps data
+        (settings, the store, the log) is written: quit has stopped the parts that own threads.
+
+        Jobs abandoned by design (a keyring waiting on an unlock prompt, a backfill's REST call)
+        live on daemon threads, and one of them may finish at any moment and emit its Qt signal. A
+        thread inside a Qt call while the interpreter shuts down crashes the process (SIGSEGV, or
+        SIGABRT with "FATAL: exception not rethrown"), so a clean quit would exit 134 or 139.
+        """
+        self.store.sync()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
     def _watch_signals(self) -> None:
         """SIGTERM/SIGINT quit cleanly. Python runs signal handlers only when it gets control, which
@@ -164,5 +175,6 @@ class App:
 
 
 def run_app(*, demo: bool = False, background: bool = False) -> int:
-    """Run the desktop app until it quits; returns the exit code."""
+    """Run the desktop app until it quits, then end the process with its exit code (see
+    ``App._leave``); returns only when another instance already runs (0)."""
     return App(demo=demo, background=background).run()

@@ -115,6 +115,8 @@ class BackgroundJobs(QObject):
             outcome = _Outcome(job, fn(), None)
         except Exception as exc:
             outcome = _Outcome(job, None, exc)
+        if self._closed:  # the app is quitting: nothing to deliver, and no Qt call to be inside
+            return
         try:
             self._finished.emit(outcome)
         except RuntimeError:  # this object was deleted while the job ran (the app quit)

@@ -3,10 +3,9 @@ file's own problems too, not only logged), in the real ``App.run`` in a child pr
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.qt.child_app import run_child_app
 
 CHILD = r"""
 import sys
@@ -23,15 +22,7 @@ sys.exit(app_mod.App(demo=True, background=True).run())
 
 
 def start(tmp_path, app_name: str) -> list[str]:
-    env = {
-        "HOME": str(tmp_path),
-        "QT_QPA_PLATFORM": "offscreen",
-        "CCDESK_APP_NAME": app_name,
-        "PATH": "/usr/bin:/bin",
-        # The single-instance socket goes in the temp folder: this test's own, not one another run shares.
-        "TMPDIR": str(tmp_path),
-    }
-    r = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60)
+    r = run_child_app(CHILD, tmp_path, app_name)
     assert r.returncode == 0, r.stderr
     return r.stdout.splitlines()
 

@@ -6,8 +6,7 @@ Python's interpreter shutdown such a thread crashed the process (SIGSEGV, or SIG
 exception not rethrown"): a CI run saw the real app exit -6 on SIGTERM.
 """
 
-import subprocess
-import sys
+from tests.qt.child_app import run_child_app
 
 # The real app (demo, in the background), with four threads that stand for jobs finishing at any
 # moment: each emits a queued Qt signal in a loop. Quit comes from the controller, as from the menu.
@@ -40,15 +39,8 @@ sys.exit(app_mod.App(demo=True, background=True).run())
 
 
 def test_quit_exits_0_while_threads_are_inside_qt_calls(tmp_path):
-    env = {
-        "HOME": str(tmp_path),
-        "QT_QPA_PLATFORM": "offscreen",
-        "CCDESK_APP_NAME": "ccdesk-test-exit",
-        "PATH": "/usr/bin:/bin",
-        "TMPDIR": str(tmp_path),  # this test's own single-instance socket
-    }
     # Before the fix about 6 runs in 10 crashed: 4 runs miss it less than 3 times in 100.
     for _ in range(4):
-        r = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60)
+        r = run_child_app(CHILD, tmp_path, "ccdesk-test-exit")
         assert r.returncode == 0, r.stderr[-3000:]
         assert "Traceback" not in r.stderr, r.stderr[-3000:]

@@ -73,7 +73,7 @@ class RunningApp:
         return code
 
 
-def wait_for_notification(env, predicate, timeout_s: float) -> dict[str, str]:
+def wait_for_notification(env, predicate, timeout_s: float, app: RunningApp) -> dict[str, str]:
     deadline = time.monotonic() + timeout_s
     seen: list[dict[str, str]] = []
     while time.monotonic() < deadline:
@@ -82,7 +82,7 @@ def wait_for_notification(env, predicate, timeout_s: float) -> dict[str, str]:
             if predicate(n):
                 return n
         time.sleep(0.5)
-    raise AssertionError(f"no matching notification in {timeout_s} s; saw {seen}")
+    raise AssertionError(f"no notification in {timeout_s} s; saw {seen}; log:\n{app.log.read_text()}")
 
 
 def test_demo_shows_live_prices_in_the_window_and_tray_and_notifies(desktop):
@@ -97,7 +97,7 @@ def test_demo_shows_live_prices_in_the_window_and_tray_and_notifies(desktop):
         assert "(simulated)" in title
         # Default rules + the simulator's sharp moves: a first real notification within about a minute.
         t0 = time.monotonic()
-        n = wait_for_notification(env, lambda n: n["appname"] == "ccdesk", timeout_s=120)
+        n = wait_for_notification(env, lambda n: n["appname"] == "ccdesk", timeout_s=120, app=app)
         print(f"first notification after {time.monotonic() - t0:.0f} s: {n}")
         assert n["summary"].startswith("Demo: ")  # simulated prices say so in the notification too
         assert " in " in n["summary"]

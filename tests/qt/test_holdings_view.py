@@ -259,7 +259,7 @@ def test_the_tray_tooltip_adds_the_portfolio_totals(qtbot):
 
 
 def test_fit_columns_drops_the_holding_columns_first_and_keeps_price_and_age_last():
-    from ccdesk.qt.price_window import ColumnSpec, fit_columns
+    from ccdesk.qt.price_table import ColumnSpec, fit_columns
 
     specs = {
         M.PAIR: ColumnSpec(120, 70),

@@ -14,14 +14,8 @@ from ccdesk.core.events import Reason, State, Status
 from ccdesk.core.pairs import Pair, Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.qt.alert_history import AlertHistoryModel
-from ccdesk.qt.price_window import (
-    TEXT_MARGIN_PX,
-    ColumnSpec,
-    PriceWindow,
-    about_text,
-    fit_columns,
-    sparkline_paths,
-)
+from ccdesk.qt.price_table import TEXT_MARGIN_PX, ColumnSpec, fit_columns, sparkline_paths
+from ccdesk.qt.price_window import PriceWindow, about_text
 from ccdesk.qt.quote_model import DARK_COLORS, LIGHT_COLORS, QuoteTableModel
 from tests.window_scene import NOW, WATCHLIST, dark_palette, filled_window
 

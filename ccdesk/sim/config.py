@@ -27,6 +27,8 @@ class SimConfig:
             ``429 TOO_MANY_SUBSCRIPTIONS_MAX_N_PER_SOCKET`` and the excess is not subscribed
             (600 is the free tier's limit in PROTOCOL.md).
         sharp_move_prob: probability per second that a sharp 1.5-4 % move starts (see market.py).
+        first_move_by_s: the first sharp move on a watched coin starts at the latest this many
+            seconds after the first subscription (see market.py); None: chance alone.
         firehose: after a socket's first subscribe, send update frames as fast as the socket takes them
             instead of at ``rate``, each with a new price, in the socket's dialect (CryptoCompare's
             or a venue's); a venue's socket then gets no other update or heartbeat frame.
@@ -61,6 +63,7 @@ class SimConfig:
     max_sockets_per_key: int = 1
     max_subs_per_socket: int = 600
     sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB
+    first_move_by_s: float | None = None
     firehose: bool = False
     firehose_limit: int | None = None
     firehose_rate: float | None = None

@@ -25,6 +25,9 @@ Fields = dict[str, Any]
 #: With moves of 1.5-4 % over 5-25 s, a "2 % within 5 min" alert on a watched coin fires within
 #: about a minute (tests/unit/test_sim_market.py checks it over many seeds).
 DEFAULT_SHARP_MOVE_PROB = 0.05
+#: The least a promised first move (``Market(first_move_by_s=...)``) moves: past a 2 % rule with room
+#: to spare for the random walk, so the demo's default rule fires on it.
+FIRST_MOVE_MIN_PCT = 2.5
 #: Trades kept per exchange instrument (the real streamer replays "the last ~20" on a type-0 subscribe).
 TRADE_HISTORY = 20
 
@@ -254,6 +257,10 @@ class Market:
         wall: unix seconds, for LASTUPDATE, TS and the hour/day rollover of OPENHOUR/OPENDAY.
         sharp_move_prob: probability per simulated second that a sharp move (1.5-4 % over 5-25 s)
             starts on one coin.
+        first_move_by_s: a promise (the demo's): if no sharp move of at least ``FIRST_MOVE_MIN_PCT``
+            has started on a watched coin this many simulated seconds after someone first watches,
+            one starts then. None: chance alone (a demo could then wait minutes for its
+            first alert, a few times in a hundred).
     """
 
     def __init__(
@@ -262,11 +269,17 @@ class Market:
         *,
         wall: Callable[[], float] = time.time,
         sharp_move_prob: float = DEFAULT_SHARP_MOVE_PROB,
+        first_move_by_s: float | None = None,
     ) -> None:
         self._seed = seed
         self._rng = random.Random(seed)
         self._wall = wall
         self.sharp_move_prob = sharp_move_prob
+        self.first_move_by_s = first_move_by_s
+        self._watched_at: float | None = None
+        """When someone first watched a coin (simulated seconds); None: not yet."""
+        self._watched_moved = False
+        """A sharp move of at least ``FIRST_MOVE_MIN_PCT`` has started on a watched coin."""
         self.elapsed_s = 0.0
         self.sharp_moves: list[SharpMove] = []
         self._moves: dict[str, _Move] = {}
@@ -324,8 +337,13 @@ class Market:
         rng = self._rng
         self.elapsed_s += dt_s
         wall = self._wall()
-        # Sharp moves: a Poisson process over the whole market.
-        if rng.random() < 1.0 - math.exp(-self.sharp_move_prob * dt_s):
+        watching = any(b in _COIN for b in focus or ())
+        if watching and self._watched_at is None:
+            self._watched_at = self.elapsed_s
+        # Sharp moves: a Poisson process over the whole market, and the first one promised.
+        if watching and self._first_move_due():
+            self._start_sharp_move(focus, FIRST_MOVE_MIN_PCT)
+        elif rng.random() < 1.0 - math.exp(-self.sharp_move_prob * dt_s):
             self._start_sharp_move(focus)
         # Fundamentals: log-USD random walk with mean reversion plus any sharp-move drift.
         sqrt_dt = math.sqrt(dt_s)
@@ -620,13 +638,22 @@ class Market:
                 )
             )
 
-    def _start_sharp_move(self, focus: Collection[str] | None) -> None:
+    def _first_move_due(self) -> bool:
+        return (
+            self.first_move_by_s is not None
+            and self._watched_at is not None
+            and not self._watched_moved
+            and self.elapsed_s - self._watched_at >= self.first_move_by_s
+        )
+
+    def _start_sharp_move(self, focus: Collection[str] | None, min_pct: float = _SHARP_MIN_PCT) -> None:
         rng = self._rng
-        candidates = sorted(b for b in (focus or ()) if b in _COIN) or [c.symbol for c in COINS]
-        base = rng.choice(candidates)
+        watched = sorted(b for b in (focus or ()) if b in _COIN)
+        base = rng.choice(watched or [c.symbol for c in COINS])
         if base in self._moves:
             return
-        pct = rng.uniform(_SHARP_MIN_PCT, _SHARP_MAX_PCT)
+        pct = rng.uniform(min_pct, _SHARP_MAX_PCT)
+        self._watched_moved = self._watched_moved or (bool(watched) and pct >= FIRST_MOVE_MIN_PCT)
         # Mostly random direction, but pull back toward the start once far from it.
         deviation = self._log_usd[base] - self._anchor[base]
         sign = rng.choice((-1.0, 1.0))

@@ -161,7 +161,9 @@ class SimServer:
         self._rate = float(cfg.rate)
         self._market_paused = False
         self._wall = cfg.wall
-        self._market = Market(cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob)
+        self._market = Market(
+            cfg.seed, wall=cfg.wall, sharp_move_prob=cfg.sharp_move_prob, first_move_by_s=cfg.first_move_by_s
+        )
         self._venues = make_venues(self._market, cfg)
         self._history = HistoryService(self._market, cfg)
         self._loop: asyncio.AbstractEventLoop | None = None

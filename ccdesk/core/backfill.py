@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ccdesk.core.api_key import ApiKey
-from ccdesk.core.candles import MINUTE_S, Candle, period_start
+from ccdesk.core.candles import HOUR_S, MINUTE_S, Candle, period_start
 from ccdesk.core.clock import Clock
 from ccdesk.core.history_rest import (
     HistoryError,
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_GAP_S: Final = 86400
 """How far back a backfill looks by default: a day of minutes (the venues' reach is longer; a
 day keeps a start-up to a few requests per pair)."""
+
+DEFAULT_MAX_HOUR_GAP_S: Final = 30 * 86400
+"""How far back hourly candles are backfilled: the chart's longest range (30 days), so the 7 d and
+30 d charts are whole from the first start, not only from the day ccdesk was installed."""
 
 _UNPRINTABLE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 Range = tuple[int, int]
@@ -255,7 +259,22 @@ class Backfill:
         )
 
     def run(self, pair: Pair, ranges: Sequence[Range], *, period_s: int = MINUTE_S) -> BackfillResult:
-        """Fetch ``ranges`` of ``pair`` (clipped to the venue's reach), newest page first."""
+        """Fetch ``ranges`` of ``pair`` (clipped to the venue's reach), newest page first; the
+        result is logged (one line per pair and period)."""
+        result = self._run(pair, ranges, period_s)
+        log.info(
+            "backfill %s %s: %s, %d candles in %d requests, %d ranges unfilled%s",
+            pair,
+            "minutes" if period_s == MINUTE_S else "hours",
+            result.outcome.value,
+            result.candles,
+            result.requests,
+            len(result.unfilled),
+            f" ({result.problem.value}: {result.detail})" if result.problem else "",
+        )
+        return result
+
+    def _run(self, pair: Pair, ranges: Sequence[Range], period_s: int) -> BackfillResult:
         try:
             venue = venue_history(pair.source)
             base_url = history_url(pair.source, override=self._urls.get(pair.source))
@@ -289,7 +308,7 @@ class Backfill:
             if outcome is not BackfillOutcome.DONE:
                 break
         unfilled = tuple(r for lo, hi in asked for r in missing_ranges(tally.got, lo, hi, period_s))
-        result = BackfillResult(
+        return BackfillResult(
             pair,
             period_s,
             outcome,
@@ -300,16 +319,6 @@ class Backfill:
             tally.problem,
             tally.detail,
         )
-        log.info(
-            "backfill %s: %s, %d candles in %d requests, %d ranges unfilled%s",
-            pair,
-            outcome.value,
-            tally.candles,
-            tally.requests,
-            len(unfilled),
-            f" ({tally.problem.value}: {tally.detail})" if tally.problem else "",
-        )
-        return result
 
     def _page(
         self, pair: Pair, page: HistoryRequest, base_url: str, host: str, key: ApiKey | None, tally: _Tally
@@ -399,13 +408,19 @@ class BackfillRunner:
     """What the app builds once (the composition root): jobs for the Qt jobs pool that backfill
     pairs from what the store is missing. One pair is never backfilled by two jobs at once.
 
+    A pair's backfill fills its minutes (the last ``max_gap_s``), then its hours (the last
+    ``max_hour_gap_s``; the last day's hours are already there, rolled up from the minutes). Hours
+    are not asked for when the venue stopped the minutes (no key, a refused key, a pair it does
+    not list, no history at all): asking again would get the same answer.
+
     Args:
         backfill: The :class:`Backfill` (its sink is the store's ``record_candles``).
         stored: Reads a pair's stored candles (``store.candles``); blocks on the disk, so it is
             called inside the job, never on the GUI thread.
         clock: Wall time for the gap.
         cancel: Set when the app quits: a running job stops at its next wait.
-        max_gap_s: How far back to look (default a day).
+        max_gap_s: How far back to look for minutes (default a day).
+        max_hour_gap_s: How far back to look for hours (default 30 days; 0: no hours).
     """
 
     def __init__(
@@ -416,12 +431,14 @@ class BackfillRunner:
         cancel: threading.Event,
         *,
         max_gap_s: float = DEFAULT_MAX_GAP_S,
+        max_hour_gap_s: float = DEFAULT_MAX_HOUR_GAP_S,
     ) -> None:
         self._backfill = backfill
         self._stored = stored
         self._clock = clock
         self._cancel = cancel
         self.max_gap_s = max_gap_s
+        self.max_hour_gap_s = max_hour_gap_s
         self._lock = threading.Lock()
         self._busy: set[Pair] = set()
 
@@ -435,23 +452,33 @@ class BackfillRunner:
 
     def _job(self, pairs: tuple[Pair, ...]) -> Callable[[], tuple[BackfillResult, ...]]:
         def run() -> tuple[BackfillResult, ...]:
-            return tuple(r for pair in pairs if (r := self.run_pair(pair)) is not None)
+            return tuple(r for pair in pairs for r in self.run_pair(pair))
 
         return run
 
-    def run_pair(self, pair: Pair) -> BackfillResult | None:
-        """Backfill one pair now (blocking); None when cancelled before it began or when another
-        job is already on it."""
+    def run_pair(self, pair: Pair) -> tuple[BackfillResult, ...]:
+        """Backfill one pair now (blocking): its minutes' result, then its hours' (when asked for).
+        Empty when cancelled before it began or when another job is already on it."""
         if self._cancel.is_set():
-            return None
+            return ()
         with self._lock:
             if pair in self._busy:
-                return None
+                return ()
             self._busy.add(pair)
         try:
-            since = self._clock.time() - self.max_gap_s
-            starts = [c.start for c in self._stored(pair, MINUTE_S, since)]
-            return self._backfill.fill(pair, starts, max_gap_s=self.max_gap_s)
+            results = [self._fill(pair, MINUTE_S, self.max_gap_s)]
+            if (
+                self.max_hour_gap_s > 0
+                and results[0].outcome is not BackfillOutcome.STOPPED
+                and not self._cancel.is_set()
+            ):
+                results.append(self._fill(pair, HOUR_S, self.max_hour_gap_s))
+            return tuple(results)
         finally:
             with self._lock:
                 self._busy.discard(pair)
+
+    def _fill(self, pair: Pair, period_s: int, max_gap_s: float) -> BackfillResult:
+        since = self._clock.time() - max_gap_s
+        starts = [c.start for c in self._stored(pair, period_s, since)]
+        return self._backfill.fill(pair, starts, max_gap_s=max_gap_s, period_s=period_s)

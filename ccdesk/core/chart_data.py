@@ -260,10 +260,12 @@ def _bucket_first(b: list[float]) -> float:
 
 
 def line_from_history(history: History, bucket_s: float) -> LineBuckets:
-    """The closes of ``history`` as a decimated, gap-broken line."""
+    """The closes of ``history`` as a decimated, gap-broken line. An hour's close is drawn at its
+    last minute, where the minutes' line draws it (at the hour's start it would sit an hour early,
+    and the line would break and jump where the minutes take over); for the gaps it spans an hour."""
     line = LineBuckets(bucket_s)
     for c in history.hours:
-        line.add(c.start, c.close, HOUR_S)
+        line.add(c.start + HOUR_S - MINUTE_S, c.close, HOUR_S)
     for c in history.minutes:
         line.add(c.start, c.close, MINUTE_S)
     return line

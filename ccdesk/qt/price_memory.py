@@ -188,19 +188,11 @@ class PriceMemory(QObject):
             points = [(mono - (wall - min(start + MINUTE_S, wall)), close) for start, close in closes]
             self._model.seed_history(pair, points)
 
-    def _on_backfill_done(self, source: Source, result: BackfillResult | None) -> None:
-        if result is not None:
-            log.info(
-                "backfill %s: %s, %d candles in %d requests%s",
-                result.pair,
-                result.outcome.value,
-                result.candles,
-                result.requests,
-                "" if result.problem is None else f" ({result.problem.value})",
-            )
-            if result.candles:
-                self.seed((result.pair,))
-                self.history_changed.emit((result.pair,))
+    def _on_backfill_done(self, source: Source, results: tuple[BackfillResult, ...]) -> None:
+        filled = tuple(dict.fromkeys(r.pair for r in results if r.candles))
+        if filled:
+            self.seed(filled)
+            self.history_changed.emit(filled)
         self._next(source)
 
     def _on_backfill_failed(self, source: Source, exc: Exception) -> None:
@@ -215,10 +207,12 @@ class PriceMemory(QObject):
             self.fill(self._pairs())
 
 
-def _written(job: Callable[[], BackfillResult | None], store: Store | None) -> BackfillResult | None:
+def _written(
+    job: Callable[[], tuple[BackfillResult, ...]], store: Store | None
+) -> tuple[BackfillResult, ...]:
     """Run one pair's backfill, then wait (on its own thread) until the store has written what it
     handed over, so that whoever reloads on ``history_changed`` reads the new candles."""
-    result = job()
-    if store is not None and result is not None and result.candles:
+    results = job()
+    if store is not None and any(r.candles for r in results):
         store.flush(30.0)
-    return result
+    return results

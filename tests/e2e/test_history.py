@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(200)]
 BTC = parse_pair("kraken:BTC-USD")
 
 
-def stored_minutes(path: Path) -> int:
+def stored_candles(path: Path, period_s: int) -> int:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
@@ -30,7 +30,7 @@ def stored_minutes(path: Path) -> int:
     try:
         return int(
             conn.execute(
-                "SELECT count(*) FROM candles WHERE sub = ? AND period = 60", (str(BTC),)
+                "SELECT count(*) FROM candles WHERE sub = ? AND period = ?", (str(BTC), period_s)
             ).fetchone()[0]
         )
     except sqlite3.Error:
@@ -57,10 +57,12 @@ def test_backfilled_history_a_holding_and_the_chart_in_the_real_app(desktop, mak
         wid = app.window()
         app.wait_title(wid, "ccdesk — BTC/USD ", timeout_s=20)
         deadline = time.monotonic() + 60
-        while stored_minutes(path) < 700 and time.monotonic() < deadline:  # Kraken serves 720 minutes
+        # Kraken serves its 720 latest minutes, then its 720 latest hours (30 days).
+        while stored_candles(path, 3600) < 700 and time.monotonic() < deadline:
             assert app.proc.poll() is None, app.log.read_text()
             time.sleep(0.5)
-        assert stored_minutes(path) >= 700, app.log.read_text()
+        assert stored_candles(path, 60) >= 700, app.log.read_text()
+        assert stored_candles(path, 3600) >= 700, app.log.read_text()
         assert any(h.path.startswith("/0/public/OHLC") for h in sim.history_hits)
         time.sleep(2.0)  # the sparklines seeded from the store, a few live prices
         screenshot(env, SHOTS / "holdings-e2e.png", wid)
@@ -87,6 +89,12 @@ def test_backfilled_history_a_holding_and_the_chart_in_the_real_app(desktop, mak
         chart = wait_for_window(env, ["--name", "BTC/USD · Kraken · ccdesk chart"], timeout_s=20)
         time.sleep(2.0)  # the read job, the first paint and a live repaint
         screenshot(env, SHOTS / "chart-e2e.png", chart)
+        # 30 days: the venue's hours were backfilled too, so the month is there on the first day.
+        # A click on its "30 d" button (the fourth, 303 px in).
+        click = ["xdotool", "mousemove", "--window", chart, "303", "16", "click", "1"]
+        subprocess.run(click, env=env, check=True, timeout=10)
+        time.sleep(2.0)  # the read job and the repaint
+        screenshot(env, SHOTS / "chart-30d-e2e.png", chart)
         keys(env, chart, "Escape")
         time.sleep(0.5)
     finally:
@@ -94,4 +102,5 @@ def test_backfilled_history_a_holding_and_the_chart_in_the_real_app(desktop, mak
     log = app.log.read_text()
     assert code == 0, log
     assert "Traceback" not in log
-    assert "backfill kraken:BTC-USD: done" in log, log
+    assert "backfill kraken:BTC-USD minutes: done" in log, log
+    assert "backfill kraken:BTC-USD hours: done" in log, log

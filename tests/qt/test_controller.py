@@ -460,7 +460,10 @@ def test_the_store_is_backfilled_from_the_venue_and_sparklines_start_full(qtbot,
     try:
         minutes = kept.candles(KRAKEN_BTC, MINUTE_S, time.time() - 86400)
         assert len(minutes) >= 715  # Kraken serves its 720 most recent minutes (less the open one)
-        assert kept.candles(KRAKEN_BTC, HOUR_S, 0)
+        # And its 720 most recent hours: a 30-day chart is whole on the first day.
+        hours = kept.candles(KRAKEN_BTC, HOUR_S, 0)
+        assert len(hours) >= 715
+        assert hours[0].start <= time.time() - 29 * 86400
     finally:
         kept.close()
     # A stream moved elsewhere without a history URL is never backfilled from the real venue.

@@ -80,9 +80,10 @@ class FakeVenue:
             return step
         start = int(query["startTime"]) // 1000
         end = (int(query["endTime"]) + 1) // 1000
+        step = {"1m": 60, "1h": 3600}[query["interval"]]
         rows = [
-            [t * 1000, "100", "101", "99", "100.5", "1", t * 1000 + 59_999]
-            for t in range(start, end, 60)
+            [t * 1000, "100", "101", "99", "100.5", "1", (t + step) * 1000 - 1]
+            for t in range(start, end, step)
             if self.hole is None or t not in self.hole
         ]
         return HttpAnswer(200, json.dumps(rows).encode())
@@ -295,7 +296,7 @@ def test_runner_reads_the_store_and_fills_per_source_without_double_runs() -> No
         return held.get(pair, [])
 
     cancel = threading.Event()
-    runner = BackfillRunner(backfill, stored, clock, cancel, max_gap_s=3600)
+    runner = BackfillRunner(backfill, stored, clock, cancel, max_gap_s=3600, max_hour_gap_s=0)
     jobs = runner.jobs([BTC_USDT, parse_pair("binance:ETH-USDT"), BTC_USDT, COINBASE])
     assert set(jobs) == {Source.BINANCE, Source.COINBASE}
     results = jobs[Source.BINANCE]()
@@ -309,6 +310,35 @@ def test_runner_reads_the_store_and_fills_per_source_without_double_runs() -> No
     ]
     cancel.set()
     assert jobs[Source.COINBASE]() == ()
+
+
+def test_runner_fills_a_pairs_hours_after_its_minutes_and_not_after_a_stop() -> None:
+    clock = FakeClock(wall=WALL)
+    venue = FakeVenue(clock)
+    backfill, sunk, _ = _backfill(venue, clock)
+    hour = 1_764_734_400  # 04:00 UTC, the open hour
+    # The last finished hour is stored already (rolled up from its minutes).
+    held = {(BTC_USDT, 3600): [Candle(hour - 3600, 1, 1, 1, 1, 0)]}
+
+    def stored(pair: Pair, period_s: int, since: float) -> list[Candle]:
+        return [c for c in held.get((pair, period_s), []) if c.start >= since]
+
+    runner = BackfillRunner(
+        backfill, stored, clock, threading.Event(), max_gap_s=3600, max_hour_gap_s=2 * 86400
+    )
+    minutes, hours = runner.run_pair(BTC_USDT)
+    assert (minutes.period_s, hours.period_s) == (60, 3600)
+    assert hours.outcome is BackfillOutcome.DONE
+    # The whole hours of the last two days, up to the stored one.
+    assert hours.asked == ((hour - 2 * 86400 + 3600, hour - 3600),)
+    assert hours.candles == 46
+    assert [q["interval"] for _, _, q, _ in venue.sent] == ["1m", "1h"]
+    assert [(period, len(candles)) for _, candles, period in sunk] == [(60, 59), (3600, 46)]
+    # A source with no history: its minutes stop, and its hours are not asked for.
+    sent = len(venue.sent)
+    (only,) = runner.run_pair(parse_pair("composite:BTC-USD"))
+    assert only.outcome is BackfillOutcome.STOPPED
+    assert len(venue.sent) == sent
 
 
 def test_a_server_message_echoing_the_key_is_scrubbed() -> None:

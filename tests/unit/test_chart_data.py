@@ -233,3 +233,18 @@ def test_the_30_day_line_reads_nothing_in_a_long_gap_and_a_live_price_where_it_i
     assert NOW - 3600 - bucket < reading.t <= NOW - 3600 + bucket
     line.add(NOW + 20, 250.0, 0.0)  # a live price folds into the last bucket
     assert line.at(NOW + 10).close == 250.0
+
+
+def test_hours_join_the_minutes_without_a_break_each_close_at_its_hours_end():
+    # A fresh install: a venue's hours, then its last 720 minutes, which start mid-hour.
+    first_minute = NOW - 12 * 3600 + 7 * 60
+    hour0 = first_minute - 7 * 60 - 3 * 3600
+    hours = [c(hour0 + i * 3600, 100.0 + i) for i in range(3)]
+    minutes = [c(first_minute + i * 60, 110.0) for i in range(30)]
+    line = line_from_history(History(hours, minutes), bucket_width(ChartRange.H24.spec.span_s, 650))
+    [segment] = line.segments()
+    assert segment[:3] == [(hour0 + 3540, 100.0), (hour0 + 7140, 101.0), (hour0 + 10740, 102.0)]
+    assert segment[3] == (first_minute, 110.0)
+    reading = line.at(hour0 + 3600 + 1800)  # in the second hour: the line left the first hour's close
+    assert reading is not None
+    assert (reading.t, reading.close) == (hour0 + 3540, 100.0)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.desktop import build_window
+from ccdesk.process import end_process
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance
 from ccdesk.wording import settings_notice_text
@@ -94,20 +95,10 @@ class App:
         self._leave(code)
 
     def _leave(self, code: int) -> NoReturn:
-        """End the process without Python's interpreter shutdown, once everything that keeps data
-        (settings, the store, the log) is written: quit has stopped the parts that own threads.
-
-        Jobs abandoned by design (a keyring waiting on an unlock prompt, a backfill's REST call)
-        live on daemon threads, and one of them may finish at any moment and emit its Qt signal. A
-        thread inside a Qt call while the interpreter shuts down crashes the process (SIGSEGV, or
-        SIGABRT with "FATAL: exception not rethrown"), so a clean quit would exit 134 or 139.
-        """
+        """End the process (``process.end_process``) once the settings are written; quit has
+        stopped the parts that own threads and closed the store (bounded waits)."""
         self.store.sync()
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
+        end_process(code)
 
     def _watch_signals(self) -> None:
         """SIGTERM/SIGINT quit cleanly. Python runs signal handlers only when it gets control, which
@@ -150,6 +141,11 @@ class App:
             window=self.window,
         )
         self.controller = self.desktop.controller
+        # A quit the controller did not start (the platform's: logout, the Dock's Quit, the
+        # session ending) stops the parts in order too; a second quit() does nothing.
+        qapp = QApplication.instance()
+        assert isinstance(qapp, QApplication)
+        qapp.aboutToQuit.connect(self.controller.quit)
         # Beyond the api_key=/Apikey forms, scrub the literal key from every log record.
         install_redaction(logging.getLogger(), self.controller.secrets_for_logs)
         self.controller.welcome_needed.connect(self._show_welcome)

@@ -181,9 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         if args.self_test:
+            from ccdesk.process import end_process
             from ccdesk.selftest import run_self_test
 
-            return run_self_test(sys.stdout)
+            end_process(run_self_test(sys.stdout))  # its Qt app and threads: as the desktop app ends
         if args.command == "stream":
             return _cmd_stream(args)
         if args.command == "sim":

@@ -332,10 +332,13 @@ class Store:
                 job(conn)
             except sqlite3.Error as exc:
                 self._report_failure(exc)
+            except Exception as exc:  # a bug in one job: said, and the writer lives on for the rest
+                log.exception("store write job failed")
+                self._report_failure(exc)
         with contextlib.suppress(sqlite3.Error):
             conn.close()
 
-    def _report_failure(self, exc: sqlite3.Error) -> None:
+    def _report_failure(self, exc: Exception) -> None:
         log.warning("store write failed: %s", exc)
         if self._failed:
             return  # said once; a full disk does not need a banner per alert

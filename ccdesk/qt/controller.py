@@ -124,6 +124,7 @@ class AppController(QObject):
         self._demo = demo or settings.demo
         self._clock = clock or SystemClock()
         self._sim: Demo | None = None
+        self._demo_starting = False
         self.alerts = AlertLog(history, notifier, jobs, store_path, self)
         self.memory = PriceMemory(jobs, self._clock, model, self)
         self.alerts.problem.connect(self._on_store_problem)
@@ -200,16 +201,26 @@ class AppController(QObject):
         if self._sim is not None:
             self.stream.restart()
             return
-        self._jobs.run("demo", self._start_demo_fn, self._on_demo_started, self._on_demo_failed)
+        if self._demo_starting:
+            return  # the start under way restarts the streams when it lands
+        self._demo_starting = True
+        self._jobs.run("demo", self._demo_job, self._on_demo_started, self._on_demo_failed)
 
-    def _on_demo_started(self, sim: Demo) -> None:
+    def _demo_job(self) -> Demo:
+        """Start the simulator (on a job's thread). If the app began quitting meanwhile, nobody
+        will take it (quit delivers no more job outcomes): it is stopped here."""
+        sim = self._start_demo_fn()
         if self._quitting:
             sim.stop()
-            return
+        return sim
+
+    def _on_demo_started(self, sim: Demo) -> None:
+        self._demo_starting = False
         self._sim = sim
         self.stream.restart()
 
     def _on_demo_failed(self, exc: Exception) -> None:
+        self._demo_starting = False
         self.window.status_line.show_problem(demo_failed_text(exc), offer_settings=False)
 
     def _verify_url(self, provider: KeyProvider) -> str | None:

@@ -113,7 +113,7 @@ class BackgroundJobs(QObject):
     def _body(self, job: int, fn: Callable[[], Any]) -> None:
         try:
             outcome = _Outcome(job, fn(), None)
-        except Exception as exc:
+        except BaseException as exc:  # even SystemExit: a job's thread must end its lane's turn
             outcome = _Outcome(job, None, exc)
         if self._closed:  # the app is quitting: nothing to deliver, and no Qt call to be inside
             return

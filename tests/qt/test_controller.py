@@ -5,6 +5,7 @@ network changes, and a bounded quit with no leaked thread."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import replace
 
@@ -473,6 +474,53 @@ def test_the_store_is_backfilled_from_the_venue_and_sparklines_start_full(qtbot,
     row = next(r for r in again.model.rows() if r.sub == KRAKEN_BTC)
     qtbot.waitUntil(lambda: len(row.history) >= 10, timeout=5000)  # from the store alone
     assert len(sim.history_hits) == requests_before
+
+
+def sim_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("ccdesk-sim")}
+
+
+def test_leaving_and_retrying_the_demo_while_it_starts_starts_one_simulator(qtbot, harness):
+    before = sim_threads()
+    started = []
+
+    def slow_start_demo():
+        time.sleep(0.5)  # a simulator takes a moment to start
+        sim = start_demo()
+        started.append(sim)
+        return sim
+
+    h = harness(settings=Settings(watchlist=(BTC,), rules=(), demo=True), env={})
+    h.controller._start_demo_fn = slow_start_demo
+    h.controller.start(show_window=False)
+    # "Leave the demo", then "Try the demo" again, while the first start is under way.
+    h.controller.leave_demo()
+    h.controller.start_demo()
+    qtbot.waitUntil(lambda: h.controller._sim is not None, timeout=10000)
+    qtbot.wait(1000)  # a second start, had there been one, would have landed by now
+    assert len(started) == 1
+    h.controller.quit()
+    assert sim_threads() <= before
+
+
+def test_a_demo_that_finishes_starting_after_quit_is_stopped(qtbot, harness):
+    before = sim_threads()
+    started = []
+    release = threading.Event()
+
+    def slow_start_demo():
+        assert release.wait(10)
+        sim = start_demo()
+        started.append(sim)
+        return sim
+
+    h = harness(settings=Settings(watchlist=(BTC,), rules=(), demo=True), env={})
+    h.controller._start_demo_fn = slow_start_demo
+    h.controller.start(show_window=False)
+    h.controller.quit()  # quit delivers no more job outcomes: nobody would stop it
+    release.set()
+    qtbot.waitUntil(lambda: bool(started), timeout=10000)
+    qtbot.waitUntil(lambda: sim_threads() <= before, timeout=10000)
 
 
 def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):

@@ -44,3 +44,62 @@ def test_quit_exits_0_while_threads_are_inside_qt_calls(tmp_path):
         r = run_child_app(CHILD, tmp_path, "ccdesk-test-exit")
         assert r.returncode == 0, r.stderr[-3000:]
         assert "Traceback" not in r.stderr, r.stderr[-3000:]
+
+
+# A quit that does not come from ccdesk's own menu or a signal: the platform's (logout, the Dock's
+# Quit) calls QApplication.quit(). Quit's orderly stop must run all the same: what ``_leave`` sees.
+PLATFORM_QUIT = r"""
+import sys
+import ccdesk.app as app_mod
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+finish_startup, leave = app_mod.App._finish_startup, app_mod.App._leave
+
+def finish(self):
+    finish_startup(self)
+    self.window.close_to_tray = True  # as with a tray: closing the window would not quit
+    QTimer.singleShot(300, QApplication.quit)
+
+def seen_at_leave(self, code):
+    c = self.controller
+    print("QUITTING", c._quitting, "STREAM ENDED", c.stream.ended, flush=True)
+    leave(self, code)
+
+app_mod.App._finish_startup = finish
+app_mod.App._leave = seen_at_leave
+sys.exit(app_mod.App(demo=True, background=True).run())
+"""
+
+
+def test_a_quit_from_the_platform_stops_every_part_in_order(tmp_path):
+    r = run_child_app(PLATFORM_QUIT, tmp_path, "ccdesk-test-platform-quit")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.splitlines() == ["QUITTING True STREAM ENDED True"], r.stderr[-3000:]
+    assert "did not end" not in r.stderr
+
+
+# The self-test runs the whole app offscreen. A stream thread slower to end than quit's bounded
+# wait (a loaded machine) made Python destroy a running QThread at exit: Qt aborted (exit 134).
+SLOW_STREAM_SELF_TEST = r"""
+import sys, time
+import ccdesk.core.stream as stream
+
+run = stream.StreamClient.run
+
+def slow_to_end(self):
+    state = run(self)
+    time.sleep(3)  # past quit's 2 s wait for the stream thread
+    return state
+
+stream.StreamClient.run = slow_to_end
+from ccdesk.cli import main
+sys.exit(main(["--self-test"]))
+"""
+
+
+def test_the_self_test_exits_cleanly_past_a_slow_stream_thread(tmp_path):
+    r = run_child_app(SLOW_STREAM_SELF_TEST, tmp_path, "ccdesk-test-self-test-exit")
+    assert "self-test passed" in r.stdout, r.stdout + r.stderr[-3000:]
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "QThread: Destroyed" not in r.stderr

@@ -55,6 +55,19 @@ def test_jobs_of_one_lane_run_in_order_and_others_do_not_wait(qtbot: QtBot) -> N
     qtbot.waitUntil(lambda: outcomes[-1] == "later", timeout=10000)
 
 
+def test_a_job_that_raises_even_systemexit_does_not_wedge_its_lane(qtbot: QtBot) -> None:
+    jobs = BackgroundJobs()
+    outcomes: list[object] = []
+
+    def leaves() -> str:
+        raise SystemExit("stands for any BaseException")
+
+    jobs.run("t", leaves, outcomes.append, outcomes.append, lane="keyring")
+    jobs.run("t", lambda: "next", outcomes.append, outcomes.append, lane="keyring")
+    qtbot.waitUntil(lambda: "next" in outcomes, timeout=10000)
+    assert jobs.pending() == 0
+
+
 class BlockingKeyring(InMemoryKeyring):
     """A keyring whose first write waits, like one waiting on an unlock prompt."""
 

@@ -116,6 +116,21 @@ def test_a_full_disk_is_reported_once_and_what_was_kept_stays(db: Path):
     store.close()
 
 
+def test_a_bug_in_one_write_is_reported_and_the_writer_lives_on(db: Path):
+    problems: list[StoreStatus] = []
+    store = opened(db, problems)
+
+    def bug(_conn: sqlite3.Connection) -> None:
+        raise ValueError("a bug in one job")
+
+    store._submit(bug)
+    store.record_alert(alert(2.0), paused=False)
+    assert store.flush(10.0)  # the writer thread took the next job: it did not die
+    assert [s.alert.at for s in store.recent_alerts(10)] == [2.0]
+    assert [p.problem for p in problems] == [StoreProblem.UNWRITABLE]
+    store.close()
+
+
 def test_a_file_from_a_newer_ccdesk_is_left_alone(db: Path):
     db.parent.mkdir(parents=True)
     conn = sqlite3.connect(db)

@@ -16,16 +16,19 @@ from typing import Any, NoReturn
 
 from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ccdesk.core.identity import app_name_from_env
 from ccdesk.desktop import build_window
 from ccdesk.process import end_process
 from ccdesk.qt.settings_store import QtSettingsStore
 from ccdesk.qt.single_instance import SingleInstance
-from ccdesk.wording import settings_notice_text
+from ccdesk.wording import settings_notice_text, startup_failed_text
 
 log = logging.getLogger(__name__)
+
+EXIT_STARTUP_FAILED = 1
+"""The app's exit code when it could not finish starting (it said why in a dialog first)."""
 
 
 def resource_path(name: str) -> str:
@@ -83,7 +86,7 @@ class App:
             self.window.show_banner(notice)
         if not self.background:
             self.window.show()
-        QTimer.singleShot(0, self._finish_startup)
+        QTimer.singleShot(0, self._start_the_rest)
         try:
             code = int(qapp.exec())
         finally:
@@ -121,6 +124,18 @@ class App:
             self.controller.quit()
         else:
             QApplication.quit()
+
+    def _start_the_rest(self) -> None:
+        """Everything after the first paint. Should it fail (a broken install: a library missing),
+        the window must not stay on "Starting…" for good: say so, and leave with exit 1."""
+        try:
+            self._finish_startup()
+        except Exception as exc:
+            log.exception("ccdesk could not start")
+            QMessageBox.critical(self.window, "ccdesk", startup_failed_text(exc))
+            if self.controller is not None:
+                self.controller.quit()  # the parts that did start stop in order
+            QApplication.exit(EXIT_STARTUP_FAILED)
 
     def _finish_startup(self) -> None:
         # Deferred imports: everything below pulls in websocket-client, requests, keyring, plyer.

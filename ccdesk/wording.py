@@ -99,6 +99,16 @@ _STATES = {
 }
 
 
+_NEEDS_THE_USER = frozenset({Reason.NO_KEY, Reason.UNAUTHORIZED, Reason.INSECURE_URL})
+
+
+def blocked_reasons(connections: Connections) -> dict[Source, str]:
+    """The sources in use that cannot stream until the user acts (a key to add or replace, an
+    endpoint to fix), with why in a few words: their rows say it where a price would be."""
+    statuses = connections.statuses
+    return {src: _REASONS[st.reason] for src, st in statuses.items() if st.reason in _NEEDS_THE_USER}
+
+
 def reason_words(status: Status) -> str:
     """Why the state changed, in words: ``connection lost (refused)``."""
     text = _REASONS[status.reason]
@@ -224,6 +234,15 @@ def store_problem_text(status: StoreStatus) -> str:
     return (
         "Alerts, price history and holdings are not being kept: the data folder cannot be written "
         f"({status.detail})."
+    )
+
+
+def startup_failed_text(error: Exception) -> str:
+    """The one message when the app cannot finish starting (a broken install, a missing library)."""
+    detail = str(error).strip() or type(error).__name__
+    return (
+        f"ccdesk could not start: {detail}\n\n"
+        "Reinstalling ccdesk usually fixes this. To see the details, run `ccdesk -v` in a terminal."
     )
 
 
@@ -458,7 +477,7 @@ def key_problem_text(state: KeyState) -> str | None:
             f"No {provider.title} key yet: add one in the settings{also}, or pick a source that needs none."
         )
     if problem is KeyProblem.UNREADABLE:
-        return f"The keyring could not be read: {state.detail}"
+        return f"The keyring could not be read: {(state.detail or 'no detail').rstrip(' .')}."
     if problem is KeyProblem.MALFORMED:
         return f"The key could not be used: {state.detail}"
     if problem is KeyProblem.REJECTED:

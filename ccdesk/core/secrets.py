@@ -55,7 +55,7 @@ _KIND_TEXT: Final = {
         f"start your desktop's keyring service (e.g. GNOME Keyring or KWallet), or set {ENV_API_KEY}"
     ),
     SecretsErrorKind.LOCKED: "the keyring is locked; unlock it and try again",
-    SecretsErrorKind.FAILED: "the keyring could not be used",
+    SecretsErrorKind.FAILED: "the keyring reported an error",
 }
 
 
@@ -71,8 +71,9 @@ class SecretsError(Exception):
 
     def __init__(self, kind: SecretsErrorKind, detail: str = "") -> None:
         self.kind = kind
-        self.detail = detail
+        self.detail = detail.strip().rstrip(".")  # it goes in brackets mid-sentence
         text = _KIND_TEXT[kind]
+        detail = self.detail
         super().__init__(f"{text} ({detail})" if detail else text)
 
 

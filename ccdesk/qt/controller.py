@@ -54,6 +54,7 @@ from ccdesk.wording import (
     KEY_SAVED_IN_DEMO_TEXT,
     NO_TRAY_TEXT,
     autostart_failed_text,
+    blocked_reasons,
     demo_failed_text,
     empty_needs_key_text,
     export_delivery_words,
@@ -193,6 +194,7 @@ class AppController(QObject):
         self._show_demo()
         s = self.settings
         self.stream.configure(s.watchlist, s.rules, s.composite_venues)
+        self._show_empty_state()  # an empty watchlist starts no stream: nothing else would say so
         if self._demo:
             self._start_demo()
         self.keys.resolve()
@@ -347,6 +349,7 @@ class AppController(QObject):
     @Slot(object)
     def _on_stream_connections_changed(self, connections: Connections) -> None:
         self.model.set_live_since(connections.live_since())
+        self.model.set_blocked(blocked_reasons(connections))
         self.portfolio.feed()  # a source gone: its totals are incomplete, their windows restart
         self.tray.set_connections(connections, demo=self._demo)
         self.window.status_line.show_connections(connections)

@@ -131,6 +131,8 @@ class QuoteTableModel(QAbstractTableModel):
         self._rows: list[Row] = []
         self._index: dict[Pair, int] = {}
         self._freshness = Freshness({}, stale_after_s)  # no source connected yet
+        self._blocked: dict[Source, str] = {}
+        """Sources that cannot stream until the user acts (no key, a rejected key), and why."""
         self._now = 0.0
         self._shown: dict[Pair, tuple[bool, str | None]] = {}  # what refresh() last showed per row
         self._pinned: Pair | None = None
@@ -189,6 +191,17 @@ class QuoteTableModel(QAbstractTableModel):
         for i, row in enumerate(self._rows):
             if row.quote is None and row.rejected is None:
                 row.rejected = info
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.LAST))
+
+    def set_blocked(self, blocked: Mapping[Source, str]) -> None:
+        """The sources that cannot stream until the user acts, each with its reason in words
+        (``"no API key"``): their rows without a price say it, instead of looking as if loading."""
+        if dict(blocked) == self._blocked:
+            return
+        old, self._blocked = self._blocked, dict(blocked)
+        changed = {src for src in set(old) | set(blocked) if old.get(src) != blocked.get(src)}
+        for i, row in enumerate(self._rows):
+            if row.sub.source in changed:
                 self.dataChanged.emit(self.index(i, 0), self.index(i, self.LAST))
 
     def set_live_since(self, live_since: Mapping[Source, float]) -> None:
@@ -418,6 +431,9 @@ class QuoteTableModel(QAbstractTableModel):
         if row.rejected is not None:
             return "not available" if col == self.PRICE else ""
         if q is None or q.price is None:
+            blocked = self._blocked.get(row.sub.source)
+            if blocked is not None:  # not loading: waiting on the user
+                return {self.PRICE: "—", self.AGE: blocked}.get(col, "")
             return "…" if col == self.PRICE else ""
         if col == self.PRICE:
             return format_price(q.price)
@@ -506,7 +522,8 @@ class QuoteTableModel(QAbstractTableModel):
         if row.rejected is not None:
             return f"{pair_label(row.sub)}: {row.rejected}"
         if q is None or q.price is None:
-            return f"{pair_label(row.sub)}: waiting for data"
+            blocked = self._blocked.get(row.sub.source)
+            return f"{pair_label(row.sub)}: {blocked or 'waiting for data'}"
         parts = [
             f"{pair_label(row.sub)}: {format_price(q.price)}",
             f"24 h {format_pct(q.change_pct_24h)} ({change_period_words(row.sub.source)})",

@@ -523,6 +523,27 @@ def test_a_demo_that_finishes_starting_after_quit_is_stopped(qtbot, harness):
     qtbot.waitUntil(lambda: sim_threads() <= before, timeout=10000)
 
 
+def test_a_pair_that_needs_a_missing_key_says_so_in_its_row(qtbot, make_sim, harness):
+    sim = make_sim(rate=20.0)
+    cd_btc = parse_pair("coindesk:BTC-USD")
+    settings = Settings(watchlist=(KRAKEN_BTC, cd_btc), rules=())
+    h = harness(sim=sim, settings=settings, env={"CCDESK_KRAKEN_URL": sim.url("kraken")})
+    h.controller.start()
+    qtbot.waitUntil(lambda: KRAKEN_BTC in h.live_rows(), timeout=10000)
+    row = [r.sub for r in h.model.rows()].index(cd_btc)
+    cell = lambda col: h.model.data(h.model.index(row, col))  # noqa: E731
+    qtbot.waitUntil(lambda: cell(h.model.AGE) == "no API key", timeout=10000)
+    assert cell(h.model.PRICE) == "—"
+
+
+def test_an_empty_watchlist_shows_its_empty_state_from_the_start(qtbot, harness):
+    # As after "remove every pair" and a restart: no stream starts, so no connection change says so.
+    h = harness(settings=Settings(watchlist=(), rules=()), env={})
+    h.controller.start()
+    assert h.window.prices.currentWidget() is h.window.empty_scroll
+    assert h.window.empty_state.text.text().startswith("No pairs to watch.")
+
+
 def test_nothing_to_stream_shows_the_empty_state_with_the_welcome_choices(qtbot, harness):
     h = harness(settings=Settings(watchlist=(BTC, ETH), rules=()), env={})
     h.controller.start()

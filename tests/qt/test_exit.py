@@ -103,3 +103,32 @@ def test_the_self_test_exits_cleanly_past_a_slow_stream_thread(tmp_path):
     assert "self-test passed" in r.stdout, r.stdout + r.stderr[-3000:]
     assert r.returncode == 0, r.stderr[-3000:]
     assert "QThread: Destroyed" not in r.stderr
+
+
+# A broken install (here: the chart library missing) fails after the first paint. The window must
+# not stay on "Starting…" for good: a dialog says why, and the app leaves with exit 1.
+BROKEN_INSTALL = r"""
+import sys
+import ccdesk.app as app_mod
+import ccdesk.desktop
+from PySide6.QtWidgets import QMessageBox
+
+def build_desktop(*args, **kwargs):
+    raise ImportError("No module named 'PySide6.QtCharts'")
+
+def critical(parent, title, text):
+    print("DIALOG", title, "|", text.replace("\n", " "), flush=True)
+
+ccdesk.desktop.build_desktop = build_desktop
+QMessageBox.critical = critical
+sys.exit(app_mod.App(demo=True, background=False).run())
+"""
+
+
+def test_a_failure_after_the_first_paint_is_said_and_the_app_leaves(tmp_path):
+    r = run_child_app(BROKEN_INSTALL, tmp_path, "ccdesk-test-broken-install")
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert r.stdout.splitlines() == [
+        "DIALOG ccdesk | ccdesk could not start: No module named 'PySide6.QtCharts'  "
+        "Reinstalling ccdesk usually fixes this. To see the details, run `ccdesk -v` in a terminal."
+    ]

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ccdesk.core.freshness import Freshness
+from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
 from ccdesk.qt.quote_model import (
     DARK_COLORS,
@@ -85,6 +86,19 @@ def test_rejected_pair_says_so(model):
     model.mark_rejected(ETH, "rejected by the server (INVALID_SUB)")
     assert text(model, 1, model.PRICE) == "not available"
     assert "INVALID_SUB" in text(model, 1, 0, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_row_whose_source_waits_on_the_user_says_why_instead_of_loading(qtbot):
+    model = QuoteTableModel(stale_after_s=30)
+    model.set_watchlist([parse_pair("kraken:BTC-USD"), parse_pair("coindesk:BTC-USD")])
+    assert text(model, 1, model.PRICE) == "…"  # loading
+    with qtbot.waitSignal(model.dataChanged):
+        model.set_blocked({Source.COINDESK: "the API key was rejected"})
+    assert [text(model, 1, c) for c in (model.PRICE, model.AGE)] == ["—", "the API key was rejected"]
+    assert text(model, 1, 0, Qt.ItemDataRole.ToolTipRole).endswith(": the API key was rejected")
+    assert text(model, 0, model.PRICE) == "…"  # another source's row still loads
+    model.set_blocked({})
+    assert text(model, 1, model.PRICE) == "…"
 
 
 def test_sparkline_history_and_watchlist_changes_keep_data(model):

@@ -65,7 +65,7 @@ def test_cryptocompare_problems_are_unchanged() -> None:
         "The API key was rejected by the server."
     )
     assert key_problem_text(KeyState(problem=KeyProblem.UNREADABLE, detail="x")) == (
-        "The keyring could not be read: x"
+        "The keyring could not be read: x."
     )
     assert key_problem_text(KeyState(KEY, KeySource.KEYRING)) is None
 

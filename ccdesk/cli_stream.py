@@ -2,7 +2,8 @@
 source, the composite prices computed here; text lines or jsonl. The argument parsing is ``cli``'s.
 
 Every source runs on its own: a source that is down, refused or without its key never stops the
-others. The run ends when every source has ended (a rejected key, a stop), or at ``--count``,
+others. The run ends when every source has ended (a rejected key, a stop), when nothing is left to
+stream (every pair asked for refused, or its source ended: exit 5), or at ``--count``,
 ``--duration``, a signal or a closed pipe.
 """
 
@@ -26,7 +27,7 @@ from ccdesk.core.alerts import Alert, MoveRule, RuleError
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.backoff import BackoffPolicy
 from ccdesk.core.clock import SystemClock
-from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, subscriptions
+from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, members, refused_composites, subscriptions
 from ccdesk.core.endpoints import stream_url
 from ccdesk.core.events import (
     PriceArrived,
@@ -45,9 +46,11 @@ from ccdesk.core.redaction import install_redaction, redact
 from ccdesk.core.sources import source_info
 from ccdesk.core.stream import StreamClient, StreamConfig
 from ccdesk.core.urls import UrlError, check_url
+from ccdesk.core.wire import Refusal
 from ccdesk.wording import (
     alert_body,
     alert_title,
+    nothing_to_stream_words,
     notice_words,
     reason_words,
     refusal_words,
@@ -56,7 +59,7 @@ from ccdesk.wording import (
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_KEY_REJECTED, EXIT_NO_KEY, EXIT_NOTHING = 0, 1, 2, 3, 4, 5
 
 
 class UsageError(Exception):
@@ -303,10 +306,16 @@ class Run:
         self.pipe_closed = False
         self.errors: list[str] = []
         self.states: dict[Source, State] = {}
+        self.nothing_left = False
+        """Every pair asked for was refused, or its source ended: the run ended for want of pairs."""
         self._printed: dict[Pair, float | None] = {}
         self._live_since: dict[Source, float] = {}
         pairs = feeds[0].watched if feeds else frozenset()
         self._composites = [p for p in pairs if p.source is Source.COMPOSITE]
+        self.asked = tuple(sorted(pairs, key=str))
+        self._refused: set[Pair] = set()  # venue pairs refused: the user's and those behind a composite
+        self._streaming = {feed.source for feed in feeds}  # the sources whose threads still run
+        self._stopping = False
         self._book = CompositeBook()
         self._book.watch(self._composites)
         rules = (
@@ -341,6 +350,7 @@ class Run:
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop every source; wait at most ``timeout_s`` in all for their threads."""
+        self._stopping = True
         for _, client, _ in self._clients:
             client.stop()
         deadline = time.monotonic() + timeout_s
@@ -357,14 +367,33 @@ class Run:
         finally:
             with self._printer.lock:
                 self.states[feed.source] = state
+                self._streaming.discard(feed.source)
                 self._running -= 1
                 if self._running <= 0:
                     self.done.set()
+                else:
+                    self._check_left()
 
     def _finish(self) -> None:
+        self._stopping = True
         self.done.set()
         for _, client, _ in self._clients:
             client.stop()
+
+    def _left_out(self, pair: Pair) -> bool:
+        """True if ``pair`` can no longer stream: refused, or its source not (or no longer) running;
+        a composite when every venue pair behind it is."""
+        if pair.source is Source.COMPOSITE:
+            return all(self._left_out(m) for m in members(pair, COMPOSITE_VENUES))
+        return pair in self._refused or pair.source not in self._streaming
+
+    def _check_left(self) -> None:
+        """End the run once no pair asked for can stream (under the printer's lock)."""
+        if self._stopping or self.done.is_set():
+            return
+        if all(self._left_out(p) for p in self.asked):
+            self.nothing_left = True
+            self._finish()
 
     def _handler(self, feed: Feed, alerts: AlertFeed | None) -> Callable[[StreamEvent], None]:
         printer = self._printer
@@ -408,6 +437,8 @@ class Run:
             for q in ev.quotes:
                 if q.sub in watched:
                     self._print(q)
+            if self._refused:  # a pair shown as sending no price (Refusal.SILENT) that now does
+                self._refused.difference_update(q.sub for q in ev.quotes if q.price is not None)
             if self._composites:
                 now = time.monotonic()
                 for c in self._book.update(ev.quotes, self._live_since, now):
@@ -428,6 +459,10 @@ class Run:
             assert isinstance(ev, SubRejected)
             if ev.sub in watched:
                 printer.sub_error(ev)
+            self._refused.add(ev.sub)
+            for composite in refused_composites(self._composites, COMPOSITE_VENUES, self._refused, ev.sub):
+                printer.sub_error(SubRejected(composite, "NOT_LISTED", None, Refusal.NOT_LISTED))
+            self._check_left()
         elif t is ServerNotice:
             assert isinstance(ev, ServerNotice)
             printer.notice(source, ev)
@@ -562,4 +597,7 @@ def _run(
             flush=True,
         )
         return EXIT_KEY_REJECTED
+    if run.nothing_left:
+        print(f"ccdesk: {nothing_to_stream_words(run.asked)}", file=sys.stderr, flush=True)
+        return EXIT_NOTHING
     return EXIT_OK

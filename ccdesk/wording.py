@@ -309,6 +309,13 @@ def refusal_words(rejected: SubRejected) -> str:
     return f"not available: {text}{info}"
 
 
+def nothing_to_stream_words(pairs: Sequence[Pair]) -> str:
+    """Why ``ccdesk stream`` ended before its count or duration, once every pair asked for was
+    refused or its source stopped: ``nothing left to stream: none of the pairs asked for is
+    available (kraken:FOO-BAR)``."""
+    return f"nothing left to stream: none of the pairs asked for is available ({', '.join(map(str, pairs))})"
+
+
 def notice_words(notice: ServerNotice) -> str:
     """A server notice in plain words: ``The server refused some pairs: this key may stream at most 300
     pairs at once.``"""

@@ -9,7 +9,7 @@ Only the very same pair is combined: ``composite:BTC-USD`` takes ``kraken:BTC-US
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import replace
 from typing import Final
 
@@ -25,6 +25,21 @@ COMPOSITE_VENUES: Final = tuple(s for s in Source if s in KEYLESS)
 def members(pair: Pair, venues: Sequence[Source]) -> tuple[Pair, ...]:
     """The venue pairs behind a composite pair: the same base and quote on each venue."""
     return tuple(Pair(v, pair.base, pair.quote, "", Channel.TICKER) for v in venues if v in KEYLESS)
+
+
+def refused_composites(
+    watchlist: Iterable[Pair], venues: Sequence[Source], refused: Set[Pair], rejected: Pair
+) -> tuple[Pair, ...]:
+    """The composites of ``watchlist`` that the refusal of ``rejected`` leaves with no venue: every
+    venue pair behind them is in ``refused`` (which holds ``rejected``), and ``rejected`` is one of them.
+    The GUI's hub and ``ccdesk stream`` refuse a composite the same way."""
+    return tuple(
+        c
+        for c in dict.fromkeys(watchlist)
+        if c.source is Source.COMPOSITE
+        and rejected in (venue_pairs := members(c, venues))
+        and all(m in refused for m in venue_pairs)
+    )
 
 
 class CompositeBook:

@@ -26,7 +26,7 @@ from ccdesk.core.alerts import Rule
 from ccdesk.core.api_key import ApiKey
 from ccdesk.core.candle_feed import CandleSink
 from ccdesk.core.clock import Clock
-from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, members, subscriptions
+from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, refused_composites, subscriptions
 from ccdesk.core.connections import Connections
 from ccdesk.core.events import PriceArrived, QuotesChanged, Reason, ServerNotice, State, Status, SubRejected
 from ccdesk.core.pairs import Pair, Source
@@ -291,12 +291,8 @@ class StreamHub(QObject):
         if rejected.sub in self._watchlist:
             self.sub_rejected.emit(rejected)
         self._refused.add(rejected.sub)
-        for c in self._watchlist:
-            if c.source is not Source.COMPOSITE:
-                continue
-            venue_pairs = members(c, self._venues)
-            if rejected.sub in venue_pairs and all(m in self._refused for m in venue_pairs):
-                self.sub_rejected.emit(SubRejected(c, "NOT_LISTED", None, Refusal.NOT_LISTED))
+        for c in refused_composites(self._watchlist, self._venues, self._refused, rejected.sub):
+            self.sub_rejected.emit(SubRejected(c, "NOT_LISTED", None, Refusal.NOT_LISTED))
 
     def _on_server_notice(self, source: Source, notice: ServerNotice) -> None:
         self.server_notice.emit(source, notice)

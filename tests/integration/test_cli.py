@@ -129,6 +129,40 @@ def test_invalid_sub_is_reported_and_others_stream():
     assert len([x for x in lines if x["kind"] == "quote" and x["sub"] == "5~CCCAGG~BTC~USD"]) == 3
 
 
+def test_every_pair_refused_exits_5_instead_of_streaming_forever(sim):
+    # Before, the refusal was printed and the stream then ran with nothing to stream, for ever.
+    r = ccdesk("stream", "--count", "2", "FOO-BAR", CCDESK_KRAKEN_URL=sim.url("kraken"), timeout=30)
+    assert r.returncode == 5, r.stderr
+    assert "ccdesk: kraken:FOO-BAR: not available: Kraken does not list FOO/BAR" in r.stderr
+    assert r.stderr.rstrip().endswith(
+        "ccdesk: nothing left to stream: none of the pairs asked for is available (kraken:FOO-BAR)"
+    )
+    assert r.stdout == ""
+    # One pair refused, another streaming: the other goes on to the count, as before.
+    r = ccdesk(
+        "stream", "--count", "3", "FOO-BAR", "BTC-USD", CCDESK_KRAKEN_URL=sim.url("kraken"), timeout=30
+    )
+    assert r.returncode == 0, r.stderr
+    assert "kraken:FOO-BAR: not available" in r.stderr
+    assert "nothing left to stream" not in r.stderr
+    assert len(r.stdout.splitlines()) == 3
+
+
+def test_a_composite_no_venue_lists_is_refused_and_the_run_ends():
+    # Every venue refuses FOO-BAR (Binance by sending nothing for 10 s): the composite is refused in
+    # words, not left looping in silence until --duration.
+    r = ccdesk("stream", "--demo", "--duration", "40", "--format", "jsonl", "composite:FOO-BAR", timeout=50)
+    assert r.returncode == 5, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert {"kind": "sub_error", "source": "demo:composite", "sub": "composite:FOO-BAR",
+            "reason": "NOT_LISTED", "refusal": "not_listed", "info": None,
+            "detail": "not available: none of the venues it draws on lists FOO/BAR"} in lines  # fmt: skip
+    assert not [x for x in lines if x["kind"] == "quote"]
+    # The venue pairs behind it are not the user's: only the composite's refusal is printed.
+    assert [x["sub"] for x in lines if x["kind"] == "sub_error"] == ["composite:FOO-BAR"]
+    assert "nothing left to stream: none of the pairs asked for is available (composite:FOO-BAR)" in r.stderr
+
+
 def test_alerts_are_printed_as_jsonl():
     # A tiny threshold makes the simulator's random walk trigger within seconds.
     r = ccdesk(

@@ -13,8 +13,10 @@ import pytest
 from ccdesk.cli import build_parser
 from ccdesk.cli_stream import Feed, Printer, Run, parse_pairs
 from ccdesk.core.composite import COMPOSITE_VENUES, subscriptions
-from ccdesk.core.events import PriceArrived, StreamEvent
+from ccdesk.core.events import PriceArrived, QuotesChanged, StreamEvent, SubRejected
 from ccdesk.core.pairs import Pair, Source, parse_pair
+from ccdesk.core.quotes import Quote
+from ccdesk.core.wire import Refusal
 
 KRAKEN_BTC = parse_pair("kraken:BTC-USD")
 COINBASE_BTC = parse_pair("coinbase:BTC-USD")
@@ -113,3 +115,29 @@ def test_an_alert_a_price_fires_is_printed_under_the_printer_s_lock(make_run: Ma
     assert not thread.is_alive()
     (line,) = out.getvalue().splitlines()
     assert line.startswith("ALERT BTC/USD · Kraken up 2.0 %")
+
+
+def test_the_run_ends_once_every_pair_asked_for_is_refused(make_run: MakeRun) -> None:
+    run, _, out = make_run("--format", "jsonl", "kraken:FOO-BAR", "composite:FOO-BAR")
+    kraken, binance = consumer(run, Source.KRAKEN), consumer(run, Source.BINANCE)
+    kraken(SubRejected(parse_pair("kraken:FOO-BAR"), "INVALID_SUB", None, Refusal.NOT_LISTED))
+    for source in (Source.COINBASE, Source.OKX):
+        consumer(run, source)(SubRejected(parse_pair(f"{source.value}:FOO-BAR"), "INVALID_SUB", None))
+    assert not run.done.is_set()  # Binance has not said yet
+    # Binance's answer to a pair it does not list is silence: that completes the composite's refusal.
+    binance(SubRejected(parse_pair("binance:FOO-BAR"), "NO_DATA", None, Refusal.SILENT))
+    assert run.done.is_set()
+    assert run.nothing_left
+    refused = [line for line in out.getvalue().splitlines() if '"sub_error"' in line]
+    assert len(refused) == 2
+    assert '"sub":"composite:FOO-BAR"' in refused[1]
+
+
+def test_a_silent_pair_that_sends_a_price_after_all_keeps_the_run_going(make_run: MakeRun) -> None:
+    run, _, _ = make_run("--quiet", "binance:FOO-BAR", "kraken:FOO-BAR")
+    binance_foo = parse_pair("binance:FOO-BAR")
+    consumer(run, Source.BINANCE)(SubRejected(binance_foo, "NO_DATA", None, Refusal.SILENT))
+    consumer(run, Source.BINANCE)(QuotesChanged((Quote(binance_foo, 1.0, None),), None))
+    consumer(run, Source.KRAKEN)(SubRejected(parse_pair("kraken:FOO-BAR"), "INVALID_SUB", None))
+    assert not run.done.is_set()
+    assert not run.nothing_left

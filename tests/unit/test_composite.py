@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, members, subscriptions
+from ccdesk.core.composite import COMPOSITE_VENUES, CompositeBook, members, refused_composites, subscriptions
 from ccdesk.core.pairs import Source, parse_pair
 from ccdesk.core.quotes import PriceDirection, Quote
 
@@ -44,6 +44,17 @@ def test_subscriptions_split_by_source_and_expand_composites_once():
         Source.CRYPTOCOMPARE: ["5~CCCAGG~ETH~USD"],
     }
     assert Source.COMPOSITE not in plan
+
+
+def test_a_composite_is_refused_by_the_refusal_that_leaves_it_no_venue():
+    venues = (Source.KRAKEN, Source.COINBASE)
+    kraken, coinbase = members(C_BTC, venues)
+    watch = [parse_pair("kraken:BTC-USD"), C_BTC, C_BTC_USDT, C_BTC]
+    assert refused_composites(watch, venues, {kraken}, kraken) == ()  # Coinbase may still list it
+    assert refused_composites(watch, venues, {kraken, coinbase}, coinbase) == (C_BTC,)  # once
+    # A refusal of a pair no composite draws on refuses none.
+    other = parse_pair("okx:BTC-USD")
+    assert refused_composites(watch, venues, {kraken, coinbase, other}, other) == ()
 
 
 def test_the_median_ignores_one_glitching_venue():

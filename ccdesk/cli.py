@@ -70,7 +70,13 @@ def _source_name(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ccdesk", description="Live crypto prices from the CryptoCompare streamer.")
+    parser = _Parser(
+        prog="ccdesk",
+        description=(
+            "Live crypto prices in the tray: Kraken, Coinbase, Binance and OKX without a key, "
+            "CryptoCompare and CoinDesk Data with one."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"ccdesk {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)")
     parser.add_argument(

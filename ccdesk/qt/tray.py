@@ -66,6 +66,9 @@ def tray_look(
     key_problem: bool = False,
 ) -> TrayLook:
     """The icon look: key problems first, then the connection, then the pinned pair's 24 h change.
+    A key problem elsewhere (another source's key) does not hide a pinned price that is live: the
+    tooltip and the menu still say it; the key look takes the icon when the shown pair has no live
+    price or its own source refused the key.
 
     The direction is the sign of the 24 h change as ``format_pct`` shows it, so the icon agrees
     with the window's arrow and changes only when that sign does; a pair whose 24 h change is
@@ -78,7 +81,8 @@ def tray_look(
         freshness: The one freshness rule (connection, session, threshold).
         key_problem: True when the app knows the key is missing or unusable.
     """
-    if key_problem or (status is not None and status.state is State.AUTH_FAILED):
+    live = quote is not None and quote.price is not None and freshness.is_fresh(quote, now)
+    if (key_problem and not live) or (status is not None and status.state is State.AUTH_FAILED):
         return TrayLook.KEY_PROBLEM
     if status is not None:
         if status.state in _DISCONNECTED_STATES:

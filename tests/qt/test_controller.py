@@ -428,7 +428,10 @@ def test_keyless_pairs_stream_with_no_key_and_a_key_source_waits_for_its_key(qtb
     qtbot.waitUntil(lambda: KRAKEN_BTC in h.live_rows(), timeout=5000)
     assert h.window.status_line.state.text() == "Kraken live · CryptoCompare: no API key"
     assert h.controller.sources_needing_a_key() == ["CryptoCompare"]
-    assert h.tray.look().name == "KEY_PROBLEM"  # a source in use needs the key
+    # A source in use needs the key: the tooltip says so; the live pinned price keeps the icon.
+    h.tray.refresh(time.monotonic())
+    assert h.tray.tooltip().splitlines()[1] == "No API key yet: add one in the settings, or try the demo."
+    assert h.tray.look().name != "KEY_PROBLEM"
     assert h.window.prices.currentWidget() is h.window.table  # Kraken streams: no empty state
     # Watching without a key: the aggregate becomes the composite of the keyless venues.
     h.controller.use_keyless()

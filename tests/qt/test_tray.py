@@ -444,13 +444,17 @@ def test_connection_and_key_problems_change_the_look(tray: Tray) -> None:
     assert tray.look() is TrayLook.KEY_PROBLEM
     tray.set_connections(CONN_LIVE)
     assert tray.look() is TrayLook.UP
+    # Another source's key problem: the live pinned price keeps the icon; the tooltip says it.
     tray.set_key_problem(True)
-    assert tray.look() is TrayLook.KEY_PROBLEM
+    assert tray.look() is TrayLook.UP
     assert tray.tooltip().splitlines()[1] == KEY_PROBLEM_WORDS
     tray.set_key_problem("No API key yet")
     assert tray.tooltip().splitlines()[1] == "No API key yet"
+    # With no live price to show, the key problem takes the icon.
+    tray.set_quotes([quote(BTC, received_at=NOW - 3600)], BTC, NOW, FRESH)
+    assert tray.look() is TrayLook.KEY_PROBLEM
     tray.set_key_problem(False)
-    assert tray.look() is TrayLook.UP
+    assert tray.look() is TrayLook.STALE
 
 
 def test_paused_alerts_offer_resume_with_the_time(tray: Tray) -> None:

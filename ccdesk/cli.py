@@ -61,6 +61,13 @@ def _positive(kind: type[float] | type[int], *, allow_zero: bool = False) -> Cal
     return conv
 
 
+def _port(text: str) -> int:
+    value: int = _positive(int, allow_zero=True)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 picks a free one)")
+    return value
+
+
 def _source_name(text: str) -> str:
     try:
         source: Source = parse_source(text)
@@ -148,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--format", choices=("text", "json"), default="text")
 
     m = sub.add_parser("sim", help="run the market simulator on loopback")
-    m.add_argument("--port", type=_positive(int, allow_zero=True), default=0)
+    m.add_argument("--port", type=_port, default=0)
     m.add_argument(
         "--key", action="append", dest="keys", metavar="KEY", help="accept only this key (repeatable)"
     )

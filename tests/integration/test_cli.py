@@ -220,6 +220,7 @@ def test_alerts_are_printed_as_jsonl():
         (["stream", "--reconnect-min-s", "10", "--reconnect-max-s", "5", "5~CCCAGG~BTC~USD"], "must be >="),
         (["stream"], "required"),
         (["nonsense"], "invalid choice"),
+        (["sim", "--port", "70000"], "is not a port (0-65535"),
     ],
 )
 def test_usage_errors_exit_2_in_plain_words(args, words):

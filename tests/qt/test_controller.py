@@ -483,19 +483,25 @@ def sim_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name.startswith("ccdesk-sim")}
 
 
-def test_leaving_and_retrying_the_demo_while_it_starts_starts_one_simulator(qtbot, harness):
-    before = sim_threads()
+def demo_started_after(harness, gate):
+    """A demo app whose simulator starts once ``gate()`` returns; the simulators it started."""
     started = []
 
-    def slow_start_demo():
-        time.sleep(0.5)  # a simulator takes a moment to start
+    def start_after_gate():
+        gate()
         sim = start_demo()
         started.append(sim)
         return sim
 
     h = harness(settings=Settings(watchlist=(BTC,), rules=(), demo=True), env={})
-    h.controller._start_demo_fn = slow_start_demo
+    h.controller._start_demo_fn = start_after_gate
     h.controller.start(show_window=False)
+    return h, started
+
+
+def test_leaving_and_retrying_the_demo_while_it_starts_starts_one_simulator(qtbot, harness):
+    before = sim_threads()
+    h, started = demo_started_after(harness, lambda: time.sleep(0.5))  # a simulator takes a moment
     # "Leave the demo", then "Try the demo" again, while the first start is under way.
     h.controller.leave_demo()
     h.controller.start_demo()
@@ -508,18 +514,8 @@ def test_leaving_and_retrying_the_demo_while_it_starts_starts_one_simulator(qtbo
 
 def test_a_demo_that_finishes_starting_after_quit_is_stopped(qtbot, harness):
     before = sim_threads()
-    started = []
     release = threading.Event()
-
-    def slow_start_demo():
-        assert release.wait(10)
-        sim = start_demo()
-        started.append(sim)
-        return sim
-
-    h = harness(settings=Settings(watchlist=(BTC,), rules=(), demo=True), env={})
-    h.controller._start_demo_fn = slow_start_demo
-    h.controller.start(show_window=False)
+    h, started = demo_started_after(harness, lambda: release.wait(10))
     h.controller.quit()  # quit delivers no more job outcomes: nobody would stop it
     release.set()
     qtbot.waitUntil(lambda: bool(started), timeout=10000)

@@ -59,7 +59,7 @@ from ccdesk.sim.frames import (
 )
 from ccdesk.sim.history import HistoryHit, HistoryService
 from ccdesk.sim.http import json_response, key_ok, mask_key, request_key, respond
-from ccdesk.sim.market import Market
+from ccdesk.sim.market import Market, SharpMove
 from ccdesk.sim.venues import Venue, VenueConn, make_venues
 
 _log = logging.getLogger(__name__)
@@ -275,6 +275,11 @@ class SimServer:
     def history_hits(self) -> list[HistoryHit]:
         """Every candle-history request so far (monotonic time, path with query, status), oldest first."""
         return self._history.hits
+
+    @property
+    def sharp_moves(self) -> tuple[SharpMove, ...]:
+        """The sharp moves the market has started so far, oldest first."""
+        return tuple(self._market.sharp_moves)
 
     @property
     def connections(self) -> tuple[ConnectionInfo, ...]:
@@ -852,7 +857,12 @@ class SimServer:
             if self._market_paused:
                 last = now
                 continue
-            focus = {sub.base for c in self._conns.values() for sub in c.subs.values()}
+            # The coins someone watches, on any socket: CryptoCompare's and every venue's.
+            focus = {
+                sub.base
+                for c in self._conns.values()
+                for sub in (c.subs if c.vconn is None else c.vconn.subs).values()
+            }
             # Cap a step after a stall (debugger, suspended machine) so prices do not jump.
             self._market.advance(min(now - last, 1.0), focus)
             last = now

@@ -6,6 +6,7 @@ Venue-specific traps are tested at the end of this module and in each venue's ow
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -102,6 +103,19 @@ def test_prices_and_24h_figures_arrive_for_every_pair(run, case):
     assert quote.price is not None
     assert quote.price > 0
     assert quote.change_pct_24h is not None  # the venue's own figure, or computed from its 24 h open
+
+
+def test_the_demos_promised_move_comes_on_a_coin_watched_on_this_venue(run, make_sim, case):
+    # The demo streams the venues' dialects (Kraken's by default): their subscriptions must count
+    # as watched coins, or the promised first move (and every sharp move's preference) never comes.
+    sim = make_sim(rate=100.0, seed=3, sharp_move_prob=0.0, first_move_by_s=0.5)
+    a, b = (parse_pair(t) for t in case.good)
+    _client, rec, _sim = run(case, [a, b], sim=sim)
+    rec.wait(lambda evs: any(isinstance(e, PriceArrived) for e in evs))
+    deadline = time.monotonic() + 10
+    while not sim.sharp_moves and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [m.base for m in sim.sharp_moves] in (["BTC"], ["ETH"])
 
 
 def test_a_pair_the_venue_does_not_list_is_refused_visibly_and_the_rest_streams(run, case):

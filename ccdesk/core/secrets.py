@@ -70,10 +70,10 @@ class SecretsError(Exception):
     """
 
     def __init__(self, kind: SecretsErrorKind, detail: str = "") -> None:
+        detail = detail.strip().rstrip(".")  # it goes in brackets mid-sentence
         self.kind = kind
-        self.detail = detail.strip().rstrip(".")  # it goes in brackets mid-sentence
+        self.detail = detail
         text = _KIND_TEXT[kind]
-        detail = self.detail
         super().__init__(f"{text} ({detail})" if detail else text)
 
 

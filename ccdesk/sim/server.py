@@ -134,9 +134,15 @@ class _Conn:
     firehose_only: bool = False
 
     @property
+    def pairs(self) -> dict[str, Pair]:
+        """What is subscribed, by wire key, whatever the dialect (on a venue's socket, the venue
+        keeps it)."""
+        return self.subs if self.vconn is None else self.vconn.subs
+
+    @property
     def subscribed(self) -> bool:
-        """Whether anything is subscribed (on a venue's socket, the venue keeps what is)."""
-        return bool(self.subs if self.vconn is None else self.vconn.subs)
+        """Whether anything is subscribed."""
+        return bool(self.pairs)
 
 
 class SimServer:
@@ -290,7 +296,7 @@ class SimServer:
                     c.conn_id,
                     c.key,
                     c.path,
-                    tuple(c.subs if c.vconn is None else c.vconn.subs),
+                    tuple(c.pairs),
                     c.frozen,
                     c.frames_sent,
                 )
@@ -858,11 +864,7 @@ class SimServer:
                 last = now
                 continue
             # The coins someone watches, on any socket: CryptoCompare's and every venue's.
-            focus = {
-                sub.base
-                for c in self._conns.values()
-                for sub in (c.subs if c.vconn is None else c.vconn.subs).values()
-            }
+            focus = {sub.base for c in self._conns.values() for sub in c.pairs.values()}
             # Cap a step after a stall (debugger, suspended machine) so prices do not jump.
             self._market.advance(min(now - last, 1.0), focus)
             last = now

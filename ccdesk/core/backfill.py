@@ -408,10 +408,11 @@ class BackfillRunner:
     """What the app builds once (the composition root): jobs for the Qt jobs pool that backfill
     pairs from what the store is missing. One pair is never backfilled by two jobs at once.
 
-    A pair's backfill fills its minutes (the last ``max_gap_s``), then its hours (the last
-    ``max_hour_gap_s``; the last day's hours are already there, rolled up from the minutes). Hours
-    are not asked for when the venue stopped the minutes (no key, a refused key, a pair it does
-    not list, no history at all): asking again would get the same answer.
+    A pair's minutes (the last ``max_gap_s``) come first, its hours (the last ``max_hour_gap_s``;
+    the last day's hours are already there, rolled up from the minutes) after every pair's minutes:
+    the sparklines and the recent chart need the minutes. ``hours_next`` says whether a pair's
+    hours are still to be asked for: not when the venue stopped its minutes (no key, a refused key,
+    a pair it does not list, no history at all), as asking again would get the same answer.
 
     Args:
         backfill: The :class:`Backfill` (its sink is the store's ``record_candles``).
@@ -452,28 +453,32 @@ class BackfillRunner:
 
     def _job(self, pairs: tuple[Pair, ...]) -> Callable[[], tuple[BackfillResult, ...]]:
         def run() -> tuple[BackfillResult, ...]:
-            return tuple(r for pair in pairs for r in self.run_pair(pair))
+            minutes = [r for pair in pairs if (r := self.run_pair(pair)) is not None]
+            hours = [r for m in minutes if self.hours_next(m) and (r := self.run_pair(m.pair, HOUR_S))]
+            return (*minutes, *hours)
 
         return run
 
-    def run_pair(self, pair: Pair) -> tuple[BackfillResult, ...]:
-        """Backfill one pair now (blocking): its minutes' result, then its hours' (when asked for).
-        Empty when cancelled before it began or when another job is already on it."""
+    def hours_next(self, minutes: BackfillResult) -> bool:
+        """Whether the pair of this minutes' result still has its hours to backfill."""
+        return (
+            minutes.period_s == MINUTE_S
+            and self.max_hour_gap_s > 0
+            and minutes.outcome is not BackfillOutcome.STOPPED
+        )
+
+    def run_pair(self, pair: Pair, period_s: int = MINUTE_S) -> BackfillResult | None:
+        """Backfill one pair's minutes (or hours) now (blocking); None when cancelled before it
+        began or when another job is already on it."""
         if self._cancel.is_set():
-            return ()
+            return None
         with self._lock:
             if pair in self._busy:
-                return ()
+                return None
             self._busy.add(pair)
         try:
-            results = [self._fill(pair, MINUTE_S, self.max_gap_s)]
-            if (
-                self.max_hour_gap_s > 0
-                and results[0].outcome is not BackfillOutcome.STOPPED
-                and not self._cancel.is_set()
-            ):
-                results.append(self._fill(pair, HOUR_S, self.max_hour_gap_s))
-            return tuple(results)
+            max_gap_s = self.max_gap_s if period_s == MINUTE_S else self.max_hour_gap_s
+            return self._fill(pair, period_s, max_gap_s)
         finally:
             with self._lock:
                 self._busy.discard(pair)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ccdesk.core.api_key import ApiKey
-from ccdesk.core.candles import MINUTE_S
+from ccdesk.core.candles import HOUR_S, MINUTE_S
 from ccdesk.core.clock import Clock
 from ccdesk.core.connections import Connections
 from ccdesk.core.pairs import Pair, Source
@@ -57,7 +57,8 @@ class PriceMemory(QObject):
         self._cancel = threading.Event()
         self._pairs: Callable[[], Iterable[Pair]] = tuple
         self._down_since: dict[Source, float] = {}
-        self._queued: dict[Source, list[Pair]] = {}  # per source, the pairs still to backfill
+        self._queued: dict[Source, list[tuple[Pair, int]]] = {}
+        """Per source, the pairs and periods still to backfill: every pair's minutes before any hours."""
         self._running: set[Source] = set()  # sources with a backfill job under way
         self._was_live: set[Source] = set()
         self._timer = QTimer(self)
@@ -127,8 +128,10 @@ class PriceMemory(QObject):
             if pair.source not in self._bases:
                 continue
             queue = self._queued.setdefault(pair.source, [])
-            if pair not in queue:
-                queue.append(pair)
+            if (pair, MINUTE_S) not in queue:
+                # Before any hours waiting: the minutes are what the sparklines and 24 h need.
+                at = next((i for i, (_, period) in enumerate(queue) if period != MINUTE_S), len(queue))
+                queue.insert(at, (pair, MINUTE_S))
         for source in list(self._queued):
             if source not in self._running:
                 self._next(source)
@@ -139,11 +142,11 @@ class PriceMemory(QObject):
             self._queued.pop(source, None)
             self._running.discard(source)
             return
-        pair = queue.pop(0)
+        pair, period = queue.pop(0)
         self._running.add(source)
         self._jobs.run(
             f"backfill-{source.value}",
-            partial(_written, partial(runner.run_pair, pair), self._store),
+            partial(_written, partial(runner.run_pair, pair, period), self._store),
             partial(self._on_backfill_done, source),
             partial(self._on_backfill_failed, source),
         )
@@ -188,11 +191,14 @@ class PriceMemory(QObject):
             points = [(mono - (wall - min(start + MINUTE_S, wall)), close) for start, close in closes]
             self._model.seed_history(pair, points)
 
-    def _on_backfill_done(self, source: Source, results: tuple[BackfillResult, ...]) -> None:
-        filled = tuple(dict.fromkeys(r.pair for r in results if r.candles))
-        if filled:
-            self.seed(filled)
-            self.history_changed.emit(filled)
+    def _on_backfill_done(self, source: Source, result: BackfillResult | None) -> None:
+        if result is not None:
+            if result.candles:
+                self.seed((result.pair,))
+                self.history_changed.emit((result.pair,))
+            runner, queue = self._runner, self._queued.get(source)
+            if runner is not None and queue is not None and runner.hours_next(result):
+                queue.append((result.pair, HOUR_S))  # after every pair's minutes
         self._next(source)
 
     def _on_backfill_failed(self, source: Source, exc: Exception) -> None:
@@ -207,12 +213,10 @@ class PriceMemory(QObject):
             self.fill(self._pairs())
 
 
-def _written(
-    job: Callable[[], tuple[BackfillResult, ...]], store: Store | None
-) -> tuple[BackfillResult, ...]:
-    """Run one pair's backfill, then wait (on its own thread) until the store has written what it
-    handed over, so that whoever reloads on ``history_changed`` reads the new candles."""
-    results = job()
-    if store is not None and any(r.candles for r in results):
+def _written(job: Callable[[], BackfillResult | None], store: Store | None) -> BackfillResult | None:
+    """Run one backfill, then wait (on its own thread) until the store has written what it handed
+    over, so that whoever reloads on ``history_changed`` reads the new candles."""
+    result = job()
+    if store is not None and result is not None and result.candles:
         store.flush(30.0)
-    return results
+    return result

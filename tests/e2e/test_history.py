@@ -5,6 +5,7 @@ Screenshots of both, looked at, are the README's."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import time
@@ -104,3 +105,7 @@ def test_backfilled_history_a_holding_and_the_chart_in_the_real_app(desktop, mak
     assert "Traceback" not in log
     assert "backfill kraken:BTC-USD minutes: done" in log, log
     assert "backfill kraken:BTC-USD hours: done" in log, log
+    # Every pair's minutes (the sparklines, the 24 h chart) before any pair's hours.
+    kinds = re.findall(r"ccdesk\.core\.backfill: backfill \S+ (minutes|hours):", log)
+    assert kinds.count("minutes") >= 5, log
+    assert kinds == sorted(kinds, key=lambda kind: kind == "hours"), kinds

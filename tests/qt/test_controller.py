@@ -458,6 +458,7 @@ def test_the_store_is_backfilled_from_the_venue_and_sparklines_start_full(qtbot,
     row = next(r for r in h.model.rows() if r.sub == KRAKEN_BTC)
     qtbot.waitUntil(lambda: len(row.history) >= 10, timeout=5000)  # the last 15 minutes, seeded
     assert row.history.points()[0][0] < time.monotonic() - 600  # older than this run
+    qtbot.waitUntil(lambda: len(filled) >= 2, timeout=20000)  # then its hours, one page more
     h.controller.quit()
 
     kept = Store.open(path)

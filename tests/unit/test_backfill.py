@@ -312,12 +312,13 @@ def test_runner_reads_the_store_and_fills_per_source_without_double_runs() -> No
     assert jobs[Source.COINBASE]() == ()
 
 
-def test_runner_fills_a_pairs_hours_after_its_minutes_and_not_after_a_stop() -> None:
+def test_runner_fills_every_pairs_minutes_then_their_hours_and_no_hours_after_a_stop() -> None:
     clock = FakeClock(wall=WALL)
     venue = FakeVenue(clock)
     backfill, sunk, _ = _backfill(venue, clock)
     hour = 1_764_734_400  # 04:00 UTC, the open hour
-    # The last finished hour is stored already (rolled up from its minutes).
+    eth = parse_pair("binance:ETH-USDT")
+    # BTC's last finished hour is stored already (rolled up from its minutes).
     held = {(BTC_USDT, 3600): [Candle(hour - 3600, 1, 1, 1, 1, 0)]}
 
     def stored(pair: Pair, period_s: int, since: float) -> list[Candle]:
@@ -326,19 +327,24 @@ def test_runner_fills_a_pairs_hours_after_its_minutes_and_not_after_a_stop() -> 
     runner = BackfillRunner(
         backfill, stored, clock, threading.Event(), max_gap_s=3600, max_hour_gap_s=2 * 86400
     )
-    minutes, hours = runner.run_pair(BTC_USDT)
-    assert (minutes.period_s, hours.period_s) == (60, 3600)
-    assert hours.outcome is BackfillOutcome.DONE
+    results = runner.jobs([BTC_USDT, eth])[Source.BINANCE]()
+    # The minutes of every pair first (the sparklines need them), then the hours.
+    order = [(BTC_USDT, 60), (eth, 60), (BTC_USDT, 3600), (eth, 3600)]
+    assert [(r.pair, r.period_s) for r in results] == order
+    btc_hours = results[2]
+    assert btc_hours.outcome is BackfillOutcome.DONE
     # The whole hours of the last two days, up to the stored one.
-    assert hours.asked == ((hour - 2 * 86400 + 3600, hour - 3600),)
-    assert hours.candles == 46
-    assert [q["interval"] for _, _, q, _ in venue.sent] == ["1m", "1h"]
-    assert [(period, len(candles)) for _, candles, period in sunk] == [(60, 59), (3600, 46)]
+    assert btc_hours.asked == ((hour - 2 * 86400 + 3600, hour - 3600),)
+    assert btc_hours.candles == 46
+    assert [q["interval"] for _, _, q, _ in venue.sent] == ["1m", "1m", "1h", "1h"]
+    assert [(period, len(candles)) for _, candles, period in sunk][:3] == [(60, 59), (60, 59), (3600, 46)]
     # A source with no history: its minutes stop, and its hours are not asked for.
-    sent = len(venue.sent)
-    (only,) = runner.run_pair(parse_pair("composite:BTC-USD"))
-    assert only.outcome is BackfillOutcome.STOPPED
-    assert len(venue.sent) == sent
+    stopped = runner.run_pair(parse_pair("composite:BTC-USD"))
+    assert stopped is not None
+    assert stopped.outcome is BackfillOutcome.STOPPED
+    assert not runner.hours_next(stopped)
+    assert runner.hours_next(results[0])
+    assert not runner.hours_next(btc_hours)
 
 
 def test_a_server_message_echoing_the_key_is_scrubbed() -> None:
